@@ -1,0 +1,1 @@
+//! Metrics (precision, recall, accuracy, F1, ROC, AUC, EER), score normalisation, plots

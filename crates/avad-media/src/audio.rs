@@ -1,0 +1,1 @@
+//! Audio files: decode (symphonia), mono downmix, resampling to the feature rate.

@@ -1,0 +1,1 @@
+//! Video files and live streams through FFmpeg (feature `ffmpeg`).
