@@ -1,4 +1,19 @@
 //! Frame folders: natural-sorted image files decoded to gray, resized, scaled to [0, 1].
+//!
+//! Gray conversion and resizing follow what the PyTorch peer does with Pillow
+//! (`Image.convert("L").resize(size, BILINEAR)`): ITU-R BT.601 luma and a
+//! bilinear convolution filter whose support widens when shrinking
+//! (fast_image_resize reproduces Pillow's convolution resampler).
+
+use std::cmp::Ordering;
+use std::path::{Path, PathBuf};
+
+use fast_image_resize::{images::Image, FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
+
+use crate::{MediaError, Result};
+
+/// Extensions (lower case) read as frames.
+pub const IMAGE_EXTENSIONS: [&str; 6] = ["tif", "tiff", "png", "jpg", "jpeg", "bmp"];
 
 /// Width and height in pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -11,8 +26,39 @@ impl FrameSize {
     /// The paper's model input (§3.2): 240x240.
     pub const PAPER: FrameSize = FrameSize { width: 240, height: 240 };
 
+    pub const fn new(width: u32, height: u32) -> Self {
+        FrameSize { width, height }
+    }
+
     pub fn pixels(self) -> usize {
         self.width as usize * self.height as usize
+    }
+}
+
+impl std::fmt::Display for FrameSize {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}x{}", self.width, self.height)
+    }
+}
+
+impl std::str::FromStr for FrameSize {
+    type Err = String;
+
+    /// `240x240` or `240` (square).
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let parse = |v: &str| -> std::result::Result<u32, String> {
+            match v.trim().parse::<u32>() {
+                Ok(n) if n > 0 => Ok(n),
+                _ => Err(format!("bad frame size {s:?}: expected WIDTHxHEIGHT, e.g. 240x240")),
+            }
+        };
+        match s.split_once(['x', 'X']) {
+            Some((w, h)) => Ok(FrameSize::new(parse(w)?, parse(h)?)),
+            None => {
+                let n = parse(s)?;
+                Ok(FrameSize::new(n, n))
+            }
+        }
     }
 }
 
@@ -21,4 +67,272 @@ impl FrameSize {
 pub struct GrayFrame {
     pub size: FrameSize,
     pub data: Vec<f32>,
+}
+
+impl GrayFrame {
+    /// Scales 8-bit gray to [0, 1].
+    pub fn from_gray8(size: FrameSize, pixels: &[u8]) -> Self {
+        GrayFrame { size, data: pixels.iter().map(|&p| f32::from(p) / 255.0).collect() }
+    }
+}
+
+/// Orders names the way people number frames: digit runs compare by value,
+/// so `2 < 10 < 100` and `frame9 < frame10`; other text compares
+/// case-insensitively, then exactly as a tie-break.
+pub fn natural_cmp(a: &str, b: &str) -> Ordering {
+    let (mut x, mut y) = (a.as_bytes(), b.as_bytes());
+    loop {
+        match (x.first(), y.first()) {
+            (None, None) => return a.cmp(b),
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+            (Some(p), Some(q)) if p.is_ascii_digit() && q.is_ascii_digit() => {
+                let dx = x.iter().take_while(|c| c.is_ascii_digit()).count();
+                let dy = y.iter().take_while(|c| c.is_ascii_digit()).count();
+                let (nx, ny) = (trim_zeros(&x[..dx]), trim_zeros(&y[..dy]));
+                let ord = nx.len().cmp(&ny.len()).then_with(|| nx.cmp(ny));
+                if ord != Ordering::Equal {
+                    return ord;
+                }
+                x = &x[dx..];
+                y = &y[dy..];
+            }
+            (Some(p), Some(q)) => {
+                let ord = p.to_ascii_lowercase().cmp(&q.to_ascii_lowercase());
+                if ord != Ordering::Equal {
+                    return ord;
+                }
+                x = &x[1..];
+                y = &y[1..];
+            }
+        }
+    }
+}
+
+fn trim_zeros(digits: &[u8]) -> &[u8] {
+    let start = digits.iter().take_while(|&&c| c == b'0').count();
+    &digits[start..]
+}
+
+fn is_image_file(path: &Path) -> bool {
+    path.is_file()
+        && path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+}
+
+/// The image files of a folder in natural order. Errors when the folder
+/// cannot be read or holds no frames.
+pub fn list_frames(dir: &Path) -> Result<Vec<PathBuf>> {
+    if !dir.is_dir() {
+        return Err(MediaError::invalid(dir, "not a folder of frames"));
+    }
+    let entries = std::fs::read_dir(dir).map_err(|e| MediaError::io(dir, e))?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(|e| MediaError::io(dir, e))?.path();
+        if is_image_file(&path) {
+            files.push(path);
+        }
+    }
+    if files.is_empty() {
+        return Err(MediaError::invalid(
+            dir,
+            format!("no frames (expected image files: {})", IMAGE_EXTENSIONS.join(", ")),
+        ));
+    }
+    files.sort_by(|a, b| natural_cmp(&file_name(a), &file_name(b)));
+    Ok(files)
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+/// The pixel size stored in an image file's header (no pixel decoding).
+pub fn image_size(path: &Path) -> Result<FrameSize> {
+    let (w, h) = image::image_dimensions(path).map_err(|e| image_error(path, e))?;
+    Ok(FrameSize::new(w, h))
+}
+
+fn image_error(path: &Path, e: image::ImageError) -> MediaError {
+    match e {
+        image::ImageError::IoError(io) if io.kind() == std::io::ErrorKind::NotFound => MediaError::io(path, io),
+        image::ImageError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            MediaError::invalid(path, "truncated image")
+        }
+        image::ImageError::Unsupported(_) => MediaError::invalid(path, "not an image avad can read"),
+        other => MediaError::invalid(path, format!("cannot decode image: {other}")),
+    }
+}
+
+/// Decodes one image to 8-bit gray (BT.601 luma for colour images) at its native size.
+pub fn read_gray8(path: &Path) -> Result<(FrameSize, Vec<u8>)> {
+    let img = image::ImageReader::open(path)
+        .map_err(|e| MediaError::io(path, e))?
+        .with_guessed_format()
+        .map_err(|e| MediaError::io(path, e))?
+        .decode()
+        .map_err(|e| image_error(path, e))?;
+    let size = FrameSize::new(img.width(), img.height());
+    let gray = match img {
+        image::DynamicImage::ImageLuma8(g) => g.into_raw(),
+        other => {
+            let rgb = other.to_rgb8();
+            rgb.pixels()
+                .map(|p| {
+                    // Pillow's "L": L = R*299/1000 + G*587/1000 + B*114/1000, rounded.
+                    let [r, g, b] = p.0;
+                    ((u32::from(r) * 19595 + u32::from(g) * 38470 + u32::from(b) * 7471 + 0x8000) >> 16) as u8
+                })
+                .collect()
+        }
+    };
+    Ok((size, gray))
+}
+
+/// Resizes 8-bit gray pixels with the bilinear convolution filter (Pillow's BILINEAR).
+pub struct GrayResizer {
+    resizer: Resizer,
+    options: ResizeOptions,
+}
+
+impl Default for GrayResizer {
+    fn default() -> Self {
+        GrayResizer {
+            resizer: Resizer::new(),
+            options: ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear)),
+        }
+    }
+}
+
+impl GrayResizer {
+    /// `pixels` must hold `from.pixels()` bytes; returns `to.pixels()` bytes.
+    pub fn resize(&mut self, from: FrameSize, pixels: Vec<u8>, to: FrameSize) -> Vec<u8> {
+        if from == to {
+            return pixels;
+        }
+        let mut dst = Image::new(to.width, to.height, PixelType::U8);
+        // Sizes and the pixel type are ours and consistent, so neither call can fail;
+        // fall back to the unresized input rather than panic if that ever changes.
+        let Ok(src) = Image::from_vec_u8(from.width, from.height, pixels, PixelType::U8) else {
+            return vec![0; to.pixels()];
+        };
+        match self.resizer.resize(&src, &mut dst, &self.options) {
+            Ok(()) => dst.into_vec(),
+            Err(_) => vec![0; to.pixels()],
+        }
+    }
+}
+
+/// A folder of frames, listed in natural order, decoded on demand.
+#[derive(Debug, Clone)]
+pub struct FrameFolder {
+    pub dir: PathBuf,
+    pub files: Vec<PathBuf>,
+    /// The size of the first frame; every frame must match it.
+    pub native_size: FrameSize,
+}
+
+impl FrameFolder {
+    pub fn open(dir: &Path) -> Result<Self> {
+        let files = list_frames(dir)?;
+        let native_size = image_size(&files[0])?;
+        Ok(FrameFolder { dir: dir.to_path_buf(), files, native_size })
+    }
+
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
+    /// Reads every frame's header and fails on the first one whose size
+    /// differs from the first frame's (or that is not an image at all).
+    pub fn check_sizes(&self) -> Result<()> {
+        for f in &self.files {
+            let size = image_size(f)?;
+            if size != self.native_size {
+                return Err(MediaError::invalid(
+                    f,
+                    format!("frame is {size} but the folder's first frame is {}", self.native_size),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Decodes frame `index` (0-based) to gray at `size`, values in [0, 1].
+    pub fn read(&self, index: usize, size: FrameSize, resizer: &mut GrayResizer) -> Result<GrayFrame> {
+        let path = self
+            .files
+            .get(index)
+            .ok_or_else(|| MediaError::invalid(&self.dir, format!("no frame {index} (folder has {})", self.len())))?;
+        let (native, gray) = read_gray8(path)?;
+        if native != self.native_size {
+            return Err(MediaError::invalid(
+                path,
+                format!("frame is {native} but the folder's first frame is {}", self.native_size),
+            ));
+        }
+        Ok(GrayFrame::from_gray8(size, &resizer.resize(native, gray, size)))
+    }
+
+    /// Decodes every frame in order.
+    pub fn read_all(&self, size: FrameSize) -> Result<Vec<GrayFrame>> {
+        let mut resizer = GrayResizer::default();
+        (0..self.len()).map(|i| self.read(i, size, &mut resizer)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn natural_order_compares_numbers_by_value() {
+        let mut names = vec!["frame10.png", "frame9.png", "100.tif", "2.tif", "10.tif", "Frame1.png", "frame001.png"];
+        names.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(names, ["2.tif", "10.tif", "100.tif", "Frame1.png", "frame001.png", "frame9.png", "frame10.png"]);
+        assert_eq!(natural_cmp("a2b10", "a2b9"), Ordering::Greater);
+        assert_eq!(natural_cmp("001", "1"), Ordering::Less); // equal value: exact tie-break, total order
+    }
+
+    #[test]
+    fn frame_size_parses() {
+        assert_eq!("240x120".parse::<FrameSize>(), Ok(FrameSize::new(240, 120)));
+        assert_eq!("96".parse::<FrameSize>(), Ok(FrameSize::new(96, 96)));
+        assert!("0x5".parse::<FrameSize>().is_err());
+        assert!("ax5".parse::<FrameSize>().is_err());
+    }
+
+    #[test]
+    fn resize_matches_pillow_bilinear() {
+        // Golden values from Pillow: Image.fromarray(a).resize((w, h), Image.BILINEAR).
+        let mut r = GrayResizer::default();
+        assert_eq!(r.resize(FrameSize::new(4, 1), vec![0, 0, 200, 200], FrameSize::new(2, 1)), [29, 171]);
+        let ramp: Vec<u8> = (0..240).map(|v| v as u8).collect();
+        let expected = [
+            19, 22, 25, 28, 30, 33, 36, 63, 66, 69, 72, 74, 77, 80, 111, 114, 117, 120, 122, 125, 128, 159, 162,
+            165, 168, 170, 173, 176, 203, 206, 209, 212, 214, 217, 220,
+        ];
+        let got = r.resize(FrameSize::new(20, 12), ramp, FrameSize::new(7, 5));
+        let worst = got.iter().zip(expected).map(|(&g, e)| (i32::from(g) - e).abs()).max();
+        assert!(worst <= Some(1), "{got:?}");
+    }
+
+    #[test]
+    fn colour_to_gray_matches_pillow_l() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rgb.png");
+        let px = [[10u8, 200, 30], [40, 50, 250], [255, 0, 0], [0, 255, 0]];
+        let img = image::RgbImage::from_fn(4, 1, |x, _| image::Rgb(px[x as usize]));
+        img.save(&path).unwrap();
+        let (size, gray) = read_gray8(&path).unwrap();
+        assert_eq!(size, FrameSize::new(4, 1));
+        assert_eq!(gray, [124, 70, 76, 150]); // Pillow: Image.convert("L")
+    }
 }

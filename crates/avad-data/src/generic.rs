@@ -1,0 +1,205 @@
+//! A user's own cameras: a folder of clips.
+//!
+//! ```text
+//! site/
+//!   train/                 normal recordings (optional)
+//!   test/                  recordings to score (optional)
+//!   <clip>/                a clip as a folder:
+//!     000001.png ...         its frames (tif/tiff/png/jpg/jpeg/bmp), or one video file
+//!     audio.wav              optional: its sound from the first frame on (any one audio file)
+//!     labels.csv             optional: `frame,label` rows, or `start,end` anomalous ranges
+//!     masks/                 optional: one mask image per frame, non-zero = anomalous
+//!     clip.toml              optional: `fps = 25.0` (default 25)
+//!   <clip>.mp4             a clip as a video file (needs the `ffmpeg` feature), with
+//!   <clip>.wav               optional sound (else the video's own audio track) and
+//!   <clip>.labels.csv        optional labels beside it
+//! ```
+//!
+//! Without `train/` and `test/`, the clips directly under `site/` are test
+//! clips. A single clip folder or video file given on its own is a dataset of
+//! one test clip.
+
+use std::path::{Path, PathBuf};
+
+use avad_media::frames::{list_frames, FrameFolder, IMAGE_EXTENSIONS};
+use avad_media::video::is_video_path;
+
+use crate::dataset::{AudioSource, Clip, Dataset, DatasetKind, Split, VideoSource};
+use crate::labels::{read_labels_csv, MaskFolder};
+use crate::ped2::dir_name;
+use crate::{DataError, Result};
+
+/// Frame rate of frame folders that do not say otherwise.
+pub const DEFAULT_FPS: f64 = 25.0;
+
+pub const AUDIO_EXTENSIONS: [&str; 8] = ["wav", "flac", "mp3", "ogg", "oga", "m4a", "aac", "opus"];
+
+fn has_ext(p: &Path, exts: &[&str]) -> bool {
+    p.is_file()
+        && p.extension().and_then(|e| e.to_str()).is_some_and(|e| exts.contains(&e.to_ascii_lowercase().as_str()))
+}
+
+pub fn is_audio_path(p: &Path) -> bool {
+    has_ext(p, &AUDIO_EXTENSIONS)
+}
+
+fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| DataError::io(dir, e))? {
+        out.push(entry.map_err(|e| DataError::io(dir, e))?.path());
+    }
+    out.sort_by(|a, b| avad_media::frames::natural_cmp(&dir_name(a), &dir_name(b)));
+    Ok(out)
+}
+
+fn is_frame_folder(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|mut it| {
+        it.any(|e| e.is_ok_and(|e| has_ext(&e.path(), &IMAGE_EXTENSIONS)))
+    })
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClipToml {
+    fps: Option<f64>,
+}
+
+fn read_fps(path: &Path) -> Result<f64> {
+    if !path.is_file() {
+        return Ok(DEFAULT_FPS);
+    }
+    let text = crate::error::read_text(path)?;
+    let parsed: ClipToml = toml::from_str(&text).map_err(|e| DataError::invalid(path, format!("{}", e.message())))?;
+    match parsed.fps {
+        None => Ok(DEFAULT_FPS),
+        Some(f) if f.is_finite() && f > 0.0 => Ok(f),
+        Some(f) => Err(DataError::invalid(path, format!("fps must be a positive number, not {f}"))),
+    }
+}
+
+/// A clip stored as a folder (frames or one video file, plus extras).
+pub fn clip_from_folder(dir: &Path, split: Split) -> Result<Clip> {
+    let entries = sorted_entries(dir)?;
+    let fps = read_fps(&dir.join("clip.toml"))?;
+    let videos: Vec<&PathBuf> = entries.iter().filter(|p| p.is_file() && is_video_path(p)).collect();
+    let video = if is_frame_folder(dir) {
+        VideoSource::Frames(FrameFolder::open(dir)?)
+    } else if let [one] = videos.as_slice() {
+        VideoSource::video_file(one, None)?
+    } else if videos.len() > 1 {
+        return Err(DataError::invalid(dir, "a clip folder must hold frames or exactly one video file, not several"));
+    } else {
+        list_frames(dir)?; // names the problem: no frames
+        return Err(DataError::invalid(dir, "no frames or video file"));
+    };
+    let fps = match &video {
+        VideoSource::File { info, .. } if !dir.join("clip.toml").is_file() && info.fps > 0.0 => info.fps,
+        _ => fps,
+    };
+    let audio_files: Vec<&PathBuf> = entries.iter().filter(|p| is_audio_path(p)).collect();
+    let audio = match audio_files.as_slice() {
+        [] => video_track(&video),
+        [one] => Some(AudioSource::File((*one).clone())),
+        _ => {
+            return Err(DataError::invalid(
+                dir,
+                format!("{} audio files: a clip folder holds at most one", audio_files.len()),
+            ))
+        }
+    };
+    let frames = video.frame_count();
+    let labels_path = dir.join("labels.csv");
+    let labels = labels_path.is_file().then(|| read_labels_csv(&labels_path, Some(frames))).transpose()?;
+    let masks_dir = dir.join("masks");
+    let masks = if masks_dir.is_dir() {
+        let m = MaskFolder::open(&masks_dir)?;
+        if m.files.len() != frames {
+            return Err(DataError::invalid(&masks_dir, format!("{} masks for {frames} frames", m.files.len())));
+        }
+        Some(m)
+    } else {
+        None
+    };
+    Ok(Clip { name: dir_name(dir), split, video, fps, audio, labels, masks, audio_offset_s: 0.0 })
+}
+
+fn video_track(video: &VideoSource) -> Option<AudioSource> {
+    match video {
+        VideoSource::File { path, info, .. } if info.audio.is_some() => Some(AudioSource::VideoTrack(path.clone())),
+        _ => None,
+    }
+}
+
+/// A clip stored as a bare video file with optional `<stem>.<audio ext>` and
+/// `<stem>.labels.csv` beside it.
+pub fn clip_from_video_file(path: &Path, split: Split) -> Result<Clip> {
+    let video = VideoSource::video_file(path, None)?;
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let parent = path.parent().unwrap_or(Path::new("."));
+    let audio = AUDIO_EXTENSIONS
+        .iter()
+        .map(|e| parent.join(format!("{stem}.{e}")))
+        .find(|p| p.is_file())
+        .map(AudioSource::File)
+        .or_else(|| video_track(&video));
+    let labels_path = parent.join(format!("{stem}.labels.csv"));
+    let labels =
+        labels_path.is_file().then(|| read_labels_csv(&labels_path, Some(video.frame_count()))).transpose()?;
+    let fps = match &video {
+        VideoSource::File { info, .. } if info.fps > 0.0 => info.fps,
+        _ => DEFAULT_FPS,
+    };
+    Ok(Clip { name: stem, split, video, fps, audio, labels, masks: None, audio_offset_s: 0.0 })
+}
+
+fn clips_in(dir: &Path, split: Split) -> Result<Vec<Clip>> {
+    let mut clips = Vec::new();
+    for p in sorted_entries(dir)? {
+        if p.is_dir() {
+            if dir_name(&p).starts_with('.') {
+                continue;
+            }
+            clips.push(clip_from_folder(&p, split)?);
+        } else if is_video_path(&p) {
+            clips.push(clip_from_video_file(&p, split)?);
+        }
+    }
+    Ok(clips)
+}
+
+pub fn open(path: &Path) -> Result<Dataset> {
+    let one = |clip: Clip| Dataset {
+        kind: DatasetKind::Generic,
+        root: path.to_path_buf(),
+        clips: vec![clip],
+        extra_audio: Vec::new(),
+    };
+    if path.is_file() {
+        if is_video_path(path) {
+            return Ok(one(clip_from_video_file(path, Split::Test)?));
+        }
+        return Err(DataError::invalid(path, "not a dataset folder, frame folder or video file"));
+    }
+    if is_frame_folder(path) {
+        return Ok(one(clip_from_folder(path, Split::Test)?));
+    }
+    let (train, test) = (path.join("train"), path.join("test"));
+    let mut clips = Vec::new();
+    if train.is_dir() || test.is_dir() {
+        if train.is_dir() {
+            clips.extend(clips_in(&train, Split::Train)?);
+        }
+        if test.is_dir() {
+            clips.extend(clips_in(&test, Split::Test)?);
+        }
+    } else {
+        clips = clips_in(path, Split::Test)?;
+    }
+    if clips.is_empty() {
+        return Err(DataError::invalid(
+            path,
+            "no clips: expected frame folders or video files (see `avad inspect --help` for the layout)",
+        ));
+    }
+    Ok(Dataset { kind: DatasetKind::Generic, root: path.to_path_buf(), clips, extra_audio: Vec::new() })
+}
