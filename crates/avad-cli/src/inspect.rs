@@ -1,0 +1,233 @@
+//! `avad inspect`: what avad sees in a recording or dataset.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use avad_data::{open_dataset, AudioSource, Clip, Dataset, Split, VideoSource};
+use avad_media::audio::{probe_audio, AudioInfo};
+use avad_media::video::{is_stream_url, is_video_path, probe_video};
+use serde_json::json;
+
+/// Print what avad sees in PATH: its kind, clips, frames, frame size, frame
+/// rate, audio (rate, channels, duration) and label counts.
+///
+/// PATH may be a dataset folder (UCSD Ped2, UMN, or a generic folder of clips:
+/// see the README), a single clip (a frame folder or a video file), an audio
+/// file, or a stream URL (rtsp/http/udp; video needs the `ffmpeg` feature).
+#[derive(clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    /// Dataset folder, clip folder, video, audio file or stream URL.
+    path: String,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+    /// List every clip, not only the totals per split.
+    #[arg(long, short)]
+    clips: bool,
+}
+
+pub fn run(args: &Args) -> Result<()> {
+    let path = PathBuf::from(&args.path);
+    if is_stream_url(&args.path) || (path.is_file() && is_video_path(&path) && !path.is_dir()) {
+        return inspect_video(&args.path, args.json);
+    }
+    if path.is_file() && avad_data::generic::is_audio_path(&path) {
+        let info = probe_audio(&path)?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&audio_json(&path, &info))?);
+        } else {
+            println!("{}: audio file", path.display());
+            println!("  {}", audio_line(&info));
+        }
+        return Ok(());
+    }
+    let ds = open_dataset(&path)?;
+    for clip in &ds.clips {
+        if let VideoSource::Frames(f) = &clip.video {
+            f.check_sizes()?;
+        }
+    }
+    let audio = probe_dataset_audio(&ds)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&dataset_json(&ds, &audio))?);
+    } else {
+        print_dataset(&ds, &audio, args.clips);
+    }
+    Ok(())
+}
+
+fn inspect_video(source: &str, as_json: bool) -> Result<()> {
+    let info = probe_video(source)?;
+    if as_json {
+        let audio = info.audio.as_ref().map(|a| json!({"sample_rate": a.sample_rate, "channels": a.channels, "codec": a.codec}));
+        let v = json!({
+            "kind": "video", "source": source, "width": info.width, "height": info.height, "fps": info.fps,
+            "frames": info.frames, "duration_s": info.duration_s, "codec": info.codec, "audio": audio,
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(());
+    }
+    println!("{source}: video ({})", info.codec);
+    let frames = info.frames.map_or("unknown".into(), |f| f.to_string());
+    let duration = info.duration_s.map_or("live".into(), |d| format!("{d:.2} s"));
+    println!("  {}x{} at {:.3} fps, {frames} frames, {duration}", info.width, info.height, info.fps);
+    match &info.audio {
+        Some(a) => println!("  audio track: {} Hz, {} channel(s), {}", a.sample_rate, a.channels, a.codec),
+        None => println!("  no audio track"),
+    }
+    Ok(())
+}
+
+/// Audio header of each clip's sound and of the dataset's spare audio files.
+struct DatasetAudio {
+    clips: Vec<Option<AudioInfo>>,
+    extra: Vec<(PathBuf, AudioInfo)>,
+}
+
+fn probe_dataset_audio(ds: &Dataset) -> Result<DatasetAudio> {
+    let clips = ds
+        .clips
+        .iter()
+        .map(|c| match &c.audio {
+            Some(AudioSource::File(p)) => probe_audio(p).map(Some).with_context(|| format!("audio of clip {}", c.name)),
+            Some(AudioSource::VideoTrack(p)) => Ok(track_info(p)),
+            None => Ok(None),
+        })
+        .collect::<Result<_>>()?;
+    let extra = ds.extra_audio.iter().map(|p| Ok((p.clone(), probe_audio(p)?))).collect::<Result<_>>()?;
+    Ok(DatasetAudio { clips, extra })
+}
+
+/// A container's audio stream described like an audio file (its length is the video's).
+fn track_info(path: &Path) -> Option<AudioInfo> {
+    let info = probe_video(&path.to_string_lossy()).ok()?;
+    let a = info.audio?;
+    let duration_s = info.duration_s.unwrap_or(0.0);
+    Some(AudioInfo {
+        sample_rate: a.sample_rate,
+        channels: a.channels,
+        frames: (duration_s * f64::from(a.sample_rate)).round() as u64,
+        duration_s,
+        codec: a.codec,
+        bits_per_sample: None,
+    })
+}
+
+fn audio_line(a: &AudioInfo) -> String {
+    let bits = a.bits_per_sample.map_or(String::new(), |b| format!(", {b}-bit"));
+    format!("{} Hz, {} channel(s){bits}, {}, {:.3} s ({} samples)", a.sample_rate, a.channels, a.codec, a.duration_s, a.frames)
+}
+
+fn audio_json(path: &Path, a: &AudioInfo) -> serde_json::Value {
+    json!({
+        "path": path, "sample_rate": a.sample_rate, "channels": a.channels, "frames": a.frames,
+        "duration_s": a.duration_s, "codec": a.codec, "bits_per_sample": a.bits_per_sample,
+    })
+}
+
+fn video_kind(c: &Clip) -> &'static str {
+    match c.video {
+        VideoSource::Frames(_) => "frame folder",
+        VideoSource::File { .. } => "video file",
+    }
+}
+
+fn print_dataset(ds: &Dataset, audio: &DatasetAudio, every_clip: bool) {
+    println!("{}: {} dataset", ds.root.display(), ds.kind);
+    for split in [Split::Train, Split::Test] {
+        let clips: Vec<(&Clip, &Option<AudioInfo>)> =
+            ds.clips.iter().zip(&audio.clips).filter(|(c, _)| c.split == split).collect();
+        if clips.is_empty() {
+            continue;
+        }
+        let frames: usize = clips.iter().map(|(c, _)| c.frames()).sum();
+        let labelled = clips.iter().filter(|(c, _)| c.labels.is_some()).count();
+        let anomalous: usize = clips.iter().map(|(c, _)| c.anomalous_frames()).sum();
+        let with_audio = clips.iter().filter(|(_, a)| a.is_some()).count();
+        let with_masks = clips.iter().filter(|(c, _)| c.masks.is_some()).count();
+        let name = if split == Split::Train { "train" } else { "test" };
+        println!("{name}: {} clips, {frames} frames", clips.len());
+        let mut sizes: Vec<String> = clips.iter().map(|(c, _)| c.video.native_size().to_string()).collect();
+        sizes.dedup();
+        let mut rates: Vec<String> = clips.iter().map(|(c, _)| format!("{:.3}", c.fps)).collect();
+        rates.dedup();
+        println!("  frame size {}, {} fps", sizes.join("/"), rates.join("/"));
+        if labelled > 0 {
+            println!(
+                "  labels on {labelled} clips: {anomalous} anomalous frames, {} normal",
+                clips.iter().filter(|(c, _)| c.labels.is_some()).map(|(c, _)| c.frames()).sum::<usize>() - anomalous
+            );
+        }
+        if with_masks > 0 {
+            println!("  pixel masks on {with_masks} clips");
+        }
+        if with_audio > 0 {
+            println!("  audio on {with_audio} clips");
+        }
+        for (c, a) in clips {
+            if every_clip || a.is_some() {
+                let anomalies = c.labels.as_ref().map_or(String::new(), |_| format!(", {} anomalous", c.anomalous_frames()));
+                println!(
+                    "    {:<12} {} {} frames ({:.2} s){anomalies}",
+                    c.name,
+                    video_kind(c),
+                    c.frames(),
+                    c.duration_s()
+                );
+                if let (Some(src), Some(a)) = (&c.audio, a) {
+                    let offset = if c.audio_offset_s > 0.0 { format!(" from {:.2} s", c.audio_offset_s) } else { String::new() };
+                    let delta = a.duration_s - c.duration_s() - c.audio_offset_s;
+                    let fit = if delta > 0.02 {
+                        format!("; {delta:.2} s longer than the video (tail ignored)")
+                    } else if delta < -0.02 {
+                        format!("; {:.2} s shorter than the video (padded with silence)", -delta)
+                    } else {
+                        String::new()
+                    };
+                    println!("      audio {}{offset}: {}{fit}", file_name(src.path()), audio_line(a));
+                }
+            }
+        }
+    }
+    for (p, a) in &audio.extra {
+        println!("unpaired audio {}: {}", file_name(p), audio_line(a));
+    }
+    let files = audio.clips.iter().flatten().count() + audio.extra.len();
+    if files > 0 {
+        println!("audio files: {files}");
+    }
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned())
+}
+
+fn dataset_json(ds: &Dataset, audio: &DatasetAudio) -> serde_json::Value {
+    let clips: Vec<_> = ds
+        .clips
+        .iter()
+        .zip(&audio.clips)
+        .map(|(c, a)| {
+            json!({
+                "name": c.name, "split": c.split, "source": video_kind(c), "path": c.video.path(),
+                "frames": c.frames(), "fps": c.fps, "width": c.video.native_size().width,
+                "height": c.video.native_size().height, "anomalous_frames": c.labels.as_ref().map(|_| c.anomalous_frames()),
+                "masks": c.masks.is_some(), "audio": a.as_ref().map(|a| audio_json(c.audio.as_ref().map_or(Path::new(""), |s| s.path()), a)),
+                "audio_offset_s": c.audio_offset_s,
+            })
+        })
+        .collect();
+    let totals = |split: Split| {
+        let cs: Vec<&Clip> = ds.split(split).collect();
+        json!({
+            "clips": cs.len(), "frames": cs.iter().map(|c| c.frames()).sum::<usize>(),
+            "anomalous_frames": cs.iter().map(|c| c.anomalous_frames()).sum::<usize>(),
+        })
+    };
+    json!({
+        "kind": ds.kind.to_string(), "root": ds.root, "train": totals(Split::Train), "test": totals(Split::Test),
+        "clips": clips,
+        "extra_audio": audio.extra.iter().map(|(p, a)| audio_json(p, a)).collect::<Vec<_>>(),
+    })
+}
