@@ -27,6 +27,12 @@ pub struct Args {
     clips: bool,
 }
 
+impl Args {
+    pub fn for_path(path: &std::path::Path) -> Self {
+        Args { path: path.to_string_lossy().into_owned(), json: false, clips: false }
+    }
+}
+
 pub fn run(args: &Args) -> Result<()> {
     let path = PathBuf::from(&args.path);
     if is_stream_url(&args.path) || (path.is_file() && is_video_path(&path) && !path.is_dir()) {

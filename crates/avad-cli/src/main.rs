@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod inspect;
+mod synth;
 
 /// avad finds anomalous events in surveillance recordings by watching and
 /// listening at once (Tariq et al., CMC 2024): it learns what a scene normally
@@ -20,12 +21,14 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     Inspect(inspect::Args),
+    Synth(synth::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Inspect(args) => inspect::run(&args),
+        Command::Synth(args) => synth::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
