@@ -58,7 +58,7 @@ pub struct VideoInfo {
     /// Coded size of the video stream, before any resizing.
     pub width: u32,
     pub height: u32,
-    /// Average frame rate (falls back to FFmpeg's guess of the base rate).
+    /// Average frame rate, else FFmpeg's guess of the base rate; 0 when neither is known.
     pub fps: f64,
     /// Frame count as the container states it (MP4, AVI); `None` where the
     /// container does not store one (MKV, MPEG-TS, live streams). Not estimated.
