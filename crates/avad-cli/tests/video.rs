@@ -1,0 +1,89 @@
+//! `avad inspect` on video files and a generic dataset of video clips (ffmpeg builds).
+#![cfg(feature = "ffmpeg")]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn avad(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_avad")).args(args).output().unwrap()
+}
+
+/// Makes a 2 s, 25 fps, 320x240 clip with a 440 Hz tone; false when the ffmpeg CLI is missing.
+fn make_video(path: &Path, with_video: bool) -> bool {
+    let mut cmd = Command::new("ffmpeg");
+    cmd.args(["-v", "error", "-y"]);
+    if with_video {
+        cmd.args(["-f", "lavfi", "-i", "testsrc=size=320x240:rate=25"]);
+    }
+    cmd.args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "2"]);
+    if with_video {
+        cmd.args(["-pix_fmt", "yuv420p"]);
+    }
+    cmd.arg(path);
+    match cmd.status() {
+        Ok(s) => s.success(),
+        Err(_) => {
+            println!("SKIPPED: ffmpeg CLI not found");
+            false
+        }
+    }
+}
+
+#[test]
+fn inspect_a_video_file_and_a_dataset_of_video_clips() {
+    let d = tempfile::tempdir().unwrap();
+    let test_dir = d.path().join("test");
+    std::fs::create_dir_all(&test_dir).unwrap();
+    let clip = test_dir.join("cam1.mp4");
+    if !make_video(&clip, true) {
+        return;
+    }
+    std::fs::write(test_dir.join("cam1.labels.csv"), "start,end\n11,20\n").unwrap();
+    let out = avad(&["inspect", clip.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("320x240 at 25.000 fps, 50 frames, 2.00 s"), "{text}");
+    assert!(text.contains("audio track: 48000 Hz, 1 channel(s)"), "{text}");
+    let out = avad(&["inspect", d.path().to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("test: 1 clips, 50 frames") && text.contains("10 anomalous frames"), "{text}");
+    assert!(text.contains("cam1.mp4: 48000 Hz"), "audio from the video's own track: {text}");
+}
+
+#[test]
+fn truncated_or_videoless_files_fail_with_one_line() {
+    let d = tempfile::tempdir().unwrap();
+    let good = d.path().join("good.mp4");
+    if !make_video(&good, true) {
+        return;
+    }
+    let bytes = std::fs::read(&good).unwrap();
+    let cut = d.path().join("cut.mp4");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let sound = d.path().join("sound.mp4");
+    assert!(make_video(&sound, false));
+    for (file, needle) in [(&cut, "cut.mp4"), (&sound, "no video stream")] {
+        let out = avad(&["inspect", file.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.contains(needle) && err.trim_end().lines().count() == 1, "{err}");
+        assert!(!err.contains("panicked"));
+    }
+}
+
+#[test]
+fn features_from_a_video_files_audio_track() {
+    let d = tempfile::tempdir().unwrap();
+    let clip = d.path().join("clip.mkv");
+    if !make_video(&clip, true) {
+        return;
+    }
+    let npy = d.path().join("f.npy");
+    let out = avad(&["features", clip.to_str().unwrap(), "--out", npy.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (shape, data) = avad_features::npy::read_npy(&npy).unwrap();
+    // 2 s at 22,050 Hz: 1 + 44100 / 512 = 87 frames; a 440 Hz tone's centroid is near 440 Hz.
+    assert_eq!(shape, [87, 160]);
+    assert!((data[40 * 160 + 2] - 440.0).abs() < 40.0, "centroid {}", data[40 * 160 + 2]);
+}
