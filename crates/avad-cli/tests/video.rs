@@ -87,3 +87,23 @@ fn features_from_a_video_files_audio_track() {
     assert_eq!(shape, [87, 160]);
     assert!((data[40 * 160 + 2] - 440.0).abs() < 40.0, "centroid {}", data[40 * 160 + 2]);
 }
+
+#[test]
+fn umn_recording_as_one_video_file() {
+    let d = tempfile::tempdir().unwrap();
+    // A 2 s recording stands in for UMN's (not available here): two clips of 25 frames.
+    if !make_video(&d.path().join("crowd.avi"), true) {
+        return;
+    }
+    std::fs::write(d.path().join("labels.csv"), "start,end\n15,25\n40,50\n").unwrap();
+    std::fs::write(d.path().join("clips.csv"), "clip,start,end,scene\nlawn1,1,25,lawn\nlawn2,26,50,lawn\n").unwrap();
+    let out = avad(&["inspect", "--json", d.path().to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["kind"], "UMN");
+    assert_eq!(v["test"]["clips"], 2);
+    assert_eq!(v["test"]["frames"], 50);
+    assert_eq!(v["test"]["anomalous_frames"], 22);
+    assert_eq!(v["clips"][1]["audio_offset_s"], 1.0);
+    assert_eq!(v["clips"][1]["audio"]["sample_rate"], 48000);
+}
