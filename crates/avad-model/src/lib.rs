@@ -1,0 +1,44 @@
+//! burn modules of the models of Tariq et al. 2024: the ConvLSTM layer and the visual
+//! sequence autoencoder (Table 3).
+//!
+//! Modules take and return `burn::tensor::Tensor`s; the backend is chosen by the
+//! `Device` they are built on: `Device::flex()` for CPU inference,
+//! `Device::flex().autodiff()` to train (batch norm only uses batch statistics there).
+
+pub mod convlstm;
+pub mod same_padding;
+pub mod visual;
+
+#[cfg(test)]
+mod fixtures;
+
+pub use convlstm::{ConvLstm2d, ConvLstm2dConfig, ConvLstmState};
+pub use same_padding::{ConvTranspose2dSame, ConvTranspose2dSameConfig};
+pub use visual::{VisualAutoencoder, VisualAutoencoderConfig};
+
+/// Errors of model construction and of inputs handed to a model.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    /// A visual input tensor of the wrong shape.
+    #[error(
+        "visual model input has shape {dims:?}: expected [batch, steps, 1, height, width], \
+         all positive, with height and width multiples of {multiple} (resize the frames)"
+    )]
+    VisualInputShape {
+        /// The shape received.
+        dims: [usize; 5],
+        /// The multiple the frame sides must have.
+        multiple: usize,
+    },
+    /// A 'same' transposed convolution whose kernel is smaller than its stride.
+    #[error(
+        "transposed convolution with kernel {kernel:?} smaller than its stride {stride:?}: \
+         'same' padding needs kernel >= stride"
+    )]
+    KernelSmallerThanStride {
+        /// Kernel size.
+        kernel: [usize; 2],
+        /// Stride.
+        stride: [usize; 2],
+    },
+}

@@ -1,0 +1,323 @@
+//! The visual sequence-to-sequence autoencoder of Tariq et al. 2024, §3.2.2 and Table 3.
+//!
+//! ```text
+//! [B, T, 1, H, W]   frames in [0, 1]
+//!   Conv2D 32, 5x5 / 4, BN, LeakyReLU        (layer 1, time-distributed)
+//!   Conv2D 64, 5x5 / 2, BN                   (layer 2)
+//!   ConvLSTM2D 64, 32, 64 (3x3), BN after each  (layers 3-5, return sequences)
+//!   Conv2DTranspose 64, 5x5 / 2, BN          (layer 6)
+//!   Conv2DTranspose 32, 5x5 / 4, BN, LeakyReLU  (layer 7)
+//!   Conv2D 1, 7x7, sigmoid                   (layer 8)
+//! [B, T, 1, H, W]   reconstruction in (0, 1)
+//! ```
+//!
+//! All padding is Keras 'same' (asymmetric for the strided layers), so `H` and `W` must be
+//! multiples of 8 (the product of the encoder strides). Batch norm sits "between each
+//! layer" (§3.2.2) where /work/shared/bench/torch_reference.py puts it; activations follow
+//! Table 3's row (LeakyReLU on layers 1 and 7 only, sigmoid on 8).
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
+use burn::tensor::activation::{leaky_relu, sigmoid};
+use burn::tensor::{Device, Tensor};
+
+use crate::convlstm::{ConvLstm2d, ConvLstm2dConfig};
+use crate::same_padding::{ConvTranspose2dSame, ConvTranspose2dSameConfig};
+use crate::ModelError;
+
+/// Hyper-parameters of the visual autoencoder. The defaults are the paper's (Table 3) and
+/// Keras' (where the paper names a layer but not its settings).
+#[derive(Config, Debug)]
+pub struct VisualAutoencoderConfig {
+    /// Filters of the two spatial encoder convolutions (Table 3, layers 1-2).
+    #[config(default = "[32, 64]")]
+    pub encoder_filters: [usize; 2],
+    /// Strides of the encoder convolutions (Table 3, layers 1-2); the decoder mirrors them.
+    #[config(default = "[4, 2]")]
+    pub encoder_strides: [usize; 2],
+    /// Kernel side of the encoder and decoder convolutions (Table 3, layers 1-2 and 6-7).
+    #[config(default = 5)]
+    pub spatial_kernel: usize,
+    /// Filters of the three ConvLSTM layers (Table 3, layers 3-5).
+    #[config(default = "[64, 32, 64]")]
+    pub convlstm_filters: [usize; 3],
+    /// Kernel side of the ConvLSTM layers (Table 3, layers 3-5).
+    #[config(default = 3)]
+    pub convlstm_kernel: usize,
+    /// Filters of the two transposed convolutions (Table 3, layers 6-7).
+    #[config(default = "[64, 32]")]
+    pub decoder_filters: [usize; 2],
+    /// Kernel side of the prediction convolution (Table 3, layer 8).
+    #[config(default = 7)]
+    pub output_kernel: usize,
+    /// LeakyReLU negative slope. The paper names LeakyReLU without a slope; 0.3 is the
+    /// Keras layer's default (the PyTorch timing reference uses 0.2 at the same cost).
+    #[config(default = 0.3)]
+    pub leaky_relu_slope: f64,
+    /// Batch-norm epsilon (Keras `BatchNormalization` default).
+    #[config(default = 1e-3)]
+    pub batch_norm_epsilon: f64,
+    /// Weight of the new batch in the running statistics: Keras' `momentum=0.99` keeps
+    /// 0.99 of the old value, which is burn's `momentum = 0.01`.
+    #[config(default = 0.01)]
+    pub batch_norm_momentum: f64,
+}
+
+/// The visual autoencoder (Table 3). Input and output `[batch, steps, 1, height, width]`.
+#[derive(Module, Debug)]
+pub struct VisualAutoencoder {
+    /// Layer 1: Conv2D 32, 5x5, stride 4.
+    pub conv1: Conv2d,
+    /// Batch norm after layer 1.
+    pub norm1: BatchNorm,
+    /// Layer 2: Conv2D 64, 5x5, stride 2.
+    pub conv2: Conv2d,
+    /// Batch norm after layer 2.
+    pub norm2: BatchNorm,
+    /// Layer 3: ConvLSTM2D 64.
+    pub convlstm1: ConvLstm2d,
+    /// Batch norm after layer 3.
+    pub norm3: BatchNorm,
+    /// Layer 4: ConvLSTM2D 32.
+    pub convlstm2: ConvLstm2d,
+    /// Batch norm after layer 4.
+    pub norm4: BatchNorm,
+    /// Layer 5: ConvLSTM2D 64.
+    pub convlstm3: ConvLstm2d,
+    /// Batch norm after layer 5.
+    pub norm5: BatchNorm,
+    /// Layer 6: Conv2DTranspose 64, 5x5, stride 2.
+    pub deconv1: ConvTranspose2dSame,
+    /// Batch norm after layer 6.
+    pub norm6: BatchNorm,
+    /// Layer 7: Conv2DTranspose 32, 5x5, stride 4.
+    pub deconv2: ConvTranspose2dSame,
+    /// Batch norm after layer 7.
+    pub norm7: BatchNorm,
+    /// Layer 8: Conv2D 1, 7x7, followed by a sigmoid.
+    pub output: Conv2d,
+    /// LeakyReLU negative slope of layers 1 and 7.
+    pub leaky_relu_slope: f64,
+    /// Product of the encoder strides: frame sides must be multiples of it.
+    pub downsampling: usize,
+}
+
+impl VisualAutoencoderConfig {
+    /// Build the model on `device` (e.g. `Device::flex().autodiff()` to train).
+    pub fn init(&self, device: &Device) -> Result<VisualAutoencoder, ModelError> {
+        let [enc1, enc2] = self.encoder_filters;
+        let [s1, s2] = self.encoder_strides;
+        let [lstm1, lstm2, lstm3] = self.convlstm_filters;
+        let [dec1, dec2] = self.decoder_filters;
+        let k = [self.spatial_kernel; 2];
+        let norm = |channels: usize| {
+            BatchNormConfig::new(channels)
+                .with_epsilon(self.batch_norm_epsilon)
+                .with_momentum(self.batch_norm_momentum)
+                .init(device)
+        };
+        let convlstm = |input: usize, hidden: usize| {
+            ConvLstm2dConfig::new(input, hidden)
+                .with_kernel_size([self.convlstm_kernel; 2])
+                .init(device)
+        };
+        Ok(VisualAutoencoder {
+            conv1: Conv2dConfig::new([1, enc1], k)
+                .with_stride([s1; 2])
+                .with_padding(PaddingConfig2d::Same)
+                .init(device),
+            norm1: norm(enc1),
+            conv2: Conv2dConfig::new([enc1, enc2], k)
+                .with_stride([s2; 2])
+                .with_padding(PaddingConfig2d::Same)
+                .init(device),
+            norm2: norm(enc2),
+            convlstm1: convlstm(enc2, lstm1),
+            norm3: norm(lstm1),
+            convlstm2: convlstm(lstm1, lstm2),
+            norm4: norm(lstm2),
+            convlstm3: convlstm(lstm2, lstm3),
+            norm5: norm(lstm3),
+            deconv1: ConvTranspose2dSameConfig::new([lstm3, dec1], k, [s2; 2]).init(device)?,
+            norm6: norm(dec1),
+            deconv2: ConvTranspose2dSameConfig::new([dec1, dec2], k, [s1; 2]).init(device)?,
+            norm7: norm(dec2),
+            output: Conv2dConfig::new([dec2, 1], [self.output_kernel; 2])
+                .with_padding(PaddingConfig2d::Same)
+                .init(device),
+            leaky_relu_slope: self.leaky_relu_slope,
+            downsampling: s1 * s2,
+        })
+    }
+}
+
+impl VisualAutoencoder {
+    /// Checks that `dims` is `[batch, steps, 1, height, width]` with every size positive and
+    /// `height`, `width` multiples of the encoder's downsampling (8 for Table 3).
+    pub fn check_input_dims(&self, dims: [usize; 5]) -> Result<(), ModelError> {
+        let [batch, steps, channels, height, width] = dims;
+        let m = self.downsampling;
+        let sides_ok = height > 0 && width > 0 && height % m == 0 && width % m == 0;
+        if batch == 0 || steps == 0 || channels != 1 || !sides_ok {
+            return Err(ModelError::VisualInputShape { dims, multiple: m });
+        }
+        Ok(())
+    }
+
+    /// Reconstructs `frames` `[batch, steps, 1, height, width]`: the same shape, values in
+    /// (0, 1). Batch norm uses batch statistics (and updates its running ones) on an
+    /// autodiff device; call [`Module::valid`] for evaluation.
+    pub fn forward(&self, frames: Tensor<5>) -> Result<Tensor<5>, ModelError> {
+        let dims = frames.dims();
+        self.check_input_dims(dims)?;
+        let [batch, steps, _, height, width] = dims;
+        let slope = self.leaky_relu_slope;
+        let per_frame = |x: Tensor<5>| {
+            let [b, t, c, h, w] = x.dims();
+            x.reshape([b * t, c, h, w])
+        };
+        let per_sequence = |x: Tensor<4>| {
+            let [_, c, h, w] = x.dims();
+            x.reshape([batch, steps, c, h, w])
+        };
+        // Batch norm of a sequence normalises each channel over batch, time and space, as
+        // Keras' BatchNormalization does on a 5-D tensor.
+        let norm_sequence =
+            |norm: &BatchNorm, x: Tensor<5>| per_sequence(norm.forward(per_frame(x)));
+
+        let x = per_frame(frames);
+        let x = leaky_relu(self.norm1.forward(self.conv1.forward(x)), slope);
+        let x = self.norm2.forward(self.conv2.forward(x));
+        let x = per_sequence(x);
+        let x = norm_sequence(&self.norm3, self.convlstm1.forward(x));
+        let x = norm_sequence(&self.norm4, self.convlstm2.forward(x));
+        let x = norm_sequence(&self.norm5, self.convlstm3.forward(x));
+        let x = per_frame(x);
+        let x = self.norm6.forward(self.deconv1.forward(x));
+        let x = leaky_relu(self.norm7.forward(self.deconv2.forward(x)), slope);
+        let x = sigmoid(self.output.forward(x));
+        Ok(x.reshape([batch, steps, 1, height, width]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::values;
+    use burn::nn::loss::{MseLoss, Reduction};
+    use burn::optim::{AdamConfig, GradientsParams};
+    use burn::tensor::TensorData;
+
+    /// Smooth moving blobs in [0.1, 0.9]: deterministic, different in every frame.
+    fn moving_pattern(dims: [usize; 5], device: &Device) -> Tensor<5> {
+        let [b, t, _, h, w] = dims;
+        let mut data = Vec::with_capacity(b * t * h * w);
+        for bi in 0..b {
+            for ti in 0..t {
+                for y in 0..h {
+                    for x in 0..w {
+                        let phase = 0.4 * ti as f32 + 1.3 * bi as f32;
+                        let v = (0.21 * x as f32 + phase).sin() * (0.17 * y as f32 - phase).cos();
+                        data.push(0.5 + 0.4 * v);
+                    }
+                }
+            }
+        }
+        Tensor::from_data(TensorData::new(data, dims), device)
+    }
+
+    fn assert_reconstruction_shape(side: usize) {
+        let device = Device::flex();
+        device.seed(1);
+        let model = VisualAutoencoderConfig::new().init(&device).unwrap();
+        let dims = [1, 10, 1, side, side];
+        let output = model.forward(moving_pattern(dims, &device)).unwrap();
+        assert_eq!(output.dims(), dims);
+        let out = values(output);
+        assert!(
+            out.iter().all(|v| *v > 0.0 && *v < 1.0),
+            "{side}: sigmoid output outside (0, 1)"
+        );
+        let spread = out.iter().cloned().fold(f32::MIN, f32::max)
+            - out.iter().cloned().fold(f32::MAX, f32::min);
+        assert!(spread > 1e-4, "{side}: constant output {spread}");
+    }
+
+    #[test]
+    fn reconstructs_paper_size_240() {
+        assert_reconstruction_shape(240);
+    }
+
+    #[test]
+    fn reconstructs_cpu_size_120() {
+        assert_reconstruction_shape(120);
+    }
+
+    #[test]
+    fn refuses_sides_not_multiple_of_8_and_colour_frames() {
+        let device = Device::flex();
+        let model = VisualAutoencoderConfig::new().init(&device).unwrap();
+        for dims in [
+            [1, 10, 1, 100, 96],
+            [1, 10, 3, 96, 96],
+            [0, 10, 1, 96, 96],
+            [1, 10, 1, 0, 0],
+        ] {
+            let frames = Tensor::<5>::zeros(dims, &device);
+            let err = model.forward(frames).unwrap_err();
+            assert!(
+                matches!(err, ModelError::VisualInputShape { multiple: 8, .. }),
+                "{dims:?}"
+            );
+        }
+        assert!(model.check_input_dims([2, 10, 1, 96, 128]).is_ok());
+    }
+
+    /// Adam + MSE on one fixed batch: the loss falls, and every layer's weights move (a
+    /// layer cut off from the gradient, e.g. a ConvLSTM's recurrent convolution, would not).
+    #[test]
+    fn adam_steps_reduce_mse_and_reach_every_layer() {
+        let device = Device::flex().autodiff();
+        device.seed(3);
+        let mut model = VisualAutoencoderConfig::new().init(&device).unwrap();
+        let mut optim = AdamConfig::new().init();
+        let batch = moving_pattern([2, 4, 1, 32, 32], &device);
+        let watched = |m: &VisualAutoencoder| {
+            vec![
+                values(m.conv1.weight.val()),
+                values(m.convlstm1.input_conv.weight.val()),
+                values(m.convlstm2.hidden_conv.weight.val()),
+                values(m.convlstm3.hidden_conv.weight.val()),
+                values(m.deconv1.conv.weight.val()),
+                values(m.deconv2.conv.weight.val()),
+                values(m.output.weight.val()),
+                values(m.norm5.gamma.val()),
+            ]
+        };
+        let before = watched(&model);
+        let mut losses = Vec::new();
+        for _ in 0..6 {
+            let output = model.forward(batch.clone()).unwrap();
+            let loss = MseLoss::new().forward(output, batch.clone(), Reduction::Mean);
+            losses.push(loss.clone().into_scalar::<f32>());
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optim.step(1e-3, model, grads);
+        }
+        eprintln!("MSE per step: {losses:?}");
+        assert!(losses.iter().all(|l| l.is_finite()));
+        assert!(losses[5] < 0.8 * losses[0], "loss did not fall: {losses:?}");
+        for (k, (a, b)) in before.iter().zip(watched(&model)).enumerate() {
+            let moved = a
+                .iter()
+                .zip(&b)
+                .map(|(x, y)| (x - y).abs())
+                .fold(0.0, f32::max);
+            assert!(
+                moved > 1e-5,
+                "watched parameter {k} did not change ({moved})"
+            );
+        }
+    }
+}
