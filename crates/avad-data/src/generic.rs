@@ -198,7 +198,7 @@ pub fn open(path: &Path) -> Result<Dataset> {
     if clips.is_empty() {
         return Err(DataError::invalid(
             path,
-            "no clips: expected frame folders or video files (see `avad inspect --help` for the layout)",
+            "no clips: expected frame folders or video files (the layout is in the README, under Datasets)",
         ));
     }
     Ok(Dataset { kind: DatasetKind::Generic, root: path.to_path_buf(), clips, extra_audio: Vec::new() })
