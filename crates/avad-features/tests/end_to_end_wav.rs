@@ -11,19 +11,7 @@ mod common;
 use std::path::PathBuf;
 
 use avad_features::{FeatureConfig, FeatureExtractor};
-use common::{report, shared_dir, stems, Reference, Report, Tolerance};
-
-/// "Within" counts use the fed-`y.npy` tolerances, so the printed fractions say how
-/// much of the clip still meets them end to end.
-const FED_Y_TOL: Tolerance = Tolerance {
-    flatness_abs: 1e-6,
-    row_rel: 1e-6,
-    mfcc_abs: 1e-4,
-    mfcc_row_rel: f32::EPSILON as f64,
-    contrast_abs: 2e-6,
-    mel_db: 3e-6,
-    zcr_abs: 0.0,
-};
+use common::{report, shared_dir, stems, Reference, Report, FED_Y_TOL};
 
 /// Upper bounds asserted end to end (measured maxima over all clips, rounded up).
 struct EndToEnd {
@@ -74,6 +62,8 @@ fn end_to_end(group: &str, test: &str, bounds: &EndToEnd) {
         println!("{stem:>22} signal SNR against librosa's y: {snr:.1} dB");
         worst_snr = worst_snr.min(snr);
         let ours = ex.compute(&audio.samples).unwrap();
+        // "Within" counts use the fed-`y.npy` tolerances, so the printed fractions
+        // say how much of the clip still meets them end to end.
         let rep = report(&ours, &r, &FED_Y_TOL);
         rep.print(&stem);
         all.merge(&rep);

@@ -7,23 +7,8 @@ mod common;
 
 use avad_features::filters::{fft_frequencies, hann_window, mel_filterbank};
 use avad_features::{compute, npy, FeatureConfig, FeatureExtractor};
-use common::{report, shared_dir, stems, Reference, Report, Tolerance, BIN_HZ};
+use common::{report, shared_dir, stems, Reference, Report, BIN_HZ, FED_Y_TOL};
 
-/// The README's tolerances for a faithful port fed `y.npy`. Contrast: 1e-6 of the row's
-/// maximum, or 2e-6 dB where a row is all but zero (a click train's flat spectrum makes
-/// peak equal valley; float32 rounding then leaves librosa ~1e-6 dB either side of 0). MFCC: 1e-4 absolute plus
-/// one float32 epsilon of the row's largest value, because librosa's float32 DCT is
-/// itself one ulp off on large coefficients (silence: -1131.371 for -1131.3708,
-/// 1.2e-4 away; one ulp there is 1.2e-4).
-const TOL: Tolerance = Tolerance {
-    flatness_abs: 1e-6,
-    row_rel: 1e-6,
-    mfcc_abs: 1e-4,
-    mfcc_row_rel: f32::EPSILON as f64,
-    contrast_abs: 2e-6,
-    mel_db: 3e-6,
-    zcr_abs: 0.0,
-};
 
 fn assert_within(label: &str, r: &Report, rolloff_frames_one_bin_off: usize) {
     for (name, e) in [
@@ -59,7 +44,7 @@ fn parity(group: &str, test: &str, max_rolloff_off: usize) {
     for stem in &stems {
         let r = Reference::load(&shared, group, stem);
         let ours = ex.compute(&r.y).unwrap();
-        let rep = report(&ours, &r, &TOL);
+        let rep = report(&ours, &r, &FED_Y_TOL);
         rep.print(stem);
         assert_within(stem, &rep, max_rolloff_off);
         all.merge(&rep);
@@ -116,7 +101,7 @@ fn clip_shorter_than_n_fft_matches_librosa() {
     assert_eq!(r.y.len(), 1000);
     let ours = compute(&r.y, &FeatureConfig::default()).unwrap();
     assert_eq!(ours.frames, 2);
-    let rep = report(&ours, &r, &TOL);
+    let rep = report(&ours, &r, &FED_Y_TOL);
     rep.print("short1000");
     assert_within("short1000", &rep, 0);
 }
@@ -142,7 +127,7 @@ fn silence_follows_librosa_conventions() {
         let r = Reference::load(&shared, "synthetic", "silence");
         assert_eq!(r.y, y);
         assert!(r.flatness.iter().all(|&v| (v - 1.0).abs() < 1e-6));
-        let rep = report(&f, &r, &TOL);
+        let rep = report(&f, &r, &FED_Y_TOL);
         assert_within("silence", &rep, 0);
     }
 }

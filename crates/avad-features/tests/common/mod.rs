@@ -245,3 +245,20 @@ impl Report {
         line("contrast", &self.contrast);
     }
 }
+
+/// The README's tolerances for a faithful port fed `y.npy`. Contrast: 1e-6 of the row's
+/// maximum, or 2e-6 dB where a row is all but zero (a click train's flat spectrum makes
+/// peak equal valley; float32 rounding then leaves librosa ~1e-6 dB either side of 0). MFCC: 1e-4 absolute plus
+/// one float32 epsilon of the row's largest value, because librosa's float32 DCT is
+/// itself one ulp off on large coefficients (silence: -1131.371 for -1131.3708,
+/// 1.2e-4 away; one ulp there is 1.2e-4).
+pub const FED_Y_TOL: Tolerance = Tolerance {
+    flatness_abs: 1e-6,
+    row_rel: 1e-6,
+    mfcc_abs: 1e-4,
+    mfcc_row_rel: f32::EPSILON as f64,
+    contrast_abs: 2e-6,
+    mel_db: 3e-6,
+    zcr_abs: 0.0,
+};
+
