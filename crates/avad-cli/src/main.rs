@@ -4,9 +4,14 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod features;
 mod inspect;
+mod score;
 mod synth;
+mod train;
 
 /// avad finds anomalous events in surveillance recordings by watching and
 /// listening at once (Tariq et al., CMC 2024): it learns what a scene normally
@@ -24,6 +29,8 @@ enum Command {
     Inspect(inspect::Args),
     Features(features::Args),
     Synth(synth::Args),
+    Train(train::Args),
+    Score(score::Args),
 }
 
 fn main() -> ExitCode {
@@ -32,6 +39,8 @@ fn main() -> ExitCode {
         Command::Inspect(args) => inspect::run(&args),
         Command::Features(args) => features::run(&args),
         Command::Synth(args) => synth::run(&args),
+        Command::Train(args) => train::run(&args),
+        Command::Score(args) => score::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

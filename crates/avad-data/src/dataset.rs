@@ -3,8 +3,10 @@
 use std::path::{Path, PathBuf};
 
 use avad_media::frames::FrameFolder;
-use avad_media::video::{probe_video, VideoInfo};
-use avad_media::FrameSize;
+use avad_media::video::{probe_video, OpenOptions, VideoInfo, VideoReader};
+use avad_media::{FrameSize, GrayFrame};
+
+use crate::DataError;
 
 use crate::labels::{FrameRange, MaskFolder};
 use crate::Result;
@@ -54,6 +56,47 @@ impl VideoSource {
                 (None, Some(d)) => (d * info.fps).round() as usize,
                 (None, None) => 0,
             },
+        }
+    }
+
+    /// Decodes every frame of this source (only its range, for a file that holds several
+    /// clips) as gray at `size`, values in [0, 1]. Video files need the `ffmpeg` feature.
+    /// A file that ends before its range does is an error naming it.
+    pub fn read_frames(&self, size: FrameSize) -> Result<Vec<GrayFrame>> {
+        match self {
+            VideoSource::Frames(folder) => Ok(folder.read_all(size)?),
+            VideoSource::File { path, range, .. } => {
+                let source = path.to_string_lossy();
+                let mut reader = VideoReader::open(&source, size, &OpenOptions::default())?;
+                // Ranges are 1-based and inclusive (labels.rs).
+                let (first, last) = match range {
+                    Some(r) => (r.start.saturating_sub(1), Some(r.end.saturating_sub(1))),
+                    None => (0, None),
+                };
+                let mut frames = Vec::new();
+                let mut index = 0usize;
+                while let Some(timed) = reader.next_frame()? {
+                    if index >= first && last.is_none_or(|l| index <= l) {
+                        frames.push(timed.frame);
+                    }
+                    index += 1;
+                    if last.is_some_and(|l| index > l) {
+                        break;
+                    }
+                }
+                if let Some(l) = last {
+                    if index <= l {
+                        return Err(DataError::invalid(
+                            path,
+                            format!("ends after {index} frames, before frame {} of its clip range", l + 1),
+                        ));
+                    }
+                }
+                if frames.is_empty() {
+                    return Err(DataError::invalid(path, "no video frames decoded"));
+                }
+                Ok(frames)
+            }
         }
     }
 

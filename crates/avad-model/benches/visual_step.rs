@@ -10,6 +10,9 @@
 
 use std::time::Instant;
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use avad_model::{VisualAutoencoder, VisualAutoencoderConfig};
 use burn::module::Module;
 use burn::nn::loss::{MseLoss, Reduction};

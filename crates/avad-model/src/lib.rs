@@ -6,7 +6,11 @@
 //! `Device::flex().autodiff()` to train (batch norm only uses batch statistics there).
 
 pub mod convlstm;
+pub mod model_dir;
 pub mod same_padding;
+pub mod score;
+pub mod sequences;
+pub mod train;
 pub mod visual;
 
 #[cfg(test)]
@@ -16,9 +20,25 @@ pub use convlstm::{ConvLstm2d, ConvLstm2dConfig, ConvLstmState};
 pub use same_padding::{ConvTranspose2dSame, ConvTranspose2dSameConfig};
 pub use visual::{VisualAutoencoder, VisualAutoencoderConfig};
 
+use burn::tensor::Tensor;
+
+/// burn, at the version these modules are built with (so callers need not pin it again).
+pub use burn;
+
+/// The values of an f32 tensor, row-major.
+pub fn tensor_values<const D: usize>(tensor: Tensor<D>) -> Result<Vec<f32>, ModelError> {
+    tensor
+        .into_data()
+        .try_into_vec::<f32>()
+        .map_err(|e| ModelError::Data(format!("expected an f32 tensor ({e:?})")))
+}
+
 /// Errors of model construction and of inputs handed to a model.
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
+    /// Data that a model or its trainer cannot use, described.
+    #[error("{0}")]
+    Data(String),
     /// A visual input tensor of the wrong shape.
     #[error(
         "visual model input has shape {dims:?}: expected [batch, steps, 1, height, width], \

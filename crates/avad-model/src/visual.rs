@@ -25,7 +25,9 @@ use burn::tensor::{Device, Tensor};
 
 use crate::convlstm::{ConvLstm2d, ConvLstm2dConfig};
 use crate::same_padding::{ConvTranspose2dSame, ConvTranspose2dSameConfig};
+use crate::train::Reconstructs;
 use crate::ModelError;
+use burn::nn::loss::{MseLoss, Reduction};
 
 /// Hyper-parameters of the visual autoencoder. The defaults are the paper's (Table 3) and
 /// Keras' (where the paper names a layer but not its settings).
@@ -202,11 +204,20 @@ impl VisualAutoencoder {
     }
 }
 
+impl Reconstructs for VisualAutoencoder {
+    type Batch = Tensor<5>;
+
+    /// Mean squared error between the frames and their reconstruction (the paper's loss).
+    fn reconstruction_loss(&self, frames: Tensor<5>) -> Result<Tensor<1>, ModelError> {
+        let output = self.forward(frames.clone())?;
+        Ok(MseLoss::new().forward(output, frames, Reduction::Mean))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::fixtures::values;
-    use burn::nn::loss::{MseLoss, Reduction};
     use burn::optim::{AdamConfig, GradientsParams};
     use burn::tensor::TensorData;
 

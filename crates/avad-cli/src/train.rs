@@ -1,0 +1,292 @@
+//! `avad train visual`: train the visual autoencoder on a dataset's normal clips and write
+//! a model directory.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use avad_data::{open_dataset, Split};
+use avad_eval::normalize::Calibration;
+use avad_media::FrameSize;
+use avad_model::model_dir::{VisualModel, VisualModelCard, VisualPreset, CARD_FILE, FORMAT_VERSION, WEIGHTS_FILE};
+use avad_model::score::{visual_errors, ScoreOptions};
+use avad_model::sequences::{split_clips, FrameClip, SequenceSet};
+use avad_model::train::{load_model, save_model, train, EpochRecord, Progress};
+use avad_model::VisualAutoencoderConfig;
+use avad_model::burn::module::Module;
+use avad_model::burn::tensor::Device;
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// Train a model on the normal clips of a dataset.
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    model: Model,
+}
+
+#[derive(clap::Subcommand)]
+enum Model {
+    Visual(VisualArgs),
+}
+
+/// Train the visual autoencoder (Table 3 of Tariq et al. 2024) on the training clips of
+/// DATASET, holding whole clips out for validation, early stopping and calibration.
+///
+/// Writes OUT/model.json, OUT/weights.bpk, OUT/loss.{csv,png,svg} and OUT/checkpoint/
+/// (a checkpoint after every epoch: rerun with --resume to continue a stopped run).
+#[derive(clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct VisualArgs {
+    /// Dataset folder (UCSD Ped2, UMN or a generic train/ test/ folder).
+    dataset: PathBuf,
+    /// Model directory to write.
+    #[arg(long, short)]
+    out: PathBuf,
+    /// Built-in preset (paper, cpu) or a preset TOML file.
+    #[arg(long, default_value = "cpu")]
+    preset: String,
+    /// Override the preset's epochs.
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Override the preset's frame side (a multiple of 8).
+    #[arg(long)]
+    size: Option<usize>,
+    /// Override the preset's seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Continue the checkpoint in OUT/checkpoint.
+    #[arg(long)]
+    resume: bool,
+}
+
+pub fn run(args: &Args) -> Result<()> {
+    match &args.model {
+        Model::Visual(a) => run_visual(a),
+    }
+}
+
+fn run_visual(args: &VisualArgs) -> Result<()> {
+    let mut preset = VisualPreset::load(&args.preset)?;
+    if let Some(e) = args.epochs {
+        preset.train.epochs = e;
+    }
+    if let Some(s) = args.size {
+        preset.size = s;
+    }
+    if let Some(s) = args.seed {
+        preset.train.seed = s;
+    }
+    preset
+        .check()
+        .map_err(|reason| anyhow::anyhow!("preset {} with the options given: {reason}", preset.name))?;
+    if args.out.join(CARD_FILE).exists() && !args.resume {
+        bail!(
+            "{}: already holds a trained model; choose another --out (or --resume to continue its checkpoint)",
+            args.out.display()
+        );
+    }
+
+    let dataset = open_dataset(&args.dataset)?;
+    let clips: Vec<_> = dataset.split(Split::Train).collect();
+    if clips.is_empty() {
+        bail!("{}: no training clips to learn normal scenes from", args.dataset.display());
+    }
+    let size = FrameSize::new(preset.size as u32, preset.size as u32);
+    let bar = counter_bar(clips.len() as u64, "loading frames");
+    let mut frame_clips = Vec::with_capacity(clips.len());
+    for clip in &clips {
+        bar.set_message(format!("loading {}", clip.name));
+        let frames = clip
+            .video
+            .read_frames(size)
+            .with_context(|| format!("reading clip {}", clip.name))?;
+        frame_clips.push(FrameClip::new(
+            clip.name.clone(),
+            preset.size,
+            preset.size,
+            frames.into_iter().map(|f| f.data).collect(),
+        )?);
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+
+    let (train_idx, valid_idx) = split_clips(frame_clips.len(), preset.validation_fraction, preset.train.seed);
+    let names = |idx: &[usize]| idx.iter().map(|&i| frame_clips[i].name.clone()).collect::<Vec<_>>();
+    let (train_names, valid_names) = (names(&train_idx), names(&valid_idx));
+    let set = SequenceSet::new(frame_clips, &valid_idx, preset.steps, &preset.strides)?;
+    eprintln!(
+        "training the visual model (preset {}: {}x{}, {} epochs at most) on {} clips, {} sequences; \
+         validating on {} held-out clips, {} sequences",
+        preset.name,
+        preset.size,
+        preset.size,
+        preset.train.epochs,
+        train_names.len(),
+        set_len(&set, avad_model::train::Part::Train),
+        valid_names.len(),
+        set_len(&set, avad_model::train::Part::Validation),
+    );
+
+    let started = Instant::now();
+    let device = Device::flex().autodiff();
+    device.seed(preset.train.seed);
+    let config = VisualAutoencoderConfig::new();
+    let network = config.init(&device)?;
+    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    let mut progress = BarProgress::new();
+    let trained = train(
+        network,
+        &set,
+        &preset.train,
+        &device,
+        &args.out.join("checkpoint"),
+        args.resume,
+        &mut progress,
+    )?;
+    progress.finish();
+
+    // Score with the weights as `avad score` will load them, on the plain CPU device.
+    let weights = args.out.join(WEIGHTS_FILE);
+    save_model(&trained.model, &weights)?;
+    let plain = Device::flex();
+    let network = load_model(config.init(&plain)?, &weights)?.valid();
+    let (calibration_clips, calibrated_on) = if valid_idx.is_empty() {
+        (train_idx.clone(), "training clips (no clip was held out)".to_string())
+    } else {
+        (valid_idx.clone(), format!("{} held-out normal clips", valid_idx.len()))
+    };
+    let options = ScoreOptions {
+        steps: preset.steps,
+        hop: preset.score_hop,
+        batch: 4,
+        map_block: None,
+    };
+    let bar = counter_bar(calibration_clips.len() as u64, "calibrating");
+    let mut errors = Vec::new();
+    for &i in &calibration_clips {
+        let clip = &set.clips()[i];
+        bar.set_message(format!("calibrating on {}", clip.name));
+        errors.extend(visual_errors(&network, clip, &options, &plain, &mut |_, _| {})?.errors);
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let calibration = Calibration::fit(&errors).context("calibrating the frame errors")?;
+
+    let model = VisualModel {
+        card: VisualModelCard {
+            format: FORMAT_VERSION,
+            kind: "visual".into(),
+            avad_version: env!("CARGO_PKG_VERSION").into(),
+            preset: preset.clone(),
+            model: config,
+            dataset: args.dataset.display().to_string(),
+            train_clips: train_names,
+            validation_clips: valid_names,
+            history: trained.history.clone(),
+            best_epoch: trained.best_epoch,
+            stopped_early: trained.stopped_early,
+            calibration,
+            calibrated_on,
+        },
+        network,
+    };
+    model.save(&args.out)?;
+    let minutes = started.elapsed().as_secs_f64() / 60.0;
+    let best = &trained.history[trained.best_epoch - 1];
+    eprintln!(
+        "trained {} epochs{} in {minutes:.1} min; kept epoch {} (train loss {:.5}{})",
+        trained.history.len(),
+        if trained.stopped_early { " (stopped early)" } else { "" },
+        trained.best_epoch,
+        best.train_loss,
+        best.validation_loss.map(|v| format!(", validation loss {v:.5}")).unwrap_or_default(),
+    );
+    eprintln!("model written to {}", args.out.display());
+    Ok(())
+}
+
+fn set_len(set: &SequenceSet, part: avad_model::train::Part) -> usize {
+    use avad_model::train::Samples;
+    set.len(part)
+}
+
+/// A bar counting `total` items.
+pub fn counter_bar(total: u64, message: &str) -> ProgressBar {
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template("{msg:30} [{bar:30}] {pos}/{len} {elapsed_precise}, {eta} left")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_message(message.to_string());
+    bar
+}
+
+/// Draws training progress: a bar per epoch with the running loss and the time left.
+struct BarProgress {
+    bar: Option<ProgressBar>,
+    epoch: usize,
+    epochs: usize,
+    loss_sum: f64,
+}
+
+impl BarProgress {
+    fn new() -> Self {
+        BarProgress {
+            bar: None,
+            epoch: 0,
+            epochs: 0,
+            loss_sum: 0.0,
+        }
+    }
+
+    fn finish(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Progress for BarProgress {
+    fn epoch_started(&mut self, epoch: usize, epochs: usize, batches: usize) {
+        self.finish();
+        let bar = ProgressBar::new(batches as u64);
+        bar.set_style(
+            ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} batches, {msg}, {elapsed_precise}, {eta} left")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        bar.set_prefix(format!("{epoch}/{epochs}"));
+        bar.set_message("loss -");
+        self.bar = Some(bar);
+        self.epoch = epoch;
+        self.epochs = epochs;
+        self.loss_sum = 0.0;
+    }
+
+    fn batch_done(&mut self, batch: usize, loss: f64) {
+        self.loss_sum += loss;
+        if let Some(bar) = &self.bar {
+            bar.set_message(format!("loss {:.5}", self.loss_sum / batch as f64));
+            bar.inc(1);
+        }
+    }
+
+    fn epoch_done(&mut self, r: &EpochRecord, best: bool) {
+        self.finish();
+        let left = (self.epochs - r.epoch) as f64 * r.seconds / 60.0;
+        eprintln!(
+            "epoch {}/{}: train loss {:.5}{}{} in {:.0} s (at most {left:.0} min left)",
+            r.epoch,
+            self.epochs,
+            r.train_loss,
+            r.validation_loss.map(|v| format!(", validation loss {v:.5}")).unwrap_or_default(),
+            if best { " (best)" } else { "" },
+            r.seconds,
+        );
+    }
+
+    fn resumed(&mut self, epoch: usize) {
+        eprintln!("resuming after epoch {epoch}");
+    }
+}

@@ -1,0 +1,258 @@
+//! Presets and the trained-model directory.
+//!
+//! A preset (a TOML file; the built-in ones live in the repository's `presets/` folder)
+//! fixes every setting of a training run. A trained model is a directory:
+//!
+//! ```text
+//! model.json     kind, preset, model hyper-parameters, clips used, training history,
+//!                calibration of the error distribution on held-out normal clips
+//! weights.bpk    the weights (burnpack) of the best epoch
+//! loss.csv       epoch, train_loss, validation_loss, seconds
+//! loss.png/svg   the same as a plot
+//! checkpoint/    the trainer's checkpoint (resume with --resume)
+//! ```
+//!
+//! Every file is written through a temporary file and a rename.
+
+use std::path::{Path, PathBuf};
+
+use avad_eval::normalize::Calibration;
+use avad_eval::plots::{write_loss_curve, LossCurve};
+use burn::tensor::Device;
+use serde::{Deserialize, Serialize};
+
+use crate::train::{load_model, save_model, write_atomic, EpochRecord, TrainSettings};
+use crate::visual::{VisualAutoencoder, VisualAutoencoderConfig};
+
+/// `model.json`'s format version.
+pub const FORMAT_VERSION: u32 = 1;
+/// The model card's file name.
+pub const CARD_FILE: &str = "model.json";
+/// The weights' file name.
+pub const WEIGHTS_FILE: &str = "weights.bpk";
+
+/// Errors of presets and model directories; each names its file.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {reason}")]
+pub struct ModelDirError {
+    /// The file concerned.
+    pub path: PathBuf,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+fn dir_error(path: &Path, reason: impl ToString) -> ModelDirError {
+    ModelDirError {
+        path: path.to_path_buf(),
+        reason: reason.to_string(),
+    }
+}
+
+/// Every setting of a visual training run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VisualPreset {
+    /// Short name (`paper`, `cpu`, ...).
+    pub name: String,
+    /// One line saying what it is.
+    pub description: String,
+    /// Side of the square gray frames the model sees (a multiple of 8).
+    pub size: usize,
+    /// Frames per sequence.
+    pub steps: usize,
+    /// Frame strides of the training windows.
+    pub strides: Vec<usize>,
+    /// Fraction of the training clips held out (whole) for validation and calibration.
+    pub validation_fraction: f64,
+    /// Frames between the starts of scoring windows.
+    pub score_hop: usize,
+    /// Optimisation.
+    pub train: TrainSettings,
+}
+
+const BUILTIN: [(&str, &str); 2] = [
+    ("paper", include_str!("../../../presets/visual-paper.toml")),
+    ("cpu", include_str!("../../../presets/visual-cpu.toml")),
+];
+
+impl VisualPreset {
+    /// Names of the built-in presets.
+    pub fn builtin_names() -> Vec<&'static str> {
+        BUILTIN.iter().map(|(n, _)| *n).collect()
+    }
+
+    /// A built-in preset by name, or a preset file by path.
+    pub fn load(name_or_path: &str) -> Result<Self, ModelDirError> {
+        if let Some((name, text)) = BUILTIN.iter().find(|(n, _)| *n == name_or_path) {
+            return Self::from_toml(text, Path::new(&format!("presets/visual-{name}.toml")));
+        }
+        let path = Path::new(name_or_path);
+        if !path.exists() {
+            return Err(dir_error(
+                path,
+                format!(
+                    "no such preset file, and not a built-in preset ({})",
+                    Self::builtin_names().join(", ")
+                ),
+            ));
+        }
+        let text = std::fs::read_to_string(path).map_err(|e| dir_error(path, e))?;
+        Self::from_toml(&text, path)
+    }
+
+    /// Parses and checks a preset; `origin` names it in errors.
+    pub fn from_toml(text: &str, origin: &Path) -> Result<Self, ModelDirError> {
+        let preset: VisualPreset = toml::from_str(text).map_err(|e| dir_error(origin, e.message()))?;
+        preset.check().map_err(|reason| dir_error(origin, reason))?;
+        Ok(preset)
+    }
+
+    /// Checks that the settings can train.
+    pub fn check(&self) -> Result<(), String> {
+        if self.size == 0 || self.size % 8 != 0 {
+            return Err(format!("size {} must be a positive multiple of 8", self.size));
+        }
+        if self.steps == 0 || self.strides.is_empty() || self.strides.contains(&0) {
+            return Err("steps and strides must be positive".into());
+        }
+        if !(0.0..1.0).contains(&self.validation_fraction) {
+            return Err(format!("validation_fraction {} must be in [0, 1)", self.validation_fraction));
+        }
+        if self.score_hop == 0 || self.train.epochs == 0 || self.train.batch_size == 0 {
+            return Err("score_hop, epochs and batch_size must be at least 1".into());
+        }
+        if !(self.train.learning_rate.is_finite() && self.train.learning_rate > 0.0) {
+            return Err(format!("learning_rate {} must be positive", self.train.learning_rate));
+        }
+        Ok(())
+    }
+}
+
+/// `model.json` of a visual model.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VisualModelCard {
+    /// [`FORMAT_VERSION`].
+    pub format: u32,
+    /// Always `"visual"`.
+    pub kind: String,
+    /// The avad version that trained it.
+    pub avad_version: String,
+    /// The settings of the run.
+    pub preset: VisualPreset,
+    /// The autoencoder's hyper-parameters.
+    pub model: VisualAutoencoderConfig,
+    /// The dataset it was trained on.
+    pub dataset: String,
+    /// Clips the weights were fitted on.
+    pub train_clips: Vec<String>,
+    /// Clips held out for validation and calibration.
+    pub validation_clips: Vec<String>,
+    /// One record per epoch.
+    pub history: Vec<EpochRecord>,
+    /// The epoch whose weights were kept.
+    pub best_epoch: usize,
+    /// Whether early stopping ended training.
+    pub stopped_early: bool,
+    /// Frame errors on the held-out normal clips (the training clips when none are held
+    /// out), for the calibrated normalisation.
+    pub calibration: Calibration,
+    /// What the calibration was fitted on.
+    pub calibrated_on: String,
+}
+
+/// A loaded visual model, ready to score.
+#[derive(Debug)]
+pub struct VisualModel {
+    /// Its card.
+    pub card: VisualModelCard,
+    /// The network, in validation mode.
+    pub network: VisualAutoencoder,
+}
+
+impl VisualModel {
+    /// Loads `dir` onto `device`.
+    pub fn load(dir: &Path, device: &Device) -> Result<Self, ModelDirError> {
+        let card_path = dir.join(CARD_FILE);
+        let text = std::fs::read_to_string(&card_path).map_err(|e| dir_error(&card_path, e))?;
+        let card: VisualModelCard = serde_json::from_str(&text)
+            .map_err(|e| dir_error(&card_path, format!("not an avad model card ({e})")))?;
+        if card.format != FORMAT_VERSION || card.kind != "visual" {
+            return Err(dir_error(
+                &card_path,
+                format!("is a {} model of format {}, expected a visual model of format {FORMAT_VERSION}", card.kind, card.format),
+            ));
+        }
+        card.preset.check().map_err(|reason| dir_error(&card_path, reason))?;
+        let network = card
+            .model
+            .init(device)
+            .map_err(|e| dir_error(&card_path, e))?;
+        let weights = dir.join(WEIGHTS_FILE);
+        let network = load_model(network, &weights).map_err(|e| dir_error(&weights, e))?;
+        Ok(VisualModel {
+            card,
+            network: burn::module::Module::valid(&network),
+        })
+    }
+
+    /// Writes the card, the weights and the loss curve into `dir` (created if needed).
+    pub fn save(&self, dir: &Path) -> Result<(), ModelDirError> {
+        std::fs::create_dir_all(dir).map_err(|e| dir_error(dir, e))?;
+        let weights = dir.join(WEIGHTS_FILE);
+        save_model(&self.network, &weights).map_err(|e| dir_error(&weights, e))?;
+        write_history(dir, &self.card.history, &format!("visual model, preset {}", self.card.preset.name))?;
+        let card_path = dir.join(CARD_FILE);
+        let text = serde_json::to_string_pretty(&self.card).map_err(|e| dir_error(&card_path, e))?;
+        write_atomic(&card_path, text.as_bytes()).map_err(|e| dir_error(&card_path, e))
+    }
+}
+
+/// Writes `loss.csv`, `loss.png` and `loss.svg` for `history` into `dir`.
+pub fn write_history(dir: &Path, history: &[EpochRecord], title: &str) -> Result<(), ModelDirError> {
+    let csv_path = dir.join("loss.csv");
+    let mut csv = String::from("epoch,train_loss,validation_loss,seconds\n");
+    for r in history {
+        let valid = r.validation_loss.map(|v| v.to_string()).unwrap_or_default();
+        csv.push_str(&format!("{},{},{},{:.1}\n", r.epoch, r.train_loss, valid, r.seconds));
+    }
+    write_atomic(&csv_path, csv.as_bytes()).map_err(|e| dir_error(&csv_path, e))?;
+    let train: Vec<f64> = history.iter().map(|r| r.train_loss).collect();
+    let validation: Vec<f64> = history.iter().filter_map(|r| r.validation_loss).collect();
+    let validation = if validation.len() == train.len() { validation } else { Vec::new() };
+    let curve = LossCurve {
+        title,
+        train: &train,
+        validation: &validation,
+    };
+    for ext in ["png", "svg"] {
+        let path = dir.join(format!("loss.{ext}"));
+        write_loss_curve(&curve, &path, (800, 500)).map_err(|e| dir_error(&path, e))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_presets_parse_and_cite_the_paper() {
+        let paper = VisualPreset::load("paper").unwrap();
+        assert_eq!((paper.size, paper.steps, paper.train.epochs, paper.train.batch_size), (240, 10, 300, 10));
+        assert_eq!(paper.strides, vec![1, 2, 3]);
+        let cpu = VisualPreset::load("cpu").unwrap();
+        assert!(cpu.size < paper.size && cpu.train.epochs < paper.train.epochs);
+        let err = VisualPreset::load("no-such-preset").unwrap_err().to_string();
+        assert!(err.contains("not a built-in preset (paper, cpu)"), "{err}");
+    }
+
+    #[test]
+    fn bad_presets_name_the_file_and_the_field() {
+        let text = include_str!("../../../presets/visual-cpu.toml").replace("size = 96", "size = 100");
+        let err = VisualPreset::from_toml(&text, Path::new("my.toml")).unwrap_err().to_string();
+        assert!(err.starts_with("my.toml: size 100 must be a positive multiple of 8"), "{err}");
+        let text = include_str!("../../../presets/visual-cpu.toml").replace("steps = 10", "stepz = 10");
+        let err = VisualPreset::from_toml(&text, Path::new("my.toml")).unwrap_err().to_string();
+        assert!(err.contains("stepz"), "{err}");
+    }
+}

@@ -1,0 +1,209 @@
+//! Frame sequences for the visual model: clips held in memory as gray frames at the model's
+//! size, cut into training windows (avad-data's strides 1/2/3), split into training and
+//! validation by whole clips, and batched as `[batch, steps, 1, height, width]` tensors.
+
+use avad_data::windows::{training_windows, Window};
+use burn::tensor::{Device, Tensor, TensorData};
+
+use crate::train::{Part, Samples, SplitMix64};
+use crate::ModelError;
+
+/// One clip's frames at the model size, row-major, values in [0, 1].
+#[derive(Debug, Clone)]
+pub struct FrameClip {
+    /// The clip's name (for reports).
+    pub name: String,
+    /// Frame height in pixels.
+    pub height: usize,
+    /// Frame width in pixels.
+    pub width: usize,
+    /// `frames * height * width` values.
+    pub pixels: Vec<f32>,
+}
+
+impl FrameClip {
+    /// A clip from frames of `height x width` pixels each.
+    pub fn new(name: String, height: usize, width: usize, frames: Vec<Vec<f32>>) -> Result<Self, ModelError> {
+        let plane = height * width;
+        if let Some(bad) = frames.iter().position(|f| f.len() != plane) {
+            return Err(ModelError::Data(format!(
+                "clip {name}: frame {bad} has {} pixels, expected {height}x{width}",
+                frames[bad].len()
+            )));
+        }
+        Ok(FrameClip {
+            name,
+            height,
+            width,
+            pixels: frames.concat(),
+        })
+    }
+
+    /// Number of frames.
+    pub fn frames(&self) -> usize {
+        self.pixels.len() / (self.height * self.width).max(1)
+    }
+
+    /// Pixels of frame `index`.
+    pub fn frame(&self, index: usize) -> &[f32] {
+        let plane = self.height * self.width;
+        &self.pixels[index * plane..(index + 1) * plane]
+    }
+
+    /// The frames of `window` as one `[1, steps, 1, h, w]`-ordered run of values.
+    pub fn window_values(&self, window: &Window, out: &mut Vec<f32>) {
+        for f in window.frames() {
+            out.extend_from_slice(self.frame(f));
+        }
+    }
+}
+
+/// Splits `clips` clip indices into (training, validation): `fraction` of the clips
+/// (rounded, at least one when there are two or more clips, never all) chosen by `seed`.
+pub fn split_clips(clips: usize, fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
+    let mut order: Vec<usize> = (0..clips).collect();
+    SplitMix64::new(seed ^ 0x5eed_c11f).shuffle(&mut order);
+    let mut n_valid = (clips as f64 * fraction.clamp(0.0, 1.0)).round() as usize;
+    if fraction > 0.0 && clips >= 2 {
+        n_valid = n_valid.clamp(1, clips - 1);
+    }
+    let n_valid = n_valid.min(clips.saturating_sub(1));
+    let mut valid: Vec<usize> = order[..n_valid].to_vec();
+    let mut train: Vec<usize> = order[n_valid..].to_vec();
+    valid.sort_unstable();
+    train.sort_unstable();
+    (train, valid)
+}
+
+/// Training and validation windows over in-memory clips.
+#[derive(Debug)]
+pub struct SequenceSet {
+    clips: Vec<FrameClip>,
+    train: Vec<(usize, Window)>,
+    validation: Vec<(usize, Window)>,
+    steps: usize,
+}
+
+impl SequenceSet {
+    /// Windows of `steps` frames at `strides` (paper §4.3: 1, 2, 3) over `clips`; the clips
+    /// listed in `validation_clips` give the validation windows, the others the training ones.
+    /// All clips must share one frame size.
+    pub fn new(
+        clips: Vec<FrameClip>,
+        validation_clips: &[usize],
+        steps: usize,
+        strides: &[usize],
+    ) -> Result<Self, ModelError> {
+        if let Some(first) = clips.first() {
+            if let Some(c) = clips.iter().find(|c| (c.height, c.width) != (first.height, first.width)) {
+                return Err(ModelError::Data(format!(
+                    "clip {} is {}x{}, clip {} is {}x{}: all clips must have one size",
+                    c.name, c.width, c.height, first.name, first.width, first.height
+                )));
+            }
+        }
+        let mut train = Vec::new();
+        let mut validation = Vec::new();
+        for (i, clip) in clips.iter().enumerate() {
+            let target = if validation_clips.contains(&i) {
+                &mut validation
+            } else {
+                &mut train
+            };
+            target.extend(training_windows(clip.frames(), steps, strides).into_iter().map(|w| (i, w)));
+        }
+        Ok(SequenceSet {
+            clips,
+            train,
+            validation,
+            steps,
+        })
+    }
+
+    /// The clips.
+    pub fn clips(&self) -> &[FrameClip] {
+        &self.clips
+    }
+
+    fn windows(&self, part: Part) -> &[(usize, Window)] {
+        match part {
+            Part::Train => &self.train,
+            Part::Validation => &self.validation,
+        }
+    }
+}
+
+impl Samples for SequenceSet {
+    type Batch = Tensor<5>;
+
+    fn len(&self, part: Part) -> usize {
+        self.windows(part).len()
+    }
+
+    fn batch(&self, part: Part, indices: &[usize], device: &Device) -> Result<Tensor<5>, ModelError> {
+        let windows = self.windows(part);
+        let Some(first) = self.clips.first() else {
+            return Err(ModelError::Data("no clips".into()));
+        };
+        let (h, w) = (first.height, first.width);
+        let mut values = Vec::with_capacity(indices.len() * self.steps * h * w);
+        for &i in indices {
+            let (clip, window) = windows
+                .get(i)
+                .ok_or_else(|| ModelError::Data(format!("sample {i} out of range")))?;
+            self.clips[*clip].window_values(window, &mut values);
+        }
+        let dims = [indices.len(), self.steps, 1, h, w];
+        Ok(Tensor::from_data(TensorData::new(values, dims), device))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_keeps_whole_clips_apart_and_is_seeded() {
+        let (train, valid) = split_clips(16, 0.33, 7);
+        assert_eq!(valid.len(), 5, "16 clips x 0.33 rounds to 5");
+        assert_eq!(train.len() + valid.len(), 16);
+        assert!(train.iter().all(|t| !valid.contains(t)));
+        assert_eq!(split_clips(16, 0.33, 7), (train.clone(), valid.clone()));
+        assert_ne!(split_clips(16, 0.33, 8).1, valid, "another seed, another split");
+        assert_eq!(split_clips(1, 0.33, 7), (vec![0], vec![]), "one clip cannot be split");
+        assert_eq!(split_clips(2, 0.1, 7).1.len(), 1, "at least one validation clip");
+        assert_eq!(split_clips(4, 0.0, 7).1.len(), 0);
+    }
+
+    #[test]
+    fn batches_hold_the_window_frames_in_order() {
+        let device = Device::flex();
+        // Two 2x3 clips whose pixel values encode (clip, frame).
+        let clip = |c: usize, n: usize| {
+            let frames = (0..n).map(|f| vec![(c * 100 + f) as f32; 6]).collect();
+            FrameClip::new(format!("c{c}"), 2, 3, frames).unwrap()
+        };
+        let set = SequenceSet::new(vec![clip(0, 25), clip(1, 12)], &[1], 4, &[1, 2]).unwrap();
+        // Clip 0: stride 1 → starts 0, 4, ..., 20 (6 windows); stride 2 → 0, 8, 16 (3).
+        assert_eq!(set.len(Part::Train), 9);
+        // Clip 1: stride 1 → 0, 4, 8 (3); stride 2 → 0 (1).
+        assert_eq!(set.len(Part::Validation), 4);
+        let batch = set.batch(Part::Train, &[1, 6], &device).unwrap();
+        assert_eq!(batch.dims(), [2, 4, 1, 2, 3]);
+        let v = crate::fixtures::values(batch);
+        let firsts: Vec<f32> = v.chunks(6).map(|f| f[0]).collect();
+        assert_eq!(firsts, vec![4.0, 5.0, 6.0, 7.0, 0.0, 2.0, 4.0, 6.0]);
+        let vb = crate::fixtures::values(set.batch(Part::Validation, &[3], &device).unwrap());
+        assert_eq!(vb.chunks(6).map(|f| f[0]).collect::<Vec<_>>(), vec![100.0, 102.0, 104.0, 106.0]);
+        assert!(set.batch(Part::Train, &[9], &device).is_err());
+    }
+
+    #[test]
+    fn refuses_ragged_frames_and_mixed_sizes() {
+        let err = FrameClip::new("x".into(), 2, 2, vec![vec![0.0; 4], vec![0.0; 3]]).unwrap_err();
+        assert!(err.to_string().contains("frame 1 has 3 pixels"), "{err}");
+        let a = FrameClip::new("a".into(), 2, 2, vec![vec![0.0; 4]; 10]).unwrap();
+        let b = FrameClip::new("b".into(), 2, 3, vec![vec![0.0; 6]; 10]).unwrap();
+        assert!(SequenceSet::new(vec![a, b], &[], 10, &[1]).is_err());
+    }
+}
