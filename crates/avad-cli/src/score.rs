@@ -11,11 +11,11 @@ use avad_eval::plots::{write_roc, write_score_curve, RocPlot, RocSeries, ScoreCu
 use avad_eval::{markdown_table, ModalityMetrics};
 use avad_media::frames::GrayResizer;
 use avad_media::FrameSize;
+use avad_model::device::Accelerator;
 use avad_model::model_dir::VisualModel;
 use avad_model::score::{visual_errors, ScoreOptions};
 use avad_model::sequences::FrameClip;
 use avad_model::train::write_atomic;
-use avad_model::burn::tensor::Device;
 use serde::Serialize;
 
 use crate::train::counter_bar;
@@ -58,6 +58,9 @@ pub struct Args {
     /// Side of the pixel blocks of the error maps used for pixel-level AUC (0: no maps).
     #[arg(long, default_value_t = 4)]
     map_block: usize,
+    /// Where to score: cpu, or cuda / wgpu when built with that feature.
+    #[arg(long, default_value = "cpu")]
+    device: String,
 }
 
 #[derive(Serialize)]
@@ -102,7 +105,7 @@ struct MetricsFile {
 }
 
 pub fn run(args: &Args) -> Result<()> {
-    let device = Device::flex();
+    let device = args.device.parse::<Accelerator>()?.inference_device()?;
     let model = VisualModel::load(&args.model, &device)?;
     let preset = &model.card.preset;
     let hop = args.hop.unwrap_or(preset.score_hop);

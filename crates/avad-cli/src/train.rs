@@ -12,6 +12,7 @@ use avad_model::model_dir::{VisualModel, VisualModelCard, VisualPreset, CARD_FIL
 use avad_model::score::{visual_errors, ScoreOptions};
 use avad_model::sequences::{split_clips, FrameClip, SequenceSet};
 use avad_model::train::{load_model, save_model, train, EpochRecord, Progress};
+use avad_model::device::Accelerator;
 use avad_model::VisualAutoencoderConfig;
 use avad_model::burn::module::Module;
 use avad_model::burn::tensor::Device;
@@ -57,6 +58,10 @@ pub struct VisualArgs {
     /// Continue the checkpoint in OUT/checkpoint.
     #[arg(long)]
     resume: bool,
+    /// Where to train: cpu, or cuda / wgpu when built with that feature. Scores for
+    /// the calibration are computed on the CPU, as `avad score` computes them.
+    #[arg(long, default_value = "cpu")]
+    device: String,
 }
 
 pub fn run(args: &Args) -> Result<()> {
@@ -128,7 +133,7 @@ fn run_visual(args: &VisualArgs) -> Result<()> {
     );
 
     let started = Instant::now();
-    let device = Device::flex().autodiff();
+    let device = args.device.parse::<Accelerator>()?.training_device()?;
     device.seed(preset.train.seed);
     let config = VisualAutoencoderConfig::new();
     let network = config.init(&device)?;

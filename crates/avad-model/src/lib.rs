@@ -6,7 +6,9 @@
 //! `Device::flex().autodiff()` to train (batch norm only uses batch statistics there).
 
 pub mod convlstm;
+pub mod device;
 pub mod model_dir;
+pub mod fast_conv;
 pub mod same_padding;
 pub mod score;
 pub mod sequences;

@@ -1,0 +1,600 @@
+//! Exact reformulations of two convolutions of the visual model that burn flex runs slowly,
+//! as matmuls with good shapes plus a few whole-tensor pads, reshapes and adds.
+//!
+//! Both functions use the layer's own parameter tensors (rearranged with differentiable
+//! tensor ops on every call), so records, checkpoints and optimiser state are unchanged and
+//! gradients flow to the layer's parameters through burn's autodiff.
+//!
+//! * [`conv2d_same_fast`], for a stride-1 'same' convolution with few output channels
+//!   (the model's 32 → 1, 7x7 output layer): `Z = W x` as one matmul (`[Cout K², C] @
+//!   [C, H W]` per frame), then the sum of the `K²` shifted tap planes with two 'skew'
+//!   reshapes ([`conv2d_same_skew`]). The direct layer is a GEMV over a `C K²`-wide im2col
+//!   buffer, and its weight gradient a convolution with a frame-sized kernel.
+//! * [`conv_transpose_same_fast`], for [`ConvTranspose2dSame`] with a large stride (the
+//!   model's 64 → 32, 5x5 stride-4 layer): `Z = Wᵀ x` as one matmul, then the 'col2im'
+//!   scatter-add per axis as a few shifted adds ([`conv_transpose_same_fold`]).
+//!
+//! Two other exact forms are kept for profiling (`examples/layer_profile.rs`), measured
+//! slower on flex: space-to-depth blocking of the output convolution
+//! ([`conv2d_same_blocked`]) and the sub-pixel convolution for the transposed one
+//! ([`conv_transpose_same_subpixel`]).
+
+use burn::nn::conv::Conv2d;
+use burn::nn::PaddingConfig2d;
+use burn::tensor::module::conv2d;
+use burn::tensor::ops::{ConvOptions, PadMode};
+use burn::tensor::Tensor;
+
+use crate::same_padding::ConvTranspose2dSame;
+
+/// Most output channels for which [`conv2d_same_fast`] uses the matmul + shift-add form
+/// (its intermediate has `Cout K²` channels); beyond, the direct im2col GEMM is well shaped.
+const MAX_SKEW_OUTPUTS: usize = 2;
+
+/// Same result as `conv.forward(x)` for a stride-1, dilation-1, groups-1 Conv2d with
+/// PaddingConfig2d::Same and odd kernel.
+///
+/// Uses the matmul + shift-add form ([`conv2d_same_skew`]) when the layer has at most
+/// two output channels (any frame size, any kernel size); otherwise, and for any other
+/// configuration, it calls `conv.forward(x)`.
+pub fn conv2d_same_fast(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    let [channels_out, _, _, _] = conv.weight.dims();
+    if same_conv_applies(conv) && channels_out <= MAX_SKEW_OUTPUTS {
+        return conv2d_same_skew(conv, x);
+    }
+    conv.forward(x)
+}
+
+fn same_conv_applies(conv: &Conv2d) -> bool {
+    conv.stride == [1, 1]
+        && conv.dilation == [1, 1]
+        && conv.groups == 1
+        && conv.padding == PaddingConfig2d::Same
+}
+
+/// `floor(a / b)` for a possibly negative `a`.
+fn floor_div(a: isize, b: isize) -> isize {
+    a.div_euclid(b)
+}
+
+/// The blocked ('space-to-depth') form of [`conv2d_same_fast`] with block side `block`,
+/// which must divide the frame sides: a convolution from `C b²` channels to the `Cout b²`
+/// output phases with a `K' x K'` kernel (3x3 for 7x7 with `b = 4`), then depth-to-space.
+/// Measured slower than [`conv2d_same_skew`]; exposed for profiling.
+#[doc(hidden)]
+pub fn conv2d_same_blocked(conv: &Conv2d, x: Tensor<4>, block: usize) -> Tensor<4> {
+    assert!(same_conv_applies(conv), "conv2d_same_blocked: not a stride-1 'same' conv");
+    let [n, c, height, width] = x.dims();
+    assert!(
+        block > 0 && height % block == 0 && width % block == 0,
+        "conv2d_same_blocked: block {block} does not divide {height}x{width}"
+    );
+    let weight = conv.weight.val();
+    let [c_out, c_in, kh, kw] = weight.dims();
+    assert_eq!(c_in, c, "conv2d_same_blocked: input channels");
+    let b = block;
+    let (hb, wb) = (height / b, width / b);
+
+    // Per dimension: 'same' padding with stride 1 puts (k - 1) / 2 zeros before. Output
+    // pixel b I + r reads input b I + t, t = r + u - pad in [-pad, b - 1 + k - 1 - pad],
+    // i.e. block I + dI with dI in [lo, hi]: a kernel of hi - lo + 1 blocks.
+    let geometry = |k: usize| {
+        let pad = (k as isize - 1) / 2;
+        let bi = b as isize;
+        let lo = floor_div(-pad, bi);
+        let hi = floor_div(bi - 1 + k as isize - 1 - pad, bi);
+        let taps = (hi - lo + 1) as usize;
+        // Phase r's kernel, laid out as taps x b input offsets, is the weight shifted by
+        // r - b lo - pad = r + shift (shift >= 0) within a taps * b wide zero kernel.
+        let shift = (-bi * lo - pad) as usize;
+        ((-lo) as usize, hi as usize, taps, shift)
+    };
+    let (lo_h, hi_h, taps_h, shift_h) = geometry(kh);
+    let (lo_w, hi_w, taps_w, shift_w) = geometry(kw);
+    let (span_h, span_w) = (taps_h * b, taps_w * b);
+
+    let mut phases = Vec::with_capacity(b * b);
+    for r1 in 0..b {
+        for r2 in 0..b {
+            let (s1, s2) = (r1 + shift_h, r2 + shift_w);
+            let phase = weight
+                .clone()
+                .pad(
+                    [(s1, span_h - kh - s1), (s2, span_w - kw - s2)],
+                    PadMode::Constant(0.0),
+                )
+                .reshape([c_out, c_in, taps_h, b, taps_w, b])
+                .permute([0, 1, 3, 5, 2, 4])
+                .reshape([c_out, c_in * b * b, taps_h, taps_w]);
+            phases.push(phase);
+        }
+    }
+    // [c_out, b * b, c_in b b, taps_h, taps_w]: output channel (o, r1, r2).
+    let kernel: Tensor<5> = Tensor::stack(phases, 1);
+    let kernel = kernel.reshape([c_out * b * b, c_in * b * b, taps_h, taps_w]);
+    let bias = conv
+        .bias
+        .as_ref()
+        .map(|bias| repeat_each(bias.val(), b * b));
+
+    // Space-to-depth: channel (c, a1, a2) of block (I, J) is pixel (b I + a1, b J + a2).
+    let x = x
+        .reshape([n, c, hb, b, wb, b])
+        .permute([0, 1, 3, 5, 2, 4])
+        .reshape([n, c * b * b, hb, wb]);
+    let options = ConvOptions::new_with_padding([1, 1], [(lo_h, hi_h), (lo_w, hi_w)], [1, 1], 1);
+    let y = conv2d(x, kernel, bias, options);
+    depth_to_space(y, c_out, [b, b])
+}
+
+/// The matmul + shift-add form of [`conv2d_same_fast`]: `Z = W x` gives, per pixel, the
+/// `Cout K²` products of every kernel tap; the output is `sum_{u,v} Z[u, v, i + u, j + v]`
+/// over the zero-padded `Z`, computed with two 'skew' reshapes (flatten, pad the flat end,
+/// re-read with one more element per row) that turn the per-tap shifts into one reshape.
+/// Exposed for profiling; prefer [`conv2d_same_fast`].
+#[doc(hidden)]
+pub fn conv2d_same_skew(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    assert!(same_conv_applies(conv), "conv2d_same_skew: not a stride-1 'same' conv");
+    let [n, c, h, w] = x.dims();
+    let weight = conv.weight.val();
+    let [c_out, c_in, kh, kw] = weight.dims();
+    assert_eq!(c_in, c, "conv2d_same_skew: input channels");
+    let (pt, pl) = ((kh - 1) / 2, (kw - 1) / 2);
+    let (hp, wp) = (h + kh - 1, w + kw - 1);
+    // [1, (o, u, v), c] @ [n, c, h w] -> [n, (o, u, v), h w]
+    let taps = weight
+        .permute([0, 2, 3, 1])
+        .reshape([1, c_out * kh * kw, c]);
+    let z = taps.matmul(x.reshape([n, c, h * w]));
+    let z = z
+        .reshape([n * c_out, kh, kw, h, w])
+        .pad([(pt, kh - 1 - pt), (pl, kw - 1 - pl)], PadMode::Constant(0.0));
+    let rows = n * c_out;
+    let len = hp * wp;
+    // Stage over v: a[u, f] = sum_v z[u, v, f + v] (f flat over the padded frame).
+    let a = z
+        .reshape([rows * kh, kw * len])
+        .pad([(0, kw)], PadMode::Constant(0.0))
+        .reshape([rows * kh, kw, len + 1])
+        .narrow(2, 0, len - (kw - 1))
+        .sum_dim(1);
+    let len_a = len - (kw - 1);
+    // Stage over u: y[g] = sum_u a[u, g + u wp], g = i wp + j.
+    let y = a
+        .reshape([rows, kh * len_a])
+        .pad([(0, kh * wp)], PadMode::Constant(0.0))
+        .reshape([rows, kh, len_a + wp])
+        .narrow(2, 0, h * wp)
+        .sum_dim(1)
+        .reshape([n, c_out, h, wp])
+        .narrow(3, 0, w);
+    match &conv.bias {
+        Some(bias) => y + bias.val().reshape([1, c_out, 1, 1]),
+        None => y,
+    }
+}
+
+/// `[c]` → `[c * times]`, each value repeated `times` times in a row.
+fn repeat_each(bias: Tensor<1>, times: usize) -> Tensor<1> {
+    let [c] = bias.dims();
+    bias.reshape([c, 1]).expand([c, times]).reshape([c * times])
+}
+
+/// `[n, c (s0 s1), h, w]` with channel (o, r1, r2) → `[n, c, h s0, w s1]` with
+/// pixel (s0 I + r1, s1 J + r2) = channel (o, r1, r2) at (I, J).
+fn depth_to_space(y: Tensor<4>, channels: usize, [s0, s1]: [usize; 2]) -> Tensor<4> {
+    let [n, _, h, w] = y.dims();
+    y.reshape([n, channels, s0, s1, h, w])
+        .permute([0, 1, 4, 2, 5, 3])
+        .reshape([n, channels, h * s0, w * s1])
+}
+
+/// Smallest `stride_h * stride_w` for which [`conv_transpose_same_fast`] uses the matmul +
+/// scatter form. Measured on flex (examples/layer_profile.rs): faster than the direct layer
+/// for the model's 5x5 stride-4 layer, slower for its 5x5 stride-2 one (three overlapping
+/// tap groups per axis there, and burn's own transposed convolution is already quick).
+const MIN_FOLD_PHASES: usize = 16;
+
+/// Same result as `layer.forward(x)`.
+///
+/// For large strides, computes the transposed convolution as one matmul (the products of
+/// every kernel tap, `[Cout k², Cin] @ [Cin, h w]` per frame) followed by the 'col2im'
+/// scatter-add, done per axis with a few shifted adds (see [`conv_transpose_same_fold`]).
+/// Calls `layer.forward(x)` for smaller strides, dilated or grouped layers and paddings
+/// whose crop would not give `in * stride`.
+pub fn conv_transpose_same_fast(layer: &ConvTranspose2dSame, x: Tensor<4>) -> Tensor<4> {
+    let [s0, s1] = layer.conv.stride;
+    if !transpose_applies(layer) || s0 * s1 < MIN_FOLD_PHASES {
+        return layer.forward(x);
+    }
+    conv_transpose_same_fold(layer, x)
+}
+
+fn transpose_applies(layer: &ConvTranspose2dSame) -> bool {
+    let conv = &layer.conv;
+    let [_, _, kh, kw] = conv.weight.dims();
+    // The layer crops `padding` off the top/left of the full (in - 1) s + k result and keeps
+    // in * s rows: exact when k - s >= 2 padding (always so for ConvTranspose2dSameConfig).
+    let fits = |k: usize, s: usize, p: usize| s >= 1 && k >= s + 2 * p;
+    conv.dilation == [1, 1]
+        && conv.groups == 1
+        && layer.stride == conv.stride
+        && fits(kh, conv.stride[0], conv.padding[0])
+        && fits(kw, conv.stride[1], conv.padding[1])
+}
+
+/// The matmul + scatter form of [`conv_transpose_same_fast`]. With `Z[u, i] = w[:, :, u]ᵀ
+/// x[i]` (per axis), output `s I + r` after the crop `p` is the sum of `Z[u, i]` over
+/// `s i + u - p = s I + r`: with `v = u - p = s q + r`, the taps of one `q` form a run of
+/// phases `r`, added in at `I = i + q`. Exposed for profiling; prefer
+/// [`conv_transpose_same_fast`].
+#[doc(hidden)]
+pub fn conv_transpose_same_fold(layer: &ConvTranspose2dSame, x: Tensor<4>) -> Tensor<4> {
+    assert!(transpose_applies(layer), "conv_transpose_same_fold: unsupported layer");
+    let conv = &layer.conv;
+    let [n, c, h, w] = x.dims();
+    let weight = conv.weight.val();
+    let [c_in, c_out, kh, kw] = weight.dims();
+    assert_eq!(c_in, c, "conv_transpose_same_fold: input channels");
+    let [s0, s1] = conv.stride;
+    // [1, (o, u1, u2), c_in] @ [n, c_in, h w] -> [n, (o, u1, u2), h w]
+    let taps = weight
+        .permute([1, 2, 3, 0])
+        .reshape([1, c_out * kh * kw, c_in]);
+    let z = taps
+        .matmul(x.reshape([n, c_in, h * w]))
+        .reshape([n * c_out, kh, kw, h, w]);
+    let z = fold_axis(z, 1, kh, s0, conv.padding[0]);
+    let z = fold_axis(z, 2, kw, s1, conv.padding[1]);
+    let y = depth_to_space(z.reshape([n, c_out * s0 * s1, h, w]), c_out, [s0, s1]);
+    match &conv.bias {
+        Some(bias) => y + bias.val().reshape([1, c_out, 1, 1]),
+        None => y,
+    }
+}
+
+/// Scatter-adds tap axis `axis` (length `k`) of `z` into `s` phases, shifting along the
+/// spatial axis `axis + 2`: `out[r, I] = sum z[u, i]` over `s i + u - p = s I + r`.
+fn fold_axis(z: Tensor<5>, axis: usize, k: usize, s: usize, p: usize) -> Tensor<5> {
+    let len = z.dims()[axis + 2];
+    let (k, s, p) = (k as isize, s as isize, p as isize);
+    let pads = |at: usize, pair: (usize, usize)| {
+        let mut pads = [(0, 0); 5];
+        pads[at] = pair;
+        pads
+    };
+    let mut total: Option<Tensor<5>> = None;
+    for q in floor_div(-p, s)..=floor_div(k - 1 - p, s) {
+        let v_lo = (s * q).max(-p);
+        let v_hi = (s * q + s - 1).min(k - 1 - p);
+        let (u_lo, run, r_lo) = ((v_lo + p) as usize, (v_hi - v_lo + 1) as usize, (v_lo - s * q) as usize);
+        let mut part = z.clone();
+        if run < k as usize {
+            part = part.narrow(axis, u_lo, run);
+        }
+        // out[I] = part[I - q], shifted before the phase padding (on fewer values).
+        let shift = q.unsigned_abs();
+        if shift >= len {
+            continue;
+        }
+        if q > 0 {
+            part = part
+                .narrow(axis + 2, 0, len - shift)
+                .pad(pads(axis + 2, (shift, 0)), PadMode::Constant(0.0));
+        } else if q < 0 {
+            part = part
+                .narrow(axis + 2, shift, len - shift)
+                .pad(pads(axis + 2, (0, shift)), PadMode::Constant(0.0));
+        }
+        if run < s as usize {
+            let pair = (r_lo, s as usize - r_lo - run);
+            part = part.pad(pads(axis, pair), PadMode::Constant(0.0));
+        }
+        total = Some(match total {
+            Some(total) => total + part,
+            None => part,
+        });
+    }
+    total.expect("fold_axis: a kernel tap")
+}
+
+/// The sub-pixel form of [`conv_transpose_same_fast`]: one ordinary convolution on the
+/// input gives the `stride²` output phases, then they are interleaved. Measured slower than
+/// [`conv_transpose_same_fold`] on flex; exposed for profiling.
+#[doc(hidden)]
+pub fn conv_transpose_same_subpixel(layer: &ConvTranspose2dSame, x: Tensor<4>) -> Tensor<4> {
+    assert!(transpose_applies(layer), "conv_transpose_same_subpixel: unsupported layer");
+    let conv = &layer.conv;
+    let [_, c, _, _] = x.dims();
+    let weight = conv.weight.val();
+    let [c_in, c_out, kh, kw] = weight.dims();
+    assert_eq!(c_in, c, "conv_transpose_same_subpixel: input channels");
+
+    // Per dimension (kernel k, stride s, top crop p): output s I + r (after the crop) is
+    // sum over d of x[I - d] w[s d + r + p] for 0 <= s d + r + p < k, d in
+    // [-after, before] with before = floor((k - 1 - p) / s), after = floor((s - 1 + p) / s).
+    // As a correlation over x[I + e], e = -d, with the taps flipped: tap j' (e = after - j')
+    // of phase r is w[s j' + r - shift], shift = s after - p.
+    let geometry = |k: usize, s: usize, p: usize| {
+        let before = (k - 1 - p) / s;
+        let after = (s - 1 + p) / s;
+        let taps = before + after + 1;
+        let shift = s * after - p;
+        let tail = s * taps - k - shift;
+        (before, after, taps, shift, tail)
+    };
+    let [s0, s1] = conv.stride;
+    let (before_h, after_h, taps_h, shift_h, tail_h) = geometry(kh, s0, conv.padding[0]);
+    let (before_w, after_w, taps_w, shift_w, tail_w) = geometry(kw, s1, conv.padding[1]);
+
+    let kernel = weight
+        .pad([(shift_h, tail_h), (shift_w, tail_w)], PadMode::Constant(0.0))
+        .reshape([c_in, c_out, taps_h, s0, taps_w, s1])
+        .permute([1, 3, 5, 0, 2, 4])
+        .reshape([c_out * s0 * s1, c_in, taps_h, taps_w])
+        .flip([2, 3]);
+    let bias = conv
+        .bias
+        .as_ref()
+        .map(|bias| repeat_each(bias.val(), s0 * s1));
+    let options = ConvOptions::new_with_padding(
+        [1, 1],
+        [(before_h, after_h), (before_w, after_w)],
+        [1, 1],
+        1,
+    );
+    let y = conv2d(x, kernel, bias, options);
+    depth_to_space(y, c_out, [s0, s1])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::values;
+    use crate::same_padding::ConvTranspose2dSameConfig;
+    use burn::module::Param;
+    use burn::nn::conv::Conv2dConfig;
+    use burn::tensor::{Device, Distribution};
+
+    fn random<const D: usize>(shape: [usize; D], device: &Device) -> Tensor<D> {
+        Tensor::random(shape, Distribution::Normal(0.0, 1.0), device)
+    }
+
+    /// `|actual - expected| <= tolerance * max |expected|` elementwise.
+    fn assert_rel_close<const D: usize>(
+        actual: Tensor<D>,
+        expected: Tensor<D>,
+        tolerance: f32,
+        what: &str,
+    ) {
+        assert_eq!(actual.dims(), expected.dims(), "{what}: shape");
+        let (a, e) = (values(actual), values(expected));
+        let scale = e.iter().fold(0f32, |m, v| m.max(v.abs())).max(f32::MIN_POSITIVE);
+        assert!(scale > 1e-6, "{what}: degenerate reference");
+        let worst = a
+            .iter()
+            .zip(&e)
+            .map(|(a, e)| (a - e).abs())
+            .fold(0f32, f32::max);
+        assert!(
+            worst <= tolerance * scale,
+            "{what}: max |diff| {worst} > {tolerance} * {scale}"
+        );
+    }
+
+    fn conv_layer(c_in: usize, c_out: usize, k: usize, bias: bool, device: &Device) -> Conv2d {
+        let mut conv = Conv2dConfig::new([c_in, c_out], [k, k])
+            .with_padding(PaddingConfig2d::Same)
+            .with_bias(bias)
+            .init(device);
+        // Non-trivial bias: burn may initialise it to zero-ish values.
+        if let Some(b) = conv.bias.as_mut() {
+            *b = Param::from_tensor(random([c_out], device));
+        }
+        conv
+    }
+
+    fn deconv_layer(
+        c_in: usize,
+        c_out: usize,
+        k: usize,
+        s: usize,
+        device: &Device,
+    ) -> ConvTranspose2dSame {
+        let mut layer = ConvTranspose2dSameConfig::new([c_in, c_out], [k, k], [s, s])
+            .init(device)
+            .unwrap();
+        if let Some(b) = layer.conv.bias.as_mut() {
+            *b = Param::from_tensor(random([c_out], device));
+        }
+        layer
+    }
+
+    /// Forward outputs of the blocked path (each block size that applies) against the layer.
+    #[test]
+    fn conv2d_same_fast_forward_matches_conv() {
+        let device = Device::flex();
+        device.seed(11);
+        // (input shape, c_out, kernel)
+        let cases: [([usize; 4], usize, usize); 7] = [
+            ([3, 32, 24, 16], 1, 7),
+            ([2, 32, 8, 8], 1, 7),
+            ([2, 5, 12, 20], 1, 5),
+            ([1, 3, 4, 8], 2, 3),
+            ([2, 4, 6, 10], 1, 7), // 2 x 2 blocks only
+            ([2, 4, 8, 8], 3, 7),  // 3 outputs: conv2d_same_fast calls the layer
+            ([1, 3, 7, 9], 1, 7),  // odd sides: no blocks
+        ];
+        for (shape, c_out, k) in cases {
+            let conv = conv_layer(shape[1], c_out, k, true, &device);
+            let x = random(shape, &device);
+            let expected = conv.forward(x.clone());
+            let what = format!("{shape:?} -> {c_out}, {k}x{k}");
+            assert_rel_close(conv2d_same_fast(&conv, x.clone()), expected.clone(), 1e-4, &what);
+            let skew = conv2d_same_skew(&conv, x.clone());
+            assert_rel_close(skew, expected.clone(), 1e-4, &format!("{what} skew"));
+            for block in [2, 4, 8] {
+                if shape[2] % block == 0 && shape[3] % block == 0 {
+                    let fast = conv2d_same_blocked(&conv, x.clone(), block);
+                    assert_rel_close(fast, expected.clone(), 1e-4, &format!("{what} b{block}"));
+                }
+            }
+        }
+        // No bias.
+        let conv = conv_layer(6, 1, 7, false, &device);
+        let x = random([2, 6, 16, 8], &device);
+        assert_rel_close(conv2d_same_fast(&conv, x.clone()), conv.forward(x), 1e-4, "no bias");
+    }
+
+    #[test]
+    fn conv_transpose_same_fast_forward_matches_layer() {
+        let device = Device::flex();
+        device.seed(12);
+        // (input shape, c_out, kernel, stride)
+        let cases: [([usize; 4], usize, usize, usize); 7] = [
+            ([2, 64, 8, 8], 32, 5, 4),
+            ([2, 64, 4, 6], 64, 5, 2),
+            ([1, 3, 5, 7], 2, 5, 4),
+            ([1, 3, 3, 2], 4, 5, 2),
+            ([2, 2, 3, 3], 3, 3, 2),
+            ([1, 2, 4, 5], 3, 4, 2),
+            ([1, 3, 4, 4], 2, 6, 3),
+        ];
+        for (shape, c_out, k, s) in cases {
+            let layer = deconv_layer(shape[1], c_out, k, s, &device);
+            let x = random(shape, &device);
+            let what = format!("{shape:?} -> {c_out}, {k}x{k}/{s}");
+            let expected = layer.forward(x.clone());
+            let fast = conv_transpose_same_fast(&layer, x.clone());
+            assert_rel_close(fast, expected.clone(), 1e-4, &what);
+            let fold = conv_transpose_same_fold(&layer, x.clone());
+            assert_rel_close(fold, expected.clone(), 1e-4, &format!("{what} fold"));
+            let subpixel = conv_transpose_same_subpixel(&layer, x);
+            assert_rel_close(subpixel, expected, 1e-4, &format!("{what} subpixel"));
+        }
+    }
+
+    /// Gradients w.r.t. input, weight and bias of `sum(out * g)` for both computations.
+    fn assert_same_grads<F, G>(
+        x: Tensor<4>,
+        weight: Tensor<4>,
+        bias: Tensor<1>,
+        direct: F,
+        fast: G,
+        what: &str,
+    ) where
+        F: Fn(Tensor<4>) -> Tensor<4>,
+        G: Fn(Tensor<4>) -> Tensor<4>,
+    {
+        let x = x.require_grad();
+        let expected = direct(x.clone());
+        let g = random(expected.dims(), &x.device()).detach();
+        let actual = fast(x.clone());
+        assert_rel_close(actual.clone(), expected.clone(), 1e-4, &format!("{what} forward"));
+        let grads_direct = (expected * g.clone()).sum().backward();
+        let grads_fast = (actual * g).sum().backward();
+        assert_rel_close(
+            x.grad(&grads_fast).unwrap(),
+            x.grad(&grads_direct).unwrap(),
+            1e-3,
+            &format!("{what} dx"),
+        );
+        assert_rel_close(
+            weight.grad(&grads_fast).unwrap(),
+            weight.grad(&grads_direct).unwrap(),
+            1e-3,
+            &format!("{what} dweight"),
+        );
+        assert_rel_close(
+            bias.grad(&grads_fast).unwrap(),
+            bias.grad(&grads_direct).unwrap(),
+            1e-3,
+            &format!("{what} dbias"),
+        );
+    }
+
+    #[test]
+    fn conv2d_same_fast_gradients_match_conv() {
+        let device = Device::flex().autodiff();
+        device.seed(13);
+        let cases: [([usize; 4], usize, usize); 4] = [
+            ([3, 32, 24, 16], 1, 7),
+            ([2, 32, 8, 8], 1, 7),
+            ([2, 4, 6, 10], 1, 7),
+            ([1, 3, 4, 8], 2, 3),
+        ];
+        for (shape, c_out, k) in cases {
+            let conv = conv_layer(shape[1], c_out, k, true, &device);
+            let x = random(shape, &device);
+            for block in [2, 4] {
+                if shape[2] % block != 0 || shape[3] % block != 0 {
+                    continue;
+                }
+                assert_same_grads(
+                    x.clone(),
+                    conv.weight.val(),
+                    conv.bias.as_ref().unwrap().val(),
+                    |x| conv.forward(x),
+                    |x| conv2d_same_blocked(&conv, x, block),
+                    &format!("{shape:?} -> {c_out}, {k}x{k} b{block}"),
+                );
+            }
+            assert_same_grads(
+                x.clone(),
+                conv.weight.val(),
+                conv.bias.as_ref().unwrap().val(),
+                |x| conv.forward(x),
+                |x| conv2d_same_skew(&conv, x),
+                &format!("{shape:?} -> {c_out}, {k}x{k} skew"),
+            );
+            assert_same_grads(
+                x.clone(),
+                conv.weight.val(),
+                conv.bias.as_ref().unwrap().val(),
+                |x| conv.forward(x),
+                |x| conv2d_same_fast(&conv, x),
+                &format!("{shape:?} -> {c_out}, {k}x{k}"),
+            );
+        }
+    }
+
+    #[test]
+    fn conv_transpose_same_fast_gradients_match_layer() {
+        let device = Device::flex().autodiff();
+        device.seed(14);
+        let cases: [([usize; 4], usize, usize, usize); 4] = [
+            ([2, 64, 8, 8], 32, 5, 4),
+            ([2, 64, 4, 6], 64, 5, 2),
+            ([1, 3, 5, 7], 2, 5, 4),
+            ([1, 2, 4, 5], 3, 4, 2),
+        ];
+        for (shape, c_out, k, s) in cases {
+            let layer = deconv_layer(shape[1], c_out, k, s, &device);
+            let x = random(shape, &device);
+            assert_same_grads(
+                x.clone(),
+                layer.conv.weight.val(),
+                layer.conv.bias.as_ref().unwrap().val(),
+                |x| layer.forward(x),
+                |x| conv_transpose_same_subpixel(&layer, x),
+                &format!("{shape:?} -> {c_out}, {k}x{k}/{s} subpixel"),
+            );
+            assert_same_grads(
+                x.clone(),
+                layer.conv.weight.val(),
+                layer.conv.bias.as_ref().unwrap().val(),
+                |x| layer.forward(x),
+                |x| conv_transpose_same_fold(&layer, x),
+                &format!("{shape:?} -> {c_out}, {k}x{k}/{s} fold"),
+            );
+            assert_same_grads(
+                x,
+                layer.conv.weight.val(),
+                layer.conv.bias.as_ref().unwrap().val(),
+                |x| layer.forward(x),
+                |x| conv_transpose_same_fast(&layer, x),
+                &format!("{shape:?} -> {c_out}, {k}x{k}/{s}"),
+            );
+        }
+    }
+}
