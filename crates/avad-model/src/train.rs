@@ -144,8 +144,8 @@ pub enum TrainError {
     /// Settings or data that cannot train.
     #[error("{0}")]
     Invalid(String),
-    /// The loss became NaN or infinite.
-    #[error("training loss became {loss} at epoch {epoch}, batch {batch}: lower the learning rate")]
+    /// The loss became NaN or infinite (batch 0: the validation loss).
+    #[error("loss became {loss} at epoch {epoch}, batch {batch} (0: validation): lower the learning rate")]
     Diverged {
         /// The epoch (1-based).
         epoch: usize,
@@ -374,6 +374,13 @@ where
         }
         let train_loss = total / n_train as f64;
         let validation_loss = mean_loss(&model.valid(), samples, Part::Validation, settings.batch_size, device)?;
+        if let Some(v) = validation_loss.filter(|v| !v.is_finite()) {
+            return Err(TrainError::Diverged {
+                epoch,
+                batch: 0,
+                loss: v,
+            });
+        }
         let record = EpochRecord {
             epoch,
             train_loss,
