@@ -55,50 +55,9 @@ fn main() {
         time("fast output conv fwd+bwd", || {
             let _ = fast_conv::conv2d_same_fast(&conv, x.clone()).sum().backward();
         });
-        for block in [2, 4] {
-            if side % block == 0 {
-                time(&format!("blocked b{block} output conv fwd+bwd"), || {
-                    let _ = fast_conv::conv2d_same_blocked(&conv, x.clone(), block).sum().backward();
-                });
-            }
-        }
         let conv = conv.clone().no_grad();
         time("output conv fwd+bwd (x grad only)", || {
             let _ = conv.forward(x.clone()).sum().backward();
-        });
-    }
-
-    if which == "pieces" {
-        let dev = Device::flex();
-        let x = Tensor::<4>::random([frames, 64, side / 4, side / 4], Distribution::Uniform(0.0, 1.0), &dev);
-        let h = side / 4;
-        let taps = Tensor::<3>::random([1, 800, 64], Distribution::Uniform(0.0, 1.0), &dev);
-        time("matmul [1,800,64]x[n,64,hw]", || {
-            let _ = taps.clone().matmul(x.clone().reshape([frames, 64, h * h])).sum().into_scalar::<f32>();
-        });
-        let z = taps.clone().matmul(x.clone().reshape([frames, 64, h * h])).reshape([frames * 32, 5, 5, h, h]);
-        time("narrow u 0..4 + sum", || {
-            let _ = z.clone().narrow(1, 0, 4).sum().into_scalar::<f32>();
-        });
-        time("narrow u 4 + pad r", || {
-            let _ = z.clone().narrow(1, 4, 1).pad([(0, 0), (0, 3), (0, 0), (0, 0), (0, 0)], burn::tensor::ops::PadMode::Constant(0.0)).sum().into_scalar::<f32>();
-        });
-        let a = z.clone().narrow(1, 0, 4);
-        time("add narrowed + narrowed", || {
-            let _ = (a.clone() + a.clone()).sum().into_scalar::<f32>();
-        });
-        time("contiguous narrowed (a*1)", || {
-            let _ = (a.clone() * 1.0).sum().into_scalar::<f32>();
-        });
-        time("sum z", || {
-            let _ = z.clone().sum().into_scalar::<f32>();
-        });
-        time("shift I: narrow+pad", || {
-            let _ = a.clone().narrow(3, 0, h - 1).pad([(0, 0), (0, 0), (0, 0), (1, 0), (0, 0)], burn::tensor::ops::PadMode::Constant(0.0)).sum().into_scalar::<f32>();
-        });
-        let y = Tensor::<4>::random([frames, 32 * 16, h, h], Distribution::Uniform(0.0, 1.0), &dev);
-        time("depth_to_space permute", || {
-            let _ = y.clone().reshape([frames, 32, 4, 4, h, h]).permute([0, 1, 4, 2, 5, 3]).reshape([frames, 32, h * 4, h * 4]).sum().into_scalar::<f32>();
         });
     }
 
@@ -113,9 +72,6 @@ fn main() {
             });
             time(&format!("fast {name} fwd+bwd"), || {
                 let _ = fast_conv::conv_transpose_same_fast(&deconv, x.clone()).sum().backward();
-            });
-            time(&format!("subpixel {name} fwd+bwd"), || {
-                let _ = fast_conv::conv_transpose_same_subpixel(&deconv, x.clone()).sum().backward();
             });
         }
     }

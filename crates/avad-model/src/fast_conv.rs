@@ -14,15 +14,13 @@
 //!   model's 64 → 32, 5x5 stride-4 layer): `Z = Wᵀ x` as one matmul, then the 'col2im'
 //!   scatter-add per axis as a few shifted adds ([`conv_transpose_same_fold`]).
 //!
-//! Two other exact forms are kept for profiling (`examples/layer_profile.rs`), measured
-//! slower on flex: space-to-depth blocking of the output convolution
-//! ([`conv2d_same_blocked`]) and the sub-pixel convolution for the transposed one
-//! ([`conv_transpose_same_subpixel`]).
+//! Two other exact forms were measured slower on flex and are not kept: space-to-depth
+//! blocking of the output convolution (burn copies its input to channels-last on one
+//! thread) and the sub-pixel convolution for the transposed one.
 
 use burn::nn::conv::Conv2d;
 use burn::nn::PaddingConfig2d;
-use burn::tensor::module::conv2d;
-use burn::tensor::ops::{ConvOptions, PadMode};
+use burn::tensor::ops::PadMode;
 use burn::tensor::Tensor;
 
 use crate::same_padding::ConvTranspose2dSame;
@@ -55,76 +53,6 @@ fn same_conv_applies(conv: &Conv2d) -> bool {
 /// `floor(a / b)` for a possibly negative `a`.
 fn floor_div(a: isize, b: isize) -> isize {
     a.div_euclid(b)
-}
-
-/// The blocked ('space-to-depth') form of [`conv2d_same_fast`] with block side `block`,
-/// which must divide the frame sides: a convolution from `C b²` channels to the `Cout b²`
-/// output phases with a `K' x K'` kernel (3x3 for 7x7 with `b = 4`), then depth-to-space.
-/// Measured slower than [`conv2d_same_skew`]; exposed for profiling.
-#[doc(hidden)]
-pub fn conv2d_same_blocked(conv: &Conv2d, x: Tensor<4>, block: usize) -> Tensor<4> {
-    assert!(same_conv_applies(conv), "conv2d_same_blocked: not a stride-1 'same' conv");
-    let [n, c, height, width] = x.dims();
-    assert!(
-        block > 0 && height % block == 0 && width % block == 0,
-        "conv2d_same_blocked: block {block} does not divide {height}x{width}"
-    );
-    let weight = conv.weight.val();
-    let [c_out, c_in, kh, kw] = weight.dims();
-    assert_eq!(c_in, c, "conv2d_same_blocked: input channels");
-    let b = block;
-    let (hb, wb) = (height / b, width / b);
-
-    // Per dimension: 'same' padding with stride 1 puts (k - 1) / 2 zeros before. Output
-    // pixel b I + r reads input b I + t, t = r + u - pad in [-pad, b - 1 + k - 1 - pad],
-    // i.e. block I + dI with dI in [lo, hi]: a kernel of hi - lo + 1 blocks.
-    let geometry = |k: usize| {
-        let pad = (k as isize - 1) / 2;
-        let bi = b as isize;
-        let lo = floor_div(-pad, bi);
-        let hi = floor_div(bi - 1 + k as isize - 1 - pad, bi);
-        let taps = (hi - lo + 1) as usize;
-        // Phase r's kernel, laid out as taps x b input offsets, is the weight shifted by
-        // r - b lo - pad = r + shift (shift >= 0) within a taps * b wide zero kernel.
-        let shift = (-bi * lo - pad) as usize;
-        ((-lo) as usize, hi as usize, taps, shift)
-    };
-    let (lo_h, hi_h, taps_h, shift_h) = geometry(kh);
-    let (lo_w, hi_w, taps_w, shift_w) = geometry(kw);
-    let (span_h, span_w) = (taps_h * b, taps_w * b);
-
-    let mut phases = Vec::with_capacity(b * b);
-    for r1 in 0..b {
-        for r2 in 0..b {
-            let (s1, s2) = (r1 + shift_h, r2 + shift_w);
-            let phase = weight
-                .clone()
-                .pad(
-                    [(s1, span_h - kh - s1), (s2, span_w - kw - s2)],
-                    PadMode::Constant(0.0),
-                )
-                .reshape([c_out, c_in, taps_h, b, taps_w, b])
-                .permute([0, 1, 3, 5, 2, 4])
-                .reshape([c_out, c_in * b * b, taps_h, taps_w]);
-            phases.push(phase);
-        }
-    }
-    // [c_out, b * b, c_in b b, taps_h, taps_w]: output channel (o, r1, r2).
-    let kernel: Tensor<5> = Tensor::stack(phases, 1);
-    let kernel = kernel.reshape([c_out * b * b, c_in * b * b, taps_h, taps_w]);
-    let bias = conv
-        .bias
-        .as_ref()
-        .map(|bias| repeat_each(bias.val(), b * b));
-
-    // Space-to-depth: channel (c, a1, a2) of block (I, J) is pixel (b I + a1, b J + a2).
-    let x = x
-        .reshape([n, c, hb, b, wb, b])
-        .permute([0, 1, 3, 5, 2, 4])
-        .reshape([n, c * b * b, hb, wb]);
-    let options = ConvOptions::new_with_padding([1, 1], [(lo_h, hi_h), (lo_w, hi_w)], [1, 1], 1);
-    let y = conv2d(x, kernel, bias, options);
-    depth_to_space(y, c_out, [b, b])
 }
 
 /// The matmul + shift-add form of [`conv2d_same_fast`]: `Z = W x` gives, per pixel, the
@@ -172,12 +100,6 @@ pub fn conv2d_same_skew(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
         Some(bias) => y + bias.val().reshape([1, c_out, 1, 1]),
         None => y,
     }
-}
-
-/// `[c]` → `[c * times]`, each value repeated `times` times in a row.
-fn repeat_each(bias: Tensor<1>, times: usize) -> Tensor<1> {
-    let [c] = bias.dims();
-    bias.reshape([c, 1]).expand([c, times]).reshape([c * times])
 }
 
 /// `[n, c (s0 s1), h, w]` with channel (o, r1, r2) → `[n, c, h s0, w s1]` with
@@ -298,55 +220,6 @@ fn fold_axis(z: Tensor<5>, axis: usize, k: usize, s: usize, p: usize) -> Tensor<
     total.expect("fold_axis: a kernel tap")
 }
 
-/// The sub-pixel form of [`conv_transpose_same_fast`]: one ordinary convolution on the
-/// input gives the `stride²` output phases, then they are interleaved. Measured slower than
-/// [`conv_transpose_same_fold`] on flex; exposed for profiling.
-#[doc(hidden)]
-pub fn conv_transpose_same_subpixel(layer: &ConvTranspose2dSame, x: Tensor<4>) -> Tensor<4> {
-    assert!(transpose_applies(layer), "conv_transpose_same_subpixel: unsupported layer");
-    let conv = &layer.conv;
-    let [_, c, _, _] = x.dims();
-    let weight = conv.weight.val();
-    let [c_in, c_out, kh, kw] = weight.dims();
-    assert_eq!(c_in, c, "conv_transpose_same_subpixel: input channels");
-
-    // Per dimension (kernel k, stride s, top crop p): output s I + r (after the crop) is
-    // sum over d of x[I - d] w[s d + r + p] for 0 <= s d + r + p < k, d in
-    // [-after, before] with before = floor((k - 1 - p) / s), after = floor((s - 1 + p) / s).
-    // As a correlation over x[I + e], e = -d, with the taps flipped: tap j' (e = after - j')
-    // of phase r is w[s j' + r - shift], shift = s after - p.
-    let geometry = |k: usize, s: usize, p: usize| {
-        let before = (k - 1 - p) / s;
-        let after = (s - 1 + p) / s;
-        let taps = before + after + 1;
-        let shift = s * after - p;
-        let tail = s * taps - k - shift;
-        (before, after, taps, shift, tail)
-    };
-    let [s0, s1] = conv.stride;
-    let (before_h, after_h, taps_h, shift_h, tail_h) = geometry(kh, s0, conv.padding[0]);
-    let (before_w, after_w, taps_w, shift_w, tail_w) = geometry(kw, s1, conv.padding[1]);
-
-    let kernel = weight
-        .pad([(shift_h, tail_h), (shift_w, tail_w)], PadMode::Constant(0.0))
-        .reshape([c_in, c_out, taps_h, s0, taps_w, s1])
-        .permute([1, 3, 5, 0, 2, 4])
-        .reshape([c_out * s0 * s1, c_in, taps_h, taps_w])
-        .flip([2, 3]);
-    let bias = conv
-        .bias
-        .as_ref()
-        .map(|bias| repeat_each(bias.val(), s0 * s1));
-    let options = ConvOptions::new_with_padding(
-        [1, 1],
-        [(before_h, after_h), (before_w, after_w)],
-        [1, 1],
-        1,
-    );
-    let y = conv2d(x, kernel, bias, options);
-    depth_to_space(y, c_out, [s0, s1])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -410,7 +283,7 @@ mod tests {
         layer
     }
 
-    /// Forward outputs of the blocked path (each block size that applies) against the layer.
+    /// Forward outputs of the fast and skew paths against the layer.
     #[test]
     fn conv2d_same_fast_forward_matches_conv() {
         let device = Device::flex();
@@ -433,12 +306,6 @@ mod tests {
             assert_rel_close(conv2d_same_fast(&conv, x.clone()), expected.clone(), 1e-4, &what);
             let skew = conv2d_same_skew(&conv, x.clone());
             assert_rel_close(skew, expected.clone(), 1e-4, &format!("{what} skew"));
-            for block in [2, 4, 8] {
-                if shape[2] % block == 0 && shape[3] % block == 0 {
-                    let fast = conv2d_same_blocked(&conv, x.clone(), block);
-                    assert_rel_close(fast, expected.clone(), 1e-4, &format!("{what} b{block}"));
-                }
-            }
         }
         // No bias.
         let conv = conv_layer(6, 1, 7, false, &device);
@@ -467,10 +334,8 @@ mod tests {
             let expected = layer.forward(x.clone());
             let fast = conv_transpose_same_fast(&layer, x.clone());
             assert_rel_close(fast, expected.clone(), 1e-4, &what);
-            let fold = conv_transpose_same_fold(&layer, x.clone());
-            assert_rel_close(fold, expected.clone(), 1e-4, &format!("{what} fold"));
-            let subpixel = conv_transpose_same_subpixel(&layer, x);
-            assert_rel_close(subpixel, expected, 1e-4, &format!("{what} subpixel"));
+            let fold = conv_transpose_same_fold(&layer, x);
+            assert_rel_close(fold, expected, 1e-4, &format!("{what} fold"));
         }
     }
 
@@ -526,19 +391,6 @@ mod tests {
         for (shape, c_out, k) in cases {
             let conv = conv_layer(shape[1], c_out, k, true, &device);
             let x = random(shape, &device);
-            for block in [2, 4] {
-                if shape[2] % block != 0 || shape[3] % block != 0 {
-                    continue;
-                }
-                assert_same_grads(
-                    x.clone(),
-                    conv.weight.val(),
-                    conv.bias.as_ref().unwrap().val(),
-                    |x| conv.forward(x),
-                    |x| conv2d_same_blocked(&conv, x, block),
-                    &format!("{shape:?} -> {c_out}, {k}x{k} b{block}"),
-                );
-            }
             assert_same_grads(
                 x.clone(),
                 conv.weight.val(),
@@ -571,14 +423,6 @@ mod tests {
         for (shape, c_out, k, s) in cases {
             let layer = deconv_layer(shape[1], c_out, k, s, &device);
             let x = random(shape, &device);
-            assert_same_grads(
-                x.clone(),
-                layer.conv.weight.val(),
-                layer.conv.bias.as_ref().unwrap().val(),
-                |x| layer.forward(x),
-                |x| conv_transpose_same_subpixel(&layer, x),
-                &format!("{shape:?} -> {c_out}, {k}x{k}/{s} subpixel"),
-            );
             assert_same_grads(
                 x.clone(),
                 layer.conv.weight.val(),
