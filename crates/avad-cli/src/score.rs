@@ -10,12 +10,11 @@ use avad_eval::normalize::min_max_per_video;
 use avad_eval::plots::{write_roc, write_score_curve, RocPlot, RocSeries, ScoreCurve, Series};
 use avad_eval::{markdown_table, ModalityMetrics};
 use avad_media::frames::GrayResizer;
-use avad_media::FrameSize;
+use avad_media::{write_atomic, FrameSize};
 use avad_model::device::Accelerator;
 use avad_model::model_dir::VisualModel;
 use avad_model::score::{visual_errors, ScoreOptions};
 use avad_model::sequences::FrameClip;
-use avad_model::train::write_atomic;
 use serde::Serialize;
 
 use crate::train::counter_bar;

@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 use crate::error::{FeatureError, Result};
 
 /// Writes `bytes` to `path` through a temporary file in the same directory and a
-/// rename, so a reader (or a killed run) never sees a half-written file.
+/// rename, so a reader (or a killed run) never sees a half-written file. The twin of
+/// `avad_media::write_atomic`, kept here so that avad-features builds without avad-media.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = temp_path(path)?;
     let written = (|| -> std::io::Result<()> {

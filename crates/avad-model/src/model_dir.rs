@@ -17,11 +17,12 @@
 use std::path::{Path, PathBuf};
 
 use avad_eval::normalize::Calibration;
+use avad_media::write_atomic;
 use avad_eval::plots::{write_loss_curve, LossCurve};
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
-use crate::train::{load_model, save_model, write_atomic, EpochRecord, TrainSettings};
+use crate::train::{load_model, save_model, EpochRecord, TrainSettings};
 use crate::visual::{VisualAutoencoder, VisualAutoencoderConfig};
 
 /// `model.json`'s format version.
