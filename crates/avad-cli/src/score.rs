@@ -14,10 +14,9 @@ use avad_media::{write_atomic, FrameSize};
 use avad_model::device::Accelerator;
 use avad_model::model_dir::VisualModel;
 use avad_model::score::{visual_errors, ScoreOptions};
-use avad_model::sequences::FrameClip;
 use serde::Serialize;
 
-use crate::train::counter_bar;
+use crate::train::{counter_bar, load_clip};
 
 /// The paper's video threshold γ for UCSD Ped2 (Table 6), on per-video min-max scores.
 const PAPER_PED2_VIDEO_GAMMA: f64 = 0.92;
@@ -144,15 +143,13 @@ pub fn run(args: &Args) -> Result<()> {
 
     let total_frames: usize = clips.iter().map(|c| c.frames()).sum();
     let bar = counter_bar(total_frames as u64, "scoring");
-    let size = FrameSize::new(side as u32, side as u32);
     let mut results = Vec::new();
     let mut pixel_scores = Vec::new();
     let mut pixel_labels = Vec::new();
     let calibration = &model.card.calibration;
     for clip in &clips {
         bar.set_message(format!("scoring {}", clip.name));
-        let frames = clip.video.read_frames(size).with_context(|| format!("reading clip {}", clip.name))?;
-        let frame_clip = FrameClip::new(clip.name.clone(), side, side, frames.into_iter().map(|f| f.data).collect())?;
+        let frame_clip = load_clip(clip, side)?;
         let before = bar.position();
         let n = frame_clip.frames();
         let errors = visual_errors(&model.network, &frame_clip, &options, &device, &mut |done, all| {

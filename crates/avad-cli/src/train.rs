@@ -5,13 +5,13 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use avad_data::{open_dataset, Split};
+use avad_data::{open_dataset, Clip, Split};
 use avad_eval::normalize::Calibration;
 use avad_media::FrameSize;
-use avad_model::model_dir::{VisualModel, VisualModelCard, VisualPreset, CARD_FILE, FORMAT_VERSION, WEIGHTS_FILE};
+use avad_model::model_dir::{VisualModel, VisualModelCard, VisualPreset, CARD_FILE, FORMAT_VERSION};
 use avad_model::score::{visual_errors, ScoreOptions};
 use avad_model::sequences::{split_clips, FrameClip, SequenceSet};
-use avad_model::train::{load_model, save_model, train, EpochRecord, Progress};
+use avad_model::train::{copy_weights, train, EpochRecord, Part, Progress, Samples};
 use avad_model::device::Accelerator;
 use avad_model::VisualAutoencoderConfig;
 use avad_model::burn::module::Module;
@@ -96,21 +96,11 @@ fn run_visual(args: &VisualArgs) -> Result<()> {
     if clips.is_empty() {
         bail!("{}: no training clips to learn normal scenes from", args.dataset.display());
     }
-    let size = FrameSize::new(preset.size as u32, preset.size as u32);
     let bar = counter_bar(clips.len() as u64, "loading frames");
     let mut frame_clips = Vec::with_capacity(clips.len());
     for clip in &clips {
         bar.set_message(format!("loading {}", clip.name));
-        let frames = clip
-            .video
-            .read_frames(size)
-            .with_context(|| format!("reading clip {}", clip.name))?;
-        frame_clips.push(FrameClip::new(
-            clip.name.clone(),
-            preset.size,
-            preset.size,
-            frames.into_iter().map(|f| f.data).collect(),
-        )?);
+        frame_clips.push(load_clip(clip, preset.size)?);
         bar.inc(1);
     }
     bar.finish_and_clear();
@@ -127,9 +117,9 @@ fn run_visual(args: &VisualArgs) -> Result<()> {
         preset.size,
         preset.train.epochs,
         train_names.len(),
-        set_len(&set, avad_model::train::Part::Train),
+        set.len(Part::Train),
         valid_names.len(),
-        set_len(&set, avad_model::train::Part::Validation),
+        set.len(Part::Validation),
     );
 
     let started = Instant::now();
@@ -150,11 +140,9 @@ fn run_visual(args: &VisualArgs) -> Result<()> {
     )?;
     progress.finish();
 
-    // Score with the weights as `avad score` will load them, on the plain CPU device.
-    let weights = args.out.join(WEIGHTS_FILE);
-    save_model(&trained.model, &weights)?;
+    // Calibrate as `avad score` scores: the saved weights' values on the plain CPU device.
     let plain = Device::flex();
-    let network = load_model(config.init(&plain)?, &weights)?.valid();
+    let network = copy_weights(&trained.model, config.init(&plain)?)?.valid();
     let (calibration_clips, calibrated_on) = if valid_idx.is_empty() {
         (train_idx.clone(), "training clips (no clip was held out)".to_string())
     } else {
@@ -210,9 +198,14 @@ fn run_visual(args: &VisualArgs) -> Result<()> {
     Ok(())
 }
 
-fn set_len(set: &SequenceSet, part: avad_model::train::Part) -> usize {
-    use avad_model::train::Samples;
-    set.len(part)
+/// The frames of `clip` as gray `side x side` images, in memory.
+pub fn load_clip(clip: &Clip, side: usize) -> Result<FrameClip> {
+    let size = FrameSize::new(side as u32, side as u32);
+    let frames = clip
+        .video
+        .read_frames(size)
+        .with_context(|| format!("reading clip {}", clip.name))?;
+    Ok(FrameClip::new(clip.name.clone(), side, side, frames.into_iter().map(|f| f.data).collect())?)
 }
 
 /// A bar counting `total` items.

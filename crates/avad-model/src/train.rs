@@ -181,6 +181,12 @@ pub fn load_model<M: Module>(model: M, path: &Path) -> Result<M, TrainError> {
         .map_err(|e| checkpoint_error(path, format!("weights do not fit this model ({e})")))
 }
 
+/// `into` (the same structure, e.g. built on another device) with the weights of `from`.
+pub fn copy_weights<M: Module>(from: &M, into: M) -> Result<M, TrainError> {
+    into.try_load_record(from.clone().into_record())
+        .map_err(|e| TrainError::Invalid(format!("weights do not fit this model ({e})")))
+}
+
 /// Saves the weights of `model` to `path` atomically.
 pub fn save_model<M: Module>(model: &M, path: &Path) -> Result<(), TrainError> {
     let bytes = model_bytes(model).map_err(|e| checkpoint_error(path, e))?;
@@ -335,11 +341,9 @@ where
     }
 
     let batches = n_train.div_ceil(settings.batch_size);
-    let mut stopped_early = false;
     let start_epoch = history.len() + 1;
     for epoch in start_epoch..=settings.epochs {
         if settings.patience > 0 && n_valid > 0 && epoch > best_epoch + settings.patience && best_epoch > 0 {
-            stopped_early = true;
             break;
         }
         let started = Instant::now();
@@ -387,9 +391,8 @@ where
         write_checkpoint(checkpoint_dir, &model, &optim, settings, n_train, n_valid, &history, best_epoch, best_loss)?;
         progress.epoch_done(&record, best);
     }
-    if settings.patience > 0 && n_valid > 0 && history.len() < settings.epochs {
-        stopped_early = true;
-    }
+    // The loop runs to `settings.epochs` unless early stopping breaks it.
+    let stopped_early = history.len() < settings.epochs;
     let model = load_model(model, &best_path)?.valid();
     Ok(Trained {
         model,
