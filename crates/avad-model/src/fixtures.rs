@@ -45,8 +45,7 @@ pub fn tensor<const D: usize>(
 
 /// The values of `tensor` as `f32`.
 pub fn values<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
-    let data = tensor.into_data();
-    data.as_slice::<f32>().expect("f32 tensor").to_vec()
+    crate::tensor_values(tensor).expect("f32 tensor")
 }
 
 /// Asserts `actual` and `expected` agree elementwise to `tolerance`, naming the first miss.
