@@ -153,6 +153,15 @@ impl Clip {
     pub fn anomalous_frames(&self) -> usize {
         self.labels.as_ref().map_or(0, |l| l.iter().filter(|&&a| a).count())
     }
+
+    /// The clip's name with its split, `train/NAME` or `test/NAME`: unique within a
+    /// dataset even where a training and a test clip share a name.
+    pub fn id(&self) -> String {
+        match self.split {
+            Split::Train => format!("train/{}", self.name),
+            Split::Test => format!("test/{}", self.name),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

@@ -5,6 +5,7 @@
 //! [`windows`] cuts clips into the model's 10-step sequences and maps window
 //! scores back to frames.
 
+pub mod alignment;
 pub mod dataset;
 mod error;
 pub mod generic;
