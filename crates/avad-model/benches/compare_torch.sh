@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Times the visual autoencoder (Table 3) in burn/flex and in the PyTorch reference
+# Times a model of the paper (visual by default, audio or fusion) in burn/flex and in the PyTorch reference
 # (/work/shared/bench/torch_reference.py) in the same run, on the same threads, and
 # prints both and their ratio. Absolute times on a shared machine drift from run to run;
 # the ratio of two runs made side by side is the number to compare.
@@ -9,7 +9,7 @@
 # The script uses $TORCH_PYTHON, else /tmp/torch-venv/bin/python, else python3 if it
 # can import torch.
 #
-# Usage: crates/avad-model/benches/compare_torch.sh [steps=4] [threads=2] [size=240]
+# Usage: crates/avad-model/benches/compare_torch.sh [steps=4] [threads=2] [size=240] [model=visual]
 # PROFILE=dev runs the bench in the dev profile (dependencies are at opt-level 3 there
 # too) to reuse the test build instead of compiling burn again for release.
 set -euo pipefail
@@ -17,6 +17,7 @@ set -euo pipefail
 steps="${1:-4}"
 threads="${2:-2}"
 size="${3:-240}"
+model="${4:-visual}"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../../.." && pwd)"
 reference="${TORCH_REFERENCE:-$root/../shared/bench/torch_reference.py}"
@@ -33,7 +34,7 @@ done
 
 cd "$root"
 # Build first, so that compiling does not overlap either measurement.
-cargo bench -p avad-model --bench visual_step "${profile_args[@]}" --no-run
+cargo bench -p avad-model --bench model_step "${profile_args[@]}" --no-run
 
 torch_line=""
 if [[ -n "$torch_python" ]]; then
@@ -42,14 +43,14 @@ if [[ -n "$torch_python" ]]; then
         exit 1
     fi
     echo "== pytorch ($torch_python, $threads threads)" >&2
-    torch_line="$("$torch_python" "$reference" --model visual --threads "$threads" \
+    torch_line="$("$torch_python" "$reference" --model "$model" --threads "$threads" \
         --steps "$steps" --size "$size" | tail -n 1)"
     echo "$torch_line"
 fi
 
 echo "== burn flex (RAYON_NUM_THREADS=$threads)" >&2
-burn_line="$(RAYON_NUM_THREADS="$threads" cargo bench -q -p avad-model --bench visual_step \
-    "${profile_args[@]}" -- --steps "$steps" --size "$size" | tail -n 1)"
+burn_line="$(RAYON_NUM_THREADS="$threads" cargo bench -q -p avad-model --bench model_step \
+    "${profile_args[@]}" -- --model "$model" --steps "$steps" --size "$size" | tail -n 1)"
 echo "$burn_line"
 
 if [[ -z "$torch_line" ]]; then

@@ -5,10 +5,12 @@
 //! `Device` they are built on: `Device::flex()` for CPU inference,
 //! `Device::flex().autodiff()` to train (batch norm only uses batch statistics there).
 
+pub mod audio;
 pub mod convlstm;
 pub mod device;
 pub mod model_dir;
 pub mod fast_conv;
+pub mod fusion;
 pub mod same_padding;
 pub mod score;
 pub mod sequences;
@@ -18,6 +20,7 @@ pub mod visual;
 #[cfg(test)]
 mod fixtures;
 
+pub use audio::{AudioAutoencoder, AudioAutoencoderConfig};
 pub use convlstm::{ConvLstm2d, ConvLstm2dConfig, ConvLstmState};
 pub use same_padding::{ConvTranspose2dSame, ConvTranspose2dSameConfig};
 pub use visual::{VisualAutoencoder, VisualAutoencoderConfig};

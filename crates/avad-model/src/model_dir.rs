@@ -22,6 +22,7 @@ use avad_eval::plots::{write_loss_curve, LossCurve};
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
+use crate::audio::{AudioAutoencoder, AudioAutoencoderConfig, AudioScaler};
 use crate::train::{load_model, save_model, EpochRecord, TrainSettings};
 use crate::visual::{VisualAutoencoder, VisualAutoencoderConfig};
 
@@ -71,9 +72,10 @@ pub struct VisualPreset {
     pub train: TrainSettings,
 }
 
-const BUILTIN: [(&str, &str); 2] = [
+const BUILTIN: [(&str, &str); 3] = [
     ("paper", include_str!("../../../presets/visual-paper.toml")),
     ("cpu", include_str!("../../../presets/visual-cpu.toml")),
+    ("demo", include_str!("../../../presets/visual-demo.toml")),
 ];
 
 impl VisualPreset {
@@ -208,6 +210,210 @@ impl VisualModel {
     }
 }
 
+/// The `kind` of the model in `dir` (`"visual"`, `"audio"`, ...), read from its card.
+pub fn model_kind(dir: &Path) -> Result<String, ModelDirError> {
+    #[derive(Deserialize)]
+    struct Kind {
+        format: u32,
+        kind: String,
+    }
+    let card_path = dir.join(CARD_FILE);
+    let text = std::fs::read_to_string(&card_path).map_err(|e| dir_error(&card_path, e))?;
+    let k: Kind = serde_json::from_str(&text).map_err(|e| dir_error(&card_path, format!("not an avad model card ({e})")))?;
+    if k.format != FORMAT_VERSION {
+        return Err(dir_error(&card_path, format!("model format {} is not {FORMAT_VERSION}", k.format)));
+    }
+    Ok(k.kind)
+}
+
+/// Every setting of an audio training run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AudioPreset {
+    /// Short name.
+    pub name: String,
+    /// One line saying what it is.
+    pub description: String,
+    /// Feature frames per sequence (a multiple of 4, the encoder's downsampling).
+    pub steps: usize,
+    /// Frames between the starts of training windows.
+    pub train_hop: usize,
+    /// Frames between the starts of scoring windows.
+    pub score_hop: usize,
+    /// Fraction of the training recordings held out (whole) for validation and calibration.
+    pub validation_fraction: f64,
+    /// Optimisation.
+    pub train: TrainSettings,
+}
+
+const AUDIO_BUILTIN: [(&str, &str); 1] = [("paper", include_str!("../../../presets/audio-paper.toml"))];
+
+impl AudioPreset {
+    /// A built-in preset by name (`paper`), or a preset file by path.
+    pub fn load(name_or_path: &str) -> Result<Self, ModelDirError> {
+        if let Some((name, text)) = AUDIO_BUILTIN.iter().find(|(n, _)| *n == name_or_path) {
+            return Self::from_toml(text, Path::new(&format!("presets/audio-{name}.toml")));
+        }
+        let path = Path::new(name_or_path);
+        if !path.exists() {
+            return Err(dir_error(path, "no such preset file, and not a built-in audio preset (paper)"));
+        }
+        let text = std::fs::read_to_string(path).map_err(|e| dir_error(path, e))?;
+        Self::from_toml(&text, path)
+    }
+
+    /// Parses and checks a preset; `origin` names it in errors.
+    pub fn from_toml(text: &str, origin: &Path) -> Result<Self, ModelDirError> {
+        let preset: AudioPreset = toml::from_str(text).map_err(|e| dir_error(origin, e.message()))?;
+        preset.check().map_err(|reason| dir_error(origin, reason))?;
+        Ok(preset)
+    }
+
+    /// Checks that the settings can train.
+    pub fn check(&self) -> Result<(), String> {
+        if self.steps == 0 || self.steps % 4 != 0 {
+            return Err(format!("steps {} must be a positive multiple of 4", self.steps));
+        }
+        if self.train_hop == 0 || self.score_hop == 0 || self.train.epochs == 0 || self.train.batch_size == 0 {
+            return Err("train_hop, score_hop, epochs and batch_size must be at least 1".into());
+        }
+        if !(0.0..1.0).contains(&self.validation_fraction) {
+            return Err(format!("validation_fraction {} must be in [0, 1)", self.validation_fraction));
+        }
+        if !(self.train.learning_rate.is_finite() && self.train.learning_rate > 0.0) {
+            return Err(format!("learning_rate {} must be positive", self.train.learning_rate));
+        }
+        Ok(())
+    }
+}
+
+/// One set of audio weights and what they were fitted on. A leave-one-clip-out model has
+/// one fold per clip; a model of normal recordings has one fold that scores any clip.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AudioFold {
+    /// The one clip these weights score (leave-one-clip-out), or `None`: any clip that is
+    /// not among `train_clips` and `validation_clips`.
+    pub held_out: Option<String>,
+    /// The weights' file in the model directory.
+    pub weights: String,
+    /// Feature scaling fitted on this fold's training frames.
+    pub scaler: AudioScaler,
+    /// Recordings whose normal frames the weights were fitted on.
+    pub train_clips: Vec<String>,
+    /// Recordings held out for validation and calibration.
+    pub validation_clips: Vec<String>,
+    /// One record per epoch.
+    pub history: Vec<EpochRecord>,
+    /// The epoch whose weights were kept.
+    pub best_epoch: usize,
+    /// Whether early stopping ended training.
+    pub stopped_early: bool,
+    /// Frame errors on held-out normal frames, for the calibrated normalisation.
+    pub calibration: Calibration,
+    /// What the calibration was fitted on.
+    pub calibrated_on: String,
+}
+
+/// `model.json` of an audio model.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AudioModelCard {
+    /// [`FORMAT_VERSION`].
+    pub format: u32,
+    /// Always `"audio"`.
+    pub kind: String,
+    /// The avad version that trained it.
+    pub avad_version: String,
+    /// The settings of the run.
+    pub preset: AudioPreset,
+    /// The autoencoder's hyper-parameters.
+    pub model: AudioAutoencoderConfig,
+    /// Where the normal sound came from, in words.
+    pub protocol: String,
+    /// The dataset or folder it was trained on.
+    pub source: String,
+    /// The weights.
+    pub folds: Vec<AudioFold>,
+}
+
+/// A loaded audio model, ready to score.
+#[derive(Debug)]
+pub struct AudioModel {
+    /// Its card.
+    pub card: AudioModelCard,
+    /// One network per fold, in validation mode.
+    pub networks: Vec<AudioAutoencoder>,
+}
+
+impl AudioModel {
+    /// Loads `dir` onto `device`.
+    pub fn load(dir: &Path, device: &Device) -> Result<Self, ModelDirError> {
+        let card_path = dir.join(CARD_FILE);
+        let text = std::fs::read_to_string(&card_path).map_err(|e| dir_error(&card_path, e))?;
+        let card: AudioModelCard = serde_json::from_str(&text)
+            .map_err(|e| dir_error(&card_path, format!("not an avad audio model card ({e})")))?;
+        if card.format != FORMAT_VERSION || card.kind != "audio" {
+            return Err(dir_error(
+                &card_path,
+                format!("is a {} model of format {}, expected an audio model of format {FORMAT_VERSION}", card.kind, card.format),
+            ));
+        }
+        card.preset.check().map_err(|reason| dir_error(&card_path, reason))?;
+        if card.folds.is_empty() {
+            return Err(dir_error(&card_path, "lists no weights (folds)"));
+        }
+        let mut networks = Vec::new();
+        for fold in &card.folds {
+            let network = card.model.init(device).map_err(|e| dir_error(&card_path, e))?;
+            let weights = dir.join(&fold.weights);
+            let network = load_model(network, &weights).map_err(|e| dir_error(&weights, e))?;
+            networks.push(burn::module::Module::valid(&network));
+        }
+        Ok(AudioModel { card, networks })
+    }
+
+    /// The fold that may score `clip`: the one that held it out, else one whose training
+    /// never saw it. Scoring a clip with weights fitted on it is refused.
+    pub fn fold_for(&self, clip: &str) -> Result<usize, String> {
+        let folds = &self.card.folds;
+        if let Some(i) = folds.iter().position(|f| f.held_out.as_deref() == Some(clip)) {
+            return Ok(i);
+        }
+        folds
+            .iter()
+            .position(|f| {
+                f.held_out.is_none()
+                    && !f.train_clips.iter().any(|c| c == clip)
+                    && !f.validation_clips.iter().any(|c| c == clip)
+            })
+            .ok_or_else(|| {
+                format!("clip {clip}: every audio fold of this model was trained on it (scoring it would flatter the model)")
+            })
+    }
+
+    /// Writes the card, every fold's weights and the loss curves into `dir`.
+    pub fn save(&self, dir: &Path) -> Result<(), ModelDirError> {
+        std::fs::create_dir_all(dir).map_err(|e| dir_error(dir, e))?;
+        for (fold, network) in self.card.folds.iter().zip(&self.networks) {
+            let weights = dir.join(&fold.weights);
+            if let Some(parent) = weights.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| dir_error(parent, e))?;
+            }
+            save_model(network, &weights).map_err(|e| dir_error(&weights, e))?;
+        }
+        // The loss curve of the first fold (of the only one, for normal recordings); every
+        // fold's history is in the card.
+        let first = &self.card.folds[0];
+        let title = match &first.held_out {
+            Some(c) => format!("audio model, fold without {c}"),
+            None => "audio model".to_string(),
+        };
+        write_history(dir, &first.history, &title)?;
+        let card_path = dir.join(CARD_FILE);
+        let text = serde_json::to_string_pretty(&self.card).map_err(|e| dir_error(&card_path, e))?;
+        write_atomic(&card_path, text.as_bytes()).map_err(|e| dir_error(&card_path, e))
+    }
+}
+
 /// Writes `loss.csv`, `loss.png` and `loss.svg` for `history` into `dir`.
 pub fn write_history(dir: &Path, history: &[EpochRecord], title: &str) -> Result<(), ModelDirError> {
     let csv_path = dir.join("loss.csv");
@@ -244,7 +450,54 @@ mod tests {
         let cpu = VisualPreset::load("cpu").unwrap();
         assert!(cpu.size < paper.size && cpu.train.epochs < paper.train.epochs);
         let err = VisualPreset::load("no-such-preset").unwrap_err().to_string();
-        assert!(err.contains("not a built-in preset (paper, cpu)"), "{err}");
+        assert!(err.contains("not a built-in preset (paper, cpu, demo)"), "{err}");
+    }
+
+    #[test]
+    fn audio_preset_is_table_6s_ped2_run() {
+        let p = AudioPreset::load("paper").unwrap();
+        assert_eq!((p.steps, p.train.epochs, p.train.batch_size), (32, 50, 10));
+        let text = include_str!("../../../presets/audio-paper.toml").replace("steps = 32", "steps = 30");
+        let err = AudioPreset::from_toml(&text, Path::new("a.toml")).unwrap_err().to_string();
+        assert!(err.starts_with("a.toml: steps 30 must be a positive multiple of 4"), "{err}");
+    }
+
+    fn fold(held_out: Option<&str>, train: &[&str]) -> AudioFold {
+        let m = avad_features::FeatureMatrix { frames: 2, data: (0..320).map(|i| i as f32).collect() };
+        AudioFold {
+            held_out: held_out.map(str::to_string),
+            weights: "w.bpk".into(),
+            scaler: AudioScaler::fit(&[&m]).unwrap(),
+            train_clips: train.iter().map(|s| s.to_string()).collect(),
+            validation_clips: vec![],
+            history: vec![],
+            best_epoch: 1,
+            stopped_early: false,
+            calibration: Calibration::fit(&[1.0, 2.0, 3.0]).unwrap(),
+            calibrated_on: String::new(),
+        }
+    }
+
+    #[test]
+    fn audio_folds_never_score_their_own_training_clips() {
+        let card = |folds| AudioModelCard {
+            format: FORMAT_VERSION,
+            kind: "audio".into(),
+            avad_version: String::new(),
+            preset: AudioPreset::load("paper").unwrap(),
+            model: AudioAutoencoderConfig::new(),
+            protocol: String::new(),
+            source: String::new(),
+            folds,
+        };
+        let loco = AudioModel { card: card(vec![fold(Some("a"), &["b", "c"]), fold(Some("b"), &["a", "c"])]), networks: vec![] };
+        assert_eq!(loco.fold_for("a"), Ok(0));
+        assert_eq!(loco.fold_for("b"), Ok(1));
+        let err = loco.fold_for("c").unwrap_err();
+        assert!(err.contains("every audio fold of this model was trained on it"), "{err}");
+        let normal = AudioModel { card: card(vec![fold(None, &["n1", "n2"])]), networks: vec![] };
+        assert_eq!(normal.fold_for("test1"), Ok(0));
+        assert!(normal.fold_for("n2").is_err());
     }
 
     #[test]

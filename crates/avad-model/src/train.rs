@@ -1,10 +1,11 @@
-//! One trainer for every reconstruction model (the visual autoencoder now, the audio one
-//! next): Adam on the mean squared reconstruction error, mini-batches in a seeded order,
+//! One trainer for every model of avad (the visual and audio autoencoders on their mean
+//! squared reconstruction error, the fusion net on its cross-entropy): Adam, mini-batches
+//! in a seeded order,
 //! a validation loss after every epoch, early stopping on it, and a checkpoint after every
 //! epoch from which [`train`] resumes exactly where a killed run stopped.
 //!
 //! The trainer knows nothing of frames or sounds: a model says how it computes its loss on
-//! a batch ([`Reconstructs`]) and a sample source says how to build a batch from sample
+//! a batch ([`Objective`]) and a sample source says how to build a batch from sample
 //! indices ([`Samples`]).
 //!
 //! Checkpoint folder (written after each epoch; `checkpoint.json` is written last and
@@ -54,12 +55,14 @@ pub enum Part {
     Validation,
 }
 
-/// A model trained to reconstruct its input.
-pub trait Reconstructs: Module + Sized {
-    /// A batch of inputs, e.g. `Tensor<5>` of frame sequences.
+/// A model with the loss it is trained to lower.
+pub trait Objective: Module + Sized {
+    /// A batch of inputs (and targets, where they are not the inputs), e.g. `Tensor<5>` of
+    /// frame sequences.
     type Batch;
-    /// Mean squared reconstruction error of `batch`, a one-element tensor.
-    fn reconstruction_loss(&self, batch: Self::Batch) -> Result<Tensor<1>, ModelError>;
+    /// The mean loss over `batch` (the autoencoders: squared reconstruction error), a
+    /// one-element tensor.
+    fn loss(&self, batch: Self::Batch) -> Result<Tensor<1>, ModelError>;
 }
 
 /// Where batches come from.
@@ -245,7 +248,7 @@ pub fn mean_loss<M, S>(
     device: &Device,
 ) -> Result<Option<f64>, ModelError>
 where
-    M: Reconstructs,
+    M: Objective,
     S: Samples<Batch = M::Batch>,
 {
     let n = samples.len(part);
@@ -255,7 +258,7 @@ where
     let indices: Vec<usize> = (0..n).collect();
     let mut total = 0.0;
     for chunk in indices.chunks(batch_size.max(1)) {
-        let loss = model.reconstruction_loss(samples.batch(part, chunk, device)?)?;
+        let loss = model.loss(samples.batch(part, chunk, device)?)?;
         total += f64::from(loss.into_scalar::<f32>()) * chunk.len() as f64;
     }
     Ok(Some(total / n as f64))
@@ -276,7 +279,39 @@ pub fn train<M, S>(
     progress: &mut dyn Progress,
 ) -> Result<Trained<M>, TrainError>
 where
-    M: Reconstructs,
+    M: Objective,
+    S: Samples<Batch = M::Batch>,
+{
+    train_with(model, samples, settings, device, Some((checkpoint_dir, resume)), progress)
+}
+
+/// [`train`] without checkpoints: the best epoch's weights are kept in memory. For models
+/// that train in seconds (the fusion nets), where writing every epoch would cost more
+/// than redoing the run.
+pub fn train_in_memory<M, S>(
+    model: M,
+    samples: &S,
+    settings: &TrainSettings,
+    device: &Device,
+    progress: &mut dyn Progress,
+) -> Result<Trained<M>, TrainError>
+where
+    M: Objective,
+    S: Samples<Batch = M::Batch>,
+{
+    train_with(model, samples, settings, device, None, progress)
+}
+
+fn train_with<M, S>(
+    model: M,
+    samples: &S,
+    settings: &TrainSettings,
+    device: &Device,
+    checkpoint: Option<(&Path, bool)>,
+    progress: &mut dyn Progress,
+) -> Result<Trained<M>, TrainError>
+where
+    M: Objective,
     S: Samples<Batch = M::Batch>,
 {
     if settings.epochs == 0 || settings.batch_size == 0 {
@@ -293,16 +328,21 @@ where
     if n_train == 0 {
         return Err(TrainError::Invalid("no training samples".into()));
     }
-    std::fs::create_dir_all(checkpoint_dir).map_err(|e| checkpoint_error(checkpoint_dir, e))?;
+    let (checkpoint_dir, resume) = checkpoint.unwrap_or((Path::new(""), false));
+    let keep_files = checkpoint.is_some();
+    if keep_files {
+        std::fs::create_dir_all(checkpoint_dir).map_err(|e| checkpoint_error(checkpoint_dir, e))?;
+    }
     let index_path = checkpoint_dir.join("checkpoint.json");
     let best_path = checkpoint_dir.join("best.model.bpk");
 
     let mut model = model;
+    let mut best_in_memory: Option<M> = None;
     let mut optim = adam();
     let mut history = Vec::new();
     let mut best_epoch = 0;
     let mut best_loss = f64::INFINITY;
-    if index_path.exists() {
+    if keep_files && index_path.exists() {
         if !resume {
             return Err(checkpoint_error(
                 &index_path,
@@ -351,7 +391,7 @@ where
         let order = epoch_order(n_train, settings.seed, epoch);
         let mut total = 0.0;
         for (b, chunk) in order.chunks(settings.batch_size).enumerate() {
-            let loss = model.reconstruction_loss(samples.batch(Part::Train, chunk, device)?)?;
+            let loss = model.loss(samples.batch(Part::Train, chunk, device)?)?;
             let value = f64::from(loss.clone().into_scalar::<f32>());
             if !value.is_finite() {
                 return Err(TrainError::Diverged {
@@ -385,15 +425,24 @@ where
         if best {
             best_loss = watched;
             best_epoch = epoch;
-            save_model(&model, &best_path)?;
+            if keep_files {
+                save_model(&model, &best_path)?;
+            } else {
+                best_in_memory = Some(model.clone());
+            }
         }
         history.push(record.clone());
-        write_checkpoint(checkpoint_dir, &model, &optim, settings, n_train, n_valid, &history, best_epoch, best_loss)?;
+        if keep_files {
+            write_checkpoint(checkpoint_dir, &model, &optim, settings, n_train, n_valid, &history, best_epoch, best_loss)?;
+        }
         progress.epoch_done(&record, best);
     }
     // The loop runs to `settings.epochs` unless early stopping breaks it.
     let stopped_early = history.len() < settings.epochs;
-    let model = load_model(model, &best_path)?.valid();
+    let model = match best_in_memory {
+        Some(best) => best.valid(),
+        None => load_model(model, &best_path)?.valid(),
+    };
     Ok(Trained {
         model,
         history,

@@ -26,7 +26,7 @@ use burn::tensor::{Device, Tensor};
 use crate::convlstm::{ConvLstm2d, ConvLstm2dConfig};
 use crate::fast_conv::{conv2d_same_fast, conv_transpose_same_fast};
 use crate::same_padding::{ConvTranspose2dSame, ConvTranspose2dSameConfig};
-use crate::train::Reconstructs;
+use crate::train::Objective;
 use crate::ModelError;
 use burn::nn::loss::{MseLoss, Reduction};
 
@@ -209,11 +209,11 @@ impl VisualAutoencoder {
     }
 }
 
-impl Reconstructs for VisualAutoencoder {
+impl Objective for VisualAutoencoder {
     type Batch = Tensor<5>;
 
     /// Mean squared error between the frames and their reconstruction (the paper's loss).
-    fn reconstruction_loss(&self, frames: Tensor<5>) -> Result<Tensor<1>, ModelError> {
+    fn loss(&self, frames: Tensor<5>) -> Result<Tensor<1>, ModelError> {
         let output = self.forward(frames.clone())?;
         Ok(MseLoss::new().forward(output, frames, Reduction::Mean))
     }
