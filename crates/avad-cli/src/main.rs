@@ -7,11 +7,15 @@ use clap::{Parser, Subcommand};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod demo;
+mod eval;
 mod features;
 mod inspect;
+mod report;
 mod score;
 mod synth;
 mod train;
+mod train_audio;
 
 /// avad finds anomalous events in surveillance recordings by watching and
 /// listening at once (Tariq et al., CMC 2024): it learns what a scene normally
@@ -31,18 +35,13 @@ enum Command {
     Synth(synth::Args),
     Train(train::Args),
     Score(score::Args),
+    Eval(eval::Args),
+    Demo(demo::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Inspect(args) => inspect::run(&args),
-        Command::Features(args) => features::run(&args),
-        Command::Synth(args) => synth::run(&args),
-        Command::Train(args) => train::run(&args),
-        Command::Score(args) => score::run(&args),
-    };
-    match result {
+    match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // One line: the context chain joined, e.g. "inspecting X: X/002.png: truncated image".
@@ -50,4 +49,22 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Inspect(args) => inspect::run(&args),
+        Command::Features(args) => features::run(&args),
+        Command::Synth(args) => synth::run(&args),
+        Command::Train(args) => train::run(&args),
+        Command::Score(args) => score::run(&args),
+        Command::Eval(args) => eval::run(&args),
+        Command::Demo(args) => demo::run(&args),
+    }
+}
+
+/// Runs the command line `argv` (starting with "avad") in this process.
+pub fn dispatch(argv: &[&str]) -> anyhow::Result<()> {
+    let cli = Cli::try_parse_from(argv).map_err(|e| anyhow::anyhow!("{}", e.to_string().trim()))?;
+    run(cli.command)
 }

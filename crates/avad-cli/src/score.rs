@@ -1,311 +1,525 @@
-//! `avad score`: per-frame scores of a trained model on a dataset's clips, with frame- and
-//! pixel-level metrics where the dataset has labels and masks.
+//! `avad score`: per-frame scores of trained models (video, audio or both) on a dataset's
+//! clips, with frame- and pixel-level metrics where the dataset has labels and masks.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use avad_data::{open_dataset, Clip, Split};
-use avad_eval::metrics::roc_curve;
+use avad_data::{open_dataset, Clip, Dataset, Split};
+use avad_eval::metrics::{roc_curve, Roc};
 use avad_eval::normalize::min_max_per_video;
 use avad_eval::plots::{write_roc, write_score_curve, RocPlot, RocSeries, ScoreCurve, Series};
 use avad_eval::{markdown_table, ModalityMetrics};
+use avad_features::{FeatureConfig, FeatureExtractor};
 use avad_media::frames::GrayResizer;
 use avad_media::{write_atomic, FrameSize};
+use avad_model::audio::audio_errors;
+use avad_model::burn::tensor::Device;
 use avad_model::device::Accelerator;
-use avad_model::model_dir::VisualModel;
+use avad_model::model_dir::{model_kind, AudioModel, VisualModel};
 use avad_model::score::{visual_errors, ScoreOptions};
+use indicatif::ProgressBar;
 use serde::Serialize;
 
 use crate::train::{counter_bar, load_clip};
+use crate::train_audio::{clip_features, timing};
 
-/// The paper's video threshold γ for UCSD Ped2 (Table 6), on per-video min-max scores.
-const PAPER_PED2_VIDEO_GAMMA: f64 = 0.92;
+/// The paper's thresholds γ for UCSD Ped2 (Table 6), on per-video min-max scores.
+pub const PAPER_PED2_VIDEO_GAMMA: f64 = 0.92;
+/// See [`PAPER_PED2_VIDEO_GAMMA`].
+pub const PAPER_PED2_AUDIO_GAMMA: f64 = 0.85;
 /// Percentile of the normal (held-out) errors that sets the label-free threshold.
-const NORMAL_PERCENTILE: f64 = 99.0;
+pub const NORMAL_PERCENTILE: f64 = 99.0;
 
-/// Score the clips of a dataset with a trained model.
+/// Score the clips of a dataset with trained models.
 ///
-/// For every frame: the reconstruction error e (Euclidean, eq. 3) and the regularity score
-/// s_r = 1 − n_e (eq. 4) under two normalisations: per-video min-max (the published Ped2
-/// convention; needs the whole clip) and calibrated (statistics of held-out normal clips
-/// saved with the model; usable live). Each score belongs to its own frame.
+/// Give --model once per model: a visual model (`avad train visual`), an audio model
+/// (`avad train audio`), or one of each for both modalities. For every frame and model:
+/// the reconstruction error e (Euclidean, eq. 3; audio errors are mapped from audio
+/// feature frames to video frames) and the regularity score s_r = 1 − n_e (eq. 4) under two
+/// normalisations: per-video min-max (the published Ped2 convention; needs the whole clip)
+/// and calibrated (statistics of held-out normal data saved with the model; usable live).
 ///
 /// Writes OUT/scores.csv and OUT/scores.json; with labels, OUT/metrics.{json,md}, frame-level
-/// AUC/EER for both normalisations, pixel-level AUC against the masks when the dataset has
-/// them, OUT/roc.{png,svg} and a score plot per clip in OUT/plots/.
+/// AUC, EER, precision, recall, accuracy and F1 for each modality and normalisation,
+/// pixel-level AUC against the masks when the dataset has them, OUT/roc.{png,svg} and a
+/// score plot per clip in OUT/plots/.
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
     /// Dataset folder (UCSD Ped2, UMN or a generic train/ test/ folder).
     dataset: PathBuf,
-    /// Model directory written by `avad train visual`.
-    #[arg(long, short)]
-    model: PathBuf,
+    /// Model directory (repeat for a visual and an audio model).
+    #[arg(long = "model", short, required = true)]
+    models: Vec<PathBuf>,
     /// Output folder.
     #[arg(long, short)]
     out: PathBuf,
+    #[command(flatten)]
+    select: Selection,
+}
+
+/// Which clips, how, and where.
+#[derive(clap::Args, Clone)]
+pub struct Selection {
     /// Which clips: test, train or all.
     #[arg(long, default_value = "test")]
-    split: String,
+    pub split: String,
     /// Only these clips (repeatable).
     #[arg(long = "clip")]
-    clips: Vec<String>,
-    /// Frames between window starts (default: the model's preset).
+    pub clips: Vec<String>,
+    /// Frames between visual window starts (default: the model's preset).
     #[arg(long)]
-    hop: Option<usize>,
-    /// Side of the pixel blocks of the error maps used for pixel-level AUC (0: no maps).
+    pub hop: Option<usize>,
+    /// Side of the pixel blocks of the visual error maps used for pixel-level AUC (0: no maps).
     #[arg(long, default_value_t = 4)]
-    map_block: usize,
+    pub map_block: usize,
     /// Where to score: cpu, or cuda / wgpu when built with that feature.
     #[arg(long, default_value = "cpu")]
-    device: String,
+    pub device: String,
 }
 
-#[derive(Serialize)]
-struct ClipScores {
-    name: String,
-    errors: Vec<f64>,
-    regularity_minmax: Vec<f64>,
-    regularity_calibrated: Vec<f64>,
-    labels: Option<Vec<bool>>,
+/// One modality's scores of one clip, per video frame.
+#[derive(Serialize, Clone)]
+pub struct ModalityScores {
+    /// `video` or `audio`.
+    pub modality: String,
+    /// Reconstruction error.
+    pub errors: Vec<f64>,
+    /// s_r under per-video min-max.
+    pub regularity_minmax: Vec<f64>,
+    /// s_r under the model's calibration.
+    pub regularity_calibrated: Vec<f64>,
 }
 
-#[derive(Serialize)]
-struct ScoresFile<'a> {
-    model: String,
-    preset: &'a str,
-    hop: usize,
-    score_frame: &'static str,
-    clips: &'a [ClipScores],
+/// Every modality's scores of one clip.
+#[derive(Serialize, Clone)]
+pub struct ClipScores {
+    pub name: String,
+    pub labels: Option<Vec<bool>>,
+    pub modalities: Vec<ModalityScores>,
 }
 
-#[derive(Serialize)]
-struct MetricsRow {
-    normalisation: &'static str,
-    threshold_gamma: f64,
-    threshold_source: String,
-    auc: f64,
-    eer: f64,
-    precision: f64,
-    recall: f64,
-    accuracy: f64,
-    f1: f64,
+/// A loaded model and how it scores.
+pub enum Loaded {
+    Visual { path: PathBuf, model: VisualModel },
+    Audio { path: PathBuf, model: AudioModel },
 }
 
-#[derive(Serialize)]
-struct MetricsFile {
-    frames: usize,
-    anomalous_frames: usize,
-    frame_level: Vec<MetricsRow>,
-    pixel_level_auc: Option<f64>,
-    pixel_blocks: Option<String>,
-    paper: &'static str,
+impl Loaded {
+    pub fn modality(&self) -> &'static str {
+        match self {
+            Loaded::Visual { .. } => "video",
+            Loaded::Audio { .. } => "audio",
+        }
+    }
+
+    /// The paper's Ped2 γ for this modality (Table 6).
+    pub fn paper_gamma(&self) -> f64 {
+        match self {
+            Loaded::Visual { .. } => PAPER_PED2_VIDEO_GAMMA,
+            Loaded::Audio { .. } => PAPER_PED2_AUDIO_GAMMA,
+        }
+    }
+
+    /// The label-free γ: s_r of the [`NORMAL_PERCENTILE`]th percentile of held-out normal
+    /// errors (for a leave-one-clip-out audio model, the median over its folds).
+    pub fn normal_gamma(&self) -> Result<f64> {
+        Ok(match self {
+            Loaded::Visual { model, .. } => model.card.calibration.threshold_from_normal(NORMAL_PERCENTILE)?,
+            Loaded::Audio { model, .. } => {
+                let mut g = model
+                    .card
+                    .folds
+                    .iter()
+                    .map(|f| f.calibration.threshold_from_normal(NORMAL_PERCENTILE))
+                    .collect::<Result<Vec<f64>, _>>()?;
+                g.sort_by(f64::total_cmp);
+                g[g.len() / 2]
+            }
+        })
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Loaded::Visual { path, model } => format!("video: {} (preset {})", path.display(), model.card.preset.name),
+            Loaded::Audio { path, model } => format!("audio: {} ({})", path.display(), model.card.protocol),
+        }
+    }
 }
 
-pub fn run(args: &Args) -> Result<()> {
-    let device = args.device.parse::<Accelerator>()?.inference_device()?;
-    let model = VisualModel::load(&args.model, &device)?;
-    let preset = &model.card.preset;
-    let hop = args.hop.unwrap_or(preset.score_hop);
-    let split = match args.split.as_str() {
+/// Loads each model directory in `paths` (at most one per modality).
+pub fn load_models(paths: &[PathBuf], device: &Device) -> Result<Vec<Loaded>> {
+    let mut loaded: Vec<Loaded> = Vec::new();
+    for path in paths {
+        let kind = model_kind(path)?;
+        let model = match kind.as_str() {
+            "visual" => Loaded::Visual { path: path.clone(), model: VisualModel::load(path, device)? },
+            "audio" => Loaded::Audio { path: path.clone(), model: AudioModel::load(path, device)? },
+            other => bail!("{}: a {other} model cannot score frames", path.join("model.json").display()),
+        };
+        if loaded.iter().any(|l| l.modality() == model.modality()) {
+            bail!("{}: a second {} model; give at most one per modality", path.display(), model.modality());
+        }
+        loaded.push(model);
+    }
+    Ok(loaded)
+}
+
+/// The clips of `dataset` that `select` names.
+pub fn select_clips<'a>(dataset: &'a Dataset, select: &Selection, dataset_path: &Path) -> Result<Vec<&'a Clip>> {
+    let split = match select.split.as_str() {
         "test" => Some(Split::Test),
         "train" => Some(Split::Train),
         "all" => None,
         other => bail!("--split {other}: expected test, train or all"),
     };
-    let dataset = open_dataset(&args.dataset)?;
+    if let Some(missing) = select.clips.iter().find(|n| dataset.clip(n).is_none()) {
+        bail!("{}: no clip named {missing}", dataset_path.display());
+    }
     let clips: Vec<&Clip> = dataset
         .clips
         .iter()
         .filter(|c| split.is_none_or(|s| c.split == s))
-        .filter(|c| args.clips.is_empty() || args.clips.contains(&c.name))
+        .filter(|c| select.clips.is_empty() || select.clips.contains(&c.name))
         .collect();
-    if let Some(missing) = args.clips.iter().find(|n| dataset.clip(n).is_none()) {
-        bail!("{}: no clip named {missing}", args.dataset.display());
-    }
     if clips.is_empty() {
-        bail!("{}: no {} clips to score", args.dataset.display(), args.split);
+        bail!("{}: no {} clips to score", dataset_path.display(), select.split);
     }
-    let side = preset.size;
-    let block = (args.map_block > 0).then_some(args.map_block);
-    if let Some(b) = block {
-        if side % b != 0 {
-            bail!("--map-block {b} does not divide the model's {side}x{side} frames");
-        }
-    }
-    let options = ScoreOptions {
-        steps: preset.steps,
-        hop,
-        batch: 4,
-        map_block: block,
-    };
-    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    Ok(clips)
+}
 
-    let total_frames: usize = clips.iter().map(|c| c.frames()).sum();
-    let bar = counter_bar(total_frames as u64, "scoring");
-    let mut results = Vec::new();
-    let mut pixel_scores = Vec::new();
-    let mut pixel_labels = Vec::new();
-    let calibration = &model.card.calibration;
-    for clip in &clips {
-        bar.set_message(format!("scoring {}", clip.name));
-        let frame_clip = load_clip(clip, side)?;
-        let before = bar.position();
-        let n = frame_clip.frames();
-        let errors = visual_errors(&model.network, &frame_clip, &options, &device, &mut |done, all| {
-            bar.set_position(before + (n * done / all.max(1)) as u64);
-        })?;
-        bar.set_position(before + n as u64);
-        if let (Some(maps), Some(masks), Some(b)) = (&errors.maps, &clip.masks, block) {
-            let map_size = FrameSize::new((side / b) as u32, (side / b) as u32);
-            let mut resizer = GrayResizer::default();
-            for f in 0..n {
-                let mask = masks.read(f, map_size, &mut resizer)?;
-                pixel_labels.extend(mask);
-                pixel_scores.extend(maps.frame(f).iter().map(|&v| f64::from(v)));
+/// Pixel-level scores and labels gathered while scoring.
+#[derive(Default)]
+pub struct PixelScores {
+    pub scores: Vec<f64>,
+    pub labels: Vec<bool>,
+    pub blocks: Option<String>,
+}
+
+/// Scores `clips` with every model in `models`.
+pub fn score_clips(
+    clips: &[&Clip],
+    models: &[Loaded],
+    select: &Selection,
+    device: &Device,
+) -> Result<(Vec<ClipScores>, PixelScores)> {
+    let block = (select.map_block > 0).then_some(select.map_block);
+    for m in models {
+        if let (Loaded::Visual { model, .. }, Some(b)) = (m, block) {
+            let side = model.card.preset.size;
+            if side % b != 0 {
+                bail!("--map-block {b} does not divide the model's {side}x{side} frames");
             }
         }
-        let regularity_minmax = min_max_per_video(&errors.errors).iter().map(|e| 1.0 - e).collect();
-        let regularity_calibrated = calibration.regularity_scores(&errors.errors);
-        results.push(ClipScores {
-            name: clip.name.clone(),
-            errors: errors.errors,
-            regularity_minmax,
-            regularity_calibrated,
-            labels: clip.labels.clone(),
-        });
+    }
+    let feature_config = FeatureConfig::default();
+    let mut extractor = FeatureExtractor::new(&feature_config)?;
+    let total_frames: usize = clips.iter().map(|c| c.frames()).sum::<usize>() * models.len();
+    let bar = counter_bar(total_frames as u64, "scoring");
+    let mut results = Vec::new();
+    let mut pixels = PixelScores::default();
+    for clip in clips {
+        let mut modalities = Vec::new();
+        for m in models {
+            bar.set_message(format!("{} of {}", m.modality(), clip.name));
+            let errors = match m {
+                Loaded::Visual { model, .. } => score_visual(model, clip, select, block, device, &bar, &mut pixels)?,
+                Loaded::Audio { model, .. } => {
+                    let fold = model.fold_for(&clip.id()).map_err(anyhow::Error::msg)?;
+                    let features = clip_features(clip, &mut extractor)?
+                        .with_context(|| format!("clip {} has no sound for the audio model", clip.name))?;
+                    let card = &model.card;
+                    let scaled = card.folds[fold].scaler.apply(&features)?;
+                    let e = audio_errors(&model.networks[fold], &scaled, card.preset.steps, card.preset.score_hop, 16, device)?;
+                    bar.inc(clip.frames() as u64);
+                    timing(&feature_config).to_video_frames(&e, clip.fps, clip.frames())
+                }
+            };
+            let calibration = match m {
+                Loaded::Visual { model, .. } => &model.card.calibration,
+                Loaded::Audio { model, .. } => {
+                    &model.card.folds[model.fold_for(&clip.id()).map_err(anyhow::Error::msg)?].calibration
+                }
+            };
+            modalities.push(ModalityScores {
+                modality: m.modality().to_string(),
+                regularity_minmax: min_max_per_video(&errors).iter().map(|e| 1.0 - e).collect(),
+                regularity_calibrated: calibration.regularity_scores(&errors),
+                errors,
+            });
+        }
+        results.push(ClipScores { name: clip.name.clone(), labels: clip.labels.clone(), modalities });
     }
     bar.finish_and_clear();
+    Ok((results, pixels))
+}
 
-    write_scores(&args.out, &args.model, preset.name.as_str(), hop, &results)?;
-    plot_clips(&args.out.join("plots"), &results)?;
-    let labelled: Vec<&ClipScores> = results.iter().filter(|c| c.labels.is_some()).collect();
-    if labelled.len() < results.len() {
-        eprintln!(
-            "{} of {} clips have no labels: metrics use the labelled ones only",
-            results.len() - labelled.len(),
-            results.len()
-        );
-    }
-    if labelled.is_empty() {
-        eprintln!("scores written to {}", args.out.display());
-        return Ok(());
-    }
-    let labels: Vec<bool> = labelled.iter().flat_map(|c| c.labels.clone().unwrap_or_default()).collect();
-    let anomaly = |f: fn(&ClipScores) -> &Vec<f64>| -> Vec<f64> {
-        labelled.iter().flat_map(|c| f(c).iter().map(|s| 1.0 - s)).collect()
+fn score_visual(
+    model: &VisualModel,
+    clip: &Clip,
+    select: &Selection,
+    block: Option<usize>,
+    device: &Device,
+    bar: &ProgressBar,
+    pixels: &mut PixelScores,
+) -> Result<Vec<f64>> {
+    let preset = &model.card.preset;
+    let side = preset.size;
+    let options = ScoreOptions {
+        steps: preset.steps,
+        hop: select.hop.unwrap_or(preset.score_hop),
+        batch: 4,
+        map_block: block.filter(|_| clip.masks.is_some()),
     };
-    let minmax = anomaly(|c| &c.regularity_minmax);
-    let calibrated = anomaly(|c| &c.regularity_calibrated);
-    if labels.iter().all(|&l| l) || labels.iter().all(|&l| !l) {
-        eprintln!("all labelled frames are of one class: AUC and EER are undefined; scores written to {}", args.out.display());
-        return Ok(());
+    let frame_clip = load_clip(clip, side)?;
+    let before = bar.position();
+    let n = frame_clip.frames();
+    let errors = visual_errors(&model.network, &frame_clip, &options, device, &mut |done, all| {
+        bar.set_position(before + (n * done / all.max(1)) as u64);
+    })?;
+    bar.set_position(before + n as u64);
+    if let (Some(maps), Some(masks), Some(b)) = (&errors.maps, &clip.masks, block) {
+        let map_size = FrameSize::new((side / b) as u32, (side / b) as u32);
+        let mut resizer = GrayResizer::default();
+        for f in 0..n {
+            pixels.labels.extend(masks.read(f, map_size, &mut resizer)?);
+            pixels.scores.extend(maps.frame(f).iter().map(|&v| f64::from(v)));
+        }
+        pixels.blocks = Some(format!("{b}x{b} pixel blocks of the {side}x{side} frames"));
     }
-    let gamma_normal = calibration.threshold_from_normal(NORMAL_PERCENTILE)?;
-    let rows = [
-        (
+    Ok(errors.errors)
+}
+
+/// One row of `metrics.json`.
+#[derive(Serialize, Clone)]
+pub struct MetricsRow {
+    pub modality: String,
+    pub normalisation: String,
+    pub threshold_gamma: f64,
+    pub threshold_source: String,
+    pub auc: f64,
+    pub eer: f64,
+    pub precision: f64,
+    pub recall: f64,
+    pub accuracy: f64,
+    pub f1: f64,
+}
+
+impl MetricsRow {
+    /// Every metric of `anomaly` scores (1 − s_r) against `labels`, deciding s_r < γ.
+    pub fn compute(modality: &str, normalisation: &str, anomaly: &[f64], labels: &[bool], gamma: f64, source: &str) -> Result<(Self, Roc)> {
+        let m = ModalityMetrics::compute(&format!("{modality}, {normalisation}"), anomaly, labels, 1.0 - gamma)?;
+        let roc = roc_curve(anomaly, labels)?;
+        Ok((
+            MetricsRow {
+                modality: modality.to_string(),
+                normalisation: normalisation.to_string(),
+                threshold_gamma: gamma,
+                threshold_source: source.to_string(),
+                auc: m.auc,
+                eer: m.eer,
+                precision: m.precision,
+                recall: m.recall,
+                accuracy: m.accuracy,
+                f1: m.f1,
+            },
+            roc,
+        ))
+    }
+
+    pub fn table_row(&self) -> ModalityMetrics {
+        ModalityMetrics {
+            modality: format!("{}, {}", self.modality, self.normalisation),
+            auc: self.auc,
+            eer: self.eer,
+            precision: self.precision,
+            recall: self.recall,
+            accuracy: self.accuracy,
+            f1: self.f1,
+        }
+    }
+}
+
+/// The labels of the labelled clips of `results`, concatenated, or `None` (with a note on
+/// stderr) when they cannot give AUC and EER.
+pub fn pooled_labels(results: &[ClipScores]) -> Option<Vec<bool>> {
+    let labelled = results.iter().filter(|c| c.labels.is_some()).count();
+    if labelled < results.len() {
+        eprintln!("{} of {} clips have no labels: metrics use the labelled ones only", results.len() - labelled, results.len());
+    }
+    let labels: Vec<bool> = results.iter().filter_map(|c| c.labels.clone()).flatten().collect();
+    if labels.is_empty() {
+        return None;
+    }
+    if labels.iter().all(|&l| l) || labels.iter().all(|&l| !l) {
+        eprintln!("all labelled frames are of one class: AUC and EER are undefined");
+        return None;
+    }
+    Some(labels)
+}
+
+/// Anomaly scores (1 − s_r) of `modality` over the labelled clips, in the order of
+/// [`pooled_labels`].
+pub fn pooled_anomaly(results: &[ClipScores], index: usize, calibrated: bool) -> Vec<f64> {
+    results
+        .iter()
+        .filter(|c| c.labels.is_some())
+        .flat_map(|c| {
+            let m = &c.modalities[index];
+            let s = if calibrated { &m.regularity_calibrated } else { &m.regularity_minmax };
+            s.iter().map(|v| 1.0 - v).collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// The metric rows and ROC curves of every modality in `models` under both normalisations.
+pub fn modality_rows(results: &[ClipScores], models: &[Loaded], labels: &[bool]) -> Result<Vec<(MetricsRow, Roc)>> {
+    let mut rows = Vec::new();
+    for (i, m) in models.iter().enumerate() {
+        let minmax = pooled_anomaly(results, i, false);
+        let calibrated = pooled_anomaly(results, i, true);
+        rows.push(MetricsRow::compute(
+            m.modality(),
             "per-video min-max",
             &minmax,
-            PAPER_PED2_VIDEO_GAMMA,
-            "the paper's Ped2 video γ (Table 6)".to_string(),
-        ),
-        (
+            labels,
+            m.paper_gamma(),
+            &format!("the paper's Ped2 {} γ (Table 6)", m.modality()),
+        )?);
+        rows.push(MetricsRow::compute(
+            m.modality(),
             "calibrated",
             &calibrated,
-            gamma_normal,
-            format!("s_r of the {NORMAL_PERCENTILE}th percentile of held-out normal errors"),
-        ),
-    ];
-    let mut metrics_rows = Vec::new();
-    let mut table_rows = Vec::new();
-    let mut rocs = Vec::new();
-    for (name, scores, gamma, source) in &rows {
-        // s_r < γ is anomalous: anomaly score 1 − s_r > 1 − γ.
-        let m = ModalityMetrics::compute(&format!("video, {name}"), scores, &labels, 1.0 - gamma)?;
-        rocs.push((format!("video, {name}"), roc_curve(scores, &labels)?));
-        metrics_rows.push(MetricsRow {
-            normalisation: name,
-            threshold_gamma: *gamma,
-            threshold_source: source.clone(),
-            auc: m.auc,
-            eer: m.eer,
-            precision: m.precision,
-            recall: m.recall,
-            accuracy: m.accuracy,
-            f1: m.f1,
-        });
-        table_rows.push(m);
+            labels,
+            m.normal_gamma()?,
+            &format!("s_r of the {NORMAL_PERCENTILE}th percentile of held-out normal errors"),
+        )?);
     }
-    let pixel_auc = if pixel_scores.is_empty() {
-        None
-    } else {
-        Some(roc_curve(&pixel_scores, &pixel_labels)?.auc())
+    Ok(rows)
+}
+
+#[derive(Serialize)]
+struct MetricsFile<'a> {
+    frames: usize,
+    anomalous_frames: usize,
+    models: Vec<String>,
+    frame_level: Vec<MetricsRow>,
+    pixel_level_auc: Option<f64>,
+    pixel_blocks: Option<&'a str>,
+    paper: &'static str,
+}
+
+/// The paper's Ped2 numbers (Tables 7 and 8), quoted beside ours.
+pub const PAPER_PED2: &str = "Tariq et al. 2024, UCSD Ped2: joint AUC 93.1, EER 8.1 (Table 8); \
+    audio P 94.4 R 95.0 A 91.3 F1 94.7 (Table 7)";
+
+pub fn run(args: &Args) -> Result<()> {
+    let device = args.select.device.parse::<Accelerator>()?.inference_device()?;
+    let models = load_models(&args.models, &device)?;
+    let dataset = open_dataset(&args.dataset)?;
+    let clips = select_clips(&dataset, &args.select, &args.dataset)?;
+    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    let (results, pixels) = score_clips(&clips, &models, &args.select, &device)?;
+    write_scores(&args.out, &models, &results)?;
+    plot_clips(&args.out.join("plots"), &results, &[])?;
+    let Some(labels) = pooled_labels(&results) else {
+        eprintln!("scores written to {}", args.out.display());
+        return Ok(());
     };
+    let rows = modality_rows(&results, &models, &labels)?;
+    let pixel_auc = if pixels.scores.is_empty() { None } else { Some(roc_curve(&pixels.scores, &pixels.labels)?.auc()) };
     let metrics = MetricsFile {
         frames: labels.len(),
         anomalous_frames: labels.iter().filter(|&&l| l).count(),
-        frame_level: metrics_rows,
+        models: models.iter().map(Loaded::describe).collect(),
+        frame_level: rows.iter().map(|(r, _)| r.clone()).collect(),
         pixel_level_auc: pixel_auc,
-        pixel_blocks: block.map(|b| format!("{b}x{b} pixel blocks of the {side}x{side} frames")),
-        paper: "Tariq et al. 2024, Ped2 joint audio-visual model: AUC 93.1, EER 8.1",
+        pixel_blocks: pixels.blocks.as_deref(),
+        paper: PAPER_PED2,
     };
     let mut md = format!(
-        "Frame-level results on {} frames ({} anomalous), model {}; precision, recall, accuracy and F1 at each row's γ.\n\n",
+        "Frame-level results on {} frames ({} anomalous); precision, recall, accuracy and F1 at each row's γ.\n\
+         Models: {}.\n\n",
         metrics.frames,
         metrics.anomalous_frames,
-        args.model.display()
+        metrics.models.join("; ")
     );
-    md.push_str(&markdown_table(&table_rows));
+    md.push_str(&markdown_table(&rows.iter().map(|(r, _)| r.table_row()).collect::<Vec<_>>()));
     if let Some(p) = pixel_auc {
-        md.push_str(&format!("\nPixel-level AUC: {:.1} % ({}).\n", 100.0 * p, metrics.pixel_blocks.as_deref().unwrap_or("")));
+        md.push_str(&format!("\nPixel-level AUC: {:.1} % ({}).\n", 100.0 * p, metrics.pixel_blocks.unwrap_or("")));
     }
-    md.push_str("\nPaper (joint audio-visual, Ped2): AUC 93.1 %, EER 8.1 %.\n");
+    md.push_str(&format!("\nPaper: {PAPER_PED2}.\n"));
     write_atomic(&args.out.join("metrics.md"), md.as_bytes()).context("writing metrics.md")?;
     let json = serde_json::to_string_pretty(&metrics)?;
     write_atomic(&args.out.join("metrics.json"), json.as_bytes()).context("writing metrics.json")?;
-    let roc_series: Vec<RocSeries> = rocs.iter().map(|(n, r)| RocSeries { name: n, roc: r }).collect();
-    for ext in ["png", "svg"] {
-        write_roc(&RocPlot { title: "frame-level ROC", series: &roc_series }, &args.out.join(format!("roc.{ext}")), (700, 600))?;
-    }
+    write_rocs(&args.out, &rows.iter().map(|(r, roc)| (format!("{}, {}", r.modality, r.normalisation), roc.clone())).collect::<Vec<_>>())?;
     println!("{md}");
     eprintln!("scores, metrics and plots written to {}", args.out.display());
     Ok(())
 }
 
-fn write_scores(out: &Path, model: &Path, preset: &str, hop: usize, results: &[ClipScores]) -> Result<()> {
-    let mut csv = String::from("clip,frame,error,regularity_minmax,regularity_calibrated,label\n");
-    for c in results {
-        for (i, e) in c.errors.iter().enumerate() {
-            let label = c.labels.as_ref().map(|l| u8::from(l[i]).to_string()).unwrap_or_default();
-            csv.push_str(&format!(
-                "{},{},{e},{},{},{label}\n",
-                c.name,
-                i + 1,
-                c.regularity_minmax[i],
-                c.regularity_calibrated[i]
-            ));
-        }
+/// `roc.png` and `roc.svg` with one curve per named series.
+pub fn write_rocs(out: &Path, rocs: &[(String, Roc)]) -> Result<()> {
+    let series: Vec<RocSeries> = rocs.iter().map(|(n, r)| RocSeries { name: n, roc: r }).collect();
+    for ext in ["png", "svg"] {
+        write_roc(&RocPlot { title: "frame-level ROC", series: &series }, &out.join(format!("roc.{ext}")), (700, 600))?;
     }
-    write_atomic(&out.join("scores.csv"), csv.as_bytes()).context("writing scores.csv")?;
-    let file = ScoresFile {
-        model: model.display().to_string(),
-        preset,
-        hop,
-        score_frame: "each frame's own error, averaged over the windows that cover it",
-        clips: results,
-    };
-    let json = serde_json::to_string(&file)?;
-    write_atomic(&out.join("scores.json"), json.as_bytes()).context("writing scores.json")?;
     Ok(())
 }
 
-fn plot_clips(dir: &Path, results: &[ClipScores]) -> Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+/// `scores.csv` (one row per frame, three columns per modality) and `scores.json`.
+pub fn write_scores(out: &Path, models: &[Loaded], results: &[ClipScores]) -> Result<()> {
+    let mut csv = String::from("clip,frame,label");
+    for m in models {
+        let p = m.modality();
+        csv.push_str(&format!(",{p}_error,{p}_regularity_minmax,{p}_regularity_calibrated"));
+    }
+    csv.push('\n');
     for c in results {
-        let series = [
-            Series { name: "video, per-video min-max", values: &c.regularity_minmax },
-            Series { name: "video, calibrated", values: &c.regularity_calibrated },
-        ];
+        let frames = c.modalities.first().map_or(0, |m| m.errors.len());
+        for i in 0..frames {
+            let label = c.labels.as_ref().map(|l| u8::from(l[i]).to_string()).unwrap_or_default();
+            csv.push_str(&format!("{},{},{label}", c.name, i + 1));
+            for m in &c.modalities {
+                csv.push_str(&format!(",{},{},{}", m.errors[i], m.regularity_minmax[i], m.regularity_calibrated[i]));
+            }
+            csv.push('\n');
+        }
+    }
+    write_atomic(&out.join("scores.csv"), csv.as_bytes()).context("writing scores.csv")?;
+    #[derive(Serialize)]
+    struct ScoresFile<'a> {
+        models: Vec<String>,
+        score_frame: &'static str,
+        clips: &'a [ClipScores],
+    }
+    let file = ScoresFile {
+        models: models.iter().map(Loaded::describe).collect(),
+        score_frame: "each frame's own error, averaged over the windows that cover it (audio: over the feature frames centred in it)",
+        clips: results,
+    };
+    write_atomic(&out.join("scores.json"), serde_json::to_string(&file)?.as_bytes()).context("writing scores.json")?;
+    Ok(())
+}
+
+/// A Figure 5-style plot per clip: every modality's s_r (and `extra` series, e.g. the
+/// joint score, per clip) with the ground truth shaded.
+pub fn plot_clips(dir: &Path, results: &[ClipScores], extra: &[(String, Vec<Vec<f64>>)]) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    for (k, c) in results.iter().enumerate() {
+        let names: Vec<(String, String)> = c
+            .modalities
+            .iter()
+            .map(|m| (format!("{}, per-video min-max", m.modality), format!("{}, calibrated", m.modality)))
+            .collect();
+        let mut series = Vec::new();
+        for (m, (a, b)) in c.modalities.iter().zip(&names) {
+            series.push(Series { name: a, values: &m.regularity_minmax });
+            series.push(Series { name: b, values: &m.regularity_calibrated });
+        }
+        for (name, per_clip) in extra {
+            series.push(Series { name, values: &per_clip[k] });
+        }
         let plot = ScoreCurve {
             title: &c.name,
             y_label: "regularity score s_r",
@@ -314,7 +528,9 @@ fn plot_clips(dir: &Path, results: &[ClipScores]) -> Result<()> {
             anomalous: c.labels.as_deref().unwrap_or(&[]),
             threshold: None,
         };
-        write_score_curve(&plot, &dir.join(format!("{}.png", c.name)), (900, 400))?;
+        for ext in ["png", "svg"] {
+            write_score_curve(&plot, &dir.join(format!("{}.{ext}", c.name)), (900, 400))?;
+        }
     }
     Ok(())
 }

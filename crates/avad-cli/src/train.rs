@@ -28,6 +28,7 @@ pub struct Args {
 #[derive(clap::Subcommand)]
 enum Model {
     Visual(VisualArgs),
+    Audio(crate::train_audio::AudioArgs),
 }
 
 /// Train the visual autoencoder (Table 3 of Tariq et al. 2024) on the training clips of
@@ -43,7 +44,7 @@ pub struct VisualArgs {
     /// Model directory to write.
     #[arg(long, short)]
     out: PathBuf,
-    /// Built-in preset (paper, cpu) or a preset TOML file.
+    /// Built-in preset (paper, cpu, demo) or a preset TOML file.
     #[arg(long, default_value = "cpu")]
     preset: String,
     /// Override the preset's epochs.
@@ -67,6 +68,7 @@ pub struct VisualArgs {
 pub fn run(args: &Args) -> Result<()> {
     match &args.model {
         Model::Visual(a) => run_visual(a),
+        Model::Audio(a) => crate::train_audio::run(a),
     }
 }
 

@@ -44,7 +44,7 @@ fn train_then_score_the_synthetic_scene() {
     let tmp = tempfile::tempdir().unwrap();
     let scene = tmp.path().join("scene");
     let s = scene.to_str().unwrap();
-    ok(&avad(&["synth", s, "--train", "3", "--test", "1", "--frames", "40", "--seed", "3"]));
+    ok(&avad(&["synth", s, "--train", "3", "--test", "2", "--frames", "40", "--seed", "3"]));
     let preset = tiny_preset(tmp.path());
     let model = tmp.path().join("model");
     let m = model.to_str().unwrap();
@@ -79,19 +79,52 @@ fn train_then_score_the_synthetic_scene() {
     assert!(table.contains("| video, per-video min-max |") && table.contains("| video, calibrated |"), "{table}");
 
     let csv = read(&out1.join("scores.csv"));
-    assert_eq!(csv.lines().count(), 1 + 40, "a header and one row per test frame");
-    let min_max: Vec<f64> = csv.lines().skip(1).map(|l| l.split(',').nth(3).unwrap().parse().unwrap()).collect();
+    assert_eq!(csv.lines().count(), 1 + 2 * 40, "a header and one row per test frame");
+    assert!(csv.starts_with("clip,frame,label,video_error,video_regularity_minmax,video_regularity_calibrated\n"), "{csv}");
+    let min_max: Vec<f64> = csv.lines().skip(1).map(|l| l.split(',').nth(4).unwrap().parse().unwrap()).collect();
     let lo = min_max.iter().cloned().fold(f64::INFINITY, f64::min);
     let hi = min_max.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
     assert_eq!((lo, hi), (0.0, 1.0), "per-video min-max spans [0, 1]");
+    let first_clip = &min_max[..40];
+    assert_eq!(first_clip.iter().cloned().fold(f64::INFINITY, f64::min), 0.0, "in each clip");
     let metrics: serde_json::Value = serde_json::from_str(&read(&out1.join("metrics.json"))).unwrap();
-    assert_eq!(metrics["frames"], 40);
+    assert_eq!(metrics["frames"], 80);
     let auc = metrics["frame_level"][0]["auc"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&auc), "{auc}");
     let pixel = metrics["pixel_level_auc"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&pixel), "{pixel}");
     assert!(out1.join("roc.png").is_file() && out1.join("metrics.md").is_file());
-    assert_eq!(std::fs::read_dir(out1.join("plots")).unwrap().count(), 1, "one plot per test clip");
+    assert_eq!(std::fs::read_dir(out1.join("plots")).unwrap().count(), 4, "one plot per test clip, PNG and SVG");
+
+    // The audio model on the scene's (normal) training sound, then both modalities and
+    // the evaluation with fusion.
+    let audio = tmp.path().join("audio");
+    let a = audio.to_str().unwrap();
+    let out = avad(&["train", "audio", s, "--out", a, "--epochs", "2"]);
+    let log = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{log}");
+    let card: serde_json::Value = serde_json::from_str(&read(&audio.join("model.json"))).unwrap();
+    assert_eq!(card["kind"], "audio");
+    assert_eq!(card["folds"].as_array().unwrap().len(), 1, "one fold: the training clips are all normal");
+    assert!(audio.join("weights.bpk").is_file());
+    let both = tmp.path().join("both");
+    let table = ok(&avad(&["score", s, "--model", m, "--model", a, "--out", both.to_str().unwrap()]));
+    assert!(table.contains("| audio, calibrated |") && table.contains("| video, calibrated |"), "{table}");
+    let csv = read(&both.join("scores.csv"));
+    assert_eq!(csv.lines().next().unwrap().split(',').count(), 3 + 2 * 3, "three columns per modality");
+    assert_eq!(csv.lines().count(), 1 + 2 * 40);
+    // The evaluation: every modality, both fusions, a report that renders in a browser.
+    let ev = tmp.path().join("eval");
+    let table = ok(&avad(&["eval", s, "--model", m, "--model", a, "--out", ev.to_str().unwrap(), "--fusion-epochs", "2"]));
+    for row in ["| audio, per-video min-max |", "| joint (mean), calibrated |", "| joint (Table 4 net), calibrated |", "| joint | 93.1 | 8.1 |"] {
+        assert!(table.contains(row), "{row} missing from\n{table}");
+    }
+    let results: serde_json::Value = serde_json::from_str(&read(&ev.join("results.json"))).unwrap();
+    assert_eq!(results["rows"].as_array().unwrap().len(), 8, "audio, video, two fusions, two normalisations each");
+    check_report_renders(&ev.join("report.html"), 3);
+
+    // Two models of one modality are refused.
+    assert_fails_naming(&avad(&["score", s, "--model", a, "--model", a, "--out", both.to_str().unwrap()]), "a second audio model");
 }
 
 #[test]
@@ -103,7 +136,36 @@ fn bad_models_and_presets_fail_with_one_line() {
     assert_fails_naming(&avad(&["score", t, "--model", t, "--out", o]), "model.json");
     std::fs::write(tmp.path().join("model.json"), "{\"kind\": 3}").unwrap();
     assert_fails_naming(&avad(&["score", t, "--model", t, "--out", o]), "not an avad model card");
-    assert_fails_naming(&avad(&["train", "visual", t, "--out", o, "--preset", "fast"]), "not a built-in preset (paper, cpu)");
+    assert_fails_naming(&avad(&["train", "visual", t, "--out", o, "--preset", "fast"]), "not a built-in preset (paper, cpu, demo)");
     assert_fails_naming(&avad(&["train", "visual", t, "--out", o, "--size", "100"]), "size 100 must be a positive multiple of 8");
     assert!(!out.exists(), "nothing written on failure");
+}
+
+/// Opens `report` in headless Chromium and checks that its tables and all its images
+/// rendered (the page records both in `<body data-rendered>` once loaded). Skipped, with a
+/// note, where Chromium is not installed (CI installs Debian's `chromium`).
+fn check_report_renders(report: &Path, images: usize) {
+    let html = read(report);
+    assert_eq!(html.matches("<img ").count(), images, "one ROC and one plot per test clip");
+    assert!(!html.contains("src=\"plots/") && html.contains("data:image/png;base64,"), "images are embedded");
+    let Some(browser) = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| Command::new(b).arg("--version").output().is_ok_and(|o| o.status.success()))
+    else {
+        eprintln!("SKIPPED: report rendering check: no chromium on PATH (apt-get install chromium)");
+        return;
+    };
+    let url = format!("file://{}", report.canonicalize().unwrap().display());
+    let out = Command::new(browser)
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", &url])
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&out.stdout);
+    let rendered = dom.split("data-rendered=\"").nth(1).and_then(|r| r.split('"').next());
+    assert_eq!(
+        rendered,
+        Some(format!("tables=2 rows={} images={images}/{images}", 1 + 8 + 1 + 3).as_str()),
+        "report did not render: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

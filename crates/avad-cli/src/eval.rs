@@ -1,0 +1,253 @@
+//! `avad eval`: audio, video and joint results on a labelled dataset, as Tables 7 and 8 and
+//! Figure 5 of the paper report them, under an evaluation protocol that cannot flatter.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use avad_data::open_dataset;
+use avad_eval::markdown_table;
+use avad_eval::metrics::Roc;
+use avad_media::write_atomic;
+use avad_model::burn::module::Module;
+use avad_model::burn::tensor::Device;
+use avad_model::device::Accelerator;
+use avad_model::fusion::{fit_fusion, FusionNetConfig, FusionSamples};
+use avad_model::train::{copy_weights, Silent, TrainSettings};
+use serde::Serialize;
+
+use crate::report::{html_report, Figure};
+use crate::score::{
+    load_models, modality_rows, plot_clips, pooled_anomaly, pooled_labels, score_clips, select_clips, write_rocs,
+    write_scores, ClipScores, Loaded, MetricsRow, Selection,
+};
+
+/// Evaluate trained models on a labelled dataset: audio alone, video alone and both fused.
+///
+/// Scores every selected clip with each --model (one visual, one audio), then fuses the two
+/// scores of each frame two ways:
+///   joint (Table 4 net)   the paper's dense fusion net on (audio, video) anomaly scores,
+///                         trained by leave-one-clip-out: the net that decides a clip never
+///                         saw that clip's labels;
+///   joint (mean)          the mean of the two normalised errors, which needs no labels.
+/// Each under per-video min-max (the published convention) and calibrated (usable live)
+/// normalisation; precision, recall, accuracy and F1 at the paper's γ (Table 6) and at a
+/// γ set from normal data alone; AUC and EER; the paper's numbers beside ours.
+///
+/// Writes OUT/results.{md,json}, OUT/report.html (tables and plots in one file),
+/// OUT/scores.{csv,json}, OUT/roc.{png,svg} and OUT/plots/<clip>.{png,svg}.
+#[derive(clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    /// Dataset folder with labels (UCSD Ped2, UMN or a generic folder with labels.csv).
+    dataset: PathBuf,
+    /// Model directory (repeat: one visual and one audio model).
+    #[arg(long = "model", short, required = true)]
+    models: Vec<PathBuf>,
+    /// Output folder.
+    #[arg(long, short)]
+    out: PathBuf,
+    #[command(flatten)]
+    select: Selection,
+    /// Epochs of each leave-one-clip-out fusion net.
+    #[arg(long, default_value_t = 20)]
+    fusion_epochs: usize,
+}
+
+/// The paper's UCSD Ped2 results (Table 7: precision, recall, accuracy, F1; Table 8: AUC
+/// and EER, given for the joint model only).
+#[derive(Serialize, Clone, Copy)]
+pub struct PaperRow {
+    pub modality: &'static str,
+    pub precision: f64,
+    pub recall: f64,
+    pub accuracy: f64,
+    pub f1: f64,
+    pub auc: Option<f64>,
+    pub eer: Option<f64>,
+}
+
+pub const PAPER_PED2_ROWS: [PaperRow; 3] = [
+    PaperRow { modality: "audio", precision: 0.9436, recall: 0.9502, accuracy: 0.9128, f1: 0.9469, auc: None, eer: None },
+    PaperRow { modality: "video", precision: 0.9061, recall: 0.8128, accuracy: 0.7861, f1: 0.8569, auc: None, eer: None },
+    PaperRow { modality: "joint", precision: 0.9666, recall: 0.9546, accuracy: 0.9259, f1: 0.9605, auc: Some(0.931), eer: Some(0.081) },
+];
+
+#[derive(Serialize)]
+struct Results<'a> {
+    dataset: String,
+    frames: usize,
+    anomalous_frames: usize,
+    clips: usize,
+    models: Vec<String>,
+    protocol: &'static str,
+    rows: &'a [MetricsRow],
+    paper_ucsd_ped2: &'a [PaperRow],
+}
+
+const PROTOCOL: &str = "Frame-level, pooled over all test frames. Audio models never score a clip they were \
+trained on (leave-one-clip-out on Ped2); the fusion net is trained leave-one-clip-out on the other clips' labels; \
+calibrated scores use only normal data held out at training time.";
+
+pub fn run(args: &Args) -> Result<()> {
+    let device = args.select.device.parse::<Accelerator>()?.inference_device()?;
+    let models = load_models(&args.models, &device)?;
+    let dataset = open_dataset(&args.dataset)?;
+    let clips = select_clips(&dataset, &args.select, &args.dataset)?;
+    if clips.iter().all(|c| c.labels.is_none()) {
+        bail!("{}: the selected clips have no labels to evaluate against", args.dataset.display());
+    }
+    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    let (results, _) = score_clips(&clips, &models, &args.select, &device)?;
+    let results: Vec<ClipScores> = results.into_iter().filter(|c| c.labels.is_some()).collect();
+    let Some(labels) = pooled_labels(&results) else {
+        bail!("{}: the labelled frames are all of one class; AUC and EER are undefined", args.dataset.display());
+    };
+    let mut rows = modality_rows(&results, &models, &labels)?;
+    let mut joint_curves: Vec<(String, Vec<Vec<f64>>)> = Vec::new();
+    if models.len() == 2 && results.len() < 2 {
+        eprintln!("one labelled clip: the fusion net, trained leave-one-clip-out, needs two or more; only the label-free fusion is reported");
+    }
+    if models.len() == 2 {
+        let audio = models.iter().position(|m| m.modality() == "audio").context("one audio model")?;
+        let video = 1 - audio;
+        for calibrated in [false, true] {
+            let norm = if calibrated { "calibrated" } else { "per-video min-max" };
+            let gamma = |m: &Loaded| -> Result<f64> { if calibrated { m.normal_gamma() } else { Ok(m.paper_gamma()) } };
+            let (ga, gv) = (gamma(&models[audio])?, gamma(&models[video])?);
+            // Label-free: the mean of the two normalised errors, at the mean of the two γ.
+            let a = pooled_anomaly(&results, audio, calibrated);
+            let v = pooled_anomaly(&results, video, calibrated);
+            let mean: Vec<f64> = a.iter().zip(&v).map(|(x, y)| 0.5 * (x + y)).collect();
+            let g = 0.5 * (ga + gv);
+            rows.push(MetricsRow::compute("joint (mean)", norm, &mean, &labels, g, "the mean of the audio and video γ")?);
+            if results.len() < 2 {
+                continue;
+            }
+            let p = fuse_leave_one_clip_out(&results, audio, video, calibrated, args.fusion_epochs)?;
+            rows.push(MetricsRow::compute(
+                "joint (Table 4 net)",
+                norm,
+                &p,
+                &labels,
+                0.5,
+                "P(anomalous) ≥ 0.5",
+            )?);
+            if calibrated {
+                // Figure 5's joint curve: 1 − P(anomalous), per clip.
+                let mut per_clip = Vec::new();
+                let mut at = 0;
+                for c in &results {
+                    let n = c.modalities[0].errors.len();
+                    per_clip.push(p[at..at + n].iter().map(|x| 1.0 - x).collect());
+                    at += n;
+                }
+                joint_curves.push(("joint, 1 − P(anomalous)".to_string(), per_clip));
+            }
+        }
+    }
+
+    write_scores(&args.out, &models, &results)?;
+    plot_clips(&args.out.join("plots"), &results, &joint_curves)?;
+    let rocs: Vec<(String, Roc)> = rows.iter().map(|(r, roc)| (format!("{}, {}", r.modality, r.normalisation), roc.clone())).collect();
+    write_rocs(&args.out, &rocs)?;
+    let metric_rows: Vec<MetricsRow> = rows.iter().map(|(r, _)| r.clone()).collect();
+    let anomalous = labels.iter().filter(|&&l| l).count();
+    let mut md = format!(
+        "# avad evaluation: {}\n\n{} frames of {} clips, {anomalous} anomalous. {PROTOCOL}\n\nModels: {}.\n\n",
+        args.dataset.display(),
+        labels.len(),
+        results.len(),
+        models.iter().map(Loaded::describe).collect::<Vec<_>>().join("; ")
+    );
+    md.push_str(&markdown_table(&metric_rows.iter().map(MetricsRow::table_row).collect::<Vec<_>>()));
+    md.push_str("\nThresholds γ (a frame is anomalous when s_r < γ):\n\n");
+    for r in &metric_rows {
+        md.push_str(&format!("- {}, {}: γ = {:.3}, {}\n", r.modality, r.normalisation, r.threshold_gamma, r.threshold_source));
+    }
+    md.push_str("\nThe paper on UCSD Ped2 (Tables 7 and 8; AUC and EER given for the joint model only):\n\n");
+    md.push_str(&paper_table());
+    let results_json = Results {
+        dataset: args.dataset.display().to_string(),
+        frames: labels.len(),
+        anomalous_frames: anomalous,
+        clips: results.len(),
+        models: models.iter().map(Loaded::describe).collect(),
+        protocol: PROTOCOL,
+        rows: &metric_rows,
+        paper_ucsd_ped2: &PAPER_PED2_ROWS,
+    };
+    write_atomic(&args.out.join("results.md"), md.as_bytes()).context("writing results.md")?;
+    write_atomic(&args.out.join("results.json"), serde_json::to_string_pretty(&results_json)?.as_bytes())
+        .context("writing results.json")?;
+    let mut figures = vec![Figure { title: "Frame-level ROC".into(), png: args.out.join("roc.png") }];
+    for c in &results {
+        figures.push(Figure { title: format!("{}: regularity scores, ground truth shaded", c.name), png: args.out.join("plots").join(format!("{}.png", c.name)) });
+    }
+    let html = html_report("avad evaluation", &md, &figures)?;
+    write_atomic(&args.out.join("report.html"), html.as_bytes()).context("writing report.html")?;
+    println!("{md}");
+    eprintln!("results, report.html, scores and plots written to {}", args.out.display());
+    Ok(())
+}
+
+/// The paper's Ped2 rows as a Markdown table.
+pub fn paper_table() -> String {
+    let mut t = String::from("| modality | AUC (%) | EER (%) | precision (%) | recall (%) | accuracy (%) | F1 (%) |\n|---|---:|---:|---:|---:|---:|---:|\n");
+    let pct = |v: Option<f64>| v.map_or("–".to_string(), |v| format!("{:.1}", 100.0 * v));
+    for r in PAPER_PED2_ROWS {
+        t.push_str(&format!(
+            "| {} | {} | {} | {:.1} | {:.1} | {:.1} | {:.1} |\n",
+            r.modality,
+            pct(r.auc),
+            pct(r.eer),
+            100.0 * r.precision,
+            100.0 * r.recall,
+            100.0 * r.accuracy,
+            100.0 * r.f1
+        ));
+    }
+    t
+}
+
+/// P(anomalous) of every labelled frame (in [`pooled_labels`] order) from fusion nets
+/// trained leave-one-clip-out: clip k's frames are decided by a net fitted on the other
+/// clips' frames only.
+fn fuse_leave_one_clip_out(
+    results: &[ClipScores],
+    audio: usize,
+    video: usize,
+    calibrated: bool,
+    epochs: usize,
+) -> Result<Vec<f64>> {
+    let rows_of = |c: &ClipScores| -> Vec<(Vec<f64>, bool)> {
+        let pick = |i: usize| {
+            let m = &c.modalities[i];
+            if calibrated { &m.regularity_calibrated } else { &m.regularity_minmax }
+        };
+        let (a, v) = (pick(audio), pick(video));
+        let labels = c.labels.as_deref().unwrap_or(&[]);
+        a.iter().zip(v).zip(labels).map(|((x, y), &l)| (vec![1.0 - x, 1.0 - y], l)).collect()
+    };
+    let per_clip: Vec<Vec<(Vec<f64>, bool)>> = results.iter().map(rows_of).collect();
+    let settings = TrainSettings { epochs, batch_size: 256, learning_rate: 1e-3, patience: 0, seed: 1 };
+    let train_device = Device::flex().autodiff();
+    let plain = Device::flex();
+    let bar = crate::train::counter_bar(results.len() as u64, "fusion folds");
+    bar.set_message(format!("fusion ({})", if calibrated { "calibrated" } else { "min-max" }));
+    let mut p = Vec::new();
+    for (k, held_out) in per_clip.iter().enumerate() {
+        let samples = FusionSamples {
+            train: per_clip.iter().enumerate().filter(|(i, _)| *i != k).flat_map(|(_, r)| r.clone()).collect(),
+            validation: Vec::new(),
+        };
+        if samples.train.is_empty() {
+            bail!("leave-one-clip-out fusion needs at least two labelled clips");
+        }
+        let net = fit_fusion(&samples, &settings, &train_device, &mut Silent)?;
+        let net = copy_weights(&net, FusionNetConfig::new().init(&plain))?.valid();
+        p.extend(net.predict(&held_out.iter().map(|r| r.0.clone()).collect::<Vec<_>>(), &plain)?);
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    Ok(p)
+}
