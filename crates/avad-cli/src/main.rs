@@ -16,6 +16,7 @@ mod score;
 mod synth;
 mod train;
 mod train_audio;
+mod watch;
 
 /// avad finds anomalous events in surveillance recordings by watching and
 /// listening at once (Tariq et al., CMC 2024): it learns what a scene normally
@@ -37,6 +38,7 @@ enum Command {
     Score(score::Args),
     Eval(eval::Args),
     Demo(demo::Args),
+    Watch(watch::Args),
 }
 
 fn main() -> ExitCode {
@@ -60,6 +62,7 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Score(args) => score::run(&args),
         Command::Eval(args) => eval::run(&args),
         Command::Demo(args) => demo::run(&args),
+        Command::Watch(args) => watch::run(&args),
     }
 }
 

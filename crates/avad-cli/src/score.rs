@@ -76,6 +76,10 @@ pub struct Selection {
     /// Where to score: cpu, or cuda / wgpu when built with that feature.
     #[arg(long, default_value = "cpu")]
     pub device: String,
+    /// Score video frames as `avad watch` does live: each frame's error comes from the
+    /// first window that covers it (no look-ahead), not the mean over all its windows.
+    #[arg(long)]
+    pub causal: bool,
 }
 
 /// One modality's scores of one clip, per video frame.
@@ -270,6 +274,7 @@ fn score_visual(
         hop: select.hop.unwrap_or(preset.score_hop),
         batch: 4,
         map_block: block.filter(|_| clip.masks.is_some()),
+        causal: select.causal,
     };
     let frame_clip = load_clip(clip, side)?;
     let before = bar.position();

@@ -155,6 +155,7 @@ fn run_visual(args: &VisualArgs) -> Result<()> {
         hop: preset.score_hop,
         batch: 4,
         map_block: None,
+        causal: false,
     };
     let bar = counter_bar(calibration_clips.len() as u64, "calibrating");
     let mut errors = Vec::new();

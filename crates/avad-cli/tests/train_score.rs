@@ -96,6 +96,45 @@ fn train_then_score_the_synthetic_scene() {
     assert!(out1.join("roc.png").is_file() && out1.join("metrics.md").is_file());
     assert_eq!(std::fs::read_dir(out1.join("plots")).unwrap().count(), 4, "one plot per test clip, PNG and SVG");
 
+    // Live: a test clip watched as a stream scores every frame exactly as `avad score
+    // --causal` does offline, and its events open and close where those scores cross γ.
+    let causal = tmp.path().join("causal");
+    ok(&avad(&["score", s, "--model", m, "--clip", "clip01", "--causal", "--out", causal.to_str().unwrap()]));
+    let offline: Vec<f64> = read(&causal.join("scores.csv"))
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(5).unwrap().parse().unwrap())
+        .collect();
+    let clip = scene.join("test").join("clip01");
+    let live = ok(&avad(&["watch", clip.to_str().unwrap(), "--model", m, "--every-frame"]));
+    let events: Vec<serde_json::Value> = live.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let frames: Vec<&serde_json::Value> = events.iter().filter(|e| e["event"] == "frame").collect();
+    assert_eq!(frames.len(), 40);
+    // Equal up to float rounding: offline scoring batches four windows, live scoring one.
+    for (f, off) in frames.iter().zip(&offline) {
+        let live = f["video_regularity"].as_f64().unwrap();
+        assert!((live - off).abs() <= 1e-9 * off.abs().max(1.0), "frame {}: live {live}, offline {off}", f["frame"]);
+    }
+    let gamma = events.iter().find(|e| e["event"] == "start").map(|e| e["gamma"].as_f64().unwrap());
+    let mut open = false;
+    for e in &events {
+        match e["event"].as_str().unwrap() {
+            "frame" => {
+                let below = e["video_regularity"].as_f64().unwrap() < gamma.unwrap_or(f64::NEG_INFINITY);
+                assert_eq!(e["anomalous"].as_bool().unwrap(), below);
+                if below != open {
+                    open = below;
+                }
+            }
+            "start" => assert!(open, "a start follows its first anomalous frame"),
+            "end" => assert!(!open || e["reason"] == "end of stream"),
+            _ => {}
+        }
+    }
+    let summary = events.last().unwrap();
+    assert_eq!((summary["event"].as_str(), summary["frames"].as_u64()), (Some("summary"), Some(40)));
+    assert_fails_naming(&avad(&["watch", "/no/such/source", "--model", m]), "/no/such/source");
+
     // The audio model on the scene's (normal) training sound, then both modalities and
     // the evaluation with fusion.
     let audio = tmp.path().join("audio");

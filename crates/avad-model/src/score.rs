@@ -27,6 +27,10 @@ pub struct ScoreOptions {
     pub batch: usize,
     /// Side of the pixel blocks of the error maps; `None`: no maps.
     pub map_block: Option<usize>,
+    /// Give each frame its error in the first window that covers it (the window that
+    /// completes soonest after it), as a live scorer must, instead of the mean over every
+    /// covering window.
+    pub causal: bool,
 }
 
 /// Pooled squared-error maps, one per frame.
@@ -115,6 +119,9 @@ pub fn visual_errors(
         for (k, window) in chunk.iter().enumerate() {
             for (i, frame) in window.frames().enumerate() {
                 let row = k * steps + i;
+                if options.causal && counts[frame] > 0 {
+                    continue;
+                }
                 sums[frame] += f64::from(per_frame[row]).sqrt();
                 counts[frame] += 1;
                 if let (Some(maps), Some(pooled)) = (map_sums.as_mut(), pooled.as_ref()) {

@@ -107,6 +107,7 @@ fn training_lowers_the_loss_and_resume_matches_an_uninterrupted_run() {
         hop: 1,
         batch: 4,
         map_block: None,
+        causal: false,
     };
     let test = clip("t", 12, 2.0, 3.0);
     let a = visual_errors(&full.model, &test, &options, &device, &mut |_, _| {}).unwrap();
@@ -136,6 +137,7 @@ fn saved_model_reloads_to_identical_scores_on_every_frame() {
         hop: 3,
         batch: 2,
         map_block: Some(4),
+        causal: false,
     };
     let a = visual_errors(&reloaded, &test, &options, &plain, &mut |_, _| {}).unwrap();
     let again = load_model(config().init(&plain).unwrap(), &path).unwrap().valid();
