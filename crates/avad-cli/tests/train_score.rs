@@ -146,6 +146,24 @@ fn train_then_score_the_synthetic_scene() {
     assert_eq!(card["kind"], "audio");
     assert_eq!(card["folds"].as_array().unwrap().len(), 1, "one fold: the training clips are all normal");
     assert!(audio.join("weights.bpk").is_file());
+    // A site's own recordings of normal sound: one fold that scores every clip.
+    let normal = tmp.path().join("normal-sound");
+    std::fs::create_dir(&normal).unwrap();
+    for (i, clip) in ["clip01", "clip02"].iter().enumerate() {
+        std::fs::copy(scene.join("train").join(clip).join("audio.wav"), normal.join(format!("day{i}.wav"))).unwrap();
+    }
+    let site = tmp.path().join("site-audio");
+    ok(&avad(&["train", "audio", "--normal-audio", normal.to_str().unwrap(), "--out", site.to_str().unwrap(), "--epochs", "1"]));
+    let card: serde_json::Value = serde_json::from_str(&read(&site.join("model.json"))).unwrap();
+    assert!(card["protocol"].as_str().unwrap().starts_with("normal recordings in"), "{}", card["protocol"]);
+    assert_eq!(card["folds"][0]["held_out"], serde_json::Value::Null);
+    assert_eq!(card["folds"][0]["train_clips"].as_array().unwrap().len() + card["folds"][0]["validation_clips"].as_array().unwrap().len(), 2);
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let site2 = tmp.path().join("site2");
+    assert_fails_naming(&avad(&["train", "audio", "--normal-audio", empty.to_str().unwrap(), "--out", site2.to_str().unwrap()]), "no audio files");
+    assert!(!site2.exists(), "nothing written on failure");
+
     let both = tmp.path().join("both");
     let table = ok(&avad(&["score", s, "--model", m, "--model", a, "--out", both.to_str().unwrap()]));
     assert!(table.contains("| audio, calibrated |") && table.contains("| video, calibrated |"), "{table}");
