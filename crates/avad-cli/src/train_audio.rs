@@ -175,7 +175,8 @@ pub fn run(args: &AudioArgs) -> Result<()> {
         let mut recs = Vec::new();
         for clip in clips {
             bar.set_message(format!("features of {}", clip.name));
-            let features = clip_features(clip, &mut extractor)?.expect("clips with sound");
+            let features = clip_features(clip, &mut extractor)?
+                .with_context(|| format!("clip {} has no sound", clip.name))?;
             let normal = match &clip.labels {
                 Some(labels) => timing
                     .audio_labels(labels, clip.fps, features.frames)
@@ -253,8 +254,8 @@ pub fn run(args: &AudioArgs) -> Result<()> {
             let r = &recordings[i];
             clips.push(AudioClip { name: r.name.clone(), features: scaler.apply(&r.features)?, normal: r.normal.clone() });
         }
-        let valid_positions: Vec<usize> = valid_local.clone();
-        let set = AudioSequences::new(clips, &valid_positions, preset.steps, preset.train_hop)?;
+        // `clips` follows `pool`, so the validation clips sit at `valid_local`.
+        let set = AudioSequences::new(clips, &valid_local, preset.steps, preset.train_hop)?;
         if set.len(Part::Train) == 0 {
             bail!(
                 "fold {fold_name}: no stretch of {} normal feature frames ({:.2} s) to train on",
