@@ -50,6 +50,30 @@ fn dir_error(path: &Path, reason: impl ToString) -> ModelDirError {
     }
 }
 
+/// The text of a built-in preset (by name, from `builtin`) or of a preset file (by path),
+/// with the path that names it in errors. `label` says what kind of preset it is in the
+/// error for a name that is neither.
+fn preset_text(
+    name_or_path: &str,
+    builtin: &[(&str, &'static str)],
+    folder_prefix: &str,
+    label: &str,
+) -> Result<(String, PathBuf), ModelDirError> {
+    if let Some((name, text)) = builtin.iter().find(|(n, _)| *n == name_or_path) {
+        return Ok((text.to_string(), PathBuf::from(format!("presets/{folder_prefix}-{name}.toml"))));
+    }
+    let path = Path::new(name_or_path);
+    if !path.exists() {
+        let names: Vec<&str> = builtin.iter().map(|(n, _)| *n).collect();
+        return Err(dir_error(
+            path,
+            format!("no such preset file, and not a built-in {label} ({})", names.join(", ")),
+        ));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| dir_error(path, e))?;
+    Ok((text, path.to_path_buf()))
+}
+
 /// Every setting of a visual training run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -79,28 +103,10 @@ const BUILTIN: [(&str, &str); 3] = [
 ];
 
 impl VisualPreset {
-    /// Names of the built-in presets.
-    pub fn builtin_names() -> Vec<&'static str> {
-        BUILTIN.iter().map(|(n, _)| *n).collect()
-    }
-
     /// A built-in preset by name, or a preset file by path.
     pub fn load(name_or_path: &str) -> Result<Self, ModelDirError> {
-        if let Some((name, text)) = BUILTIN.iter().find(|(n, _)| *n == name_or_path) {
-            return Self::from_toml(text, Path::new(&format!("presets/visual-{name}.toml")));
-        }
-        let path = Path::new(name_or_path);
-        if !path.exists() {
-            return Err(dir_error(
-                path,
-                format!(
-                    "no such preset file, and not a built-in preset ({})",
-                    Self::builtin_names().join(", ")
-                ),
-            ));
-        }
-        let text = std::fs::read_to_string(path).map_err(|e| dir_error(path, e))?;
-        Self::from_toml(&text, path)
+        let (text, origin) = preset_text(name_or_path, &BUILTIN, "visual", "preset")?;
+        Self::from_toml(&text, &origin)
     }
 
     /// Parses and checks a preset; `origin` names it in errors.
@@ -175,16 +181,7 @@ pub struct VisualModel {
 impl VisualModel {
     /// Loads `dir` onto `device`.
     pub fn load(dir: &Path, device: &Device) -> Result<Self, ModelDirError> {
-        let card_path = dir.join(CARD_FILE);
-        let text = std::fs::read_to_string(&card_path).map_err(|e| dir_error(&card_path, e))?;
-        let card: VisualModelCard = serde_json::from_str(&text)
-            .map_err(|e| dir_error(&card_path, format!("not an avad model card ({e})")))?;
-        if card.format != FORMAT_VERSION || card.kind != "visual" {
-            return Err(dir_error(
-                &card_path,
-                format!("is a {} model of format {}, expected a visual model of format {FORMAT_VERSION}", card.kind, card.format),
-            ));
-        }
+        let (card_path, card): (PathBuf, VisualModelCard) = read_card(dir, "visual", "a visual")?;
         card.preset.check().map_err(|reason| dir_error(&card_path, reason))?;
         let network = card
             .model
@@ -210,20 +207,40 @@ impl VisualModel {
     }
 }
 
-/// The `kind` of the model in `dir` (`"visual"`, `"audio"`, ...), read from its card.
-pub fn model_kind(dir: &Path) -> Result<String, ModelDirError> {
-    #[derive(Deserialize)]
-    struct Kind {
-        format: u32,
-        kind: String,
-    }
+/// The format and kind every model card starts with.
+#[derive(Deserialize)]
+struct CardHeader {
+    format: u32,
+    kind: String,
+}
+
+/// `dir/model.json`'s path, text and header; a card of another format is refused.
+fn read_header(dir: &Path) -> Result<(PathBuf, String, CardHeader), ModelDirError> {
     let card_path = dir.join(CARD_FILE);
     let text = std::fs::read_to_string(&card_path).map_err(|e| dir_error(&card_path, e))?;
-    let k: Kind = serde_json::from_str(&text).map_err(|e| dir_error(&card_path, format!("not an avad model card ({e})")))?;
-    if k.format != FORMAT_VERSION {
-        return Err(dir_error(&card_path, format!("model format {} is not {FORMAT_VERSION}", k.format)));
+    let header: CardHeader =
+        serde_json::from_str(&text).map_err(|e| dir_error(&card_path, format!("not an avad model card ({e})")))?;
+    if header.format != FORMAT_VERSION {
+        return Err(dir_error(&card_path, format!("model format {} is not {FORMAT_VERSION}", header.format)));
     }
-    Ok(k.kind)
+    Ok((card_path, text, header))
+}
+
+/// `dir/model.json` as the card of a `kind` model (`"an audio"`, `"a visual"` name it in
+/// errors). The kind is checked before the rest, so a card of another kind is named as such.
+fn read_card<C: serde::de::DeserializeOwned>(dir: &Path, kind: &str, a_kind: &str) -> Result<(PathBuf, C), ModelDirError> {
+    let (card_path, text, header) = read_header(dir)?;
+    if header.kind != kind {
+        return Err(dir_error(&card_path, format!("is a {} model, expected {a_kind} model", header.kind)));
+    }
+    let card =
+        serde_json::from_str(&text).map_err(|e| dir_error(&card_path, format!("not an avad {kind} model card ({e})")))?;
+    Ok((card_path, card))
+}
+
+/// The `kind` of the model in `dir` (`"visual"`, `"audio"`, ...), read from its card.
+pub fn model_kind(dir: &Path) -> Result<String, ModelDirError> {
+    Ok(read_header(dir)?.2.kind)
 }
 
 /// Every setting of an audio training run.
@@ -251,15 +268,8 @@ const AUDIO_BUILTIN: [(&str, &str); 1] = [("paper", include_str!("../../../prese
 impl AudioPreset {
     /// A built-in preset by name (`paper`), or a preset file by path.
     pub fn load(name_or_path: &str) -> Result<Self, ModelDirError> {
-        if let Some((name, text)) = AUDIO_BUILTIN.iter().find(|(n, _)| *n == name_or_path) {
-            return Self::from_toml(text, Path::new(&format!("presets/audio-{name}.toml")));
-        }
-        let path = Path::new(name_or_path);
-        if !path.exists() {
-            return Err(dir_error(path, "no such preset file, and not a built-in audio preset (paper)"));
-        }
-        let text = std::fs::read_to_string(path).map_err(|e| dir_error(path, e))?;
-        Self::from_toml(&text, path)
+        let (text, origin) = preset_text(name_or_path, &AUDIO_BUILTIN, "audio", "audio preset")?;
+        Self::from_toml(&text, &origin)
     }
 
     /// Parses and checks a preset; `origin` names it in errors.
@@ -347,16 +357,7 @@ pub struct AudioModel {
 impl AudioModel {
     /// Loads `dir` onto `device`.
     pub fn load(dir: &Path, device: &Device) -> Result<Self, ModelDirError> {
-        let card_path = dir.join(CARD_FILE);
-        let text = std::fs::read_to_string(&card_path).map_err(|e| dir_error(&card_path, e))?;
-        let card: AudioModelCard = serde_json::from_str(&text)
-            .map_err(|e| dir_error(&card_path, format!("not an avad audio model card ({e})")))?;
-        if card.format != FORMAT_VERSION || card.kind != "audio" {
-            return Err(dir_error(
-                &card_path,
-                format!("is a {} model of format {}, expected an audio model of format {FORMAT_VERSION}", card.kind, card.format),
-            ));
-        }
+        let (card_path, card): (PathBuf, AudioModelCard) = read_card(dir, "audio", "an audio")?;
         card.preset.check().map_err(|reason| dir_error(&card_path, reason))?;
         if card.folds.is_empty() {
             return Err(dir_error(&card_path, "lists no weights (folds)"));
