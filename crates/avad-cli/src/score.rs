@@ -129,13 +129,13 @@ impl Loaded {
     /// errors (for a leave-one-clip-out audio model, the median over its folds).
     pub fn normal_gamma(&self) -> Result<f64> {
         Ok(match self {
-            Loaded::Visual { model, .. } => model.card.calibration.threshold_from_normal(NORMAL_PERCENTILE)?,
+            Loaded::Visual { model, .. } => model.card.training.calibration.threshold_from_normal(NORMAL_PERCENTILE)?,
             Loaded::Audio { model, .. } => {
                 let mut g = model
                     .card
                     .folds
                     .iter()
-                    .map(|f| f.calibration.threshold_from_normal(NORMAL_PERCENTILE))
+                    .map(|f| f.training.calibration.threshold_from_normal(NORMAL_PERCENTILE))
                     .collect::<Result<Vec<f64>, _>>()?;
                 g.sort_by(f64::total_cmp);
                 g[g.len() / 2]
@@ -240,9 +240,9 @@ pub fn score_clips(
                 }
             };
             let calibration = match m {
-                Loaded::Visual { model, .. } => &model.card.calibration,
+                Loaded::Visual { model, .. } => &model.card.training.calibration,
                 Loaded::Audio { model, .. } => {
-                    &model.card.folds[model.fold_for(&clip.id()).map_err(anyhow::Error::msg)?].calibration
+                    &model.card.folds[model.fold_for(&clip.id()).map_err(anyhow::Error::msg)?].training.calibration
                 }
             };
             modalities.push(ModalityScores {

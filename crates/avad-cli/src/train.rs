@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use avad_data::{open_dataset, Clip, Split};
 use avad_eval::normalize::Calibration;
 use avad_media::FrameSize;
-use avad_model::model_dir::{VisualModel, VisualModelCard, VisualPreset, CARD_FILE, FORMAT_VERSION};
+use avad_model::model_dir::{TrainingRecord, VisualModel, VisualModelCard, VisualPreset, CARD_FILE, FORMAT_VERSION};
 use avad_model::score::{visual_errors, ScoreOptions};
 use avad_model::sequences::{split_clips, FrameClip, SequenceSet};
 use avad_model::train::{copy_weights, train, EpochRecord, Part, Progress, Samples};
@@ -176,13 +176,7 @@ fn run_visual(args: &VisualArgs) -> Result<()> {
             preset: preset.clone(),
             model: config,
             dataset: args.dataset.display().to_string(),
-            train_clips: train_names,
-            validation_clips: valid_names,
-            history: trained.history.clone(),
-            best_epoch: trained.best_epoch,
-            stopped_early: trained.stopped_early,
-            calibration,
-            calibrated_on,
+            training: TrainingRecord::new(&trained, train_names, valid_names, calibration, calibrated_on),
         },
         network,
     };

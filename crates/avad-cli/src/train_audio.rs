@@ -18,7 +18,7 @@ use avad_model::audio::{audio_errors, normal_windows, AudioClip, AudioScaler, Au
 use avad_model::burn::module::Module;
 use avad_model::burn::tensor::Device;
 use avad_model::device::Accelerator;
-use avad_model::model_dir::{AudioFold, AudioModel, AudioModelCard, AudioPreset, CARD_FILE, FORMAT_VERSION};
+use avad_model::model_dir::{AudioFold, AudioModel, AudioModelCard, AudioPreset, TrainingRecord, CARD_FILE, FORMAT_VERSION};
 use avad_model::sequences::split_clips;
 use avad_model::train::{copy_weights, train, EpochRecord, Part, Progress, Samples};
 use avad_model::AudioAutoencoderConfig;
@@ -299,13 +299,7 @@ pub fn run(args: &AudioArgs) -> Result<()> {
             held_out: held_out.map(|h| recordings[h].name.clone()),
             weights: if loco { format!("folds/{fold_name}.bpk") } else { "weights.bpk".to_string() },
             scaler,
-            train_clips: names(&train_idx),
-            validation_clips: names(&valid_idx),
-            history: trained.history.clone(),
-            best_epoch: trained.best_epoch,
-            stopped_early: trained.stopped_early,
-            calibration,
-            calibrated_on,
+            training: TrainingRecord::new(&trained, names(&train_idx), names(&valid_idx), calibration, calibrated_on),
         });
         networks.push(network);
     }

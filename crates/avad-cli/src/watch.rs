@@ -174,7 +174,7 @@ pub fn run(args: &Args) -> Result<()> {
     if hop == 0 || hop > steps {
         bail!("--hop {hop}: must be between 1 and the window's {steps} frames");
     }
-    let calibration = &model.card.calibration;
+    let calibration = &model.card.training.calibration;
     let gamma = match args.gamma {
         Some(g) => g,
         None => calibration.threshold_from_normal(crate::score::NORMAL_PERCENTILE)?,

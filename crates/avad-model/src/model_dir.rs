@@ -23,7 +23,7 @@ use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
 use crate::audio::{AudioAutoencoder, AudioAutoencoderConfig, AudioScaler};
-use crate::train::{load_model, save_model, EpochRecord, TrainSettings};
+use crate::train::{load_model, save_model, EpochRecord, TrainSettings, Trained};
 use crate::visual::{VisualAutoencoder, VisualAutoencoderConfig};
 
 /// `model.json`'s format version.
@@ -152,7 +152,16 @@ pub struct VisualModelCard {
     pub model: VisualAutoencoderConfig,
     /// The dataset it was trained on.
     pub dataset: String,
-    /// Clips the weights were fitted on.
+    /// How the weights were trained and calibrated (its fields sit at the card's top level).
+    #[serde(flatten)]
+    pub training: TrainingRecord,
+}
+
+/// How one set of weights was trained and calibrated: the part of a model card that every
+/// model has (a visual card holds one, an audio card one per fold).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrainingRecord {
+    /// Clips (recordings) the weights were fitted on.
     pub train_clips: Vec<String>,
     /// Clips held out for validation and calibration.
     pub validation_clips: Vec<String>,
@@ -162,11 +171,33 @@ pub struct VisualModelCard {
     pub best_epoch: usize,
     /// Whether early stopping ended training.
     pub stopped_early: bool,
-    /// Frame errors on the held-out normal clips (the training clips when none are held
-    /// out), for the calibrated normalisation.
+    /// Errors on held-out normal data (the training data when none is held out), for the
+    /// calibrated normalisation.
     pub calibration: Calibration,
     /// What the calibration was fitted on.
     pub calibrated_on: String,
+}
+
+impl TrainingRecord {
+    /// The record of `trained`, fitted on `train_clips`, validated on `validation_clips`,
+    /// calibrated as `calibration` on what `calibrated_on` says.
+    pub fn new<M>(
+        trained: &Trained<M>,
+        train_clips: Vec<String>,
+        validation_clips: Vec<String>,
+        calibration: Calibration,
+        calibrated_on: String,
+    ) -> Self {
+        TrainingRecord {
+            train_clips,
+            validation_clips,
+            history: trained.history.clone(),
+            best_epoch: trained.best_epoch,
+            stopped_early: trained.stopped_early,
+            calibration,
+            calibrated_on,
+        }
+    }
 }
 
 /// A loaded visual model, ready to score.
@@ -200,7 +231,7 @@ impl VisualModel {
         std::fs::create_dir_all(dir).map_err(|e| dir_error(dir, e))?;
         let weights = dir.join(WEIGHTS_FILE);
         save_model(&self.network, &weights).map_err(|e| dir_error(&weights, e))?;
-        write_history(dir, &self.card.history, &format!("visual model, preset {}", self.card.preset.name))?;
+        write_history(dir, &self.card.training.history, &format!("visual model, preset {}", self.card.preset.name))?;
         let card_path = dir.join(CARD_FILE);
         let text = serde_json::to_string_pretty(&self.card).map_err(|e| dir_error(&card_path, e))?;
         write_atomic(&card_path, text.as_bytes()).map_err(|e| dir_error(&card_path, e))
@@ -308,20 +339,10 @@ pub struct AudioFold {
     pub weights: String,
     /// Feature scaling fitted on this fold's training frames.
     pub scaler: AudioScaler,
-    /// Recordings whose normal frames the weights were fitted on.
-    pub train_clips: Vec<String>,
-    /// Recordings held out for validation and calibration.
-    pub validation_clips: Vec<String>,
-    /// One record per epoch.
-    pub history: Vec<EpochRecord>,
-    /// The epoch whose weights were kept.
-    pub best_epoch: usize,
-    /// Whether early stopping ended training.
-    pub stopped_early: bool,
-    /// Frame errors on held-out normal frames, for the calibrated normalisation.
-    pub calibration: Calibration,
-    /// What the calibration was fitted on.
-    pub calibrated_on: String,
+    /// How the weights were trained (on the normal frames of `train_clips`) and calibrated
+    /// (its fields sit in the fold's object).
+    #[serde(flatten)]
+    pub training: TrainingRecord,
 }
 
 /// `model.json` of an audio model.
@@ -383,8 +404,8 @@ impl AudioModel {
             .iter()
             .position(|f| {
                 f.held_out.is_none()
-                    && !f.train_clips.iter().any(|c| c == clip)
-                    && !f.validation_clips.iter().any(|c| c == clip)
+                    && !f.training.train_clips.iter().any(|c| c == clip)
+                    && !f.training.validation_clips.iter().any(|c| c == clip)
             })
             .ok_or_else(|| {
                 format!("clip {clip}: every audio fold of this model was trained on it (scoring it would flatter the model)")
@@ -408,7 +429,7 @@ impl AudioModel {
             Some(c) => format!("audio model, fold without {c}"),
             None => "audio model".to_string(),
         };
-        write_history(dir, &first.history, &title)?;
+        write_history(dir, &first.training.history, &title)?;
         let card_path = dir.join(CARD_FILE);
         let text = serde_json::to_string_pretty(&self.card).map_err(|e| dir_error(&card_path, e))?;
         write_atomic(&card_path, text.as_bytes()).map_err(|e| dir_error(&card_path, e))
@@ -469,13 +490,15 @@ mod tests {
             held_out: held_out.map(str::to_string),
             weights: "w.bpk".into(),
             scaler: AudioScaler::fit(&[&m]).unwrap(),
-            train_clips: train.iter().map(|s| s.to_string()).collect(),
-            validation_clips: vec![],
-            history: vec![],
-            best_epoch: 1,
-            stopped_early: false,
-            calibration: Calibration::fit(&[1.0, 2.0, 3.0]).unwrap(),
-            calibrated_on: String::new(),
+            training: TrainingRecord {
+                train_clips: train.iter().map(|s| s.to_string()).collect(),
+                validation_clips: vec![],
+                history: vec![],
+                best_epoch: 1,
+                stopped_early: false,
+                calibration: Calibration::fit(&[1.0, 2.0, 3.0]).unwrap(),
+                calibrated_on: String::new(),
+            },
         }
     }
 
