@@ -226,8 +226,11 @@ pub fn score_clips(
         let mut modalities = Vec::new();
         for m in models {
             bar.set_message(format!("{} of {}", m.modality(), clip.name));
-            let errors = match m {
-                Loaded::Visual { model, .. } => score_visual(model, clip, select, block, device, &bar, &mut pixels)?,
+            let (errors, calibration) = match m {
+                Loaded::Visual { model, .. } => (
+                    score_visual(model, clip, select, block, device, &bar, &mut pixels)?,
+                    &model.card.training.calibration,
+                ),
                 Loaded::Audio { model, .. } => {
                     let fold = model.fold_for(&clip.id()).map_err(anyhow::Error::msg)?;
                     let features = clip_features(clip, &mut extractor)?
@@ -236,13 +239,10 @@ pub fn score_clips(
                     let scaled = card.folds[fold].scaler.apply(&features)?;
                     let e = audio_errors(&model.networks[fold], &scaled, card.preset.steps, card.preset.score_hop, 16, device)?;
                     bar.inc(clip.frames() as u64);
-                    timing(&feature_config).to_video_frames(&e, clip.fps, clip.frames())
-                }
-            };
-            let calibration = match m {
-                Loaded::Visual { model, .. } => &model.card.training.calibration,
-                Loaded::Audio { model, .. } => {
-                    &model.card.folds[model.fold_for(&clip.id()).map_err(anyhow::Error::msg)?].training.calibration
+                    (
+                        timing(&feature_config).to_video_frames(&e, clip.fps, clip.frames()),
+                        &card.folds[fold].training.calibration,
+                    )
                 }
             };
             modalities.push(ModalityScores {
