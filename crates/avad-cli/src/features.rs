@@ -4,9 +4,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use avad_features::{extract, npy, write_csv, FeatureConfig, N_FEATURES};
-use avad_media::audio::{downmix_mono, load_audio, Audio, DecodedAudio};
-use avad_media::resample::resample;
-use avad_media::video::{decode_audio_track, is_stream_url, is_video_path};
+use avad_media::audio::Audio;
+use avad_media::video::{is_stream_url, is_video_path};
 
 /// Compute the eight audio features of the paper (§3.1.1) as librosa 0.11.0
 /// does with its defaults, at 22,050 Hz: spectral flatness, zero-crossing
@@ -28,17 +27,13 @@ pub struct Args {
     out: Option<PathBuf>,
 }
 
-fn from_decoded(d: DecodedAudio, rate: u32) -> Audio {
-    Audio { sample_rate: rate, samples: resample(&downmix_mono(&d), d.sample_rate, rate) }
-}
-
 pub fn run(args: &Args) -> Result<()> {
     let config = FeatureConfig::default();
     let source = args.audio.to_string_lossy();
-    let audio = if is_video_path(&args.audio) || is_stream_url(&source) {
-        from_decoded(decode_audio_track(&source)?, config.sample_rate)
-    } else {
-        load_audio(&args.audio, config.sample_rate)?
+    let video_track = is_video_path(&args.audio) || is_stream_url(&source);
+    let audio = Audio {
+        sample_rate: config.sample_rate,
+        samples: crate::train_audio::decode_mono(&args.audio, video_track, config.sample_rate)?,
     };
     let matrix = extract(&audio.samples, &config).with_context(|| args.audio.display().to_string())?;
     match &args.out {

@@ -74,8 +74,9 @@ struct Recording {
     normal: Vec<bool>,
 }
 
-/// Decodes `path` (an audio file, or a video's audio track) to mono at `rate`.
-fn decode_mono(path: &Path, video_track: bool, rate: u32) -> Result<Vec<f32>> {
+/// Decodes `path` (an audio file, or with `video_track` a video's or stream's audio
+/// track) to mono at `rate`.
+pub fn decode_mono(path: &Path, video_track: bool, rate: u32) -> Result<Vec<f32>> {
     if video_track {
         let d = decode_audio_track(&path.to_string_lossy())?;
         Ok(resample(&downmix_mono(&d), d.sample_rate, rate))
