@@ -1,7 +1,7 @@
 //! `avad train visual`: train the visual autoencoder on a dataset's normal clips and write
 //! a model directory.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
@@ -86,12 +86,7 @@ fn run_visual(args: &VisualArgs) -> Result<()> {
     preset
         .check()
         .map_err(|reason| anyhow::anyhow!("preset {} with the options given: {reason}", preset.name))?;
-    if args.out.join(CARD_FILE).exists() && !args.resume {
-        bail!(
-            "{}: already holds a trained model; choose another --out (or --resume to continue its checkpoint)",
-            args.out.display()
-        );
-    }
+    refuse_trained_model(&args.out, args.resume, "checkpoint")?;
 
     let dataset = open_dataset(&args.dataset)?;
     let clips: Vec<_> = dataset.split(Split::Train).collect();
@@ -192,6 +187,18 @@ fn run_visual(args: &VisualArgs) -> Result<()> {
         best.validation_loss.map(|v| format!(", validation loss {v:.5}")).unwrap_or_default(),
     );
     eprintln!("model written to {}", args.out.display());
+    Ok(())
+}
+
+/// Refuses to train into `out` when it already holds a trained model, unless `resume`
+/// (which continues its `checkpoints`), so a finished model is never overwritten by accident.
+pub fn refuse_trained_model(out: &Path, resume: bool, checkpoints: &str) -> Result<()> {
+    if out.join(CARD_FILE).exists() && !resume {
+        bail!(
+            "{}: already holds a trained model; choose another --out (or --resume to continue its {checkpoints})",
+            out.display()
+        );
+    }
     Ok(())
 }
 

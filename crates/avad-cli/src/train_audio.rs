@@ -18,7 +18,7 @@ use avad_model::audio::{audio_errors, normal_windows, AudioClip, AudioScaler, Au
 use avad_model::burn::module::Module;
 use avad_model::burn::tensor::Device;
 use avad_model::device::Accelerator;
-use avad_model::model_dir::{AudioFold, AudioModel, AudioModelCard, AudioPreset, TrainingRecord, CARD_FILE, FORMAT_VERSION};
+use avad_model::model_dir::{AudioFold, AudioModel, AudioModelCard, AudioPreset, TrainingRecord, FORMAT_VERSION};
 use avad_model::sequences::split_clips;
 use avad_model::train::{copy_weights, train, EpochRecord, Part, Progress, Samples};
 use avad_model::AudioAutoencoderConfig;
@@ -121,12 +121,7 @@ pub fn run(args: &AudioArgs) -> Result<()> {
     preset
         .check()
         .map_err(|reason| anyhow::anyhow!("preset {} with the options given: {reason}", preset.name))?;
-    if args.out.join(CARD_FILE).exists() && !args.resume {
-        bail!(
-            "{}: already holds a trained model; choose another --out (or --resume to continue its checkpoints)",
-            args.out.display()
-        );
-    }
+    crate::train::refuse_trained_model(&args.out, args.resume, "checkpoints")?;
     let config = FeatureConfig::default();
     let mut extractor = FeatureExtractor::new(&config)?;
     let timing = timing(&config);
