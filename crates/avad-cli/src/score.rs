@@ -313,8 +313,8 @@ pub struct MetricsRow {
 impl MetricsRow {
     /// Every metric of `anomaly` scores (1 − s_r) against `labels`, deciding s_r < γ.
     pub fn compute(modality: &str, normalisation: &str, anomaly: &[f64], labels: &[bool], gamma: f64, source: &str) -> Result<(Self, Roc)> {
-        let m = ModalityMetrics::compute(&format!("{modality}, {normalisation}"), anomaly, labels, 1.0 - gamma)?;
         let roc = roc_curve(anomaly, labels)?;
+        let m = ModalityMetrics::with_roc(&format!("{modality}, {normalisation}"), &roc, anomaly, labels, 1.0 - gamma)?;
         Ok((
             MetricsRow {
                 modality: modality.to_string(),

@@ -1,6 +1,6 @@
 //! Metric tables for reports.
 
-use crate::metrics::{confusion, eer, roc_curve, MetricsError};
+use crate::metrics::{confusion, eer, roc_curve, MetricsError, Roc};
 
 /// One row of the results table: a modality (audio, video, joint …) evaluated on the
 /// same frames. Rates are fractions in [0, 1]; the table prints them as percentages,
@@ -25,12 +25,23 @@ impl ModalityMetrics {
         labels: &[bool],
         threshold: f64,
     ) -> Result<Self, MetricsError> {
-        let roc = roc_curve(scores, labels)?;
+        Self::with_roc(modality, &roc_curve(scores, labels)?, scores, labels, threshold)
+    }
+
+    /// [`compute`](Self::compute) for a caller that already holds the ROC curve of
+    /// `scores` against `labels` (and keeps it, e.g. to plot).
+    pub fn with_roc(
+        modality: &str,
+        roc: &Roc,
+        scores: &[f64],
+        labels: &[bool],
+        threshold: f64,
+    ) -> Result<Self, MetricsError> {
         let c = confusion(scores, labels, threshold)?;
         Ok(ModalityMetrics {
             modality: modality.to_string(),
             auc: roc.auc(),
-            eer: eer(&roc),
+            eer: eer(roc),
             precision: c.precision(),
             recall: c.recall(),
             accuracy: c.accuracy(),
