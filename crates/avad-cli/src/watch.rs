@@ -250,10 +250,9 @@ pub fn run(args: &Args) -> Result<()> {
     // The frames after the last complete window: one more window ending on the last frame
     // (as offline scoring adds), unless the stream was shorter than a window.
     if !interrupted && emitted < received && received >= steps {
-        last_regularity = score_window(&window, received - steps, emitted, &mut emitter, &mut latencies)?;
+        score_window(&window, received - steps, emitted, &mut emitter, &mut latencies)?;
         emitted = received;
     }
-    let _ = last_regularity;
     let end_t = window.back().map_or(0.0, |w| w.1);
     emitter.close(emitted, end_t, if interrupted { "interrupted" } else { "end of stream" })?;
     if status {
