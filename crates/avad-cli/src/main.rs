@@ -11,6 +11,7 @@ mod demo;
 mod eval;
 mod features;
 mod inspect;
+mod live_audio;
 mod report;
 mod score;
 mod synth;

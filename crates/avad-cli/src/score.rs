@@ -76,8 +76,10 @@ pub struct Selection {
     /// Where to score: cpu, or cuda / wgpu when built with that feature.
     #[arg(long, default_value = "cpu")]
     pub device: String,
-    /// Score video frames as `avad watch` does live: each frame's error comes from the
-    /// first window that covers it (no look-ahead), not the mean over all its windows.
+    /// Score as `avad watch` does live. Video: each frame's error comes from the first
+    /// window that covers it (no look-ahead), not the mean over all its windows. Audio:
+    /// resampled in blocks, with the features' dB floors following the running maximum
+    /// rather than the whole clip's (see `live_audio`).
     #[arg(long)]
     pub causal: bool,
 }
@@ -233,16 +235,18 @@ pub fn score_clips(
                 ),
                 Loaded::Audio { model, .. } => {
                     let fold = model.fold_for(&clip.id()).map_err(anyhow::Error::msg)?;
-                    let features = clip_features(clip, &mut extractor)?
-                        .with_context(|| format!("clip {} has no sound for the audio model", clip.name))?;
+                    let no_sound = || format!("clip {} has no sound for the audio model", clip.name);
                     let card = &model.card;
-                    let scaled = card.folds[fold].scaler.apply(&features)?;
-                    let e = audio_errors(&model.networks[fold], &scaled, card.preset.steps, card.preset.score_hop, 16, device)?;
+                    let errors = if select.causal {
+                        crate::live_audio::clip_errors_causal(model, fold, clip, device)?.with_context(no_sound)?
+                    } else {
+                        let features = clip_features(clip, &mut extractor)?.with_context(no_sound)?;
+                        let scaled = card.folds[fold].scaler.apply(&features)?;
+                        let e = audio_errors(&model.networks[fold], &scaled, card.preset.steps, card.preset.score_hop, 16, device)?;
+                        timing(&feature_config).to_video_frames(&e, clip.fps, clip.frames())
+                    };
                     bar.inc(clip.frames() as u64);
-                    (
-                        timing(&feature_config).to_video_frames(&e, clip.fps, clip.frames()),
-                        &card.folds[fold].training.calibration,
-                    )
+                    (errors, &card.folds[fold].training.calibration)
                 }
             };
             modalities.push(ModalityScores {

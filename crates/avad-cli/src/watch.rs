@@ -6,53 +6,81 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context, Result};
 use avad_media::frames::{FrameFolder, GrayResizer};
 use avad_media::video::{is_stream_url, is_video_path, OpenOptions, VideoReader};
 use avad_media::FrameSize;
+use avad_model::burn::tensor::Device;
 use avad_model::device::Accelerator;
-use avad_model::model_dir::VisualModel;
+use avad_model::model_dir::{AudioModel, VisualModel};
 use avad_model::score::{visual_errors, ScoreOptions};
 use avad_model::sequences::FrameClip;
 use serde::Serialize;
 
-/// Watch a recording or a camera stream and report anomalous episodes as they happen.
+use crate::live_audio::{decode_native_mono, LiveAudio};
+use crate::score::{load_models, Loaded};
+
+/// Watch a recording or a camera stream, picture and sound, and report anomalous
+/// episodes as they happen.
 ///
-/// SOURCE is a frame folder, a video file or a live URL (rtsp/http/udp; video files and
-/// URLs need the `ffmpeg` feature). Each window of the visual model is scored as soon as
-/// its last frame arrives, with the calibrated normalisation (no look-ahead): a frame's
-/// score comes from the first window that covers it, exactly as `avad score --causal`
-/// computes it offline. A frame is anomalous when its regularity score s_r falls below
-/// the model's label-free γ (the 99th percentile of held-out normal errors) or --gamma.
+/// SOURCE is a frame folder (its sound, if any, from --audio), a video file or a live
+/// URL (rtsp/http/udp; video files and URLs need the `ffmpeg` feature). Give --model
+/// twice for a visual and an audio model. Each window is scored as soon as its last frame
+/// arrives, with the calibrated normalisation (no look-ahead), exactly as `avad score
+/// --causal` computes it offline; the sound is kept aligned with the picture by timestamp
+/// and each frame's audio score is final about one audio window (0.74 s) later. With both
+/// models a frame's decision is on the joint score, the mean of the two regularity
+/// scores, against the mean of the two label-free γ (the label-free fusion of
+/// `avad eval`); with one, on its own score against its γ. --gamma overrides γ.
 ///
 /// Prints one JSON object per line on stdout: `start` and `end` of each anomalous
-/// episode (frame numbers, stream time, wall-clock time, score), with --every-frame a
-/// `frame` record per frame, and a `summary` at the end. On a terminal, a status line on
-/// stderr shows frames per second, latency and the current score. Ctrl-C ends the watch
-/// cleanly: an open episode is closed and every event is flushed.
+/// episode (frame numbers, stream time, wall-clock time, scores), with --every-frame a
+/// `frame` record per frame, `reconnect` when a live stream drops, and a `summary` at
+/// the end. On a terminal, a status line on stderr shows frames per second, latency and
+/// the current scores. A dropped live stream is reopened with backoff (--reconnect); a
+/// stream that sends nothing for --stall-timeout seconds counts as dropped. Ctrl-C ends
+/// the watch cleanly: an open episode is closed and every event is flushed.
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
     /// Frame folder, video file or stream URL.
     source: String,
-    /// Visual model directory (`avad train visual`).
-    #[arg(long, short)]
-    model: PathBuf,
+    /// Model directory: a visual model (`avad train visual`), and optionally an audio
+    /// model (`avad train audio`) as a second --model.
+    #[arg(long, short, required = true)]
+    model: Vec<PathBuf>,
+    /// The sound of a frame folder (an audio file, or a video whose track to use).
+    #[arg(long)]
+    audio: Option<PathBuf>,
+    /// For an audio model of several leave-one-clip-out folds: the fold to use, named by
+    /// the clip it held out (e.g. test/Test001); a single-fold model needs none.
+    #[arg(long)]
+    audio_fold: Option<String>,
     /// Frames per second of a frame folder (video files and streams declare their own).
     #[arg(long, default_value_t = 25.0)]
     fps: f64,
-    /// Frames between window ends (default: the model's preset). Events lag the frame
-    /// that triggers them by at most this many frames.
+    /// Frames between visual window ends (default: the model's preset). Events lag the
+    /// frame that triggers them by at most this many frames (plus the audio's lag).
     #[arg(long)]
     hop: Option<usize>,
-    /// Decision threshold on s_r (default: the model's label-free γ).
+    /// Decision threshold on the deciding regularity score (default: its label-free γ).
     #[arg(long)]
     gamma: Option<f64>,
     /// Also print a `frame` record for every frame.
     #[arg(long)]
     every_frame: bool,
+    /// Seconds without data after which a stream counts as stalled (dropped).
+    #[arg(long, default_value_t = 10.0)]
+    stall_timeout: f64,
+    /// Times a dropped live stream is reopened in a row (waits 0.5, 1, 2, ... up to 8 s).
+    #[arg(long, default_value_t = 5)]
+    reconnect: u32,
+    /// RTSP: wait for a camera or encoder to push the stream to SOURCE rather than
+    /// connecting to a server.
+    #[arg(long)]
+    listen: bool,
     /// Where to score: cpu, or cuda / wgpu when built with that feature.
     #[arg(long, default_value = "cpu")]
     device: String,
@@ -61,38 +89,136 @@ pub struct Args {
 #[derive(Serialize)]
 #[serde(tag = "event", rename_all = "lowercase")]
 enum Event {
-    Start { frame: usize, stream_time_s: f64, wall_time_s: f64, video_regularity: f64, gamma: f64 },
-    End { frame: usize, stream_time_s: f64, wall_time_s: f64, first_frame: usize, frames: usize, min_video_regularity: f64, reason: &'static str },
-    Frame { frame: usize, stream_time_s: f64, video_error: f64, video_regularity: f64, anomalous: bool },
-    Summary { frames: usize, episodes: usize, seconds: f64, frames_per_second: f64, mean_latency_ms: f64, max_latency_ms: f64, interrupted: bool },
+    Start {
+        frame: usize,
+        stream_time_s: f64,
+        wall_time_s: f64,
+        regularity: f64,
+        video_regularity: f64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        audio_regularity: Option<f64>,
+        gamma: f64,
+    },
+    End {
+        frame: usize,
+        stream_time_s: f64,
+        wall_time_s: f64,
+        first_frame: usize,
+        frames: usize,
+        min_regularity: f64,
+        reason: &'static str,
+    },
+    Frame {
+        frame: usize,
+        stream_time_s: f64,
+        video_error: f64,
+        video_regularity: f64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        audio_error: Option<f64>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        audio_regularity: Option<f64>,
+        regularity: f64,
+        anomalous: bool,
+    },
+    Reconnect {
+        attempt: u32,
+        wall_time_s: f64,
+        after_frame: usize,
+        wait_s: f64,
+        error: String,
+    },
+    Summary {
+        frames: usize,
+        episodes: usize,
+        gamma: f64,
+        seconds: f64,
+        frames_per_second: f64,
+        mean_latency_ms: f64,
+        max_latency_ms: f64,
+        reconnects: u32,
+        skipped_packets: u64,
+        peak_rss_mb: Option<f64>,
+        interrupted: bool,
+    },
 }
 
-/// Frames as they arrive, whatever the source.
+/// A source's sound, mono at its own rate.
+struct Sound {
+    rate: u32,
+    /// Whole file (frame folder + --audio): handed over at once.
+    whole: Option<Vec<f32>>,
+}
+
+/// Frames (and sound) as they arrive, whatever the source.
 enum Source {
-    Folder { folder: FrameFolder, next: usize, resizer: GrayResizer, fps: f64 },
-    Video(VideoReader),
+    Folder { folder: FrameFolder, next: usize, resizer: GrayResizer, fps: f64, sound: Option<Sound> },
+    Video { reader: VideoReader, sound_origin: Option<f64> },
 }
 
 impl Source {
-    fn open(source: &str, size: FrameSize, fps: f64) -> Result<Self> {
+    fn open(args: &Args, size: FrameSize, want_audio: bool) -> Result<Self> {
+        let source = args.source.as_str();
         let path = Path::new(source);
         if path.is_dir() {
             let folder = FrameFolder::open(path)?;
             if folder.is_empty() {
                 bail!("{source}: no frames in this folder");
             }
-            return Ok(Source::Folder { folder, next: 0, resizer: GrayResizer::default(), fps });
+            let sound = match (&args.audio, want_audio) {
+                (Some(audio), true) => {
+                    let (mono, rate) = decode_native_mono(audio, is_video_path(audio))?;
+                    Some(Sound { rate, whole: Some(mono) })
+                }
+                (None, true) => bail!("{source}: a frame folder has no sound; give the audio model its sound with --audio FILE"),
+                (Some(audio), false) => bail!("{}: --audio needs an audio model (a second --model)", audio.display()),
+                (None, false) => None,
+            };
+            return Ok(Source::Folder { folder, next: 0, resizer: GrayResizer::default(), fps: args.fps, sound });
+        }
+        if args.audio.is_some() {
+            bail!("{source}: --audio is for frame folders; a video's or stream's own sound is used");
         }
         if is_stream_url(source) || is_video_path(path) {
-            return Ok(Source::Video(VideoReader::open(source, size, &OpenOptions::default())?));
+            let options = OpenOptions {
+                timeout: Duration::from_secs_f64(args.stall_timeout.max(0.1)),
+                audio: want_audio,
+                rtsp_listen: args.listen,
+                ..OpenOptions::default()
+            };
+            let reader = VideoReader::open(source, size, &options)?;
+            if want_audio && reader.info().audio.is_none() {
+                bail!("{source}: has no audio stream for the audio model");
+            }
+            return Ok(Source::Video { reader, sound_origin: None });
         }
         bail!("{source}: not a frame folder, a video file or a stream URL");
+    }
+
+    fn fps(&self, fallback: f64) -> f64 {
+        match self {
+            Source::Folder { fps, .. } => *fps,
+            Source::Video { reader, .. } => Some(reader.info().fps).filter(|f| *f > 0.0).unwrap_or(fallback),
+        }
+    }
+
+    fn sound_rate(&self) -> Option<u32> {
+        match self {
+            Source::Folder { sound, .. } => sound.as_ref().map(|s| s.rate),
+            Source::Video { reader, .. } => reader.info().audio.as_ref().map(|a| a.sample_rate),
+        }
+    }
+
+    fn skipped_packets(&self) -> u64 {
+        match self {
+            Source::Folder { .. } => 0,
+            Source::Video { reader, .. } => reader.skipped_packets(),
+        }
     }
 
     /// The next frame's pixels and its stream time, `None` at the end.
     fn next(&mut self, size: FrameSize) -> Result<Option<(Vec<f32>, f64)>> {
         match self {
-            Source::Folder { folder, next, resizer, fps } => {
+            Source::Folder { folder, next, resizer, fps, .. } => {
                 if *next >= folder.len() {
                     return Ok(None);
                 }
@@ -101,21 +227,75 @@ impl Source {
                 *next += 1;
                 Ok(Some((frame.data, t)))
             }
-            Source::Video(reader) => Ok(reader.next_frame()?.map(|f| (f.frame.data, f.pts_s))),
+            Source::Video { reader, .. } => Ok(reader.next_frame()?.map(|f| (f.frame.data, f.pts_s))),
         }
     }
+
+    /// Sound decoded since the last call, mono, starting where the previous call's ended
+    /// (the first call's starts at the video's time 0: leading sound is dropped, a late
+    /// start padded with silence).
+    fn take_sound(&mut self) -> Vec<f32> {
+        match self {
+            Source::Folder { sound, .. } => sound.as_mut().and_then(|s| s.whole.take()).unwrap_or_default(),
+            Source::Video { reader, sound_origin } => {
+                let mut out = Vec::new();
+                while let Some(chunk) = reader.take_audio() {
+                    let ch = usize::from(chunk.channels.max(1));
+                    let mut mono: Vec<f32> =
+                        chunk.samples.chunks(ch).map(|f| f.iter().sum::<f32>() / ch as f32).collect();
+                    if sound_origin.is_none() {
+                        let offset = (chunk.start_s * f64::from(chunk.sample_rate)).round() as i64;
+                        if offset > 0 {
+                            out.extend(std::iter::repeat_n(0.0, offset as usize));
+                        } else {
+                            mono.drain(..(offset.unsigned_abs() as usize).min(mono.len()));
+                        }
+                        *sound_origin = Some(chunk.start_s);
+                    }
+                    out.extend(mono);
+                }
+                out
+            }
+        }
+    }
+}
+
+fn wall_time_s() -> f64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// Peak resident memory of this process (Linux), in MB.
+fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+/// A frame waiting for its scores.
+struct Pending {
+    t: f64,
+    arrived: Instant,
+    video: Option<(f64, f64)>,
+    /// `None` while the audio score is still to come (or when there is no audio model).
+    audio: Option<(f64, f64)>,
+    /// Scored no further: a segment that ended before its first window.
+    dropped: bool,
 }
 
 struct Emitter {
     out: std::io::BufWriter<std::io::Stdout>,
     every_frame: bool,
     gamma: f64,
+    with_audio: bool,
     open: Option<(usize, f64)>,
     episodes: usize,
-}
-
-fn wall_time_s() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+    /// Frames from global index `base` on, waiting for their scores.
+    pending: VecDeque<Pending>,
+    base: usize,
+    emitted: usize,
+    latencies: Vec<f64>,
+    last: (f64, Option<f64>),
 }
 
 impl Emitter {
@@ -129,17 +309,70 @@ impl Emitter {
         Ok(())
     }
 
-    fn frame(&mut self, frame: usize, t: f64, error: f64, regularity: f64) -> Result<()> {
+    fn arrive(&mut self, t: f64) {
+        self.pending.push_back(Pending { t, arrived: Instant::now(), video: None, audio: None, dropped: false });
+    }
+
+    fn slot(&mut self, frame: usize) -> Option<&mut Pending> {
+        frame.checked_sub(self.base).and_then(|i| self.pending.get_mut(i))
+    }
+
+    /// Emits, in order, every frame whose scores are all in.
+    fn drain(&mut self) -> Result<()> {
+        while let Some(p) = self.pending.front() {
+            if p.dropped {
+                self.pending.pop_front();
+                self.base += 1;
+                continue;
+            }
+            let Some(video) = p.video else { break };
+            if self.with_audio && p.audio.is_none() {
+                break;
+            }
+            let (t, audio, arrived) = (p.t, p.audio, p.arrived);
+            self.pending.pop_front();
+            let frame = self.base;
+            self.base += 1;
+            self.latencies.push(arrived.elapsed().as_secs_f64() * 1000.0);
+            self.frame(frame, t, video, audio)?;
+        }
+        Ok(())
+    }
+
+    fn frame(&mut self, frame: usize, t: f64, video: (f64, f64), audio: Option<(f64, f64)>) -> Result<()> {
+        let regularity = match audio {
+            Some((_, a)) => 0.5 * (video.1 + a),
+            None => video.1,
+        };
+        self.last = (regularity, audio.map(|a| a.1));
+        self.emitted += 1;
         let anomalous = regularity < self.gamma;
         if self.every_frame {
-            self.write(&Event::Frame { frame: frame + 1, stream_time_s: t, video_error: error, video_regularity: regularity, anomalous })?;
+            self.write(&Event::Frame {
+                frame: frame + 1,
+                stream_time_s: t,
+                video_error: video.0,
+                video_regularity: video.1,
+                audio_error: audio.map(|a| a.0),
+                audio_regularity: audio.map(|a| a.1),
+                regularity,
+                anomalous,
+            })?;
         }
         match (&mut self.open, anomalous) {
             (None, true) => {
                 self.open = Some((frame, regularity));
                 self.episodes += 1;
                 let gamma = self.gamma;
-                self.write(&Event::Start { frame: frame + 1, stream_time_s: t, wall_time_s: wall_time_s(), video_regularity: regularity, gamma })?;
+                self.write(&Event::Start {
+                    frame: frame + 1,
+                    stream_time_s: t,
+                    wall_time_s: wall_time_s(),
+                    regularity,
+                    video_regularity: video.1,
+                    audio_regularity: audio.map(|a| a.1),
+                    gamma,
+                })?;
             }
             (Some((_, min)), true) => *min = min.min(regularity),
             (Some(_), false) => self.close(frame, t, "score back above gamma")?,
@@ -157,7 +390,7 @@ impl Emitter {
                 wall_time_s: wall_time_s(),
                 first_frame: first + 1,
                 frames: frame - first,
-                min_video_regularity: min,
+                min_regularity: min,
                 reason,
             })?;
         }
@@ -165,22 +398,172 @@ impl Emitter {
     }
 }
 
+/// The models and how to use them.
+struct Scorer<'m> {
+    visual: &'m VisualModel,
+    audio: Option<(&'m AudioModel, usize)>,
+    device: Device,
+    hop: usize,
+    source: String,
+}
+
+/// How one connection to the source (a segment of the watch) ended.
+enum Ended {
+    Stream,
+    Interrupted,
+    Failed(anyhow::Error),
+}
+
+impl Scorer<'_> {
+    /// Scores frames from `source` until it ends; frame numbers continue from the
+    /// emitter's count.
+    fn segment(&self, source: &mut Source, fps: f64, emitter: &mut Emitter, stop: &AtomicBool, status: bool, started: Instant) -> Result<Ended> {
+        let preset = &self.visual.card.preset;
+        let (side, steps) = (preset.size, preset.steps);
+        let size = FrameSize::new(side as u32, side as u32);
+        let calibration = &self.visual.card.training.calibration;
+        let first = emitter.base + emitter.pending.len();
+        let mut live = match (self.audio, source.sound_rate()) {
+            (Some((model, fold)), Some(rate)) => Some(LiveAudio::new(model, fold, fps, rate, &self.device)?),
+            _ => None,
+        };
+        let mut window: VecDeque<Vec<f32>> = VecDeque::with_capacity(steps);
+        let (mut received, mut scored) = (0usize, 0usize);
+        let score_window = |window: &VecDeque<Vec<f32>>, start: usize, from: usize, emitter: &mut Emitter| -> Result<()> {
+            let clip = FrameClip::new("live".into(), side, side, window.iter().cloned().collect())?;
+            let options = ScoreOptions { steps, hop: steps, batch: 1, map_block: None, causal: true };
+            let errors = visual_errors(&self.visual.network, &clip, &options, &self.device, &mut |_, _| {})?.errors;
+            for (k, e) in errors.iter().enumerate() {
+                let frame = start + k;
+                if frame >= from {
+                    if let Some(p) = emitter.slot(first + frame) {
+                        p.video = Some((*e, calibration.regularity_score(*e)));
+                    }
+                }
+            }
+            Ok(())
+        };
+        let set_audio = |emitter: &mut Emitter, live: &LiveAudio, scores: Vec<(usize, f64)>| {
+            for (j, e) in scores {
+                let r = live.calibration.regularity_score(e);
+                if let Some(p) = emitter.slot(first + j) {
+                    p.audio = Some((e, r));
+                }
+            }
+        };
+        let ended = loop {
+            if stop.load(Ordering::SeqCst) {
+                break Ended::Interrupted;
+            }
+            let (pixels, t) = match source.next(size) {
+                Ok(Some(frame)) => frame,
+                Ok(None) => break Ended::Stream,
+                Err(e) => break Ended::Failed(e.into()),
+            };
+            if window.len() == steps {
+                window.pop_front();
+            }
+            window.push_back(pixels);
+            emitter.arrive(t);
+            received += 1;
+            // A window ends at frames steps-1, steps-1+hop, ...: score it and give the
+            // frames no earlier window covered their video scores.
+            if received >= steps && (received - steps) % self.hop == 0 {
+                score_window(&window, received - steps, scored, emitter)?;
+                scored = received;
+            }
+            if let Some(live) = live.as_mut() {
+                live.push(&source.take_sound());
+                let scores = live.advance(received)?;
+                set_audio(emitter, live, scores);
+            }
+            emitter.drain()?;
+            if status && received % 5 == 0 {
+                let secs = started.elapsed().as_secs_f64();
+                let lat = emitter.latencies.last().copied().unwrap_or(f64::NAN);
+                let audio = emitter.last.1.map_or(String::new(), |a| format!(", audio {a:.3}"));
+                eprint!(
+                    "\r{} frames, {:.1} fps, latency {lat:.0} ms, s_r {:.3}{audio} (γ {:.3}){}   ",
+                    first + received,
+                    (first + received) as f64 / secs.max(1e-9),
+                    emitter.last.0,
+                    emitter.gamma,
+                    if emitter.open.is_some() { ", ANOMALY" } else { "" }
+                );
+            }
+        };
+        // The frames after the last complete window: one more window ending on the last
+        // frame (as offline scoring adds), unless the segment was shorter than a window.
+        if !matches!(ended, Ended::Interrupted) && scored < received && received >= steps {
+            score_window(&window, received - steps, scored, emitter)?;
+        }
+        if received < steps {
+            for j in 0..received {
+                if let Some(p) = emitter.slot(first + j) {
+                    p.dropped = true;
+                }
+            }
+            if received > 0 {
+                eprintln!("{}: {received} frames, fewer than one window of {steps}: not scored", self.source);
+            }
+        }
+        if let Some(live) = live.as_mut() {
+            if matches!(ended, Ended::Interrupted) {
+                // Frames still owed an audio score: none will come.
+                for p in emitter.pending.iter_mut() {
+                    p.dropped |= p.audio.is_none();
+                }
+            } else {
+                let scores = live.finish(received)?;
+                set_audio(emitter, live, scores);
+            }
+        }
+        if matches!(ended, Ended::Interrupted) {
+            for p in emitter.pending.iter_mut() {
+                p.dropped |= p.video.is_none();
+            }
+        }
+        emitter.drain()?;
+        Ok(ended)
+    }
+}
+
 pub fn run(args: &Args) -> Result<()> {
     let device = args.device.parse::<Accelerator>()?.inference_device()?;
-    let model = VisualModel::load(&args.model, &device)?;
-    let preset = &model.card.preset;
-    let (side, steps) = (preset.size, preset.steps);
-    let hop = args.hop.unwrap_or(preset.score_hop);
-    if hop == 0 || hop > steps {
-        bail!("--hop {hop}: must be between 1 and the window's {steps} frames");
-    }
-    let calibration = &model.card.training.calibration;
-    let gamma = match args.gamma {
-        Some(g) => g,
-        None => calibration.threshold_from_normal(crate::score::NORMAL_PERCENTILE)?,
+    let models = load_models(&args.model, &device)?;
+    let visual = models.iter().find_map(|m| match m {
+        Loaded::Visual { model, .. } => Some(model),
+        _ => None,
+    });
+    let Some(visual) = visual else {
+        bail!("{}: watch needs a visual model (`avad train visual`); give it with --model", args.model[0].display());
     };
-    let size = FrameSize::new(side as u32, side as u32);
-    let mut source = Source::open(&args.source, size, args.fps)?;
+    let audio = models.iter().find(|m| m.modality() == "audio");
+    let preset = &visual.card.preset;
+    let hop = args.hop.unwrap_or(preset.score_hop);
+    if hop == 0 || hop > preset.steps {
+        bail!("--hop {hop}: must be between 1 and the window's {} frames", preset.steps);
+    }
+    let video_gamma = visual.card.training.calibration.threshold_from_normal(crate::score::NORMAL_PERCENTILE)?;
+    let (audio, gamma) = match audio {
+        Some(loaded @ Loaded::Audio { model, path }) => {
+            let fold = match (&args.audio_fold, model.card.folds.len()) {
+                (None, 1) => 0,
+                (Some(name), _) => model.fold_for(name).map_err(anyhow::Error::msg)?,
+                (None, n) => bail!(
+                    "{}: {n} leave-one-clip-out folds; name the one to use with --audio-fold (the clip it held out, e.g. {}), or train one model on normal sound with --normal-audio",
+                    path.display(),
+                    model.card.folds[0].held_out.as_deref().unwrap_or("test/NAME")
+                ),
+            };
+            (Some((model, fold)), 0.5 * (video_gamma + loaded.normal_gamma()?))
+        }
+        _ => (None, video_gamma),
+    };
+    let gamma = args.gamma.unwrap_or(gamma);
+    let scorer = Scorer { visual, audio, device, hop, source: args.source.clone() };
+    let size = FrameSize::new(preset.size as u32, preset.size as u32);
+    let live_url = is_stream_url(&args.source);
 
     let stop = Arc::new(AtomicBool::new(false));
     {
@@ -188,92 +571,84 @@ pub fn run(args: &Args) -> Result<()> {
         ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst)).context("installing the Ctrl-C handler")?;
     }
     let status = std::io::stderr().is_terminal();
-    let mut emitter = Emitter { out: std::io::BufWriter::new(std::io::stdout()), every_frame: args.every_frame, gamma, open: None, episodes: 0 };
-    let started = Instant::now();
-    // The last `steps` frames, their stream times and arrival instants.
-    let mut window: VecDeque<(Vec<f32>, f64, Instant)> = VecDeque::with_capacity(steps);
-    let mut received = 0usize;
-    let mut emitted = 0usize;
-    let mut latencies = Vec::new();
-    let mut last_regularity = f64::NAN;
-    let mut interrupted = false;
-    let score_window = |window: &VecDeque<(Vec<f32>, f64, Instant)>,
-                            first_frame: usize,
-                            emit_from: usize,
-                            emitter: &mut Emitter,
-                            latencies: &mut Vec<f64>|
-     -> Result<f64> {
-        let frames: Vec<Vec<f32>> = window.iter().map(|w| w.0.clone()).collect();
-        let clip = FrameClip::new("live".into(), side, side, frames)?;
-        let options = ScoreOptions { steps, hop: steps, batch: 1, map_block: None, causal: true };
-        let errors = visual_errors(&model.network, &clip, &options, &device, &mut |_, _| {})?.errors;
-        let mut last = f64::NAN;
-        for (k, (_, t, arrived)) in window.iter().enumerate() {
-            let frame = first_frame + k;
-            if frame < emit_from {
-                continue;
-            }
-            let regularity = calibration.regularity_score(errors[k]);
-            emitter.frame(frame, *t, errors[k], regularity)?;
-            latencies.push(arrived.elapsed().as_secs_f64() * 1000.0);
-            last = regularity;
-        }
-        Ok(last)
+    let mut emitter = Emitter {
+        out: std::io::BufWriter::new(std::io::stdout()),
+        every_frame: args.every_frame,
+        gamma,
+        with_audio: scorer.audio.is_some(),
+        open: None,
+        episodes: 0,
+        pending: VecDeque::new(),
+        base: 0,
+        emitted: 0,
+        latencies: Vec::new(),
+        last: (f64::NAN, None),
     };
-    loop {
-        if stop.load(Ordering::SeqCst) {
-            interrupted = true;
-            break;
+    let started = Instant::now();
+    let (mut attempts, mut reconnects, mut skipped) = (0u32, 0u32, 0u64);
+    let mut last_t = 0.0;
+    let interrupted = loop {
+        let opened = Source::open(args, size, scorer.audio.is_some());
+        let failure = match opened {
+            Ok(mut source) => {
+                let fps = source.fps(args.fps);
+                let before = emitter.base + emitter.pending.len();
+                let ended = scorer.segment(&mut source, fps, &mut emitter, &stop, status, started)?;
+                skipped += source.skipped_packets();
+                if emitter.base + emitter.pending.len() > before {
+                    attempts = 0;
+                }
+                last_t = emitter.pending.back().map_or(last_t, |p| p.t);
+                match ended {
+                    Ended::Stream => break false,
+                    Ended::Interrupted => break true,
+                    Ended::Failed(e) => e,
+                }
+            }
+            Err(e) => e,
+        };
+        if !live_url || attempts >= args.reconnect || stop.load(Ordering::SeqCst) {
+            emitter.close(emitter.base, last_t, "stream failed")?;
+            emitter.out.flush()?;
+            return Err(failure);
         }
-        let Some((pixels, t)) = source.next(size)? else { break };
-        if window.len() == steps {
-            window.pop_front();
+        let wait_s = (0.5 * 2f64.powi(attempts as i32)).min(8.0);
+        attempts += 1;
+        reconnects += 1;
+        emitter.write(&Event::Reconnect {
+            attempt: attempts,
+            wall_time_s: wall_time_s(),
+            after_frame: emitter.base,
+            wait_s,
+            error: format!("{failure:#}"),
+        })?;
+        let until = Instant::now() + Duration::from_secs_f64(wait_s);
+        while Instant::now() < until && !stop.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(50));
         }
-        window.push_back((pixels, t, Instant::now()));
-        received += 1;
-        // A window ends at frames steps-1, steps-1+hop, ...: score it and emit the frames
-        // no earlier window covered.
-        if received >= steps && (received - steps) % hop == 0 {
-            last_regularity = score_window(&window, received - steps, emitted, &mut emitter, &mut latencies)?;
-            emitted = received;
-        }
-        if status && received % 5 == 0 {
-            let secs = started.elapsed().as_secs_f64();
-            let lat = latencies.last().copied().unwrap_or(f64::NAN);
-            eprint!(
-                "\r{received} frames, {:.1} fps, latency {lat:.0} ms, s_r {last_regularity:.3} (γ {gamma:.3}){}   ",
-                received as f64 / secs.max(1e-9),
-                if emitter.open.is_some() { ", ANOMALY" } else { "" }
-            );
-        }
-    }
-    // The frames after the last complete window: one more window ending on the last frame
-    // (as offline scoring adds), unless the stream was shorter than a window.
-    if !interrupted && emitted < received && received >= steps {
-        score_window(&window, received - steps, emitted, &mut emitter, &mut latencies)?;
-        emitted = received;
-    }
-    let end_t = window.back().map_or(0.0, |w| w.1);
-    emitter.close(emitted, end_t, if interrupted { "interrupted" } else { "end of stream" })?;
+    };
+    emitter.close(emitter.base, last_t, if interrupted { "interrupted" } else { "end of stream" })?;
     if status {
         eprintln!();
     }
-    if received < steps {
-        eprintln!("{}: {received} frames, fewer than one window of {steps}: nothing scored", args.source);
-    }
     let seconds = started.elapsed().as_secs_f64();
-    let mean = if latencies.is_empty() { 0.0 } else { latencies.iter().sum::<f64>() / latencies.len() as f64 };
-    let max = latencies.iter().cloned().fold(0.0, f64::max);
-    let episodes = emitter.episodes;
-    emitter.write(&Event::Summary {
-        frames: emitted,
-        episodes,
+    let lat = &emitter.latencies;
+    let mean = if lat.is_empty() { 0.0 } else { lat.iter().sum::<f64>() / lat.len() as f64 };
+    let max = lat.iter().cloned().fold(0.0, f64::max);
+    let summary = Event::Summary {
+        frames: emitter.emitted,
+        episodes: emitter.episodes,
+        gamma: emitter.gamma,
         seconds,
-        frames_per_second: received as f64 / seconds.max(1e-9),
+        frames_per_second: (emitter.base + emitter.pending.len()) as f64 / seconds.max(1e-9),
         mean_latency_ms: mean,
         max_latency_ms: max,
+        reconnects,
+        skipped_packets: skipped,
+        peak_rss_mb: peak_rss_mb(),
         interrupted,
-    })?;
+    };
+    emitter.write(&summary)?;
     emitter.out.flush()?;
     Ok(())
 }

@@ -170,6 +170,36 @@ fn train_then_score_the_synthetic_scene() {
     let csv = read(&both.join("scores.csv"));
     assert_eq!(csv.lines().next().unwrap().split(',').count(), 3 + 2 * 3, "three columns per modality");
     assert_eq!(csv.lines().count(), 1 + 2 * 40);
+    // Live with sound: a test clip and its sound watched as a stream give, frame for
+    // frame, what `avad score --causal` gives for both modalities, and decide on the mean
+    // of the two regularity scores.
+    let causal_both = tmp.path().join("causal-both");
+    ok(&avad(&["score", s, "--model", m, "--model", a, "--clip", "clip01", "--causal", "--out", causal_both.to_str().unwrap()]));
+    let rows: Vec<Vec<f64>> = read(&causal_both.join("scores.csv"))
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').skip(3).map(|v| v.parse().unwrap()).collect())
+        .collect();
+    let sound = clip.join("audio.wav");
+    let live = ok(&avad(&["watch", clip.to_str().unwrap(), "--model", m, "--model", a, "--audio", sound.to_str().unwrap(), "--every-frame"]));
+    let events: Vec<serde_json::Value> = live.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let frames: Vec<&serde_json::Value> = events.iter().filter(|e| e["event"] == "frame").collect();
+    assert_eq!(frames.len(), 40);
+    let summary = events.last().unwrap();
+    let gamma = summary["gamma"].as_f64();
+    for (f, row) in frames.iter().zip(&rows) {
+        let (v, au, r) = (f["video_regularity"].as_f64().unwrap(), f["audio_regularity"].as_f64().unwrap(), f["regularity"].as_f64().unwrap());
+        assert!((v - row[2]).abs() <= 1e-9 * row[2].abs().max(1.0), "frame {}: video live {v}, offline {}", f["frame"], row[2]);
+        assert!((au - row[5]).abs() <= 1e-9 * row[5].abs().max(1.0), "frame {}: audio live {au}, offline {}", f["frame"], row[5]);
+        assert!((r - 0.5 * (v + au)).abs() < 1e-12);
+        if let Some(g) = gamma {
+            assert_eq!(f["anomalous"].as_bool().unwrap(), r < g);
+        }
+    }
+    assert_eq!(summary["frames"], 40);
+    // A frame folder without its sound is refused with a one-line error.
+    assert_fails_naming(&avad(&["watch", clip.to_str().unwrap(), "--model", m, "--model", a]), "--audio FILE");
+
     // The evaluation: every modality, both fusions, a report that renders in a browser.
     let ev = tmp.path().join("eval");
     let table = ok(&avad(&["eval", s, "--model", m, "--model", a, "--out", ev.to_str().unwrap(), "--fusion-epochs", "2"]));

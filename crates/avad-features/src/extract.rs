@@ -124,6 +124,24 @@ impl FeatureExtractor {
     /// All eight features of `y` (mono, at `config.sample_rate`), `1 + len / hop`
     /// centred frames.
     pub fn compute(&mut self, y: &[f32]) -> Result<Features> {
+        let raw = self.raw(y)?;
+        let maxima = DbMaxima::default().include(&raw, 0..raw.features.frames, self.config.amin);
+        Ok(self.finish(raw, maxima))
+    }
+
+    /// Frames `keep` of `y`'s features, with the dB floors (`top_db`) measured from
+    /// `maxima` updated by those frames, rather than from the whole of `y`: the causal
+    /// form [`StreamingFeatures`] uses.
+    pub fn compute_frames(&mut self, y: &[f32], keep: std::ops::Range<usize>, maxima: &mut DbMaxima) -> Result<Features> {
+        let mut raw = self.raw(y)?;
+        let keep = keep.start.min(raw.features.frames)..keep.end.min(raw.features.frames);
+        *maxima = maxima.include(&raw, keep.clone(), self.config.amin);
+        raw.keep(keep);
+        Ok(self.finish(raw, *maxima))
+    }
+
+    /// Every per-frame value of `y`, before the clip-wide dB conversions.
+    fn raw(&mut self, y: &[f32]) -> Result<RawFeatures> {
         if y.is_empty() {
             return Err(FeatureError::Empty);
         }
@@ -149,19 +167,25 @@ impl FeatureExtractor {
         let mut peaks = Vec::with_capacity(frames);
         let mut valleys = Vec::with_capacity(frames);
         #[cfg(target_arch = "x86_64")]
-        let avx2 = std::arch::is_x86_feature_detected!("avx2");
+        let avx2 = std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma");
         for t in 0..frames {
             #[cfg(target_arch = "x86_64")]
             if avx2 {
-                // SAFETY: the CPU supports AVX2, checked above.
+                // SAFETY: the CPU supports AVX2 and FMA, checked above.
                 unsafe { self.frame_avx2(y, t, &mut out, &mut peaks, &mut valleys)? };
                 continue;
             }
-            self.frame(y, t, &mut out, &mut peaks, &mut valleys)?;
+            self.frame::<false>(y, t, &mut out, &mut peaks, &mut valleys)?;
         }
 
+        Ok(RawFeatures { features: out, peaks, valleys })
+    }
+
+    /// MFCC and contrast from the raw values, each dB floor `top_db` below its maximum.
+    fn finish(&self, raw: RawFeatures, maxima: DbMaxima) -> Features {
+        let RawFeatures { features: mut out, peaks, valleys } = raw;
         let (amin, top_db) = (self.config.amin, self.config.top_db);
-        let mel_db = power_to_db(&out.mel, amin, top_db);
+        let mel_db = power_to_db(&out.mel, amin, top_db.map(|t| maxima.mel - t));
         out.mfcc = mel_db
             .iter()
             .map(|db| {
@@ -175,19 +199,19 @@ impl FeatureExtractor {
             .collect();
         // librosa: power_to_db(peak) - power_to_db(valley), each clamped at its own
         // clip-wide maximum minus top_db.
-        let peak_db = power_to_db(&peaks, amin, top_db);
-        let valley_db = power_to_db(&valleys, amin, top_db);
+        let peak_db = power_to_db(&peaks, amin, top_db.map(|t| maxima.peak - t));
+        let valley_db = power_to_db(&valleys, amin, top_db.map(|t| maxima.valley - t));
         out.contrast = peak_db
             .iter()
             .zip(&valley_db)
             .map(|(p, v)| std::array::from_fn(|k| p[k] - v[k]))
             .collect();
-        Ok(out)
+        out
     }
 
-    /// Every per-frame feature of frame `t`.
+    /// Every per-frame feature of frame `t`; `FMA`: the CPU has fused multiply-add.
     #[inline(always)]
-    fn frame(
+    fn frame<const FMA: bool>(
         &mut self,
         y: &[f32],
         t: usize,
@@ -201,18 +225,19 @@ impl FeatureExtractor {
         out.centroid.push(centroid);
         out.bandwidth.push(bandwidth);
         out.rolloff.push(self.rolloff());
-        out.mel.push(self.mel_power());
+        out.mel.push(self.mel_power::<FMA>());
         let (peak, valley) = self.peak_valley();
         peaks.push(peak);
         valleys.push(valley);
         Ok(())
     }
 
-    /// [`Self::frame`] compiled for AVX2, so its element-wise loops run four f64 lanes
-    /// wide. Only the instruction selection changes: Rust never fuses or reorders
-    /// floating-point operations, so the results are bit-identical to the generic build.
+    /// [`Self::frame`] compiled for AVX2 and FMA, so its element-wise loops run four f64
+    /// lanes wide. Rust never fuses or reorders floating-point operations on its own, so
+    /// the only change in results is where the mel product asks for a fused multiply-add
+    /// ([`Self::mel_power`]).
     #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
+    #[target_feature(enable = "avx2,fma")]
     unsafe fn frame_avx2(
         &mut self,
         y: &[f32],
@@ -221,7 +246,7 @@ impl FeatureExtractor {
         peaks: &mut Vec<[f64; N_CONTRAST]>,
         valleys: &mut Vec<[f64; N_CONTRAST]>,
     ) -> Result<()> {
-        self.frame(y, t, out, peaks, valleys)
+        self.frame::<true>(y, t, out, peaks, valleys)
     }
 
     /// `np.abs(librosa.stft(y))[:, t]` into `self.magnitude` and its float32 square into
@@ -321,16 +346,22 @@ impl FeatureExtractor {
     /// librosa's `einsum` is a float32 BLAS product, whose kernels accumulate each
     /// output with fused multiply-adds in ascending bin order; zero weights leave the
     /// sum unchanged, so accumulating the nonzero run the same way reproduces it (bit
-    /// for bit on 98.6% of Ped2's values, against 0-56% for f64 sums). The FMA is done
-    /// in f64 (the product of two f32 is exact there) and rounded to f32.
+    /// for bit on 98.6% of Ped2's values, against 0-56% for f64 sums). With `FMA` the
+    /// CPU's f32 fused multiply-add does it, as BLAS does; without, it is emulated in
+    /// f64 (the product of two f32 is exact there, and the sum rounded twice differs
+    /// from once only on exact ties) at three times the latency.
     #[inline(always)]
-    fn mel_power(&self) -> [f64; N_MELS] {
+    fn mel_power<const FMA: bool>(&self) -> [f64; N_MELS] {
         let mut mel = [0.0; N_MELS];
         for (out, (start, weights)) in mel.iter_mut().zip(&self.mel_basis.bands) {
             let p = self.power.get(*start..*start + weights.len()).unwrap_or(&[]);
-            let s = weights.iter().zip(p).fold(0f32, |acc, (&w, &x)| {
-                (f64::from(w) * f64::from(x) + f64::from(acc)) as f32
-            });
+            let s = if FMA {
+                weights.iter().zip(p).fold(0f32, |acc, (&w, &x)| w.mul_add(x, acc))
+            } else {
+                weights.iter().zip(p).fold(0f32, |acc, (&w, &x)| {
+                    (f64::from(w) * f64::from(x) + f64::from(acc)) as f32
+                })
+            };
             *out = f64::from(s);
         }
         mel
@@ -478,19 +509,69 @@ fn pairwise_sum_f32(a: &[f32]) -> f32 {
     }
 }
 
-/// `librosa.power_to_db(S, ref=1.0, amin, top_db)` over a whole clip: the `top_db`
-/// floor is measured from the maximum over every row and frame.
-fn power_to_db<const N: usize>(s: &[[f64; N]], amin: f64, top_db: Option<f64>) -> Vec<[f64; N]> {
-    let mut db: Vec<[f64; N]> =
-        s.iter().map(|row| row.map(|v| 10.0 * v.max(amin).log10())).collect();
-    if let Some(top) = top_db {
-        let max = db.iter().flatten().fold(f64::NEG_INFINITY, |a, &b| a.max(b));
-        let floor = max - top;
+/// `librosa.power_to_db(S, ref=1.0, amin)`, clamped below at `floor` (librosa's
+/// `top_db` floor is the whole clip's maximum minus `top_db`).
+fn power_to_db<const N: usize>(s: &[[f64; N]], amin: f64, floor: Option<f64>) -> Vec<[f64; N]> {
+    let mut db: Vec<[f64; N]> = s.iter().map(|row| row.map(|v| to_db(v, amin))).collect();
+    if let Some(floor) = floor {
         for v in db.iter_mut().flatten() {
             *v = v.max(floor);
         }
     }
     db
+}
+
+fn to_db(v: f64, amin: f64) -> f64 {
+    10.0 * v.max(amin).log10()
+}
+
+/// The per-frame values of a signal before the dB conversions.
+struct RawFeatures {
+    features: Features,
+    peaks: Vec<[f64; N_CONTRAST]>,
+    valleys: Vec<[f64; N_CONTRAST]>,
+}
+
+impl RawFeatures {
+    fn keep(&mut self, keep: std::ops::Range<usize>) {
+        let f = &mut self.features;
+        f.frames = keep.len();
+        for v in [&mut f.flatness, &mut f.zero_crossing_rate, &mut f.centroid, &mut f.bandwidth, &mut f.rolloff] {
+            *v = v[keep.clone()].to_vec();
+        }
+        f.mel = f.mel[keep.clone()].to_vec();
+        self.peaks = self.peaks[keep.clone()].to_vec();
+        self.valleys = self.valleys[keep].to_vec();
+    }
+}
+
+/// The maxima, in dB, that `power_to_db`'s `top_db` floors are measured from: of the
+/// mel spectrogram (for the MFCC), and of spectral contrast's peaks and valleys.
+/// Offline they are the whole clip's; a stream keeps the running maxima of what it
+/// has seen so far.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DbMaxima {
+    pub mel: f64,
+    pub peak: f64,
+    pub valley: f64,
+}
+
+impl Default for DbMaxima {
+    fn default() -> Self {
+        DbMaxima { mel: f64::NEG_INFINITY, peak: f64::NEG_INFINITY, valley: f64::NEG_INFINITY }
+    }
+}
+
+impl DbMaxima {
+    fn include(self, raw: &RawFeatures, frames: std::ops::Range<usize>, amin: f64) -> Self {
+        let max_db = |rows: &[[f64; N_CONTRAST]]| rows.iter().flatten().fold(f64::NEG_INFINITY, |a, &v| a.max(to_db(v, amin)));
+        let mel = raw.features.mel[frames.clone()].iter().flatten().fold(f64::NEG_INFINITY, |a, &v| a.max(to_db(v, amin)));
+        DbMaxima {
+            mel: self.mel.max(mel),
+            peak: self.peak.max(max_db(&raw.peaks[frames.clone()])),
+            valley: self.valley.max(max_db(&raw.valleys[frames])),
+        }
+    }
 }
 
 /// The sub-bands of `librosa.feature.spectral_contrast`: octave band `k` spans

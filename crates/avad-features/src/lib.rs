@@ -25,11 +25,13 @@ pub mod filters;
 mod matrix;
 mod normalize;
 pub mod npy;
+mod streaming;
 mod zcr;
 
 pub use config::FeatureConfig;
 pub use error::{FeatureError, Result};
-pub use extract::{compute, extract, FeatureExtractor, Features};
+pub use extract::{compute, extract, DbMaxima, FeatureExtractor, Features};
+pub use streaming::{StreamingFeatures, BLOCK};
 pub use matrix::{column_names, columns, write_csv, FeatureMatrix};
 pub use normalize::{MelScale, Normalizer};
 

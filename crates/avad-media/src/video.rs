@@ -103,12 +103,29 @@ pub struct OpenOptions {
     pub rtsp_over_tcp: bool,
     /// Decoder threads; 0 lets FFmpeg choose from the core count.
     pub decoder_threads: usize,
+    /// Also decode the best audio stream, as it arrives between the frames
+    /// ([`VideoReader::take_audio`]); a source without one just has no audio.
+    pub audio: bool,
+    /// RTSP only: wait for an encoder or camera to push the stream to this URL
+    /// (FFmpeg's `rtsp_flags=listen`) instead of connecting to a server.
+    pub rtsp_listen: bool,
 }
 
 impl Default for OpenOptions {
     fn default() -> Self {
-        OpenOptions { timeout: Duration::from_secs(10), rtsp_over_tcp: true, decoder_threads: 0 }
+        OpenOptions { timeout: Duration::from_secs(10), rtsp_over_tcp: true, decoder_threads: 0, audio: false, rtsp_listen: false }
     }
+}
+
+/// Audio decoded from a video's own track, interleaved f32 at the track's rate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AudioChunk {
+    /// Time of the first sample, seconds on the video's clock (the same origin as
+    /// [`TimedFrame::pts_s`]); the samples after it follow without gaps.
+    pub start_s: f64,
+    pub sample_rate: u32,
+    pub channels: u16,
+    pub samples: Vec<f32>,
 }
 
 /// Reads the container header (and, for streams, enough packets to know the
@@ -145,6 +162,19 @@ impl VideoReader {
         self.inner.next_frame()
     }
 
+    /// The audio decoded since the last call (with [`OpenOptions::audio`]), `None`
+    /// when there is none yet. Audio is decoded as its packets arrive, interleaved
+    /// with the video's, so a caller that takes it after every frame holds the
+    /// sound up to about that frame's time.
+    pub fn take_audio(&mut self) -> Option<AudioChunk> {
+        self.inner.take_audio()
+    }
+
+    /// Packets the demuxer or a decoder rejected as corrupt and skipped.
+    pub fn skipped_packets(&self) -> u64 {
+        self.inner.skipped_packets()
+    }
+
     /// Once the end has been reached: how many fewer frames were delivered than
     /// the container declared (0 when complete); a truncated file shows here.
     /// `None` before the end or when the container declares no frame count.
@@ -172,7 +202,7 @@ impl std::fmt::Debug for VideoReader {
 mod backend {
     use std::path::Path;
 
-    use super::{OpenOptions, TimedFrame, VideoInfo};
+    use super::{AudioChunk, OpenOptions, TimedFrame, VideoInfo};
     use crate::audio::DecodedAudio;
     use crate::{FrameSize, MediaError, Result};
 
@@ -215,6 +245,14 @@ mod backend {
         pub fn missing_frames(&self) -> Option<u64> {
             match *self {}
         }
+
+        pub fn take_audio(&mut self) -> Option<AudioChunk> {
+            match *self {}
+        }
+
+        pub fn skipped_packets(&self) -> u64 {
+            match *self {}
+        }
     }
 }
 
@@ -231,7 +269,7 @@ mod backend {
     use ff::format::context::Input;
     use ff::media::Type as MediaType;
 
-    use super::{AudioStreamInfo, OpenOptions, TimedFrame, VideoInfo};
+    use super::{AudioChunk, AudioStreamInfo, OpenOptions, TimedFrame, VideoInfo};
     use crate::audio::DecodedAudio;
     use crate::{FrameSize, GrayFrame, MediaError, Result};
 
@@ -314,8 +352,12 @@ mod backend {
         }
         check_local_source(source)?;
         let mut dict = ff::Dictionary::new();
-        if options.rtsp_over_tcp && source.get(..4).is_some_and(|s| s.eq_ignore_ascii_case("rtsp")) {
+        let rtsp = source.get(..4).is_some_and(|s| s.eq_ignore_ascii_case("rtsp"));
+        if options.rtsp_over_tcp && rtsp {
             dict.set("rtsp_transport", "tcp");
+        }
+        if options.rtsp_listen && rtsp {
+            dict.set("rtsp_flags", "listen");
         }
         let watchdog = Watchdog::new(options.timeout);
         watchdog.arm();
@@ -520,6 +562,40 @@ mod backend {
         delivered: u64,
         state: State,
         read_error: Option<String>,
+        audio: Option<AudioTrack>,
+        skipped: u64,
+    }
+
+    /// The audio stream decoded beside the video.
+    struct AudioTrack {
+        decoder: ff::decoder::Audio,
+        stream_index: usize,
+        time_base: f64,
+        /// Seconds (stream clock) of the first decoded sample.
+        first_s: Option<f64>,
+        /// Samples per channel handed out so far.
+        taken: u64,
+        frame: ff::frame::Audio,
+        sink: AudioSink,
+    }
+
+    impl AudioTrack {
+        fn drain(&mut self, skipped: &mut u64) -> std::result::Result<(), String> {
+            loop {
+                match self.decoder.receive_frame(&mut self.frame) {
+                    Ok(()) => {
+                        if self.first_s.is_none() {
+                            if let Some(ts) = self.frame.timestamp().or_else(|| self.frame.pts()) {
+                                self.first_s = Some(ts as f64 * self.time_base);
+                            }
+                        }
+                        self.sink.push(&self.frame)?;
+                    }
+                    Err(ff::Error::InvalidData) => *skipped += 1,
+                    Err(_) => return Ok(()),
+                }
+            }
+        }
     }
 
     impl Reader {
@@ -536,6 +612,20 @@ mod backend {
             let stream_index = stream.index();
             let time_base = f64::from(stream.time_base());
             let start_ts = Some(stream.start_time()).filter(|&t| t != AV_NOPTS_VALUE);
+            let audio = match input.streams().best(MediaType::Audio).filter(|_| options.audio) {
+                None => None,
+                Some(a) => Some(AudioTrack {
+                    decoder: open_decoder(source, &a, options)?
+                        .audio()
+                        .map_err(|e| err(source, format!("cannot open the audio decoder: {e}")))?,
+                    stream_index: a.index(),
+                    time_base: f64::from(a.time_base()),
+                    first_s: None,
+                    taken: 0,
+                    frame: ff::frame::Audio::empty(),
+                    sink: AudioSink::default(),
+                }),
+            };
             Ok(Reader {
                 source: source.to_string(),
                 size,
@@ -551,7 +641,27 @@ mod backend {
                 delivered: 0,
                 state: State::Reading,
                 read_error: None,
+                audio,
+                skipped: 0,
             })
+        }
+
+        pub fn skipped_packets(&self) -> u64 {
+            self.skipped
+        }
+
+        pub fn take_audio(&mut self) -> Option<AudioChunk> {
+            let track = self.audio.as_mut()?;
+            let (_, sample_rate, channels) = track.sink.converter.as_ref()?.1;
+            if track.sink.samples.is_empty() {
+                return None;
+            }
+            let samples = std::mem::take(&mut track.sink.samples);
+            // Times on the video's clock: its first timestamp is 0.
+            let origin = self.start_ts.map_or(0.0, |t| t as f64 * self.time_base);
+            let start_s = track.first_s.unwrap_or(origin) - origin + track.taken as f64 / f64::from(sample_rate);
+            track.taken += (samples.len() / usize::from(channels.max(1))) as u64;
+            Some(AudioChunk { start_s, sample_rate, channels, samples })
         }
 
         pub fn info(&self) -> &VideoInfo {
@@ -584,7 +694,10 @@ mod backend {
                     Err(ff::Error::Other { errno }) if errno == ff::error::EAGAIN => {}
                     // A damaged frame: FFmpeg has already concealed what it
                     // could; the next packet may decode again.
-                    Err(ff::Error::InvalidData) => continue,
+                    Err(ff::Error::InvalidData) => {
+                        self.skipped += 1;
+                        continue;
+                    }
                     Err(e) => return Err(err(&self.source, format!("video decoder failed after {} frames: {e}", self.delivered))),
                 }
                 if self.state == State::Draining {
@@ -603,14 +716,33 @@ mod backend {
                 match packet.read(&mut self.input) {
                     Ok(()) if packet.stream() == self.stream_index => {
                         return match self.decoder.send_packet(&packet) {
-                            Ok(()) | Err(ff::Error::InvalidData) => Ok(()),
+                            Ok(()) => Ok(()),
+                            Err(ff::Error::InvalidData) => {
+                                self.skipped += 1;
+                                Ok(())
+                            }
                             Err(e) => Err(err(&self.source, format!("video decoder failed after {} frames: {e}", self.delivered))),
                         };
                     }
-                    Ok(()) => {}
+                    Ok(()) => {
+                        if let Some(track) = self.audio.as_mut().filter(|a| a.stream_index == packet.stream()) {
+                            match track.decoder.send_packet(&packet) {
+                                Ok(()) => {}
+                                Err(ff::Error::InvalidData) => self.skipped += 1,
+                                Err(e) => return Err(err(&self.source, format!("audio decoder failed: {e}"))),
+                            }
+                            track.drain(&mut self.skipped).map_err(|reason| err(&self.source, reason))?;
+                        }
+                    }
                     // The demuxer resyncs past a corrupt packet.
-                    Err(ff::Error::InvalidData) => {}
+                    Err(ff::Error::InvalidData) => self.skipped += 1,
                     Err(e) => {
+                        if let Some(track) = self.audio.as_mut() {
+                            // The audio the decoder still holds.
+                            if track.decoder.send_eof().is_ok() {
+                                track.drain(&mut self.skipped).map_err(|reason| err(&self.source, reason))?;
+                            }
+                        }
                         if e != ff::Error::Eof {
                             // Frames the decoder already holds are still
                             // delivered; the failure is reported after them.

@@ -1,0 +1,296 @@
+//! The audio model scored causally, on sound that arrives in pieces: what `avad watch`
+//! runs on a stream's sound and `avad score --causal` on a clip's, so that the two agree.
+//!
+//! The path is the offline one (`score`): mono, resampled to 22,050 Hz, the eight features,
+//! the fold's scaling, windows of the preset's `steps` every `score_hop` frames (plus one
+//! ending on the last frame), each frame's error the mean over the windows that cover it,
+//! and a video frame's error the mean of the audio frames centred in it. Three things are
+//! causal instead: the resampling runs in blocks ([`StreamResampler`]), the dB floors of
+//! the features follow the running maximum ([`StreamingFeatures`]), and the sound is
+//! released only as far as the video has come (at the end it is cut or padded to the
+//! video's span, as `align_audio` does offline). A video frame's audio error is final once
+//! no later window can cover the audio frames it reads: about one window (0.74 s at the
+//! paper's preset) plus a feature block and a resampling block after the frame.
+
+use std::collections::VecDeque;
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use avad_data::{AudioSource, Clip};
+use avad_data::alignment::AudioTiming;
+use avad_eval::normalize::Calibration;
+use avad_features::{FeatureConfig, FeatureExtractor, FeatureMatrix, StreamingFeatures, N_FEATURES};
+use avad_media::audio::{decode_audio, downmix_mono};
+use avad_media::resample::StreamResampler;
+use avad_media::video::decode_audio_track;
+use avad_model::audio::{audio_errors, AudioAutoencoder, AudioScaler};
+use avad_model::burn::tensor::Device;
+use avad_model::model_dir::AudioModel;
+
+pub struct LiveAudio<'m> {
+    network: &'m AudioAutoencoder,
+    scaler: &'m AudioScaler,
+    pub calibration: &'m Calibration,
+    steps: usize,
+    hop: usize,
+    device: Device,
+    fps: f64,
+    timing: AudioTiming,
+    rate: u32,
+    resampler: StreamResampler,
+    /// Resampled sound not yet released to the features (ahead of the video).
+    held: VecDeque<f32>,
+    /// Resampled samples released so far.
+    released: usize,
+    features: StreamingFeatures,
+    /// Scaled feature rows from audio frame `rows_base` on.
+    rows: Vec<f32>,
+    rows_base: usize,
+    /// Feature frames computed so far.
+    frames: usize,
+    /// Start of the next regular window.
+    next_window: usize,
+    /// Per audio frame from `errors_base` on: the sum and count of the window errors.
+    sums: VecDeque<(f64, u32)>,
+    errors_base: usize,
+    /// The next video frame to hand out.
+    next_video: usize,
+    finished: bool,
+}
+
+impl<'m> LiveAudio<'m> {
+    /// Scores with fold `fold` of `model`, for video at `fps`, sound arriving at `rate` Hz
+    /// (mono).
+    pub fn new(model: &'m AudioModel, fold: usize, fps: f64, rate: u32, device: &Device) -> Result<Self> {
+        let config = FeatureConfig::default();
+        let card = &model.card;
+        let f = card.folds.get(fold).context("no such audio fold")?;
+        Ok(LiveAudio {
+            network: &model.networks[fold],
+            scaler: &f.scaler,
+            calibration: &f.training.calibration,
+            steps: card.preset.steps,
+            hop: card.preset.score_hop,
+            device: device.clone(),
+            fps,
+            timing: crate::train_audio::timing(&config),
+            rate: config.sample_rate,
+            resampler: StreamResampler::new(rate, config.sample_rate),
+            held: VecDeque::new(),
+            released: 0,
+            features: StreamingFeatures::new(FeatureExtractor::new(&config)?)?,
+            rows: Vec::new(),
+            rows_base: 0,
+            frames: 0,
+            next_window: 0,
+            sums: VecDeque::new(),
+            errors_base: 0,
+            next_video: 0,
+            finished: false,
+        })
+    }
+
+    /// Adds mono sound at the rate given to [`Self::new`].
+    pub fn push(&mut self, mono: &[f32]) {
+        let out = self.resampler.push(mono);
+        self.held.extend(out);
+    }
+
+    /// The video has reached `video_frames` frames: releases the sound up to their end and
+    /// returns the video frames whose audio error became final, as (frame, error).
+    pub fn advance(&mut self, video_frames: usize) -> Result<Vec<(usize, f64)>> {
+        let until = self.sample_at(video_frames);
+        let n = until.saturating_sub(self.released).min(self.held.len());
+        let samples: Vec<f32> = self.held.drain(..n).collect();
+        self.released += n;
+        let m = self.features.push(&samples)?;
+        self.add_rows(m)?;
+        self.video_ready(video_frames, false)
+    }
+
+    /// The end of the stream after `video_frames` frames: the sound is cut or padded to
+    /// their span and every remaining video frame's audio error returned.
+    pub fn finish(&mut self, video_frames: usize) -> Result<Vec<(usize, f64)>> {
+        if self.finished {
+            return Ok(Vec::new());
+        }
+        self.finished = true;
+        let rest = self.resampler.finish();
+        self.held.extend(rest);
+        let want = self.sample_at(video_frames);
+        let n = want.saturating_sub(self.released);
+        let mut samples: Vec<f32> = self.held.drain(..n.min(self.held.len())).collect();
+        samples.resize(n, 0.0);
+        self.released += n;
+        if self.released == 0 {
+            return Ok(Vec::new());
+        }
+        let m = self.features.push(&samples)?;
+        self.add_rows(m)?;
+        let m = self.features.finish()?;
+        self.add_rows(m)?;
+        self.last_windows()?;
+        self.video_ready(video_frames, true)
+    }
+
+    /// Resampled samples in the span of `video_frames` frames (`align_audio`'s rounding).
+    fn sample_at(&self, video_frames: usize) -> usize {
+        (video_frames as f64 / self.fps * f64::from(self.rate)).round() as usize
+    }
+
+    fn add_rows(&mut self, raw: FeatureMatrix) -> Result<()> {
+        if raw.frames == 0 {
+            return Ok(());
+        }
+        let scaled = self.scaler.apply(&raw)?;
+        self.rows.extend_from_slice(&scaled.data);
+        self.frames += raw.frames;
+        self.sums.extend(std::iter::repeat_n((0.0, 0), raw.frames));
+        while self.next_window + self.steps <= self.frames {
+            self.score_window(self.next_window)?;
+            self.next_window += self.hop;
+        }
+        Ok(())
+    }
+
+    /// Scores the window of `steps` frames from `start` (frames past the end repeat the
+    /// last, as offline for clips shorter than a window) and adds its errors.
+    fn score_window(&mut self, start: usize) -> Result<()> {
+        let rows = FeatureMatrix { frames: self.steps, data: self.window_rows(start) };
+        let e = audio_errors(self.network, &rows, self.steps, self.steps, 1, &self.device)?;
+        for (i, err) in e.iter().enumerate() {
+            let frame = start + i;
+            if frame >= self.frames {
+                break;
+            }
+            if let Some(s) = self.sums.get_mut(frame - self.errors_base) {
+                s.0 += err;
+                s.1 += 1;
+            }
+        }
+        Ok(())
+    }
+
+    fn window_rows(&self, start: usize) -> Vec<f32> {
+        let mut data = Vec::with_capacity(self.steps * N_FEATURES);
+        for frame in start..start + self.steps {
+            let f = frame.min(self.frames - 1) - self.rows_base;
+            data.extend_from_slice(&self.rows[f * N_FEATURES..(f + 1) * N_FEATURES]);
+        }
+        data
+    }
+
+    /// The window ending on the last frame, when the regular ones did not end there.
+    fn last_windows(&mut self) -> Result<()> {
+        if self.frames == 0 {
+            return Ok(());
+        }
+        let last_start = self.frames.saturating_sub(self.steps);
+        let regular_last = if self.next_window == 0 { None } else { Some(self.next_window - self.hop) };
+        if regular_last != Some(last_start) {
+            self.score_window(last_start)?;
+        }
+        Ok(())
+    }
+
+    /// Audio error of audio frame `i`, once final.
+    fn error(&self, i: usize) -> f64 {
+        let (s, c) = self.sums[i - self.errors_base];
+        s / f64::from(c.max(1))
+    }
+
+    /// Video frames (up to `video_frames`) whose audio frames are all final.
+    fn video_ready(&mut self, video_frames: usize, end: bool) -> Result<Vec<(usize, f64)>> {
+        // Frames no later window can cover: before the next regular window, and before
+        // the last `steps` (the window ending on the last frame may still cover those).
+        let final_until = if end { self.frames } else { self.next_window.min(self.frames.saturating_sub(self.steps)) };
+        let step_s = self.timing.hop as f64 / f64::from(self.timing.sample_rate);
+        let mut out = Vec::new();
+        while self.next_video < video_frames && final_until > 0 {
+            let j = self.next_video;
+            // Audio frames centred in video frame j (a contiguous run, maybe empty).
+            let at = |i: usize| self.timing.video_frame(i, self.fps);
+            let mut lo = ((j as f64 / self.fps) / step_s).floor() as usize;
+            while at(lo) < j {
+                lo += 1;
+            }
+            while lo > 0 && at(lo - 1) >= j {
+                lo -= 1;
+            }
+            let mut hi = lo;
+            while at(hi) == j {
+                hi += 1;
+            }
+            if end {
+                // Offline, only the frames the sound has count.
+                hi = hi.min(self.frames);
+                lo = lo.min(hi);
+            }
+            let value = if hi > lo {
+                if hi > final_until {
+                    break;
+                }
+                (lo..hi).map(|i| self.error(i)).sum::<f64>() / (hi - lo) as f64
+            } else {
+                let middle = (j as f64 + 0.5) / self.fps;
+                let nearest = (middle / step_s).round() as usize;
+                if nearest >= final_until && !end {
+                    break;
+                }
+                self.error(nearest.min(self.frames - 1))
+            };
+            out.push((j, value));
+            self.next_video += 1;
+        }
+        self.forget();
+        Ok(out)
+    }
+
+    /// Drops the rows and sums no later window or video frame reads.
+    fn forget(&mut self) {
+        let step_s = self.timing.hop as f64 / f64::from(self.timing.sample_rate);
+        let needed = (((self.next_video as f64 / self.fps) / step_s).floor() as usize).saturating_sub(2);
+        let needed = needed.min(self.next_window).min(self.frames.saturating_sub(self.steps));
+        if needed > self.errors_base {
+            self.sums.drain(..needed - self.errors_base);
+            self.errors_base = needed;
+        }
+        // Rows: the next window's and the last frames' (a final window may reach back).
+        let rows_needed = self.next_window.min(self.frames.saturating_sub(self.steps));
+        if rows_needed > self.rows_base {
+            self.rows.drain(..(rows_needed - self.rows_base) * N_FEATURES);
+            self.rows_base = rows_needed;
+        }
+    }
+}
+
+/// Mono sound at its own rate: an audio file, or the audio track of a video.
+pub fn decode_native_mono(path: &Path, video_track: bool) -> Result<(Vec<f32>, u32)> {
+    let d = if video_track { decode_audio_track(&path.to_string_lossy())? } else { decode_audio(path)? };
+    Ok((downmix_mono(&d), d.sample_rate))
+}
+
+/// Per video frame of `clip`, its audio error scored as [`LiveAudio`] scores a stream:
+/// `avad score --causal`, equal to what `avad watch` reports for the clip.
+pub fn clip_errors_causal(model: &AudioModel, fold: usize, clip: &Clip, device: &Device) -> Result<Option<Vec<f64>>> {
+    let Some(source) = &clip.audio else {
+        return Ok(None);
+    };
+    let path = source.path();
+    let (mono, rate) = decode_native_mono(path, matches!(source, AudioSource::VideoTrack(_)))
+        .with_context(|| format!("reading the sound of clip {}", clip.name))?;
+    let skip = ((clip.audio_offset_s * f64::from(rate)).round() as usize).min(mono.len());
+    let mut live = LiveAudio::new(model, fold, clip.fps, rate, device)?;
+    live.push(&mono[skip..]);
+    let mut errors = live.advance(clip.frames())?;
+    errors.extend(live.finish(clip.frames())?);
+    anyhow::ensure!(
+        errors.len() == clip.frames() && errors.iter().enumerate().all(|(i, (j, _))| i == *j),
+        "internal: causal audio scoring of clip {} gave {} of its {} frames",
+        clip.name,
+        errors.len(),
+        clip.frames()
+    );
+    Ok(Some(errors.into_iter().map(|(_, e)| e).collect()))
+}
