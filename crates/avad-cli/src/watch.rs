@@ -139,6 +139,8 @@ enum Event {
         skipped_packets: u64,
         peak_rss_mb: Option<f64>,
         interrupted: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
     },
 }
 
@@ -296,6 +298,8 @@ struct Emitter {
     emitted: usize,
     latencies: Vec<f64>,
     last: (f64, Option<f64>),
+    /// Stream time of the latest frame to arrive.
+    last_t: f64,
 }
 
 impl Emitter {
@@ -310,6 +314,7 @@ impl Emitter {
     }
 
     fn arrive(&mut self, t: f64) {
+        self.last_t = t;
         self.pending.push_back(Pending { t, arrived: Instant::now(), video: None, audio: None, dropped: false });
     }
 
@@ -583,6 +588,7 @@ pub fn run(args: &Args) -> Result<()> {
         emitted: 0,
         latencies: Vec::new(),
         last: (f64::NAN, None),
+        last_t: 0.0,
     };
     let started = Instant::now();
     let (mut attempts, mut reconnects, mut skipped) = (0u32, 0u32, 0u64);
@@ -598,9 +604,11 @@ pub fn run(args: &Args) -> Result<()> {
                 if emitter.base + emitter.pending.len() > before {
                     attempts = 0;
                 }
-                last_t = emitter.pending.back().map_or(last_t, |p| p.t);
+                last_t = emitter.last_t;
                 match ended {
-                    Ended::Stream => break false,
+                    Ended::Stream if !live_url => break false,
+                    // A live source that ends has dropped: it is reopened.
+                    Ended::Stream => anyhow::anyhow!("{}: the stream ended", args.source),
                     Ended::Interrupted => break true,
                     Ended::Failed(e) => e,
                 }
@@ -609,7 +617,7 @@ pub fn run(args: &Args) -> Result<()> {
         };
         if !live_url || attempts >= args.reconnect || stop.load(Ordering::SeqCst) {
             emitter.close(emitter.base, last_t, "stream failed")?;
-            emitter.out.flush()?;
+            summary(&mut emitter, started, reconnects, skipped, false, Some(format!("{failure:#}")))?;
             return Err(failure);
         }
         let wait_s = (0.5 * 2f64.powi(attempts as i32)).min(8.0);
@@ -628,7 +636,11 @@ pub fn run(args: &Args) -> Result<()> {
         }
     };
     emitter.close(emitter.base, last_t, if interrupted { "interrupted" } else { "end of stream" })?;
-    if status {
+    summary(&mut emitter, started, reconnects, skipped, interrupted, None)
+}
+
+fn summary(emitter: &mut Emitter, started: Instant, reconnects: u32, skipped: u64, interrupted: bool, error: Option<String>) -> Result<()> {
+    if std::io::stderr().is_terminal() {
         eprintln!();
     }
     let seconds = started.elapsed().as_secs_f64();
@@ -647,6 +659,7 @@ pub fn run(args: &Args) -> Result<()> {
         skipped_packets: skipped,
         peak_rss_mb: peak_rss_mb(),
         interrupted,
+        error,
     };
     emitter.write(&summary)?;
     emitter.out.flush()?;

@@ -14,7 +14,7 @@ use crate::matrix::FeatureMatrix;
 use crate::N_FEATURES;
 
 /// Frames per computed block.
-pub const BLOCK: usize = 16;
+pub const BLOCK: usize = 8;
 
 pub struct StreamingFeatures {
     extractor: FeatureExtractor,

@@ -53,7 +53,7 @@ pub struct StreamResampler {
 
 impl StreamResampler {
     /// Output samples per block.
-    pub const BLOCK: usize = 8192;
+    pub const BLOCK: usize = 2048;
     /// Output samples of context resampled on each side of a block and dropped: more
     /// than the longest filter of the HQ recipe reaches.
     pub const MARGIN: usize = 2048;
