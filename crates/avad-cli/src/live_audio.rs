@@ -43,6 +43,8 @@ pub struct LiveAudio<'m> {
     held: VecDeque<f32>,
     /// Resampled samples released so far.
     released: usize,
+    /// A copy of the released sound for [`Self::take_released`], when asked for.
+    pub tap: Option<Vec<f32>>,
     features: StreamingFeatures,
     /// Scaled feature rows from audio frame `rows_base` on.
     rows: Vec<f32>,
@@ -79,6 +81,7 @@ impl<'m> LiveAudio<'m> {
             resampler: StreamResampler::new(rate, config.sample_rate),
             held: VecDeque::new(),
             released: 0,
+            tap: None,
             features: StreamingFeatures::new(FeatureExtractor::new(&config)?)?,
             rows: Vec::new(),
             rows_base: 0,
@@ -104,6 +107,9 @@ impl<'m> LiveAudio<'m> {
         let n = until.saturating_sub(self.released).min(self.held.len());
         let samples: Vec<f32> = self.held.drain(..n).collect();
         self.released += n;
+        if let Some(tap) = self.tap.as_mut() {
+            tap.extend_from_slice(&samples);
+        }
         let m = self.features.push(&samples)?;
         self.add_rows(m)?;
         self.video_ready(video_frames, false)
@@ -123,6 +129,9 @@ impl<'m> LiveAudio<'m> {
         let mut samples: Vec<f32> = self.held.drain(..n.min(self.held.len())).collect();
         samples.resize(n, 0.0);
         self.released += n;
+        if let Some(tap) = self.tap.as_mut() {
+            tap.extend_from_slice(&samples);
+        }
         if self.released == 0 {
             return Ok(Vec::new());
         }
@@ -132,6 +141,12 @@ impl<'m> LiveAudio<'m> {
         self.add_rows(m)?;
         self.last_windows()?;
         self.video_ready(video_frames, true)
+    }
+
+    /// The sound (mono, 22,050 Hz) released since the last call, from the stream's start,
+    /// when [`Self::tap`] was set to `Some`.
+    pub fn take_released(&mut self) -> Vec<f32> {
+        self.tap.as_mut().map(std::mem::take).unwrap_or_default()
     }
 
     /// Resampled samples in the span of `video_frames` frames (`align_audio`'s rounding).

@@ -9,6 +9,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod demo;
 mod eval;
+mod evidence;
 mod features;
 mod inspect;
 mod live_audio;

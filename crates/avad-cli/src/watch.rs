@@ -19,6 +19,7 @@ use avad_model::score::{visual_errors, ScoreOptions};
 use avad_model::sequences::FrameClip;
 use serde::Serialize;
 
+use crate::evidence::{Evidence, Kept};
 use crate::live_audio::{decode_native_mono, LiveAudio};
 use crate::score::{load_models, Loaded};
 
@@ -81,6 +82,10 @@ pub struct Args {
     /// connecting to a server.
     #[arg(long)]
     listen: bool,
+    /// Save each anomalous episode here as a clip to review: its frames from one second
+    /// before it, its sound, its scores as CSV and a plot (`episode-NNNN/`).
+    #[arg(long)]
+    evidence: Option<PathBuf>,
     /// Where to score: cpu, or cuda / wgpu when built with that feature.
     #[arg(long, default_value = "cpu")]
     device: String,
@@ -107,6 +112,8 @@ enum Event {
         frames: usize,
         min_regularity: f64,
         reason: &'static str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        evidence: Option<String>,
     },
     Frame {
         frame: usize,
@@ -277,6 +284,8 @@ fn peak_rss_mb() -> Option<f64> {
 /// A frame waiting for its scores.
 struct Pending {
     t: f64,
+    /// The frame as the model saw it, 8-bit, when evidence is kept (else empty).
+    pixels: Vec<u8>,
     arrived: Instant,
     video: Option<(f64, f64)>,
     /// `None` while the audio score is still to come (or when there is no audio model).
@@ -300,6 +309,7 @@ struct Emitter {
     last: (f64, Option<f64>),
     /// Stream time of the latest frame to arrive.
     last_t: f64,
+    evidence: Option<Evidence>,
 }
 
 impl Emitter {
@@ -313,9 +323,10 @@ impl Emitter {
         Ok(())
     }
 
-    fn arrive(&mut self, t: f64) {
+    fn arrive(&mut self, t: f64, pixels: &[f32]) {
         self.last_t = t;
-        self.pending.push_back(Pending { t, arrived: Instant::now(), video: None, audio: None, dropped: false });
+        let pixels = if self.evidence.is_some() { pixels.iter().map(|v| (v * 255.0).round().clamp(0.0, 255.0) as u8).collect() } else { Vec::new() };
+        self.pending.push_back(Pending { t, pixels, arrived: Instant::now(), video: None, audio: None, dropped: false });
     }
 
     fn slot(&mut self, frame: usize) -> Option<&mut Pending> {
@@ -334,17 +345,16 @@ impl Emitter {
             if self.with_audio && p.audio.is_none() {
                 break;
             }
-            let (t, audio, arrived) = (p.t, p.audio, p.arrived);
-            self.pending.pop_front();
+            let Some(p) = self.pending.pop_front() else { break };
             let frame = self.base;
             self.base += 1;
-            self.latencies.push(arrived.elapsed().as_secs_f64() * 1000.0);
-            self.frame(frame, t, video, audio)?;
+            self.latencies.push(p.arrived.elapsed().as_secs_f64() * 1000.0);
+            self.frame(frame, p.t, video, p.audio, p.pixels)?;
         }
         Ok(())
     }
 
-    fn frame(&mut self, frame: usize, t: f64, video: (f64, f64), audio: Option<(f64, f64)>) -> Result<()> {
+    fn frame(&mut self, frame: usize, t: f64, video: (f64, f64), audio: Option<(f64, f64)>, pixels: Vec<u8>) -> Result<()> {
         let regularity = match audio {
             Some((_, a)) => 0.5 * (video.1 + a),
             None => video.1,
@@ -364,8 +374,12 @@ impl Emitter {
                 anomalous,
             })?;
         }
+        let kept = Kept { frame, t, pixels, video: video.1, audio: audio.map(|a| a.1), regularity, anomalous };
         match (&mut self.open, anomalous) {
             (None, true) => {
+                if let Some(ev) = self.evidence.as_mut() {
+                    ev.start();
+                }
                 self.open = Some((frame, regularity));
                 self.episodes += 1;
                 let gamma = self.gamma;
@@ -383,12 +397,19 @@ impl Emitter {
             (Some(_), false) => self.close(frame, t, "score back above gamma")?,
             (None, false) => {}
         }
+        if let Some(ev) = self.evidence.as_mut() {
+            ev.frame(kept);
+        }
         Ok(())
     }
 
     /// Ends an open episode before `frame` (0-based).
     fn close(&mut self, frame: usize, t: f64, reason: &'static str) -> Result<()> {
         if let Some((first, min)) = self.open.take() {
+            let evidence = match self.evidence.as_mut() {
+                Some(ev) => ev.end()?.map(|p| p.display().to_string()),
+                None => None,
+            };
             self.write(&Event::End {
                 frame: frame + 1,
                 stream_time_s: t,
@@ -397,6 +418,7 @@ impl Emitter {
                 frames: frame - first,
                 min_regularity: min,
                 reason,
+                evidence,
             })?;
         }
         Ok(())
@@ -432,6 +454,12 @@ impl Scorer<'_> {
             (Some((model, fold)), Some(rate)) => Some(LiveAudio::new(model, fold, fps, rate, &self.device)?),
             _ => None,
         };
+        if let Some(ev) = emitter.evidence.as_mut() {
+            ev.segment(first, fps);
+            if let Some(live) = live.as_mut() {
+                live.tap = Some(Vec::new());
+            }
+        }
         let mut window: VecDeque<Vec<f32>> = VecDeque::with_capacity(steps);
         let (mut received, mut scored) = (0usize, 0usize);
         let score_window = |window: &VecDeque<Vec<f32>>, start: usize, from: usize, emitter: &mut Emitter| -> Result<()> {
@@ -448,7 +476,10 @@ impl Scorer<'_> {
             }
             Ok(())
         };
-        let set_audio = |emitter: &mut Emitter, live: &LiveAudio, scores: Vec<(usize, f64)>| {
+        let set_audio = |emitter: &mut Emitter, live: &mut LiveAudio, scores: Vec<(usize, f64)>| {
+            if let Some(ev) = emitter.evidence.as_mut() {
+                ev.add_sound(live.take_released());
+            }
             for (j, e) in scores {
                 let r = live.calibration.regularity_score(e);
                 if let Some(p) = emitter.slot(first + j) {
@@ -468,8 +499,8 @@ impl Scorer<'_> {
             if window.len() == steps {
                 window.pop_front();
             }
+            emitter.arrive(t, &pixels);
             window.push_back(pixels);
-            emitter.arrive(t);
             received += 1;
             // A window ends at frames steps-1, steps-1+hop, ...: score it and give the
             // frames no earlier window covered their video scores.
@@ -589,6 +620,10 @@ pub fn run(args: &Args) -> Result<()> {
         latencies: Vec::new(),
         last: (f64::NAN, None),
         last_t: 0.0,
+        evidence: match &args.evidence {
+            Some(dir) => Some(Evidence::new(dir, preset.size, gamma)?),
+            None => None,
+        },
     };
     let started = Instant::now();
     let (mut attempts, mut reconnects, mut skipped) = (0u32, 0u32, 0u64);

@@ -197,6 +197,27 @@ fn train_then_score_the_synthetic_scene() {
         }
     }
     assert_eq!(summary["frames"], 40);
+    // Evidence: with γ above every score the whole clip is one episode, saved whole.
+    let evidence = tmp.path().join("evidence");
+    let live = ok(&avad(&[
+        "watch", clip.to_str().unwrap(), "--model", m, "--model", a, "--audio", sound.to_str().unwrap(),
+        "--gamma", "10", "--evidence", evidence.to_str().unwrap(),
+    ]));
+    let end = live.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()).find(|e| e["event"] == "end").unwrap();
+    let episode = evidence.join("episode-0001");
+    assert_eq!(end["evidence"].as_str(), Some(episode.to_str().unwrap()));
+    assert_eq!(std::fs::read_dir(episode.join("frames")).unwrap().count(), 40);
+    let scores = read(&episode.join("scores.csv"));
+    assert_eq!(scores.lines().count(), 41);
+    assert!(scores.lines().skip(1).all(|l| l.ends_with(",1")), "every frame anomalous");
+    let wav = std::fs::metadata(episode.join("sound.wav")).unwrap().len();
+    // 40 frames at 25 fps: 1.6 s of 16-bit mono at 22,050 Hz, plus the header.
+    assert_eq!(wav, 44 + 2 * (1.6f64 * 22050.0).round() as u64);
+    assert!(episode.join("scores.png").is_file());
+    let meta: serde_json::Value = serde_json::from_str(&read(&episode.join("episode.json"))).unwrap();
+    assert_eq!((meta["first_frame"].as_u64(), meta["last_frame"].as_u64(), meta["truncated"].as_bool()), (Some(1), Some(40), Some(false)));
+    assert_eq!(std::fs::read_dir(&evidence).unwrap().count(), 1, "no partial folders left");
+
     // A frame folder without its sound is refused with a one-line error.
     assert_fails_naming(&avad(&["watch", clip.to_str().unwrap(), "--model", m, "--model", a]), "--audio FILE");
 

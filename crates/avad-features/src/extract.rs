@@ -564,8 +564,9 @@ impl Default for DbMaxima {
 
 impl DbMaxima {
     fn include(self, raw: &RawFeatures, frames: std::ops::Range<usize>, amin: f64) -> Self {
-        let max_db = |rows: &[[f64; N_CONTRAST]]| rows.iter().flatten().fold(f64::NEG_INFINITY, |a, &v| a.max(to_db(v, amin)));
-        let mel = raw.features.mel[frames.clone()].iter().flatten().fold(f64::NEG_INFINITY, |a, &v| a.max(to_db(v, amin)));
+        // dB is increasing in the power: the maximum's dB is the maximum dB.
+        let max_db = |rows: &[[f64; N_CONTRAST]]| to_db(rows.iter().flatten().fold(f64::NEG_INFINITY, |a, &v| a.max(v)), amin);
+        let mel = to_db(raw.features.mel[frames.clone()].iter().flatten().fold(f64::NEG_INFINITY, |a, &v| a.max(v)), amin);
         DbMaxima {
             mel: self.mel.max(mel),
             peak: self.peak.max(max_db(&raw.peaks[frames.clone()])),
