@@ -305,7 +305,9 @@ struct Emitter {
     pending: VecDeque<Pending>,
     base: usize,
     emitted: usize,
-    latencies: Vec<f64>,
+    /// Latency from arrival to emission, ms: count, sum, max, latest (running, so that
+    /// memory stays flat however long the watch runs).
+    latency: (usize, f64, f64, f64),
     last: (f64, Option<f64>),
     /// Stream time of the latest frame to arrive.
     last_t: f64,
@@ -348,7 +350,8 @@ impl Emitter {
             let Some(p) = self.pending.pop_front() else { break };
             let frame = self.base;
             self.base += 1;
-            self.latencies.push(p.arrived.elapsed().as_secs_f64() * 1000.0);
+            let ms = p.arrived.elapsed().as_secs_f64() * 1000.0;
+            self.latency = (self.latency.0 + 1, self.latency.1 + ms, self.latency.2.max(ms), ms);
             self.frame(frame, p.t, video, p.audio, p.pixels)?;
         }
         Ok(())
@@ -516,7 +519,7 @@ impl Scorer<'_> {
             emitter.drain()?;
             if status && received % 5 == 0 {
                 let secs = started.elapsed().as_secs_f64();
-                let lat = emitter.latencies.last().copied().unwrap_or(f64::NAN);
+                let lat = emitter.latency.3;
                 let audio = emitter.last.1.map_or(String::new(), |a| format!(", audio {a:.3}"));
                 eprint!(
                     "\r{} frames, {:.1} fps, latency {lat:.0} ms, s_r {:.3}{audio} (γ {:.3}){}   ",
@@ -617,7 +620,7 @@ pub fn run(args: &Args) -> Result<()> {
         pending: VecDeque::new(),
         base: 0,
         emitted: 0,
-        latencies: Vec::new(),
+        latency: (0, 0.0, 0.0, f64::NAN),
         last: (f64::NAN, None),
         last_t: 0.0,
         evidence: match &args.evidence {
@@ -679,9 +682,8 @@ fn summary(emitter: &mut Emitter, started: Instant, reconnects: u32, skipped: u6
         eprintln!();
     }
     let seconds = started.elapsed().as_secs_f64();
-    let lat = &emitter.latencies;
-    let mean = if lat.is_empty() { 0.0 } else { lat.iter().sum::<f64>() / lat.len() as f64 };
-    let max = lat.iter().cloned().fold(0.0, f64::max);
+    let (count, sum, max, _) = emitter.latency;
+    let mean = if count == 0 { 0.0 } else { sum / count as f64 };
     let summary = Event::Summary {
         frames: emitter.emitted,
         episodes: emitter.episodes,

@@ -50,6 +50,11 @@ impl StreamingFeatures {
         })
     }
 
+    /// Samples held for frames still to come (bounded: memory stays flat).
+    pub fn buffered(&self) -> usize {
+        self.buffer.len()
+    }
+
     /// Index of the first frame the next call of [`Self::push`] or [`Self::finish`] returns.
     pub fn next_frame(&self) -> usize {
         self.next
@@ -162,6 +167,8 @@ mod tests {
             out.data.extend(m.data);
             at += n;
             k += 1;
+            // Only what the next block reads is kept, whatever the stream's length.
+            assert!(s.buffered() <= (BLOCK + 4) * 512 + n, "{} samples held", s.buffered());
         }
         let m = s.finish().unwrap();
         out.frames += m.frames;

@@ -62,6 +62,11 @@ impl StreamResampler {
         StreamResampler { from, to, input: Vec::new(), base: 0, received: 0, next: 0, finished: false }
     }
 
+    /// Input samples held for blocks still to come (bounded: memory stays flat).
+    pub fn buffered(&self) -> usize {
+        self.input.len()
+    }
+
     fn passthrough(&self) -> bool {
         self.from == self.to || self.from == 0 || self.to == 0
     }
@@ -865,6 +870,7 @@ mod stream_tests {
                 for chunk in x.chunks(piece) {
                     out.extend(r.push(chunk));
                 }
+                assert!(r.buffered() <= (StreamResampler::BLOCK + 3 * StreamResampler::MARGIN) * 3 + piece, "{} held", r.buffered());
                 out.extend(r.finish());
                 assert_eq!(out.len(), whole.len(), "{from} Hz, pieces of {piece}");
                 let worst = out.iter().zip(&whole).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
