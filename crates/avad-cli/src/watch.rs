@@ -144,6 +144,7 @@ enum Event {
         max_latency_ms: f64,
         reconnects: u32,
         skipped_packets: u64,
+        damaged_frames: u64,
         peak_rss_mb: Option<f64>,
         interrupted: bool,
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -217,10 +218,11 @@ impl Source {
         }
     }
 
-    fn skipped_packets(&self) -> u64 {
+    /// Packets skipped as corrupt and frames the decoder flagged as damaged.
+    fn damage(&self) -> (u64, u64) {
         match self {
-            Source::Folder { .. } => 0,
-            Source::Video { reader, .. } => reader.skipped_packets(),
+            Source::Folder { .. } => (0, 0),
+            Source::Video { reader, .. } => (reader.skipped_packets(), reader.damaged_frames()),
         }
     }
 
@@ -629,7 +631,7 @@ pub fn run(args: &Args) -> Result<()> {
         },
     };
     let started = Instant::now();
-    let (mut attempts, mut reconnects, mut skipped) = (0u32, 0u32, 0u64);
+    let (mut attempts, mut reconnects, mut skipped, mut damaged) = (0u32, 0u32, 0u64, 0u64);
     let mut last_t = 0.0;
     let interrupted = loop {
         let opened = Source::open(args, size, scorer.audio.is_some());
@@ -638,7 +640,9 @@ pub fn run(args: &Args) -> Result<()> {
                 let fps = source.fps(args.fps);
                 let before = emitter.base + emitter.pending.len();
                 let ended = scorer.segment(&mut source, fps, &mut emitter, &stop, status, started)?;
-                skipped += source.skipped_packets();
+                let (s, d) = source.damage();
+                skipped += s;
+                damaged += d;
                 if emitter.base + emitter.pending.len() > before {
                     attempts = 0;
                 }
@@ -655,7 +659,7 @@ pub fn run(args: &Args) -> Result<()> {
         };
         if !live_url || attempts >= args.reconnect || stop.load(Ordering::SeqCst) {
             emitter.close(emitter.base, last_t, "stream failed")?;
-            summary(&mut emitter, started, reconnects, skipped, false, Some(format!("{failure:#}")))?;
+            summary(&mut emitter, started, reconnects, (skipped, damaged), false, Some(format!("{failure:#}")))?;
             return Err(failure);
         }
         let wait_s = (0.5 * 2f64.powi(attempts as i32)).min(8.0);
@@ -674,10 +678,10 @@ pub fn run(args: &Args) -> Result<()> {
         }
     };
     emitter.close(emitter.base, last_t, if interrupted { "interrupted" } else { "end of stream" })?;
-    summary(&mut emitter, started, reconnects, skipped, interrupted, None)
+    summary(&mut emitter, started, reconnects, (skipped, damaged), interrupted, None)
 }
 
-fn summary(emitter: &mut Emitter, started: Instant, reconnects: u32, skipped: u64, interrupted: bool, error: Option<String>) -> Result<()> {
+fn summary(emitter: &mut Emitter, started: Instant, reconnects: u32, damage: (u64, u64), interrupted: bool, error: Option<String>) -> Result<()> {
     if std::io::stderr().is_terminal() {
         eprintln!();
     }
@@ -693,7 +697,8 @@ fn summary(emitter: &mut Emitter, started: Instant, reconnects: u32, skipped: u6
         mean_latency_ms: mean,
         max_latency_ms: max,
         reconnects,
-        skipped_packets: skipped,
+        skipped_packets: damage.0,
+        damaged_frames: damage.1,
         peak_rss_mb: peak_rss_mb(),
         interrupted,
         error,

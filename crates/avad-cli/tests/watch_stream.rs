@@ -81,6 +81,49 @@ fn watch_a_video_with_sound_and_an_rtsp_stream_that_drops_and_comes_back() {
         assert!((au - row[5]).abs() <= 1e-9 * row[5].abs().max(1.0), "frame {}: audio {au} vs {}", f["frame"], row[5]);
     }
 
+    // Ctrl-C: the watch of a long input stops at once, closes its episode and flushes
+    // every event, with a summary that says it was interrupted.
+    let long = tmp.path().join("long.mp4");
+    assert!(ffmpeg(&["-stream_loop", "50", "-i", mp4.to_str().unwrap(), "-c", "copy", long.to_str().unwrap()]));
+    let watcher = Command::new(env!("CARGO_BIN_EXE_avad"))
+        .args(["watch", long.to_str().unwrap(), "--model", m, "--model", a, "--every-frame", "--gamma", "10"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(4));
+    let killed = Command::new("kill").args(["-INT", &watcher.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let out = watcher.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let stopped = events(&String::from_utf8_lossy(&out.stdout));
+    let summary = stopped.last().unwrap();
+    assert_eq!((summary["event"].as_str(), summary["interrupted"].as_bool()), (Some("summary"), Some(true)));
+    let n = frames(&stopped).len() as u64;
+    assert!(n > 0 && n < 51 * 40, "{n} frames before Ctrl-C");
+    assert_eq!(summary["frames"].as_u64(), Some(n));
+    let end = stopped.iter().find(|e| e["event"] == "end").expect("the episode is closed");
+    assert_eq!(end["reason"], "interrupted");
+
+    // A damaged stream: bytes overwritten in the middle of an MPEG-TS copy cost a few
+    // frames, the decoder's concealed damage is counted, the rest is scored, nothing
+    // crashes.
+    let ts = tmp.path().join("clip.ts");
+    assert!(ffmpeg(&["-i", mp4.to_str().unwrap(), "-c", "copy", "-f", "mpegts", ts.to_str().unwrap()]));
+    let mut bytes = std::fs::read(&ts).unwrap();
+    let at = bytes.len() / 2;
+    for (i, b) in bytes[at..at + 3000].iter_mut().enumerate() {
+        *b = (i * 97 % 251) as u8;
+    }
+    std::fs::write(&ts, &bytes).unwrap();
+    let damaged = events(&ok(&avad(&["watch", ts.to_str().unwrap(), "--model", m, "--model", a])));
+    let summary = damaged.last().unwrap();
+    let n = summary["frames"].as_u64().unwrap();
+    assert!((30..=40).contains(&n), "{n} frames scored of the damaged 40");
+    let (skipped, damaged) = (summary["skipped_packets"].as_u64().unwrap(), summary["damaged_frames"].as_u64().unwrap());
+    println!("damaged stream: {n} frames scored, {skipped} packets skipped, {damaged} damaged frames");
+    assert!(skipped + damaged > 0, "the damage went unnoticed");
+
     // RTSP: watch listens, the ffmpeg CLI pushes the file at real-time pace, stops, and
     // pushes it again; the watch reconnects and scores both, then gives up when no third
     // push comes.

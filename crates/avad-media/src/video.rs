@@ -175,6 +175,11 @@ impl VideoReader {
         self.inner.skipped_packets()
     }
 
+    /// Frames delivered that the decoder flagged as damaged (concealed errors).
+    pub fn damaged_frames(&self) -> u64 {
+        self.inner.damaged_frames()
+    }
+
     /// Once the end has been reached: how many fewer frames were delivered than
     /// the container declared (0 when complete); a truncated file shows here.
     /// `None` before the end or when the container declares no frame count.
@@ -251,6 +256,10 @@ mod backend {
         }
 
         pub fn skipped_packets(&self) -> u64 {
+            match *self {}
+        }
+
+        pub fn damaged_frames(&self) -> u64 {
             match *self {}
         }
     }
@@ -564,6 +573,7 @@ mod backend {
         read_error: Option<String>,
         audio: Option<AudioTrack>,
         skipped: u64,
+        damaged: u64,
     }
 
     /// The audio stream decoded beside the video.
@@ -643,11 +653,16 @@ mod backend {
                 read_error: None,
                 audio,
                 skipped: 0,
+                damaged: 0,
             })
         }
 
         pub fn skipped_packets(&self) -> u64 {
             self.skipped
+        }
+
+        pub fn damaged_frames(&self) -> u64 {
+            self.damaged
         }
 
         pub fn take_audio(&mut self) -> Option<AudioChunk> {
@@ -797,6 +812,11 @@ mod backend {
                 return Err(err(&self.source, "internal: no scaler"));
             };
             let gray = scaler.convert(&self.decoded, self.size);
+            // SAFETY: reading plain fields of the decoded frame.
+            let (flags, errors) = unsafe { ((*self.decoded.as_ptr()).flags, (*self.decoded.as_ptr()).decode_error_flags) };
+            if errors != 0 || flags & ffi::AV_FRAME_FLAG_CORRUPT != 0 {
+                self.damaged += 1;
+            }
             self.delivered += 1;
             Ok(TimedFrame { index, pts_s, frame: gray })
         }
