@@ -74,7 +74,8 @@ pub struct FeatureExtractor {
     window: Vec<f64>,
     freqs: Vec<f64>,
     mel_basis: SparseMel,
-    dct: Vec<f64>,
+    /// The orthonormal DCT-II, band-major: `[band * N_MFCC + k]`.
+    dct_by_band: Vec<f64>,
     contrast_bands: Vec<ContrastBand>,
     frame: Vec<f64>,
     spectrum: Vec<Complex<f64>>,
@@ -98,7 +99,10 @@ impl FeatureExtractor {
             config: config.clone(),
             window: hann_window(n_fft),
             mel_basis: SparseMel::from_dense(&dense),
-            dct: dct_ortho_matrix(N_MFCC, N_MELS),
+            dct_by_band: {
+                let dct = dct_ortho_matrix(N_MFCC, N_MELS);
+                (0..N_MELS * N_MFCC).map(|i| dct[(i % N_MFCC) * N_MELS + i / N_MFCC]).collect()
+            },
             contrast_bands,
             frame: fft.make_input_vec(),
             spectrum: fft.make_output_vec(),
@@ -186,13 +190,17 @@ impl FeatureExtractor {
         let RawFeatures { features: mut out, peaks, valleys } = raw;
         let (amin, top_db) = (self.config.amin, self.config.top_db);
         let mel_db = power_to_db(&out.mel, amin, top_db.map(|t| maxima.mel - t));
+        // The DCT as a sum over mel bands of each band's column times its dB value: the
+        // twenty coefficients accumulate side by side (vectorised) instead of one after
+        // the other, each still summed in ascending band order, as before.
         out.mfcc = mel_db
             .iter()
             .map(|db| {
                 let mut c = [0.0; N_MFCC];
-                for (k, ck) in c.iter_mut().enumerate() {
-                    let row = &self.dct[k * N_MELS..(k + 1) * N_MELS];
-                    *ck = row.iter().zip(db).map(|(a, b)| a * b).sum();
+                for (column, &d) in self.dct_by_band.chunks_exact(N_MFCC).zip(db) {
+                    for (ck, &w) in c.iter_mut().zip(column) {
+                        *ck += w * d;
+                    }
                 }
                 c
             })
@@ -459,24 +467,46 @@ fn extreme_means(v: &[f32], k: usize, low: &mut Vec<f32>, high: &mut Vec<f32>) -
         low.select_nth_unstable_by(n - k, f32::total_cmp);
         return (valley, mean(&low[n - k..]));
     }
-    let Some(head) = v.get(..k) else {
+    let n = v.len();
+    let (Some(head), Some(tail)) = (v.get(..k), n.checked_sub(k).and_then(|i| v.get(i..))) else {
         return (0.0, 0.0);
     };
-    low.extend_from_slice(head);
+    // Spectra mostly fall with frequency, so the smallest values sit at the top of a band
+    // and the largest at the bottom: each set is collected scanning from its own end,
+    // where it fills early and later values rarely enter it (scanning both from the bottom
+    // made nearly every value a new smallest, inserted by binary search).
+    // Eight values at a time are compared with the set's bound (one vector compare);
+    // only a block holding a candidate is walked value by value, in the same order.
+    low.extend_from_slice(tail);
     low.sort_unstable_by(f32::total_cmp);
-    high.extend(low.iter().rev());
-    for &x in &v[k..] {
+    for block in v[..n - k].rchunks(8) {
         // low ascending: its last is the largest of the k smallest.
-        if x < low[k - 1] {
-            let at = low.partition_point(|&y| y <= x);
-            low.pop();
-            low.insert(at, x);
+        let bound = low[k - 1];
+        if !block.iter().fold(false, |any, &x| any | (x < bound)) {
+            continue;
         }
+        for &x in block.iter().rev() {
+            if x < low[k - 1] {
+                let at = low.partition_point(|&y| y <= x);
+                low.pop();
+                low.insert(at, x);
+            }
+        }
+    }
+    high.extend_from_slice(head);
+    high.sort_unstable_by(|a, b| b.total_cmp(a));
+    for block in v[k..].chunks(8) {
         // high descending: its last is the smallest of the k largest.
-        if x > high[k - 1] {
-            let at = high.partition_point(|&y| y >= x);
-            high.pop();
-            high.insert(at, x);
+        let bound = high[k - 1];
+        if !block.iter().fold(false, |any, &x| any | (x > bound)) {
+            continue;
+        }
+        for &x in block {
+            if x > high[k - 1] {
+                let at = high.partition_point(|&y| y >= x);
+                high.pop();
+                high.insert(at, x);
+            }
         }
     }
     (mean(low), mean(high))
