@@ -66,12 +66,18 @@ pub struct Args {
     /// frame that triggers them by at most this many frames (plus the audio's lag).
     #[arg(long)]
     hop: Option<usize>,
-    /// Decision threshold on the deciding regularity score (default: its label-free γ).
-    #[arg(long)]
+    /// Decision threshold on the deciding regularity score (default: its label-free γ;
+    /// calibrated scores can be negative).
+    #[arg(long, allow_hyphen_values = true)]
     gamma: Option<f64>,
     /// Also print a `frame` record for every frame.
     #[arg(long)]
     every_frame: bool,
+    /// An open episode ends only after this many frames in a row at or above γ (the `end`
+    /// event names the first of them): a score hovering at γ then makes one episode
+    /// instead of many.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    min_gap: u32,
     /// Seconds without data after which a stream counts as stalled (dropped).
     #[arg(long, default_value_t = 10.0)]
     stall_timeout: f64,
@@ -303,6 +309,10 @@ struct Emitter {
     with_audio: bool,
     open: Option<(usize, f64)>,
     episodes: usize,
+    min_gap: usize,
+    /// In an open episode, the run of frames at or above γ so far: its first frame, that
+    /// frame's time, and its length.
+    gap: Option<(usize, f64, usize)>,
     /// Frames from global index `base` on, waiting for their scores.
     pending: VecDeque<Pending>,
     base: usize,
@@ -398,8 +408,18 @@ impl Emitter {
                     gamma,
                 })?;
             }
-            (Some((_, min)), true) => *min = min.min(regularity),
-            (Some(_), false) => self.close(frame, t, "score back above gamma")?,
+            (Some((_, min)), true) => {
+                *min = min.min(regularity);
+                self.gap = None;
+            }
+            (Some(_), false) => {
+                let gap = self.gap.get_or_insert((frame, t, 0));
+                gap.2 += 1;
+                if gap.2 >= self.min_gap {
+                    let (first, t, _) = *gap;
+                    self.close(first, t, "score back above gamma")?;
+                }
+            }
             (None, false) => {}
         }
         if let Some(ev) = self.evidence.as_mut() {
@@ -410,6 +430,8 @@ impl Emitter {
 
     /// Ends an open episode before `frame` (0-based).
     fn close(&mut self, frame: usize, t: f64, reason: &'static str) -> Result<()> {
+        // Ending inside a run above γ: the episode ended where the run began.
+        let (frame, t) = self.gap.take().map_or((frame, t), |g| (g.0, g.1));
         if let Some((first, min)) = self.open.take() {
             let evidence = match self.evidence.as_mut() {
                 Some(ev) => ev.end()?.map(|p| p.display().to_string()),
@@ -619,6 +641,8 @@ pub fn run(args: &Args) -> Result<()> {
         with_audio: scorer.audio.is_some(),
         open: None,
         episodes: 0,
+        min_gap: args.min_gap as usize,
+        gap: None,
         pending: VecDeque::new(),
         base: 0,
         emitted: 0,

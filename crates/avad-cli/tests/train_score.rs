@@ -197,6 +197,43 @@ fn train_then_score_the_synthetic_scene() {
         }
     }
     assert_eq!(summary["frames"], 40);
+    // --min-gap 3: an episode ends only after three frames in a row at or above γ (γ set
+    // to the median joint score, so that the scores cross it often).
+    let mut sorted: Vec<f64> = frames.iter().map(|f| f["regularity"].as_f64().unwrap()).collect();
+    sorted.sort_by(f64::total_cmp);
+    let median = sorted[sorted.len() / 2];
+    let live = ok(&avad(&[
+        "watch", clip.to_str().unwrap(), "--model", m, "--model", a, "--audio", sound.to_str().unwrap(),
+        "--every-frame", "--gamma", &median.to_string(), "--min-gap", "3",
+    ]));
+    let gapped: Vec<serde_json::Value> = live.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    // The episodes the rule gives, from the frame records: (first frame, end frame).
+    let mut want = Vec::new();
+    let (mut open, mut run) = (None, 0);
+    for f in gapped.iter().filter(|e| e["event"] == "frame") {
+        let (n, below) = (f["frame"].as_u64().unwrap(), f["anomalous"].as_bool().unwrap());
+        match (open, below) {
+            (None, true) => open = Some(n),
+            (Some(_), true) => run = 0,
+            (Some(first), false) => {
+                run += 1;
+                if run == 3 {
+                    want.push((first, n - 2));
+                    (open, run) = (None, 0);
+                }
+            }
+            (None, false) => {}
+        }
+    }
+    let starts: Vec<u64> = gapped.iter().filter(|e| e["event"] == "start").map(|e| e["frame"].as_u64().unwrap()).collect();
+    let ends: Vec<(u64, u64)> = gapped
+        .iter()
+        .filter(|e| e["event"] == "end" && e["reason"] == "score back above gamma")
+        .map(|e| (e["first_frame"].as_u64().unwrap(), e["frame"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(ends, want, "episodes end after three frames above gamma");
+    assert!(!want.is_empty() && starts.len() >= want.len());
+
     // Evidence: with γ above every score the whole clip is one episode, saved whole.
     let evidence = tmp.path().join("evidence");
     let live = ok(&avad(&[
