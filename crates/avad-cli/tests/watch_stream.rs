@@ -91,7 +91,7 @@ fn watch_a_video_with_sound_and_an_rtsp_stream_that_drops_and_comes_back() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_secs(4));
+    std::thread::sleep(Duration::from_secs(6));
     let killed = Command::new("kill").args(["-INT", &watcher.id().to_string()]).status().unwrap();
     assert!(killed.success());
     let out = watcher.wait_with_output().unwrap();
