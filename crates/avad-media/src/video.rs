@@ -589,7 +589,40 @@ mod backend {
         sink: AudioSink,
     }
 
+    /// The one audio decode loop: `decode_audio_track` runs it over a whole file, the
+    /// reader beside its video.
     impl AudioTrack {
+        fn open(source: &str, stream: &ff::Stream, options: &OpenOptions) -> Result<Self> {
+            Ok(AudioTrack {
+                decoder: open_decoder(source, stream, options)?
+                    .audio()
+                    .map_err(|e| err(source, format!("cannot open the audio decoder: {e}")))?,
+                stream_index: stream.index(),
+                time_base: f64::from(stream.time_base()),
+                first_s: None,
+                taken: 0,
+                frame: ff::frame::Audio::empty(),
+                sink: AudioSink::default(),
+            })
+        }
+
+        /// Decodes one packet of this stream into the sink; a corrupt one is counted in
+        /// `skipped` and passed over.
+        fn send(&mut self, packet: &ff::Packet, skipped: &mut u64) -> std::result::Result<(), String> {
+            match self.decoder.send_packet(packet) {
+                Ok(()) => {}
+                Err(ff::Error::InvalidData) => *skipped += 1,
+                Err(e) => return Err(format!("audio decoder failed: {e}")),
+            }
+            self.drain(skipped)
+        }
+
+        /// The end of the stream: what the decoder still holds.
+        fn end(&mut self, skipped: &mut u64) -> std::result::Result<(), String> {
+            self.decoder.send_eof().map_err(|e| format!("audio decoder failed at the end: {e}"))?;
+            self.drain(skipped)
+        }
+
         fn drain(&mut self, skipped: &mut u64) -> std::result::Result<(), String> {
             loop {
                 match self.decoder.receive_frame(&mut self.frame) {
@@ -601,8 +634,11 @@ mod backend {
                         }
                         self.sink.push(&self.frame)?;
                     }
+                    // A damaged frame: the next may decode again.
                     Err(ff::Error::InvalidData) => *skipped += 1,
-                    Err(_) => return Ok(()),
+                    Err(ff::Error::Eof) => return Ok(()),
+                    Err(ff::Error::Other { errno }) if errno == ff::error::EAGAIN => return Ok(()),
+                    Err(e) => return Err(format!("audio decoder failed: {e}")),
                 }
             }
         }
@@ -624,17 +660,7 @@ mod backend {
             let start_ts = Some(stream.start_time()).filter(|&t| t != AV_NOPTS_VALUE);
             let audio = match input.streams().best(MediaType::Audio).filter(|_| options.audio) {
                 None => None,
-                Some(a) => Some(AudioTrack {
-                    decoder: open_decoder(source, &a, options)?
-                        .audio()
-                        .map_err(|e| err(source, format!("cannot open the audio decoder: {e}")))?,
-                    stream_index: a.index(),
-                    time_base: f64::from(a.time_base()),
-                    first_s: None,
-                    taken: 0,
-                    frame: ff::frame::Audio::empty(),
-                    sink: AudioSink::default(),
-                }),
+                Some(a) => Some(AudioTrack::open(source, &a, options)?),
             };
             Ok(Reader {
                 source: source.to_string(),
@@ -741,22 +767,14 @@ mod backend {
                     }
                     Ok(()) => {
                         if let Some(track) = self.audio.as_mut().filter(|a| a.stream_index == packet.stream()) {
-                            match track.decoder.send_packet(&packet) {
-                                Ok(()) => {}
-                                Err(ff::Error::InvalidData) => self.skipped += 1,
-                                Err(e) => return Err(err(&self.source, format!("audio decoder failed: {e}"))),
-                            }
-                            track.drain(&mut self.skipped).map_err(|reason| err(&self.source, reason))?;
+                            track.send(&packet, &mut self.skipped).map_err(|reason| err(&self.source, reason))?;
                         }
                     }
                     // The demuxer resyncs past a corrupt packet.
                     Err(ff::Error::InvalidData) => self.skipped += 1,
                     Err(e) => {
                         if let Some(track) = self.audio.as_mut() {
-                            // The audio the decoder still holds.
-                            if track.decoder.send_eof().is_ok() {
-                                track.drain(&mut self.skipped).map_err(|reason| err(&self.source, reason))?;
-                            }
+                            track.end(&mut self.skipped).map_err(|reason| err(&self.source, reason))?;
                         }
                         if e != ff::Error::Eof {
                             // Frames the decoder already holds are still
@@ -828,44 +846,25 @@ mod backend {
             .streams()
             .best(MediaType::Audio)
             .ok_or_else(|| err(source, "has no audio stream"))?;
-        let stream_index = stream.index();
-        let mut decoder = open_decoder(source, &stream, options)?
-            .audio()
-            .map_err(|e| err(source, format!("cannot open the audio decoder: {e}")))?;
-
-        let mut out = AudioSink::default();
-        let mut frame = ff::frame::Audio::empty();
-        let mut at_end = false;
+        let mut track = AudioTrack::open(source, &stream, options)?;
+        // Corrupt packets are passed over, as the reader does; a file has no one to tell.
+        let mut skipped = 0;
         loop {
-            match decoder.receive_frame(&mut frame) {
-                Ok(()) => {
-                    out.push(&frame).map_err(|reason| err(source, reason))?;
-                    continue;
-                }
-                Err(ff::Error::Eof) => break,
-                Err(ff::Error::Other { errno }) if errno == ff::error::EAGAIN => {}
-                Err(ff::Error::InvalidData) => continue,
-                Err(e) => return Err(err(source, format!("audio decoder failed: {e}"))),
-            }
-            if at_end {
-                break;
-            }
             let mut packet = ff::Packet::empty();
             watchdog.arm();
             match packet.read(&mut input) {
-                Ok(()) if packet.stream() == stream_index => match decoder.send_packet(&packet) {
-                    Ok(()) | Err(ff::Error::InvalidData) => {}
-                    Err(e) => return Err(err(source, format!("audio decoder failed: {e}"))),
-                },
+                Ok(()) if packet.stream() == track.stream_index => {
+                    track.send(&packet, &mut skipped).map_err(|reason| err(source, reason))?;
+                }
                 Ok(()) | Err(ff::Error::InvalidData) => {}
                 Err(ff::Error::Eof) => {
-                    at_end = true;
-                    decoder.send_eof().map_err(|e| err(source, format!("audio decoder failed at the end: {e}")))?;
+                    track.end(&mut skipped).map_err(|reason| err(source, reason))?;
+                    break;
                 }
                 Err(e) => return Err(err(source, format!("read failed: {}", watchdog.describe(e)))),
             }
         }
-        out.finish().map_err(|reason| err(source, reason))
+        track.sink.finish().map_err(|reason| err(source, reason))
     }
 
     /// Collects decoded audio frames as interleaved f32 through swresample.
