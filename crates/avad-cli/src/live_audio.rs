@@ -14,19 +14,17 @@
 
 use std::collections::VecDeque;
 
-use std::path::Path;
-
 use anyhow::{Context, Result};
 use avad_data::{AudioSource, Clip};
 use avad_data::alignment::AudioTiming;
 use avad_eval::normalize::Calibration;
 use avad_features::{FeatureConfig, FeatureExtractor, FeatureMatrix, StreamingFeatures, N_FEATURES};
-use avad_media::audio::{decode_audio, downmix_mono};
 use avad_media::resample::StreamResampler;
-use avad_media::video::decode_audio_track;
 use avad_model::audio::{audio_errors, AudioAutoencoder, AudioScaler};
 use avad_model::burn::tensor::Device;
 use avad_model::model_dir::AudioModel;
+
+use crate::train_audio::decode_native_mono;
 
 pub struct LiveAudio<'m> {
     network: &'m AudioAutoencoder,
@@ -278,12 +276,6 @@ impl<'m> LiveAudio<'m> {
             self.rows_base = rows_needed;
         }
     }
-}
-
-/// Mono sound at its own rate: an audio file, or the audio track of a video.
-pub fn decode_native_mono(path: &Path, video_track: bool) -> Result<(Vec<f32>, u32)> {
-    let d = if video_track { decode_audio_track(&path.to_string_lossy())? } else { decode_audio(path)? };
-    Ok((downmix_mono(&d), d.sample_rate))
 }
 
 /// Per video frame of `clip`, its audio error scored as [`LiveAudio`] scores a stream:

@@ -11,7 +11,7 @@ use avad_data::generic::is_audio_path;
 use avad_data::{open_dataset, AudioSource, Clip, Split};
 use avad_eval::normalize::Calibration;
 use avad_features::{FeatureConfig, FeatureExtractor, FeatureMatrix, N_FEATURES};
-use avad_media::audio::{downmix_mono, load_audio};
+use avad_media::audio::{decode_audio, downmix_mono};
 use avad_media::resample::resample;
 use avad_media::video::decode_audio_track;
 use avad_model::audio::{audio_errors, normal_windows, AudioClip, AudioScaler, AudioSequences};
@@ -77,12 +77,14 @@ struct Recording {
 /// Decodes `path` (an audio file, or with `video_track` a video's or stream's audio
 /// track) to mono at `rate`.
 pub fn decode_mono(path: &Path, video_track: bool, rate: u32) -> Result<Vec<f32>> {
-    if video_track {
-        let d = decode_audio_track(&path.to_string_lossy())?;
-        Ok(resample(&downmix_mono(&d), d.sample_rate, rate))
-    } else {
-        Ok(load_audio(path, rate)?.samples)
-    }
+    let (mono, native) = decode_native_mono(path, video_track)?;
+    Ok(resample(&mono, native, rate))
+}
+
+/// Mono sound at its own rate: an audio file, or the audio track of a video.
+pub fn decode_native_mono(path: &Path, video_track: bool) -> Result<(Vec<f32>, u32)> {
+    let d = if video_track { decode_audio_track(&path.to_string_lossy())? } else { decode_audio(path)? };
+    Ok((downmix_mono(&d), d.sample_rate))
 }
 
 /// The raw feature frames of `clip`'s sound, cut or padded to its frames (see

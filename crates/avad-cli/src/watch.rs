@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context, Result};
+use avad_media::audio::{downmix_mono, DecodedAudio};
 use avad_media::frames::{FrameFolder, GrayResizer};
 use avad_media::video::{is_stream_url, is_video_path, OpenOptions, VideoReader};
 use avad_media::FrameSize;
@@ -20,7 +21,8 @@ use avad_model::sequences::FrameClip;
 use serde::Serialize;
 
 use crate::evidence::{Evidence, Kept};
-use crate::live_audio::{decode_native_mono, LiveAudio};
+use crate::live_audio::LiveAudio;
+use crate::train_audio::decode_native_mono;
 use crate::score::{load_models, Loaded};
 
 /// Watch a recording or a camera stream, picture and sound, and report anomalous
@@ -257,9 +259,8 @@ impl Source {
             Source::Video { reader, sound_origin } => {
                 let mut out = Vec::new();
                 while let Some(chunk) = reader.take_audio() {
-                    let ch = usize::from(chunk.channels.max(1));
-                    let mut mono: Vec<f32> =
-                        chunk.samples.chunks(ch).map(|f| f.iter().sum::<f32>() / ch as f32).collect();
+                    let decoded = DecodedAudio { sample_rate: chunk.sample_rate, channels: chunk.channels, samples: chunk.samples };
+                    let mut mono = downmix_mono(&decoded);
                     if sound_origin.is_none() {
                         let offset = (chunk.start_s * f64::from(chunk.sample_rate)).round() as i64;
                         if offset > 0 {
