@@ -1,11 +1,9 @@
 //! `avad features` end to end.
 
 use std::path::PathBuf;
-use std::process::Command;
 
-fn avad(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_avad")).args(args).output().unwrap()
-}
+mod common;
+use common::avad;
 
 /// A mono 16-bit WAV of `n` samples at `rate`.
 fn wav(path: &std::path::Path, rate: u32, samples: &[f32]) {

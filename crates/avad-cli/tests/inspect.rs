@@ -1,11 +1,10 @@
 //! `avad inspect` end to end: what a user sees, and how bad input fails.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn avad(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_avad")).args(args).output().unwrap()
-}
+mod common;
+use common::avad;
 
 fn shared() -> Option<PathBuf> {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared");

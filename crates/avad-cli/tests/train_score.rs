@@ -4,15 +4,8 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-fn avad(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_avad")).args(args).output().unwrap()
-}
-
-fn ok(out: &Output) -> String {
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "avad failed: {err}");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+mod common;
+use common::{avad, ok};
 
 /// A failure is one line on stderr naming `needle`, exit code 1.
 fn assert_fails_naming(out: &Output, needle: &str) {
@@ -107,7 +100,7 @@ fn train_then_score_the_synthetic_scene() {
         .collect();
     let clip = scene.join("test").join("clip01");
     let live = ok(&avad(&["watch", clip.to_str().unwrap(), "--model", m, "--every-frame"]));
-    let events: Vec<serde_json::Value> = live.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let events = common::events(&live);
     let frames: Vec<&serde_json::Value> = events.iter().filter(|e| e["event"] == "frame").collect();
     assert_eq!(frames.len(), 40);
     // Equal up to float rounding: offline scoring batches four windows, live scoring one.
@@ -182,7 +175,7 @@ fn train_then_score_the_synthetic_scene() {
         .collect();
     let sound = clip.join("audio.wav");
     let live = ok(&avad(&["watch", clip.to_str().unwrap(), "--model", m, "--model", a, "--audio", sound.to_str().unwrap(), "--every-frame"]));
-    let events: Vec<serde_json::Value> = live.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let events = common::events(&live);
     let frames: Vec<&serde_json::Value> = events.iter().filter(|e| e["event"] == "frame").collect();
     assert_eq!(frames.len(), 40);
     let summary = events.last().unwrap();
@@ -206,7 +199,7 @@ fn train_then_score_the_synthetic_scene() {
         "watch", clip.to_str().unwrap(), "--model", m, "--model", a, "--audio", sound.to_str().unwrap(),
         "--every-frame", "--gamma", &median.to_string(), "--min-gap", "3",
     ]));
-    let gapped: Vec<serde_json::Value> = live.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let gapped = common::events(&live);
     // The episodes the rule gives, from the frame records: (first frame, end frame).
     let mut want = Vec::new();
     let (mut open, mut run) = (None, 0);
@@ -240,7 +233,7 @@ fn train_then_score_the_synthetic_scene() {
         "watch", clip.to_str().unwrap(), "--model", m, "--model", a, "--audio", sound.to_str().unwrap(),
         "--gamma", "10", "--evidence", evidence.to_str().unwrap(),
     ]));
-    let end = live.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()).find(|e| e["event"] == "end").unwrap();
+    let end = common::events(&live).into_iter().find(|e| e["event"] == "end").unwrap();
     let episode = evidence.join("episode-0001");
     assert_eq!(end["evidence"].as_str(), Some(episode.to_str().unwrap()));
     assert_eq!(std::fs::read_dir(episode.join("frames")).unwrap().count(), 40);

@@ -2,11 +2,10 @@
 #![cfg(feature = "ffmpeg")]
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn avad(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_avad")).args(args).output().unwrap()
-}
+mod common;
+use common::avad;
 
 /// Makes a 2 s, 25 fps, 320x240 clip with a 440 Hz tone; false when the ffmpeg CLI is missing.
 fn make_video(path: &Path, with_video: bool) -> bool {

@@ -4,18 +4,11 @@
 #![cfg(feature = "ffmpeg")]
 
 use std::net::TcpListener;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-fn avad(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_avad")).args(args).output().unwrap()
-}
-
-fn ok(out: &Output) -> String {
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "avad failed: {err}");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+mod common;
+use common::{avad, events, ok};
 
 fn ffmpeg(args: &[&str]) -> bool {
     match Command::new("ffmpeg").args(["-v", "error", "-y"]).args(args).status() {
@@ -25,10 +18,6 @@ fn ffmpeg(args: &[&str]) -> bool {
         }
         Err(_) => false,
     }
-}
-
-fn events(stdout: &str) -> Vec<serde_json::Value> {
-    stdout.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}"))).collect()
 }
 
 fn frames(events: &[serde_json::Value]) -> Vec<&serde_json::Value> {
