@@ -90,7 +90,7 @@ calibrated scores use only normal data held out at training time.";
 
 pub fn run(args: &Args) -> Result<()> {
     let device = args.select.device.parse::<Accelerator>()?.inference_device()?;
-    let models = load_models(&args.models, &device)?;
+    let models = load_models(&args.models, &device, args.select.video_score)?;
     let dataset = open_dataset(&args.dataset)?;
     let clips = select_clips(&dataset, &args.select, &args.dataset)?;
     if clips.iter().all(|c| c.labels.is_none()) {

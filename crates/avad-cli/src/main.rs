@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod calibrate;
 mod demo;
 mod eval;
 mod evidence;
@@ -37,6 +38,7 @@ enum Command {
     Features(features::Args),
     Synth(synth::Args),
     Train(train::Args),
+    Calibrate(calibrate::Args),
     Score(score::Args),
     Eval(eval::Args),
     Demo(demo::Args),
@@ -61,6 +63,7 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Features(args) => features::run(&args),
         Command::Synth(args) => synth::run(&args),
         Command::Train(args) => train::run(&args),
+        Command::Calibrate(args) => calibrate::run(&args),
         Command::Score(args) => score::run(&args),
         Command::Eval(args) => eval::run(&args),
         Command::Demo(args) => demo::run(&args),

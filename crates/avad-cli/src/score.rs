@@ -15,7 +15,7 @@ use avad_media::{write_atomic, FrameSize};
 use avad_model::audio::audio_errors;
 use avad_model::burn::tensor::Device;
 use avad_model::device::Accelerator;
-use avad_model::model_dir::{model_kind, AudioModel, VisualModel};
+use avad_model::model_dir::{model_kind, AudioModel, FrameScore, VisualModel, VisualScoring};
 use avad_model::score::{visual_errors, ScoreOptions};
 use indicatif::ProgressBar;
 use serde::Serialize;
@@ -76,6 +76,10 @@ pub struct Selection {
     /// Where to score: cpu, or cuda / wgpu when built with that feature.
     #[arg(long, default_value = "cpu")]
     pub device: String,
+    /// The visual frame error: patch (the largest excess over normal of any patch, the
+    /// default when the model has it) or paper (eq. 3, the whole frame).
+    #[arg(long)]
+    pub video_score: Option<FrameScore>,
     /// Score as `avad watch` does live. Video: each frame's error comes from the first
     /// window that covers it (no look-ahead), not the mean over all its windows. Audio:
     /// resampled in blocks, with the features' dB floors following the running maximum
@@ -107,7 +111,7 @@ pub struct ClipScores {
 
 /// A loaded model and how it scores.
 pub enum Loaded {
-    Visual { path: PathBuf, model: VisualModel },
+    Visual { path: PathBuf, model: VisualModel, score: FrameScore },
     Audio { path: PathBuf, model: AudioModel },
 }
 
@@ -131,7 +135,9 @@ impl Loaded {
     /// errors (for a leave-one-clip-out audio model, the median over its folds).
     pub fn normal_gamma(&self) -> Result<f64> {
         Ok(match self {
-            Loaded::Visual { model, .. } => model.card.training.calibration.threshold_from_normal(NORMAL_PERCENTILE)?,
+            Loaded::Visual { model, score, .. } => {
+                model.scoring(Some(*score)).map_err(anyhow::Error::msg)?.calibration.threshold_from_normal(NORMAL_PERCENTILE)?
+            }
             Loaded::Audio { model, .. } => {
                 let mut g = model
                     .card
@@ -147,19 +153,26 @@ impl Loaded {
 
     pub fn describe(&self) -> String {
         match self {
-            Loaded::Visual { path, model } => format!("video: {} (preset {})", path.display(), model.card.preset.name),
+            Loaded::Visual { path, model, score } => {
+                format!("video: {} (preset {}, {} score)", path.display(), model.card.preset.name, score.name())
+            }
             Loaded::Audio { path, model } => format!("audio: {} ({})", path.display(), model.card.protocol),
         }
     }
 }
 
-/// Loads each model directory in `paths` (at most one per modality).
-pub fn load_models(paths: &[PathBuf], device: &Device) -> Result<Vec<Loaded>> {
+/// Loads each model directory in `paths` (at most one per modality); a visual model scores
+/// with `video_score` (by default, its patch score when it has one).
+pub fn load_models(paths: &[PathBuf], device: &Device, video_score: Option<FrameScore>) -> Result<Vec<Loaded>> {
     let mut loaded: Vec<Loaded> = Vec::new();
     for path in paths {
         let kind = model_kind(path)?;
         let model = match kind.as_str() {
-            "visual" => Loaded::Visual { path: path.clone(), model: VisualModel::load(path, device)? },
+            "visual" => {
+                let model = VisualModel::load(path, device)?;
+                let score = model.scoring(video_score).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?.kind;
+                Loaded::Visual { path: path.clone(), model, score }
+            }
             "audio" => Loaded::Audio { path: path.clone(), model: AudioModel::load(path, device)? },
             other => bail!("{}: a {other} model cannot score frames", path.join("model.json").display()),
         };
@@ -229,10 +242,10 @@ pub fn score_clips(
         for m in models {
             bar.set_message(format!("{} of {}", m.modality(), clip.name));
             let (errors, calibration) = match m {
-                Loaded::Visual { model, .. } => (
-                    score_visual(model, clip, select, block, device, &bar, &mut pixels)?,
-                    &model.card.training.calibration,
-                ),
+                Loaded::Visual { model, score, .. } => {
+                    let scoring = model.scoring(Some(*score)).map_err(anyhow::Error::msg)?;
+                    (score_visual(model, &scoring, clip, select, block, device, &bar, &mut pixels)?, scoring.calibration)
+                }
                 Loaded::Audio { model, .. } => {
                     let fold = model.fold_for(&clip.id()).map_err(anyhow::Error::msg)?;
                     let no_sound = || format!("clip {} has no sound for the audio model", clip.name);
@@ -262,8 +275,10 @@ pub fn score_clips(
     Ok((results, pixels))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn score_visual(
     model: &VisualModel,
+    scoring: &VisualScoring,
     clip: &Clip,
     select: &Selection,
     block: Option<usize>,
@@ -278,6 +293,7 @@ fn score_visual(
         hop: select.hop.unwrap_or(preset.score_hop),
         batch: 4,
         map_block: block.filter(|_| clip.masks.is_some()),
+        patch_block: scoring.patch_block(),
         causal: select.causal,
     };
     let frame_clip = load_clip(clip, side)?;
@@ -296,7 +312,7 @@ fn score_visual(
         }
         pixels.blocks = Some(format!("{b}x{b} pixel blocks of the {side}x{side} frames"));
     }
-    Ok(errors.errors)
+    Ok(scoring.frame_errors(&errors)?)
 }
 
 /// One row of `metrics.json`.
@@ -424,7 +440,7 @@ pub const PAPER_PED2: &str = "Tariq et al. 2024, UCSD Ped2: joint AUC 93.1, EER 
 
 pub fn run(args: &Args) -> Result<()> {
     let device = args.select.device.parse::<Accelerator>()?.inference_device()?;
-    let models = load_models(&args.models, &device)?;
+    let models = load_models(&args.models, &device, args.select.video_score)?;
     let dataset = open_dataset(&args.dataset)?;
     let clips = select_clips(&dataset, &args.select, &args.dataset)?;
     std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;

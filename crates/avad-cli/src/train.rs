@@ -8,8 +8,11 @@ use anyhow::{bail, Context, Result};
 use avad_data::{open_dataset, Clip, Split};
 use avad_eval::normalize::Calibration;
 use avad_media::FrameSize;
-use avad_model::model_dir::{TrainingRecord, VisualModel, VisualModelCard, VisualPreset, CARD_FILE, FORMAT_VERSION};
-use avad_model::score::{visual_errors, ScoreOptions};
+use avad_model::model_dir::{
+    PatchCalibration, TrainingRecord, VisualModel, VisualModelCard, VisualPreset, CARD_FILE, FORMAT_VERSION,
+};
+use avad_model::score::calibrate_visual;
+use avad_model::visual::VisualAutoencoder;
 use avad_model::sequences::{split_clips, FrameClip, SequenceSet};
 use avad_model::train::{copy_weights, train, EpochRecord, Part, Progress, Samples};
 use avad_model::device::Accelerator;
@@ -145,23 +148,8 @@ fn run_visual(args: &VisualArgs) -> Result<()> {
     } else {
         (valid_idx.clone(), format!("{} held-out normal clips", valid_idx.len()))
     };
-    let options = ScoreOptions {
-        steps: preset.steps,
-        hop: preset.score_hop,
-        batch: 4,
-        map_block: None,
-        causal: false,
-    };
-    let bar = counter_bar(calibration_clips.len() as u64, "calibrating");
-    let mut errors = Vec::new();
-    for &i in &calibration_clips {
-        let clip = &set.clips()[i];
-        bar.set_message(format!("calibrating on {}", clip.name));
-        errors.extend(visual_errors(&network, clip, &options, &plain, &mut |_, _| {})?.errors);
-        bar.inc(1);
-    }
-    bar.finish_and_clear();
-    let calibration = Calibration::fit(&errors).context("calibrating the frame errors")?;
+    let clips: Vec<&FrameClip> = calibration_clips.iter().map(|&i| &set.clips()[i]).collect();
+    let (calibration, patch) = calibrate_on(&network, &clips, &preset, &calibrated_on, &plain)?;
 
     let model = VisualModel {
         card: VisualModelCard {
@@ -172,6 +160,7 @@ fn run_visual(args: &VisualArgs) -> Result<()> {
             model: config,
             dataset: args.dataset.display().to_string(),
             training: TrainingRecord::new(&trained, train_names, valid_names, calibration, calibrated_on),
+            patch: Some(patch),
         },
         network,
     };
@@ -188,6 +177,23 @@ fn run_visual(args: &VisualArgs) -> Result<()> {
     );
     eprintln!("model written to {}", args.out.display());
     Ok(())
+}
+
+/// Both calibrations of `network` (frame error and patch score) on the normal `clips`,
+/// with a progress bar; `calibrated_on` says what the clips are.
+pub fn calibrate_on(
+    network: &VisualAutoencoder,
+    clips: &[&FrameClip],
+    preset: &VisualPreset,
+    calibrated_on: &str,
+    device: &Device,
+) -> Result<(Calibration, PatchCalibration)> {
+    let bar = counter_bar(clips.len() as u64, "calibrating");
+    bar.set_message(format!("calibrating on {} clips", clips.len()));
+    let c = calibrate_visual(network, clips, preset.steps, preset.score_hop, device, &mut |_| bar.inc(1))?;
+    bar.finish_and_clear();
+    let (scorer, calibration) = c.patch;
+    Ok((c.frame, PatchCalibration { scorer, calibration, calibrated_on: calibrated_on.to_string() }))
 }
 
 /// Refuses to train into `out` when it already holds a trained model, unless `resume`

@@ -15,7 +15,7 @@ use avad_media::video::{is_stream_url, is_video_path, OpenOptions, VideoReader};
 use avad_media::FrameSize;
 use avad_model::burn::tensor::Device;
 use avad_model::device::Accelerator;
-use avad_model::model_dir::{AudioModel, VisualModel};
+use avad_model::model_dir::{AudioModel, FrameScore, VisualModel, VisualScoring};
 use avad_model::score::{visual_errors, ScoreOptions};
 use avad_model::sequences::FrameClip;
 use serde::Serialize;
@@ -97,6 +97,9 @@ pub struct Args {
     /// Where to score: cpu, or cuda / wgpu when built with that feature.
     #[arg(long, default_value = "cpu")]
     device: String,
+    /// The visual frame error: patch (the default when the model has it) or paper (eq. 3).
+    #[arg(long)]
+    video_score: Option<FrameScore>,
 }
 
 #[derive(Serialize)]
@@ -456,6 +459,7 @@ impl Emitter {
 /// The models and how to use them.
 struct Scorer<'m> {
     visual: &'m VisualModel,
+    scoring: VisualScoring<'m>,
     audio: Option<(&'m AudioModel, usize)>,
     device: Device,
     hop: usize,
@@ -476,7 +480,7 @@ impl Scorer<'_> {
         let preset = &self.visual.card.preset;
         let (side, steps) = (preset.size, preset.steps);
         let size = FrameSize::new(side as u32, side as u32);
-        let calibration = &self.visual.card.training.calibration;
+        let calibration = self.scoring.calibration;
         let first = emitter.base + emitter.pending.len();
         let mut live = match (self.audio, source.sound_rate()) {
             (Some((model, fold)), Some(rate)) => Some(LiveAudio::new(model, fold, fps, rate, &self.device)?),
@@ -492,8 +496,10 @@ impl Scorer<'_> {
         let (mut received, mut scored) = (0usize, 0usize);
         let score_window = |window: &VecDeque<Vec<f32>>, start: usize, from: usize, emitter: &mut Emitter| -> Result<()> {
             let clip = FrameClip::new("live".into(), side, side, window.iter().cloned().collect())?;
-            let options = ScoreOptions { steps, hop: steps, batch: 1, map_block: None, causal: true };
-            let errors = visual_errors(&self.visual.network, &clip, &options, &self.device, &mut |_, _| {})?.errors;
+            let options =
+                ScoreOptions { steps, hop: steps, batch: 1, map_block: None, patch_block: self.scoring.patch_block(), causal: true };
+            let errors = visual_errors(&self.visual.network, &clip, &options, &self.device, &mut |_, _| {})?;
+            let errors = self.scoring.frame_errors(&errors)?;
             for (k, e) in errors.iter().enumerate() {
                 let frame = start + k;
                 if frame >= from {
@@ -594,12 +600,12 @@ impl Scorer<'_> {
 
 pub fn run(args: &Args) -> Result<()> {
     let device = args.device.parse::<Accelerator>()?.inference_device()?;
-    let models = load_models(&args.model, &device)?;
+    let models = load_models(&args.model, &device, args.video_score)?;
     let visual = models.iter().find_map(|m| match m {
-        Loaded::Visual { model, .. } => Some(model),
+        Loaded::Visual { model, score, .. } => Some((model, *score)),
         _ => None,
     });
-    let Some(visual) = visual else {
+    let Some((visual, score)) = visual else {
         bail!("{}: watch needs a visual model (`avad train visual`); give it with --model", args.model[0].display());
     };
     let audio = models.iter().find(|m| m.modality() == "audio");
@@ -608,7 +614,8 @@ pub fn run(args: &Args) -> Result<()> {
     if hop == 0 || hop > preset.steps {
         bail!("--hop {hop}: must be between 1 and the window's {} frames", preset.steps);
     }
-    let video_gamma = visual.card.training.calibration.threshold_from_normal(crate::score::NORMAL_PERCENTILE)?;
+    let scoring = visual.scoring(Some(score)).map_err(anyhow::Error::msg)?;
+    let video_gamma = scoring.calibration.threshold_from_normal(crate::score::NORMAL_PERCENTILE)?;
     let (audio, gamma) = match audio {
         Some(loaded @ Loaded::Audio { model, path }) => {
             let fold = match (&args.audio_fold, model.card.folds.len()) {
@@ -625,7 +632,7 @@ pub fn run(args: &Args) -> Result<()> {
         _ => (None, video_gamma),
     };
     let gamma = args.gamma.unwrap_or(gamma);
-    let scorer = Scorer { visual, audio, device, hop, source: args.source.clone() };
+    let scorer = Scorer { visual, scoring, audio, device, hop, source: args.source.clone() };
     let size = FrameSize::new(preset.size as u32, preset.size as u32);
     let live_url = is_stream_url(&args.source);
 

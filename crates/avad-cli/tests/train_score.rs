@@ -89,6 +89,32 @@ fn train_then_score_the_synthetic_scene() {
     assert!(out1.join("roc.png").is_file() && out1.join("metrics.md").is_file());
     assert_eq!(std::fs::read_dir(out1.join("plots")).unwrap().count(), 4, "one plot per test clip, PNG and SVG");
 
+    // The patch score is the default; eq. 3's whole-frame error is one flag away, and its
+    // error column is the root of a sum of squares, never negative.
+    assert!(metrics["models"][0].as_str().unwrap().contains("patch score"), "{}", metrics["models"]);
+    let paper = tmp.path().join("paper");
+    ok(&avad(&["score", s, "--model", m, "--video-score", "paper", "--out", paper.to_str().unwrap()]));
+    let paper_errors: Vec<f64> = read(&paper.join("scores.csv")).lines().skip(1).map(|l| l.split(',').nth(3).unwrap().parse().unwrap()).collect();
+    assert!(paper_errors.iter().all(|&e| e > 0.0));
+    assert_ne!(read(&paper.join("scores.csv")), read(&out1.join("scores.csv")));
+
+    // `avad calibrate` fits the same calibrations again from the same held-out clips, and
+    // gives a model trained before the patch score (a card without it) the patch score.
+    let card_path = model.join("model.json");
+    let original = read(&card_path);
+    let mut old: serde_json::Value = serde_json::from_str(&original).unwrap();
+    let patch = old.as_object_mut().unwrap().remove("patch").expect("a new model has a patch score");
+    assert_eq!(patch["grid"], 32, "32x32 frames: blocks of one pixel");
+    assert_eq!(patch["patch"], 5, "a sixth of 32 blocks, rounded");
+    std::fs::write(&card_path, serde_json::to_string_pretty(&old).unwrap()).unwrap();
+    let no_patch = tmp.path().join("no-patch");
+    assert_fails_naming(&avad(&["score", s, "--model", m, "--video-score", "patch", "--out", no_patch.to_str().unwrap()]), "avad calibrate");
+    ok(&avad(&["calibrate", m, s]));
+    assert_eq!(read(&card_path), original, "recalibrating on the same clips gives the same card");
+    let trained_on = card["train_clips"][0].as_str().unwrap();
+    assert_fails_naming(&avad(&["calibrate", m, s, "--clip", trained_on]), "trained the model");
+    assert_fails_naming(&avad(&["calibrate", m, s, "--clip", "nope"]), "no training clip named nope");
+
     // Live: a test clip watched as a stream scores every frame exactly as `avad score
     // --causal` does offline, and its events open and close where those scores cross γ.
     let causal = tmp.path().join("causal");

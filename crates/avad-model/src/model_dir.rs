@@ -22,6 +22,7 @@ use avad_eval::plots::{write_loss_curve, LossCurve};
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
+use crate::score::{ClipErrors, PatchScorer};
 use crate::audio::{AudioAutoencoder, AudioAutoencoderConfig, AudioScaler};
 use crate::train::{load_model, save_model, EpochRecord, TrainSettings, Trained};
 use crate::visual::{VisualAutoencoder, VisualAutoencoderConfig};
@@ -155,6 +156,24 @@ pub struct VisualModelCard {
     /// How the weights were trained and calibrated (its fields sit at the card's top level).
     #[serde(flatten)]
     pub training: TrainingRecord,
+    /// The patch score (avad's frame error, [`PatchScorer`]) and its calibration; absent
+    /// from models trained before it (`avad calibrate` adds it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patch: Option<PatchCalibration>,
+}
+
+/// The patch scorer of a visual model, fitted on held-out normal clips, and the
+/// calibration of its scores on the same clips (cross-fitted: see
+/// [`crate::score::fit_patch_scorer`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PatchCalibration {
+    /// Block and patch sides and the normal baseline.
+    #[serde(flatten)]
+    pub scorer: PatchScorer,
+    /// The patch scores of the normal frames.
+    pub calibration: Calibration,
+    /// What both were fitted on.
+    pub calibrated_on: String,
 }
 
 /// How one set of weights was trained and calibrated: the part of a model card that every
@@ -214,6 +233,13 @@ impl VisualModel {
     pub fn load(dir: &Path, device: &Device) -> Result<Self, ModelDirError> {
         let (card_path, card): (PathBuf, VisualModelCard) = read_card(dir, "visual", "a visual")?;
         card.preset.check().map_err(|reason| dir_error(&card_path, reason))?;
+        if let Some(p) = &card.patch {
+            p.scorer.check().map_err(|reason| dir_error(&card_path, reason))?;
+            let block = PatchScorer::block_for(card.preset.size);
+            if p.scorer.block != block {
+                return Err(dir_error(&card_path, format!("patch block {} for {}x{} frames, expected {block}", p.scorer.block, card.preset.size, card.preset.size)));
+            }
+        }
         let network = card
             .model
             .init(device)
@@ -232,6 +258,11 @@ impl VisualModel {
         let weights = dir.join(WEIGHTS_FILE);
         save_model(&self.network, &weights).map_err(|e| dir_error(&weights, e))?;
         write_history(dir, &self.card.training.history, &format!("visual model, preset {}", self.card.preset.name))?;
+        self.save_card(dir)
+    }
+
+    /// Writes only the card into `dir` (after a new calibration: the weights are unchanged).
+    pub fn save_card(&self, dir: &Path) -> Result<(), ModelDirError> {
         let card_path = dir.join(CARD_FILE);
         let text = serde_json::to_string_pretty(&self.card).map_err(|e| dir_error(&card_path, e))?;
         write_atomic(&card_path, text.as_bytes()).map_err(|e| dir_error(&card_path, e))
@@ -532,5 +563,86 @@ mod tests {
         let text = include_str!("../../../presets/visual-cpu.toml").replace("steps = 10", "stepz = 10");
         let err = VisualPreset::from_toml(&text, Path::new("my.toml")).unwrap_err().to_string();
         assert!(err.contains("stepz"), "{err}");
+    }
+}
+
+/// Which frame error a visual model scores with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FrameScore {
+    /// Eq. 3: the Euclidean error over the whole frame.
+    Paper,
+    /// The patch score ([`PatchScorer`]).
+    Patch,
+}
+
+impl FrameScore {
+    /// `paper` or `patch`.
+    pub fn name(self) -> &'static str {
+        match self {
+            FrameScore::Paper => "paper",
+            FrameScore::Patch => "patch",
+        }
+    }
+}
+
+impl std::str::FromStr for FrameScore {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "paper" => Ok(FrameScore::Paper),
+            "patch" => Ok(FrameScore::Patch),
+            other => Err(format!("{other}: expected paper (eq. 3, the whole frame) or patch")),
+        }
+    }
+}
+
+/// How a visual model turns its reconstructions into frame errors, and their calibration.
+#[derive(Debug, Clone, Copy)]
+pub struct VisualScoring<'a> {
+    /// Which frame error.
+    pub kind: FrameScore,
+    /// Its calibration on held-out normal clips.
+    pub calibration: &'a Calibration,
+    /// The patch scorer, for [`FrameScore::Patch`].
+    pub scorer: Option<&'a PatchScorer>,
+}
+
+impl VisualScoring<'_> {
+    /// The block of the error maps [`crate::score::visual_errors`] must pool for this score
+    /// ([`crate::score::ScoreOptions::patch_block`]).
+    pub fn patch_block(&self) -> Option<usize> {
+        self.scorer.map(|s| s.block)
+    }
+
+    /// The frame errors of a scored clip (scored with [`VisualScoring::patch_block`]).
+    pub fn frame_errors(&self, errors: &ClipErrors) -> Result<Vec<f64>, crate::ModelError> {
+        match self.scorer {
+            None => Ok(errors.errors.clone()),
+            Some(scorer) => {
+                let maps = errors.patch_maps.as_ref().ok_or_else(|| {
+                    crate::ModelError::Data("the patch score needs error maps pooled at its block".into())
+                })?;
+                scorer.scores(maps)
+            }
+        }
+    }
+}
+
+impl VisualModel {
+    /// The frame score `asked`, or by default the patch score when the card has one (else
+    /// eq. 3's), with its calibration.
+    pub fn scoring(&self, asked: Option<FrameScore>) -> Result<VisualScoring<'_>, String> {
+        match (asked, &self.card.patch) {
+            (Some(FrameScore::Paper), _) | (None, None) => Ok(VisualScoring {
+                kind: FrameScore::Paper,
+                calibration: &self.card.training.calibration,
+                scorer: None,
+            }),
+            (_, Some(p)) => Ok(VisualScoring { kind: FrameScore::Patch, calibration: &p.calibration, scorer: Some(&p.scorer) }),
+            (Some(FrameScore::Patch), None) => Err(
+                "the model has no patch score (it was trained before avad had one): run `avad calibrate MODEL DATASET` to add it".into(),
+            ),
+        }
     }
 }

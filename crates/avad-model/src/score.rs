@@ -11,6 +11,8 @@
 
 use avad_data::windows::scoring_windows;
 use burn::tensor::{Device, Tensor, TensorData};
+use avad_eval::normalize::Calibration;
+use serde::{Deserialize, Serialize};
 
 use crate::sequences::FrameClip;
 use crate::visual::VisualAutoencoder;
@@ -27,6 +29,9 @@ pub struct ScoreOptions {
     pub batch: usize,
     /// Side of the pixel blocks of the error maps; `None`: no maps.
     pub map_block: Option<usize>,
+    /// Side of the pixel blocks of the maps the patch score reads ([`PatchScorer`]);
+    /// `None`: no such maps.
+    pub patch_block: Option<usize>,
     /// Give each frame its error in the first window that covers it (the window that
     /// completes soonest after it), as a live scorer must, instead of the mean over every
     /// covering window.
@@ -59,6 +64,8 @@ pub struct ClipErrors {
     pub errors: Vec<f64>,
     /// Pooled per-pixel squared errors, when asked for.
     pub maps: Option<ErrorMaps>,
+    /// The same at [`ScoreOptions::patch_block`], when asked for.
+    pub patch_maps: Option<ErrorMaps>,
 }
 
 /// Scores every frame of `clip` with `model` (in validation mode, see
@@ -88,11 +95,17 @@ pub fn visual_errors(
             "error-map block {block} does not divide the {w}x{h} frames"
         )));
     }
-    let (mh, mw) = (h / block, w / block);
+    let patch_block = options.patch_block.unwrap_or(1).max(1);
+    if options.patch_block.is_some() && (h % patch_block != 0 || w % patch_block != 0) {
+        return Err(ModelError::Data(format!(
+            "patch block {patch_block} does not divide the {w}x{h} frames"
+        )));
+    }
+    let mut maps = MapSums::new(options.map_block.map(|_| (h / block, w / block, block)), frames);
+    let mut patch_maps = MapSums::new(options.patch_block.map(|_| (h / patch_block, w / patch_block, patch_block)), frames);
     let windows = scoring_windows(frames, steps, options.hop);
     let mut sums = vec![0.0f64; frames];
     let mut counts = vec![0u32; frames];
-    let mut map_sums = options.map_block.map(|_| vec![0.0f32; frames * mh * mw]);
     let mut values = Vec::new();
     let mut done = 0;
     for chunk in windows.chunks(options.batch) {
@@ -105,17 +118,8 @@ pub fn visual_errors(
         let output = model.forward(input.clone())?;
         let squared = (output - input).powi_scalar(2).reshape([b * steps, 1, h, w]);
         let per_frame = crate::tensor_values(squared.clone().sum_dims(&[1, 2, 3]).reshape([b * steps]))?;
-        let pooled = match map_sums {
-            // Mean over block x block pixel blocks: [n, mh, block, mw, block] summed on 2, 4.
-            Some(_) if block > 1 => Some(crate::tensor_values(
-                squared
-                    .reshape([b * steps, mh, block, mw, block])
-                    .sum_dims(&[2, 4])
-                    .div_scalar((block * block) as f32),
-            )?),
-            Some(_) => Some(crate::tensor_values(squared)?),
-            None => None,
-        };
+        let pooled = maps.pool(&squared, b * steps)?;
+        let patch_pooled = patch_maps.pool(&squared, b * steps)?;
         for (k, window) in chunk.iter().enumerate() {
             for (i, frame) in window.frames().enumerate() {
                 let row = k * steps + i;
@@ -124,31 +128,326 @@ pub fn visual_errors(
                 }
                 sums[frame] += f64::from(per_frame[row]).sqrt();
                 counts[frame] += 1;
-                if let (Some(maps), Some(pooled)) = (map_sums.as_mut(), pooled.as_ref()) {
-                    let plane = mh * mw;
-                    let dst = &mut maps[frame * plane..(frame + 1) * plane];
-                    for (d, s) in dst.iter_mut().zip(&pooled[row * plane..(row + 1) * plane]) {
-                        *d += s;
-                    }
-                }
+                maps.add(frame, row, pooled.as_deref());
+                patch_maps.add(frame, row, patch_pooled.as_deref());
             }
         }
         done += b;
         on_window(done, windows.len());
     }
     let errors = sums.iter().zip(&counts).map(|(s, &c)| s / f64::from(c.max(1))).collect();
-    let maps = map_sums.map(|mut values| {
+    Ok(ClipErrors {
+        errors,
+        maps: maps.finish(&counts),
+        patch_maps: patch_maps.finish(&counts),
+    })
+}
+
+/// Sums of pooled squared-error maps per frame, while windows are scored.
+struct MapSums {
+    /// Map height, width and block side; `None`: no maps asked for.
+    shape: Option<(usize, usize, usize)>,
+    values: Vec<f32>,
+}
+
+impl MapSums {
+    fn new(shape: Option<(usize, usize, usize)>, frames: usize) -> Self {
+        let values = shape.map_or(Vec::new(), |(mh, mw, _)| vec![0.0; frames * mh * mw]);
+        MapSums { shape, values }
+    }
+
+    /// Mean of `squared` (`[n, 1, h, w]`) over block x block pixel blocks: `[n, mh, block,
+    /// mw, block]` summed on 2 and 4. `None` when no maps are asked for.
+    fn pool(&self, squared: &Tensor<4>, n: usize) -> Result<Option<Vec<f32>>, ModelError> {
+        let Some((mh, mw, block)) = self.shape else { return Ok(None) };
+        if block == 1 {
+            return Ok(Some(crate::tensor_values(squared.clone())?));
+        }
+        Ok(Some(crate::tensor_values(
+            squared
+                .clone()
+                .reshape([n, mh, block, mw, block])
+                .sum_dims(&[2, 4])
+                .div_scalar((block * block) as f32),
+        )?))
+    }
+
+    /// Adds row `row` of `pooled` to frame `frame`'s sum.
+    fn add(&mut self, frame: usize, row: usize, pooled: Option<&[f32]>) {
+        let (Some((mh, mw, _)), Some(pooled)) = (self.shape, pooled) else { return };
+        let plane = mh * mw;
+        let dst = &mut self.values[frame * plane..(frame + 1) * plane];
+        for (d, s) in dst.iter_mut().zip(&pooled[row * plane..(row + 1) * plane]) {
+            *d += s;
+        }
+    }
+
+    /// The mean map of each frame over the `counts` windows that covered it.
+    fn finish(self, counts: &[u32]) -> Option<ErrorMaps> {
+        let (mh, mw, _) = self.shape?;
+        let mut values = self.values;
         let plane = mh * mw;
         for (frame, &c) in counts.iter().enumerate() {
             for v in &mut values[frame * plane..(frame + 1) * plane] {
                 *v /= c.max(1) as f32;
             }
         }
-        ErrorMaps {
-            height: mh,
-            width: mw,
-            values,
+        Some(ErrorMaps { height: mh, width: mw, values })
+    }
+}
+
+/// Frames are cut into about this many blocks a side for the patch score (4x4 pixels at
+/// 96x96, 10x10 at 240x240).
+pub const PATCH_GRID: usize = 24;
+/// A patch is a sixth of the frame side (4 blocks of a 24-block grid): about one
+/// pedestrian on UCSD Ped2.
+pub const PATCH_FRACTION: f64 = 1.0 / 6.0;
+
+/// The patch score: avad's departure from eq. 3, which sums the squared error over the
+/// whole frame. A frame's error there grows with every pedestrian in view, so a crowded
+/// normal frame can outscore a frame with one cyclist. The patch score looks at one place
+/// at a time instead:
+///
+/// 1. the squared error is averaged over `block x block` pixel blocks (a
+///    [`PATCH_GRID`]-sided map);
+/// 2. from each block the mean squared error of that block over held-out normal frames is
+///    subtracted (`baseline`: where normal motion always reconstructs worse, such as the
+///    walkway near the camera, counts less);
+/// 3. the frame's score is the largest mean of that excess over any `patch x patch`
+///    square of blocks.
+///
+/// Nothing here sees a label: the baseline comes from normal clips only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PatchScorer {
+    /// Side of the pixel blocks, in pixels.
+    pub block: usize,
+    /// Side of the patch, in blocks.
+    pub patch: usize,
+    /// Map side, in blocks.
+    pub grid: usize,
+    /// Mean squared error of each block over normal frames, `grid * grid`, row-major.
+    pub baseline: Vec<f32>,
+}
+
+impl PatchScorer {
+    /// The block side for frames of `side` pixels: the largest divisor of `side` that is
+    /// at most `side / PATCH_GRID` (exactly that when [`PATCH_GRID`] divides `side`).
+    pub fn block_for(side: usize) -> usize {
+        let most = (side / PATCH_GRID).max(1);
+        (1..=most).rev().find(|b| side % b == 0).unwrap_or(1)
+    }
+
+    /// The patch side, in blocks, on a `grid`-block map: [`PATCH_FRACTION`] of it.
+    pub fn patch_for(grid: usize) -> usize {
+        ((grid as f64 * PATCH_FRACTION).round() as usize).clamp(1, grid.max(1))
+    }
+
+    /// Checks that the fields agree (a card read from disk may not).
+    pub fn check(&self) -> Result<(), String> {
+        if self.patch == 0 || self.patch > self.grid {
+            return Err(format!("patch {} does not fit a grid of {}", self.patch, self.grid));
         }
-    });
-    Ok(ClipErrors { errors, maps })
+        if self.baseline.len() != self.grid * self.grid {
+            return Err(format!("patch baseline has {} values, not {}", self.baseline.len(), self.grid * self.grid));
+        }
+        if self.baseline.iter().any(|v| !v.is_finite()) {
+            return Err("patch baseline holds a non-finite value".into());
+        }
+        Ok(())
+    }
+
+    /// The patch score of each frame of `maps` (pooled at [`PatchScorer::block`]).
+    pub fn scores(&self, maps: &ErrorMaps) -> Result<Vec<f64>, ModelError> {
+        if maps.height != self.grid || maps.width != self.grid {
+            return Err(ModelError::Data(format!(
+                "error maps of {}x{} blocks, the patch score expects {}x{}",
+                maps.width, maps.height, self.grid, self.grid
+            )));
+        }
+        let frames = maps.values.len() / (self.grid * self.grid);
+        Ok((0..frames).map(|f| patch_max(maps.frame(f), &self.baseline, self.grid, self.patch)).collect())
+    }
+}
+
+/// The largest mean of `map − baseline` over the `patch x patch` squares of a `grid`-sided
+/// map, through a summed-area table (in f64).
+fn patch_max(map: &[f32], baseline: &[f32], grid: usize, patch: usize) -> f64 {
+    let g1 = grid + 1;
+    let mut table = vec![0.0f64; g1 * g1];
+    for y in 0..grid {
+        let mut row = 0.0;
+        for x in 0..grid {
+            row += f64::from(map[y * grid + x]) - f64::from(baseline[y * grid + x]);
+            table[(y + 1) * g1 + x + 1] = table[y * g1 + x + 1] + row;
+        }
+    }
+    let mut best = f64::NEG_INFINITY;
+    for y in 0..=grid - patch {
+        for x in 0..=grid - patch {
+            let (y1, x1) = (y + patch, x + patch);
+            let sum = table[y1 * g1 + x1] - table[y * g1 + x1] - table[y1 * g1 + x] + table[y * g1 + x];
+            best = best.max(sum);
+        }
+    }
+    best / (patch * patch) as f64
+}
+
+/// The patch scorer of normal clips' `maps` (one [`ErrorMaps`] per clip, pooled at
+/// `block`) and the patch scores of their frames to calibrate on.
+///
+/// The saved baseline is the mean map over every frame. The calibration scores are
+/// cross-fitted: each clip's frames are scored against the baseline of the *other* clips,
+/// so that the calibration, like a test clip, never sees a baseline fitted on itself (with
+/// a single clip there is no other, and its own baseline is used).
+pub fn fit_patch_scorer(maps: &[ErrorMaps], block: usize) -> Result<(PatchScorer, Vec<f64>), ModelError> {
+    let Some(first) = maps.first() else {
+        return Err(ModelError::Data("no normal clips to fit the patch score on".into()));
+    };
+    let grid = first.height;
+    if maps.iter().any(|m| m.height != grid || m.width != grid) {
+        return Err(ModelError::Data("the normal clips' error maps differ in size".into()));
+    }
+    let plane = grid * grid;
+    let sums: Vec<Vec<f64>> = maps
+        .iter()
+        .map(|m| {
+            let mut s = vec![0.0f64; plane];
+            for frame in m.values.chunks_exact(plane) {
+                for (a, &v) in s.iter_mut().zip(frame) {
+                    *a += f64::from(v);
+                }
+            }
+            s
+        })
+        .collect();
+    let counts: Vec<usize> = maps.iter().map(|m| m.values.len() / plane).collect();
+    let total_count: usize = counts.iter().sum();
+    if total_count == 0 {
+        return Err(ModelError::Data("the normal clips have no frames".into()));
+    }
+    let mut total = vec![0.0f64; plane];
+    for s in &sums {
+        for (t, v) in total.iter_mut().zip(s) {
+            *t += v;
+        }
+    }
+    let mean_of = |sum: &[f64], n: usize| sum.iter().map(|&v| (v / n as f64) as f32).collect::<Vec<f32>>();
+    let scorer = PatchScorer { block, patch: PatchScorer::patch_for(grid), grid, baseline: mean_of(&total, total_count) };
+    let mut scores = Vec::with_capacity(total_count);
+    for (k, m) in maps.iter().enumerate() {
+        let others = total_count - counts[k];
+        let held = if others == 0 {
+            scorer.clone()
+        } else {
+            let rest: Vec<f64> = total.iter().zip(&sums[k]).map(|(t, s)| t - s).collect();
+            PatchScorer { baseline: mean_of(&rest, others), ..scorer.clone() }
+        };
+        scores.extend(held.scores(m)?);
+    }
+    Ok((scorer, scores))
+}
+
+/// Both calibrations of a visual model on normal clips.
+#[derive(Debug, Clone)]
+pub struct VisualCalibration {
+    /// Of the frame errors (eq. 3).
+    pub frame: Calibration,
+    /// The patch scorer and the calibration of its (cross-fitted) scores.
+    pub patch: (PatchScorer, Calibration),
+}
+
+/// Scores the normal `clips` with `model` (stride-1 windows every `hop` frames, as
+/// [`visual_errors`]) and calibrates both frame errors: eq. 3's and the patch score's.
+/// `on_clip` is called after each clip with its index.
+pub fn calibrate_visual(
+    model: &VisualAutoencoder,
+    clips: &[&FrameClip],
+    steps: usize,
+    hop: usize,
+    device: &Device,
+    on_clip: &mut dyn FnMut(usize),
+) -> Result<VisualCalibration, ModelError> {
+    let side = clips.first().map_or(0, |c| c.height);
+    if clips.iter().any(|c| c.height != side || c.width != side) {
+        return Err(ModelError::Data("calibration clips must all have square frames of one size".into()));
+    }
+    let block = PatchScorer::block_for(side);
+    let options = ScoreOptions { steps, hop, batch: 4, map_block: None, patch_block: Some(block), causal: false };
+    let mut errors = Vec::new();
+    let mut maps = Vec::with_capacity(clips.len());
+    for (k, clip) in clips.iter().enumerate() {
+        let e = visual_errors(model, clip, &options, device, &mut |_, _| {})?;
+        errors.extend(e.errors);
+        maps.extend(e.patch_maps);
+        on_clip(k);
+    }
+    let frame = Calibration::fit(&errors).map_err(|e| ModelError::Data(format!("calibrating the frame errors: {e}")))?;
+    let (scorer, scores) = fit_patch_scorer(&maps, block)?;
+    let patch = Calibration::fit(&scores).map_err(|e| ModelError::Data(format!("calibrating the patch scores: {e}")))?;
+    Ok(VisualCalibration { frame, patch: (scorer, patch) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn maps(grid: usize, frames: &[Vec<f32>]) -> ErrorMaps {
+        ErrorMaps { height: grid, width: grid, values: frames.concat() }
+    }
+
+    #[test]
+    fn patch_score_is_the_largest_patch_mean_of_the_excess_over_normal() {
+        // A 4x4 grid, 2x2 patches. Baseline 1 everywhere but 5 at (0, 0).
+        let mut baseline = vec![1.0f32; 16];
+        baseline[0] = 5.0;
+        let scorer = PatchScorer { block: 1, patch: 2, grid: 4, baseline };
+        // Frame 0: error 5 at (0, 0), where normal is 5 too, and 3 at (3, 3): the best patch
+        // is the one holding (3, 3), excess (3 − 1 + 0 + 0 + 0) / 4 = 0.5.
+        let mut a = vec![1.0f32; 16];
+        a[0] = 5.0;
+        a[15] = 3.0;
+        // Frame 1: normal everywhere: every patch's excess is 0.
+        let b = vec![1.0f32; 16];
+        // Frame 2: a 2x2 square of 2s at rows 1-2, columns 1-2: excess 1 in that patch.
+        let mut c = vec![1.0f32; 16];
+        for i in [5, 6, 9, 10] {
+            c[i] = 2.0;
+        }
+        let s = scorer.scores(&maps(4, &[a, b, c])).unwrap();
+        assert_eq!(s, vec![0.5, 0.0, 1.0]);
+        // Maps of another size are refused.
+        assert!(scorer.scores(&maps(2, &[vec![0.0; 4]])).is_err());
+    }
+
+    #[test]
+    fn patch_scorer_is_fitted_on_normal_maps_and_calibrates_cross_fitted() {
+        // Two clips on a 4x4 grid.
+        let grid = 4;
+        let one = |v: f32| vec![v; grid * grid];
+        let clip_a = maps(grid, &[one(1.0), one(3.0)]); // mean 2
+        let clip_b = maps(grid, &[one(6.0)]); // mean 6
+        let (scorer, scores) = fit_patch_scorer(&[clip_a, clip_b], 2).unwrap();
+        assert_eq!(scorer.block, 2);
+        assert_eq!(scorer.patch, 1); // a sixth of 4 blocks, rounded
+        // The saved baseline is the mean over all three frames: (1 + 3 + 6) / 3.
+        assert!(scorer.baseline.iter().all(|&v| (v - 10.0 / 3.0).abs() < 1e-6));
+        // Clip a is scored against clip b's baseline (6), clip b against clip a's (2).
+        assert_eq!(scores, vec![-5.0, -3.0, 4.0]);
+        // A single clip is scored against itself.
+        let (_, alone) = fit_patch_scorer(&[maps(grid, &[one(1.0), one(3.0)])], 2).unwrap();
+        assert_eq!(alone, vec![-1.0, 1.0]);
+        assert!(fit_patch_scorer(&[], 2).is_err());
+    }
+
+    #[test]
+    fn patch_geometry_is_a_24_block_grid_where_it_divides() {
+        assert_eq!(PatchScorer::block_for(96), 4);
+        assert_eq!(PatchScorer::block_for(240), 10);
+        assert_eq!(PatchScorer::block_for(48), 2);
+        assert_eq!(PatchScorer::block_for(64), 2); // 64 / 24 = 2.67: the divisor 2
+        assert_eq!(PatchScorer::block_for(8), 1);
+        assert_eq!(PatchScorer::patch_for(24), 4);
+        assert_eq!(PatchScorer::patch_for(32), 5);
+        assert_eq!(PatchScorer::patch_for(1), 1);
+    }
 }

@@ -107,6 +107,7 @@ fn training_lowers_the_loss_and_resume_matches_an_uninterrupted_run() {
         hop: 1,
         batch: 4,
         map_block: None,
+        patch_block: None,
         causal: false,
     };
     let test = clip("t", 12, 2.0, 3.0);
@@ -137,6 +138,7 @@ fn saved_model_reloads_to_identical_scores_on_every_frame() {
         hop: 3,
         batch: 2,
         map_block: Some(4),
+        patch_block: Some(2),
         causal: false,
     };
     let a = visual_errors(&reloaded, &test, &options, &plain, &mut |_, _| {}).unwrap();
@@ -156,6 +158,17 @@ fn saved_model_reloads_to_identical_scores_on_every_frame() {
     // by one window (frame 0 is: windows start at 0, 3, 6, ...; frame 0 only in the first).
     let sum0: f32 = maps.frame(0).iter().sum::<f32>() * 16.0;
     assert!((f64::from(sum0).sqrt() - a.errors[0]).abs() < 1e-4 * a.errors[0], "{sum0} vs {}", a.errors[0]);
+    // The patch maps pool the same squared errors over 2x2 blocks: each 4x4 block's mean
+    // is the mean of the four 2x2 blocks inside it, on every frame.
+    let fine = a.patch_maps.as_ref().unwrap();
+    assert_eq!((fine.height, fine.width, fine.values.len()), (8, 8, 17 * 64));
+    for f in 0..17 {
+        for (y, x) in (0..4).flat_map(|y| (0..4).map(move |x| (y, x))) {
+            let quad: f32 = (0..4).map(|k| fine.frame(f)[(2 * y + k / 2) * 8 + 2 * x + k % 2]).sum::<f32>() / 4.0;
+            let coarse = maps.frame(f)[y * 4 + x];
+            assert!((quad - coarse).abs() <= 1e-5 * coarse.abs().max(1e-6), "frame {f} block {y},{x}: {quad} vs {coarse}");
+        }
+    }
 
     // A clip shorter than one window is refused with its name.
     let short = clip("short", 3, 1.0, 0.0);

@@ -1,0 +1,72 @@
+//! `avad calibrate`: fit a visual model's calibrations (frame error and patch score) anew on
+//! normal clips, keeping its weights.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use avad_data::{open_dataset, Split};
+use avad_model::burn::tensor::Device;
+use avad_model::model_dir::VisualModel;
+use avad_model::sequences::FrameClip;
+
+use crate::train::{calibrate_on, load_clip};
+
+/// Calibrate a trained visual model on normal clips, keeping its weights.
+///
+/// The calibrated normalisation and the label-free γ come from the errors of normal
+/// clips that the model did not train on. By default those are the clips the model held
+/// out when it was trained (model.json lists them), read again from DATASET; with --clip,
+/// the clips named (normal footage of a new camera, say: every frame of them must be
+/// normal). Both the frame error (eq. 3) and the patch score are calibrated; a model
+/// trained before the patch score gains it here. Only OUT/model.json is rewritten
+/// (atomically); scores change only through the calibration.
+#[derive(clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    /// Visual model directory.
+    model: PathBuf,
+    /// Dataset folder holding the normal clips.
+    dataset: PathBuf,
+    /// Calibrate on these training clips instead of the model's held-out ones (repeatable).
+    #[arg(long = "clip")]
+    clips: Vec<String>,
+}
+
+pub fn run(args: &Args) -> Result<()> {
+    let device = Device::flex();
+    let mut model = VisualModel::load(&args.model, &device)?;
+    let dataset = open_dataset(&args.dataset)?;
+    let card = &model.card;
+    let (names, calibrated_on) = if args.clips.is_empty() {
+        let names = if card.training.validation_clips.is_empty() {
+            card.training.train_clips.clone()
+        } else {
+            card.training.validation_clips.clone()
+        };
+        let on = card.training.calibrated_on.clone();
+        (names, on)
+    } else {
+        if let Some(seen) = args.clips.iter().find(|n| card.training.train_clips.contains(n)) {
+            bail!("{}: clip {seen} trained the model; calibrate on clips it has not seen", args.model.display());
+        }
+        let on = format!("{} normal clips named to avad calibrate", args.clips.len());
+        (args.clips.clone(), on)
+    };
+    let mut clips = Vec::with_capacity(names.len());
+    for name in &names {
+        let clip = dataset
+            .clips
+            .iter()
+            .find(|c| c.split == Split::Train && &c.name == name)
+            .with_context(|| format!("{}: no training clip named {name}", args.dataset.display()))?;
+        clips.push(load_clip(clip, card.preset.size)?);
+    }
+    let refs: Vec<&FrameClip> = clips.iter().collect();
+    let (frame, patch) = calibrate_on(&model.network, &refs, &card.preset.clone(), &calibrated_on, &device)?;
+    model.card.training.calibration = frame;
+    model.card.training.calibrated_on = calibrated_on.clone();
+    model.card.patch = Some(patch);
+    model.save_card(&args.model)?;
+    eprintln!("{}: calibrated on {calibrated_on} ({})", args.model.display(), names.join(", "));
+    Ok(())
+}
