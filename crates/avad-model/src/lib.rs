@@ -11,6 +11,7 @@ pub mod device;
 pub mod model_dir;
 pub mod fast_conv;
 pub mod fusion;
+pub mod host_conv;
 pub mod same_padding;
 pub mod score;
 pub mod sequences;
