@@ -153,6 +153,30 @@ fn train_then_score_the_synthetic_scene() {
     let summary = events.last().unwrap();
     assert_eq!((summary["event"].as_str(), summary["frames"].as_u64()), (Some("summary"), Some(40)));
     assert_fails_naming(&avad(&["watch", "/no/such/source", "--model", m]), "/no/such/source");
+    // A damaged frame in the middle of a folder (decoded ahead, on its own thread): the
+    // frames before it are scored and reported, then one line names the file, exit 1.
+    let broken = tmp.path().join("broken");
+    std::fs::create_dir_all(&broken).unwrap();
+    let mut names: Vec<_> = std::fs::read_dir(&clip).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "png")).collect();
+    names.sort();
+    assert_eq!(names.len(), 40);
+    for (i, f) in names.iter().enumerate() {
+        let to = broken.join(f.file_name().unwrap());
+        if i == 25 {
+            std::fs::write(&to, b"not a png").unwrap();
+        } else {
+            std::fs::copy(f, &to).unwrap();
+        }
+    }
+    let bad_name = names[25].file_name().unwrap().to_string_lossy().into_owned();
+    let out = avad(&["watch", broken.to_str().unwrap(), "--model", m, "--every-frame"]);
+    assert_fails_naming(&out, &bad_name);
+    let events = common::events(&String::from_utf8_lossy(&out.stdout));
+    let summary = events.last().unwrap();
+    assert_eq!(summary["event"], "summary");
+    assert!(summary["error"].as_str().unwrap().contains(&bad_name), "{summary}");
+    let scored = events.iter().filter(|e| e["event"] == "frame").count();
+    assert!(scored >= 20 && scored <= 25, "{scored} frames scored before the damaged 26th");
 
     // The audio model on the scene's (normal) training sound, then both modalities and
     // the evaluation with fusion.
