@@ -18,7 +18,7 @@ use crate::train::{calibrate_on, load_clip};
 /// out when it was trained (model.json lists them), read again from DATASET; with --clip,
 /// the clips named (normal footage of a new camera, say: every frame of them must be
 /// normal). Both the frame error (eq. 3) and the patch score are calibrated; a model
-/// trained before the patch score gains it here. Only OUT/model.json is rewritten
+/// trained before the patch score gains it here. Only MODEL/model.json is rewritten
 /// (atomically); scores change only through the calibration.
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment)]
@@ -62,7 +62,7 @@ pub fn run(args: &Args) -> Result<()> {
         clips.push(load_clip(clip, card.preset.size)?);
     }
     let refs: Vec<&FrameClip> = clips.iter().collect();
-    let (frame, patch) = calibrate_on(&model.network, &refs, &card.preset.clone(), &calibrated_on, &device)?;
+    let (frame, patch) = calibrate_on(&model.network, &refs, &card.preset, &calibrated_on, &device)?;
     model.card.training.calibration = frame;
     model.card.training.calibrated_on = calibrated_on.clone();
     model.card.patch = Some(patch);

@@ -8,6 +8,10 @@
 //! windows (`hop < steps`) gets the mean of its errors: each frame's score belongs to that
 //! frame, never to a window's first or last one. Error maps hold the squared error per
 //! pixel, averaged the same way and pooled over `block x block` pixel blocks.
+//!
+//! The patch score ([`PatchScorer`]) is avad's other frame error, read from such maps: the
+//! worst patch's excess over what normal frames show there. [`calibrate_visual`] fits both
+//! calibrations (and the patch score's normal baseline) on held-out normal clips.
 
 use avad_data::windows::scoring_windows;
 use burn::tensor::{Device, Tensor, TensorData};
