@@ -236,8 +236,15 @@ impl VisualModel {
         if let Some(p) = &card.patch {
             p.scorer.check().map_err(|reason| dir_error(&card_path, reason))?;
             let block = PatchScorer::block_for(card.preset.size);
-            if p.scorer.block != block {
-                return Err(dir_error(&card_path, format!("patch block {} for {}x{} frames, expected {block}", p.scorer.block, card.preset.size, card.preset.size)));
+            if p.scorer.block != block || p.scorer.grid * block != card.preset.size {
+                return Err(dir_error(&card_path, format!(
+                    "patch block {} and grid {} for {}x{} frames, expected block {block} and grid {}",
+                    p.scorer.block,
+                    p.scorer.grid,
+                    card.preset.size,
+                    card.preset.size,
+                    card.preset.size / block
+                )));
             }
         }
         let network = card
