@@ -183,7 +183,6 @@ enum Source {
 /// thread stops after an error or when the queue is dropped.
 struct Prefetch {
     frames: std::sync::mpsc::Receiver<Result<Vec<f32>, avad_media::MediaError>>,
-    size: FrameSize,
 }
 
 impl Prefetch {
@@ -202,14 +201,11 @@ impl Prefetch {
                 }
             }
         });
-        Prefetch { frames, size }
+        Prefetch { frames }
     }
 
-    /// The next frame at `size` (the size the queue was started with), `None` after the last.
-    fn next(&mut self, size: FrameSize) -> Result<Option<Vec<f32>>> {
-        if size != self.size {
-            bail!("frames were queued at {:?}, asked for at {size:?}", self.size);
-        }
+    /// The next frame (at the size the queue was started with), `None` after the last.
+    fn next(&mut self) -> Result<Option<Vec<f32>>> {
         match self.frames.recv() {
             Ok(frame) => Ok(Some(frame?)),
             Err(_) => Ok(None),
@@ -278,11 +274,12 @@ impl Source {
         }
     }
 
-    /// The next frame's pixels and its stream time, `None` at the end.
-    fn next(&mut self, size: FrameSize) -> Result<Option<(Vec<f32>, f64)>> {
+    /// The next frame's pixels (at the size the source was opened with) and its stream
+    /// time, `None` at the end.
+    fn next(&mut self) -> Result<Option<(Vec<f32>, f64)>> {
         match self {
             Source::Folder { frames, next, fps, .. } => {
-                let Some(frame) = frames.next(size)? else { return Ok(None) };
+                let Some(frame) = frames.next()? else { return Ok(None) };
                 let t = *next as f64 / *fps;
                 *next += 1;
                 Ok(Some((frame, t)))
@@ -517,7 +514,6 @@ impl Scorer<'_> {
     fn segment(&self, source: &mut Source, fps: f64, emitter: &mut Emitter, stop: &AtomicBool, status: bool, started: Instant) -> Result<Ended> {
         let preset = &self.visual.card.preset;
         let (side, steps) = (preset.size, preset.steps);
-        let size = FrameSize::new(side as u32, side as u32);
         let calibration = self.scoring.calibration;
         let first = emitter.base + emitter.pending.len();
         let mut live = match (self.audio, source.sound_rate()) {
@@ -563,7 +559,7 @@ impl Scorer<'_> {
             if stop.load(Ordering::SeqCst) {
                 break Ended::Interrupted;
             }
-            let (pixels, t) = match source.next(size) {
+            let (pixels, t) = match source.next() {
                 Ok(Some(frame)) => frame,
                 Ok(None) => break Ended::Stream,
                 Err(e) => break Ended::Failed(e.into()),
