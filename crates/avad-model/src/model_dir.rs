@@ -234,18 +234,7 @@ impl VisualModel {
         let (card_path, card): (PathBuf, VisualModelCard) = read_card(dir, "visual", "a visual")?;
         card.preset.check().map_err(|reason| dir_error(&card_path, reason))?;
         if let Some(p) = &card.patch {
-            p.scorer.check().map_err(|reason| dir_error(&card_path, reason))?;
-            let block = PatchScorer::block_for(card.preset.size);
-            if p.scorer.block != block || p.scorer.grid * block != card.preset.size {
-                return Err(dir_error(&card_path, format!(
-                    "patch block {} and grid {} for {}x{} frames, expected block {block} and grid {}",
-                    p.scorer.block,
-                    p.scorer.grid,
-                    card.preset.size,
-                    card.preset.size,
-                    card.preset.size / block
-                )));
-            }
+            p.scorer.check(card.preset.size).map_err(|reason| dir_error(&card_path, reason))?;
         }
         let network = card
             .model

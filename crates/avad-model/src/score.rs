@@ -246,8 +246,18 @@ impl PatchScorer {
         ((grid as f64 * PATCH_FRACTION).round() as usize).clamp(1, grid.max(1))
     }
 
-    /// Checks that the fields agree (a card read from disk may not).
-    pub fn check(&self) -> Result<(), String> {
+    /// Checks that the fields agree with each other and with frames of `side` pixels (a card
+    /// read from disk may not).
+    pub fn check(&self, side: usize) -> Result<(), String> {
+        let block = Self::block_for(side);
+        if self.block != block || self.grid * block != side {
+            return Err(format!(
+                "patch block {} and grid {} for {side}x{side} frames, expected block {block} and grid {}",
+                self.block,
+                self.grid,
+                side / block
+            ));
+        }
         if self.patch == 0 || self.patch > self.grid {
             return Err(format!("patch {} does not fit a grid of {}", self.patch, self.grid));
         }
