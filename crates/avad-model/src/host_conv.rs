@@ -46,7 +46,7 @@ pub fn conv2d_single_output(conv: &Conv2d, x: Tensor<4>) -> Result<Tensor<4>, Mo
         None => 0.0,
     };
     let input = crate::tensor_values(x)?;
-    let shape = Shape { c, h, w, kh, kw };
+    let shape = Shape { c, h, w, kh, kw, simd: has_avx2_fma() };
     let mut out = vec![bias; n * h * w];
     let threads = std::thread::available_parallelism().map_or(1, |t| t.get()).min(n).max(1);
     let per = n.div_ceil(threads);
@@ -71,6 +71,19 @@ struct Shape {
     w: usize,
     kh: usize,
     kw: usize,
+    /// The CPU has AVX2 and FMA ([`has_avx2_fma`], asked once per call).
+    simd: bool,
+}
+
+fn has_avx2_fma() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
 }
 
 /// One frame: `out` (holding the bias) += the convolution of its `c` channel planes.
@@ -86,22 +99,23 @@ fn frame(input: &[f32], weight: &[f32], s: &Shape, padded: &mut [f32], out: &mut
             let taps = &weight[(ch * s.kh + dy) * s.kw..(ch * s.kh + dy + 1) * s.kw];
             for y in 0..s.h {
                 let src = &padded[(y + dy) * wp..(y + dy + 1) * wp];
-                row(&mut out[y * s.w..(y + 1) * s.w], src, taps);
+                row(&mut out[y * s.w..(y + 1) * s.w], src, taps, s.simd);
             }
         }
     }
 }
 
-/// `dst[x] += Σ_k taps[k] · src[x + k]`.
-fn row(dst: &mut [f32], src: &[f32], taps: &[f32]) {
+/// `dst[x] += Σ_k taps[k] · src[x + k]`; `simd`: the CPU has AVX2 and FMA.
+fn row(dst: &mut [f32], src: &[f32], taps: &[f32], simd: bool) {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-            // SAFETY: the CPU has AVX2 and FMA (checked above).
+        if simd {
+            // SAFETY: `simd` is `has_avx2_fma()`: the CPU has AVX2 and FMA.
             unsafe { row_avx2(dst, src, taps) };
             return;
         }
     }
+    let _ = simd;
     row_scalar(dst, src, taps, 0);
 }
 
