@@ -58,11 +58,7 @@ fn main() {
         lap(&x, &mut times, &mut t);
         let x = leaky_relu(model.norm7.forward(x), 0.3);
         lap(&x, &mut times, &mut t);
-        let x = if host && avad_model::host_conv::applies(&model.output, &x) {
-            avad_model::host_conv::conv2d_single_output(&model.output, x).expect("output conv")
-        } else {
-            conv2d_same_fast(&model.output, x)
-        };
+        let x = if host { model.output_conv(x).expect("output conv") } else { conv2d_same_fast(&model.output, x) };
         let x = sigmoid(x);
         lap(&x, &mut times, &mut t);
         let _ = x.into_data();

@@ -204,14 +204,20 @@ impl VisualAutoencoder {
         // equal to the direct layers up to float rounding, tested there).
         let x = self.norm6.forward(conv_transpose_same_fast(&self.deconv1, x));
         let x = leaky_relu(self.norm7.forward(conv_transpose_same_fast(&self.deconv2, x)), slope);
-        let x = if crate::host_conv::applies(&self.output, &x) {
-            // Inference on the CPU: the host kernel (host_conv.rs), about half the time here.
-            crate::host_conv::conv2d_single_output(&self.output, x)?
-        } else {
-            conv2d_same_fast(&self.output, x)
-        };
-        let x = sigmoid(x);
+        let x = sigmoid(self.output_conv(x)?);
         Ok(x.reshape([batch, steps, 1, height, width]))
+    }
+}
+
+impl VisualAutoencoder {
+    /// The output layer (before its sigmoid): on the host for inference on the CPU
+    /// (host_conv.rs, about half the time there), through burn's operations otherwise.
+    pub fn output_conv(&self, x: Tensor<4>) -> Result<Tensor<4>, ModelError> {
+        if crate::host_conv::applies(&self.output, &x) {
+            crate::host_conv::conv2d_single_output(&self.output, x)
+        } else {
+            Ok(conv2d_same_fast(&self.output, x))
+        }
     }
 }
 
