@@ -229,103 +229,172 @@ pub fn decode_audio(path: &Path) -> Result<DecodedAudio> {
 }
 
 fn decode_opened(path: &Path, opened: Opened) -> Result<DecodedAudio> {
-    let Opened { mut format, track_id, params } = opened;
-    if params.n_frames == Some(0) {
-        return Err(MediaError::invalid(path, "no audio samples: the data chunk is empty"));
+    let mut stream = AudioStream::from_opened(path, opened)?;
+    let mut samples = Vec::new();
+    while let Some(chunk) = stream.next_chunk()? {
+        samples.extend_from_slice(&chunk);
     }
-    let mut decoder = symphonia::default::get_codecs()
-        .make(&params, &DecoderOptions::default())
-        .map_err(|_| unsupported_codec(path, &params))?;
+    Ok(DecodedAudio { sample_rate: stream.sample_rate, channels: stream.channels, samples })
+}
 
-    let mut samples: Vec<f32> = Vec::new();
-    let mut spec_seen: Option<(u32, u16)> = None;
-    let mut bad_packets = 0usize;
-    let mut last_decode_error = String::new();
-    loop {
-        let packet = match format.next_packet() {
-            Ok(p) => p,
-            // symphonia reports the end of a stream as an unexpected EOF; a
-            // cut-short file is caught below by comparing with the header.
-            Err(SymphoniaError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
-            Err(SymphoniaError::ResetRequired) => break,
-            Err(SymphoniaError::IoError(e)) => return Err(MediaError::io(path, e)),
-            Err(e) => return Err(MediaError::invalid(path, format!("malformed audio stream: {e}"))),
-        };
-        if packet.track_id() != track_id {
-            continue;
+/// An audio file decoded packet by packet, for sound too long to hold at once: the
+/// same samples and the same errors as [`decode_audio`], a chunk at a time.
+pub struct AudioStream {
+    path: std::path::PathBuf,
+    format: Box<dyn FormatReader>,
+    decoder: Box<dyn symphonia::core::codecs::Decoder>,
+    track_id: u32,
+    params: CodecParameters,
+    pub sample_rate: u32,
+    pub channels: u16,
+    /// The first chunk, decoded by `open` to learn the rate and channels.
+    first: Option<Vec<f32>>,
+    /// Frames (samples per channel) handed out so far.
+    frames: u64,
+    bad_packets: usize,
+    last_decode_error: String,
+    done: bool,
+}
+
+impl std::fmt::Debug for AudioStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AudioStream").field("path", &self.path).field("sample_rate", &self.sample_rate).field("channels", &self.channels).finish_non_exhaustive()
+    }
+}
+
+impl AudioStream {
+    /// Opens `path` and decodes its first packet (so that the rate and channels are
+    /// known); errors as [`decode_audio`]'s.
+    pub fn open(path: &Path) -> Result<Self> {
+        Self::from_opened(path, open(path)?)
+    }
+
+    fn from_opened(path: &Path, opened: Opened) -> Result<Self> {
+        let Opened { format, track_id, params } = opened;
+        if params.n_frames == Some(0) {
+            return Err(MediaError::invalid(path, "no audio samples: the data chunk is empty"));
         }
-        match decoder.decode(&packet) {
-            Ok(buf) => {
-                let spec = *buf.spec();
-                let channels = spec.channels.count() as u16;
-                match spec_seen {
-                    None => spec_seen = Some((spec.rate, channels)),
-                    Some(seen) if seen != (spec.rate, channels) => {
+        let decoder = symphonia::default::get_codecs()
+            .make(&params, &DecoderOptions::default())
+            .map_err(|_| unsupported_codec(path, &params))?;
+        let mut stream = AudioStream {
+            path: path.to_path_buf(),
+            format,
+            decoder,
+            track_id,
+            params,
+            sample_rate: 0,
+            channels: 0,
+            first: None,
+            frames: 0,
+            bad_packets: 0,
+            last_decode_error: String::new(),
+            done: false,
+        };
+        stream.first = stream.decode_next()?;
+        Ok(stream)
+    }
+
+    /// The next decoded samples, interleaved; `None` at the end.
+    pub fn next_chunk(&mut self) -> Result<Option<Vec<f32>>> {
+        match self.first.take() {
+            Some(chunk) => Ok(Some(chunk)),
+            None => self.decode_next(),
+        }
+    }
+
+    /// Decodes packets until one gives samples, or the end (where the whole file's
+    /// checks run: something decoded, nothing missing from a PCM file).
+    fn decode_next(&mut self) -> Result<Option<Vec<f32>>> {
+        let path = self.path.clone();
+        let path = path.as_path();
+        while !self.done {
+            let packet = match self.format.next_packet() {
+                Ok(p) => p,
+                // symphonia reports the end of a stream as an unexpected EOF; a
+                // cut-short file is caught below by comparing with the header.
+                Err(SymphoniaError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
+                Err(SymphoniaError::ResetRequired) => break,
+                Err(SymphoniaError::IoError(e)) => return Err(MediaError::io(path, e)),
+                Err(e) => return Err(MediaError::invalid(path, format!("malformed audio stream: {e}"))),
+            };
+            if packet.track_id() != self.track_id {
+                continue;
+            }
+            match self.decoder.decode(&packet) {
+                Ok(buf) => {
+                    let spec = *buf.spec();
+                    let channels = spec.channels.count() as u16;
+                    if self.channels == 0 {
+                        if spec.rate == 0 || channels == 0 {
+                            return Err(MediaError::invalid(path, format!("invalid stream format: {} Hz, {channels} channels", spec.rate)));
+                        }
+                        (self.sample_rate, self.channels) = (spec.rate, channels);
+                    } else if (self.sample_rate, self.channels) != (spec.rate, channels) {
                         return Err(MediaError::invalid(
                             path,
                             format!(
                                 "the stream changes from {} Hz x{} to {} Hz x{} mid-file",
-                                seen.0, seen.1, spec.rate, channels
+                                self.sample_rate, self.channels, spec.rate, channels
                             ),
                         ));
                     }
-                    Some(_) => {}
+                    let mut chunk = Vec::new();
+                    append_interleaved(&buf, &mut chunk);
+                    if chunk.is_empty() {
+                        continue;
+                    }
+                    let ch = usize::from(self.channels);
+                    if let Some(i) = chunk.iter().position(|s| !s.is_finite()) {
+                        let what = if chunk[i].is_nan() { "NaN" } else { "infinite" };
+                        return Err(MediaError::invalid(
+                            path,
+                            format!("corrupt audio: sample {} of channel {} is {what}", self.frames + (i / ch) as u64, i % ch),
+                        ));
+                    }
+                    self.frames += (chunk.len() / ch) as u64;
+                    return Ok(Some(chunk));
                 }
-                append_interleaved(&buf, &mut samples);
+                // Lossy streams (MP3) may carry damaged frames; skip them as
+                // decoders do, and fail only if nothing decodes.
+                Err(SymphoniaError::DecodeError(msg)) => {
+                    self.bad_packets += 1;
+                    self.last_decode_error = msg.to_string();
+                }
+                Err(SymphoniaError::Unsupported(_)) => return Err(unsupported_codec(path, &self.params)),
+                Err(SymphoniaError::IoError(e)) => return Err(MediaError::io(path, e)),
+                Err(e) => return Err(MediaError::invalid(path, format!("cannot decode: {e}"))),
             }
-            // Lossy streams (MP3) may carry damaged frames; skip them as
-            // decoders do, and fail only if nothing decodes.
-            Err(SymphoniaError::DecodeError(msg)) => {
-                bad_packets += 1;
-                last_decode_error = msg.to_string();
+        }
+        if self.done {
+            return Ok(None);
+        }
+        self.done = true;
+        if self.frames == 0 {
+            if self.bad_packets > 0 {
+                return Err(MediaError::invalid(
+                    path,
+                    format!("no packet could be decoded ({} malformed, last: {})", self.bad_packets, self.last_decode_error),
+                ));
             }
-            Err(SymphoniaError::Unsupported(_)) => return Err(unsupported_codec(path, &params)),
-            Err(SymphoniaError::IoError(e)) => return Err(MediaError::io(path, e)),
-            Err(e) => return Err(MediaError::invalid(path, format!("cannot decode: {e}"))),
+            return Err(MediaError::invalid(path, "no audio samples: the stream is empty"));
         }
-    }
-
-    let Some((sample_rate, channels)) = spec_seen else {
-        if bad_packets > 0 {
-            return Err(MediaError::invalid(
-                path,
-                format!("no packet could be decoded ({bad_packets} malformed, last: {last_decode_error})"),
-            ));
+        if let Some(declared) = self.params.n_frames {
+            // Lossy codecs may report a length that counts encoder padding, so
+            // only PCM headers are held to it exactly.
+            if codec_name(&self.params).starts_with("pcm") && self.frames < declared {
+                return Err(MediaError::invalid(
+                    path,
+                    format!(
+                        "truncated: the header declares {declared} frames ({:.3} s) but only {} could be read; the file was cut short",
+                        declared as f64 / f64::from(self.sample_rate),
+                        self.frames
+                    ),
+                ));
+            }
         }
-        return Err(MediaError::invalid(path, "no audio samples: the stream is empty"));
-    };
-    if sample_rate == 0 || channels == 0 {
-        return Err(MediaError::invalid(path, format!("invalid stream format: {sample_rate} Hz, {channels} channels")));
+        Ok(None)
     }
-    let frames = samples.len() / channels as usize;
-    if frames == 0 {
-        return Err(MediaError::invalid(path, "no audio samples: the stream is empty"));
-    }
-    if let Some(declared) = params.n_frames {
-        // Lossy codecs may report a length that counts encoder padding, so
-        // only PCM headers are held to it exactly.
-        if codec_name(&params).starts_with("pcm") && (frames as u64) < declared {
-            return Err(MediaError::invalid(
-                path,
-                format!(
-                    "truncated: the header declares {declared} frames ({:.3} s) but only {frames} could be read; the file was cut short",
-                    declared as f64 / sample_rate as f64
-                ),
-            ));
-        }
-    }
-    if let Some(i) = samples.iter().position(|s| !s.is_finite()) {
-        let what = if samples.get(i).is_some_and(|s| s.is_nan()) { "NaN" } else { "infinite" };
-        return Err(MediaError::invalid(
-            path,
-            format!(
-                "corrupt audio: sample {} of channel {} is {what}",
-                i / channels as usize,
-                i % channels as usize
-            ),
-        ));
-    }
-    Ok(DecodedAudio { sample_rate, channels, samples })
 }
 
 /// Append a decoded buffer, interleaved, converted as libsndfile converts to

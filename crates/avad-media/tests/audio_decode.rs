@@ -3,7 +3,7 @@
 use std::f64::consts::PI;
 use std::path::{Path, PathBuf};
 
-use avad_media::audio::{decode_audio, downmix_mono, load_audio, probe_audio, DecodedAudio};
+use avad_media::audio::{decode_audio, downmix_mono, load_audio, probe_audio, AudioStream, DecodedAudio};
 use avad_media::MediaError;
 
 const PCM: u16 = 1;
@@ -206,6 +206,40 @@ fn png_renamed_wav_is_not_audio() {
     let e = err_of(&path);
     assert_message(&e, &path, "not an audio file");
     assert_message(&e, &path, "PNG image");
+}
+
+/// Every chunk of an [`AudioStream`], joined.
+fn streamed(path: &Path) -> avad_media::Result<DecodedAudio> {
+    let mut stream = AudioStream::open(path)?;
+    let (mut samples, mut chunks) = (Vec::new(), 0);
+    while let Some(chunk) = stream.next_chunk()? {
+        samples.extend(chunk);
+        chunks += 1;
+    }
+    assert!(chunks > 0);
+    Ok(DecodedAudio { sample_rate: stream.sample_rate, channels: stream.channels, samples })
+}
+
+#[test]
+fn a_stream_gives_the_whole_decode_chunk_by_chunk_and_the_same_errors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Five seconds of stereo at 48 kHz: many packets.
+    let v: Vec<i16> = sine(48000, 2 * 240_000, 440.0, 0.5).iter().map(|x| (x * 32767.0).round() as i16).collect();
+    let path = write(dir.path(), "long.wav", &wav_bytes(PCM, 2, 48000, 16, &i16_bytes(&v), None));
+    let mut stream = AudioStream::open(&path).expect("open");
+    assert_eq!((stream.sample_rate, stream.channels), (48000, 2), "known once opened");
+    let mut chunks = 0;
+    while stream.next_chunk().expect("chunk").is_some() {
+        chunks += 1;
+    }
+    assert!(chunks > 10, "{chunks} chunks");
+    assert!(stream.next_chunk().expect("after the end").is_none());
+    assert_eq!(streamed(&path).expect("stream"), decode_audio(&path).expect("whole"));
+    // Bad input fails the same way, once the stream reaches it.
+    let nan = write(dir.path(), "nan.wav", &wav_bytes(IEEE_FLOAT, 1, 22050, 32, &f32_bytes(&[0.0, 0.5, f32::NAN, 0.1]), None));
+    assert_message(&streamed(&nan).unwrap_err(), &nan, "sample 2 of channel 0 is NaN");
+    let cut = write(dir.path(), "cut.wav", &wav_bytes(PCM, 1, 22050, 16, &i16_bytes(&[1, 2, 3, 4]), Some(100)));
+    assert_message(&streamed(&cut).unwrap_err(), &cut, "truncated");
 }
 
 #[test]

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use avad_media::audio::{decode_audio, load_audio, probe_audio};
+use avad_media::audio::{decode_audio, load_audio, probe_audio, AudioStream};
 
 /// 1 s of a 440 Hz sine at 44.1 kHz, stereo, encoded with `codec` into `path`.
 fn encode(path: &Path, codec: &[&str]) -> bool {
@@ -62,6 +62,14 @@ fn compressed_formats_decode_to_the_tone_they_hold() {
         assert!(info.codec.contains(expect_codec), "{name}: codec {}", info.codec);
         let decoded = decode_audio(&path).unwrap();
         assert_eq!(decoded.channels, 2);
+        // Packet by packet, the same samples.
+        let mut stream = AudioStream::open(&path).unwrap();
+        let mut joined = Vec::new();
+        while let Some(chunk) = stream.next_chunk().unwrap() {
+            joined.extend(chunk);
+        }
+        assert_eq!((stream.sample_rate, stream.channels), (decoded.sample_rate, decoded.channels), "{name}");
+        assert!(joined == decoded.samples, "{name}: streamed samples differ");
         // Encoders add priming/padding: allow 50 ms around the second.
         assert!((decoded.duration_s() - 1.0).abs() < 0.05, "{name}: {} s", decoded.duration_s());
         let mono = load_audio(&path, 22050).unwrap();
