@@ -141,15 +141,68 @@ pub fn decode_audio_track(source: &str) -> Result<DecodedAudio> {
     backend::decode_audio_track(source, &OpenOptions::default())
 }
 
+/// Frames of a live stream decoded before any is delivered, to settle its clock
+/// ([`settle_clock`]): 0.2 s at 25 fps.
+pub const SETTLE_FRAMES: usize = 5;
+
+/// The clock of a live stream's first frames, settled on the latest of them.
+///
+/// An RTP receiver can date a stream's packets on the common (wall-clock) timeline only
+/// once the sender's first RTCP report for that stream arrives; packets before it are
+/// dated from the stream's own first packet, so the picture's and the sound's first
+/// timestamps need not agree. Over RTSP FFmpeg dates the first picture 0 and the second,
+/// synchronised, 86 ms later at 25 fps: the first really came 46 ms after the sound
+/// began (the AAC encoder's priming, which an MP4's edit list hides).
+///
+/// `times`: the first frames' times (seconds), `frame_s`: the frame duration. The
+/// latest frame is trusted; a frame more than half a frame off the time it implies
+/// (`last - (L - k) frame_s`) is re-dated to that time. Returns the shift to subtract
+/// from every time of the stream, sound included (so that the first frame stays at the
+/// time it had), and the first frames' times after it.
+pub fn settle_clock(times: &[f64], frame_s: f64) -> (f64, Vec<f64>) {
+    let (Some(&first), Some(&last)) = (times.first(), times.last()) else {
+        return (0.0, Vec::new());
+    };
+    if !(frame_s > 0.0) {
+        return (0.0, times.to_vec());
+    }
+    let l = times.len() - 1;
+    let implied = |k: usize| last - (l - k) as f64 * frame_s;
+    if (first - implied(0)).abs() <= 0.5 * frame_s {
+        return (0.0, times.to_vec());
+    }
+    let shift = implied(0) - first;
+    let fixed = times
+        .iter()
+        .enumerate()
+        .map(|(k, &t)| if (t - implied(k)).abs() <= 0.5 * frame_s { t - shift } else { implied(k) - shift })
+        .collect();
+    (shift, fixed)
+}
+
 /// Sequential reader of a video file or live stream, decoding to model-size gray frames.
 pub struct VideoReader {
     inner: backend::Reader,
+    /// Live streams: the first frames, decoded and held until the clock is settled
+    /// ([`settle_clock`]); the sound waits for it too.
+    held: std::collections::VecDeque<TimedFrame>,
+    settled: bool,
+    /// An error that came while frames were held: reported after them.
+    held_error: Option<crate::MediaError>,
+    /// Seconds subtracted from every time of the stream once settled.
+    shift_s: f64,
 }
 
 impl VideoReader {
     /// Opens `source` (a path or a URL) and prepares to deliver frames of `size`.
     pub fn open(source: &str, size: crate::FrameSize, options: &OpenOptions) -> Result<Self> {
-        Ok(VideoReader { inner: backend::Reader::open(source, size, options)? })
+        Ok(VideoReader {
+            inner: backend::Reader::open(source, size, options)?,
+            held: std::collections::VecDeque::new(),
+            settled: !is_stream_url(source),
+            held_error: None,
+            shift_s: 0.0,
+        })
     }
 
     pub fn info(&self) -> &VideoInfo {
@@ -158,16 +211,59 @@ impl VideoReader {
 
     /// The next frame, `Ok(None)` at the end of the source. Fails if the source
     /// ends before a single frame decodes, or if a stream stalls past the timeout.
+    /// A live stream's first frame comes once [`SETTLE_FRAMES`] have decoded.
     pub fn next_frame(&mut self) -> Result<Option<TimedFrame>> {
-        self.inner.next_frame()
+        if !self.settled {
+            self.settle()?;
+        }
+        if let Some(frame) = self.held.pop_front() {
+            return Ok(Some(frame));
+        }
+        if let Some(e) = self.held_error.take() {
+            return Err(e);
+        }
+        Ok(self.inner.next_frame()?.map(|mut f| {
+            f.pts_s -= self.shift_s;
+            f
+        }))
+    }
+
+    fn settle(&mut self) -> Result<()> {
+        self.settled = true;
+        while self.held.len() < SETTLE_FRAMES {
+            match self.inner.next_frame() {
+                Ok(Some(frame)) => self.held.push_back(frame),
+                Ok(None) => break,
+                Err(e) if self.held.is_empty() => return Err(e),
+                Err(e) => {
+                    self.held_error = Some(e);
+                    break;
+                }
+            }
+        }
+        let fps = self.inner.info().fps;
+        let times: Vec<f64> = self.held.iter().map(|f| f.pts_s).collect();
+        let (shift, fixed) = settle_clock(&times, if fps > 0.0 { 1.0 / fps } else { 0.0 });
+        self.shift_s = shift;
+        for (frame, t) in self.held.iter_mut().zip(fixed) {
+            frame.pts_s = t;
+        }
+        Ok(())
     }
 
     /// The audio decoded since the last call (with [`OpenOptions::audio`]), `None`
     /// when there is none yet. Audio is decoded as its packets arrive, interleaved
     /// with the video's, so a caller that takes it after every frame holds the
-    /// sound up to about that frame's time.
+    /// sound up to about that frame's time. A live stream's sound is held until its
+    /// clock is settled ([`Self::next_frame`]).
     pub fn take_audio(&mut self) -> Option<AudioChunk> {
-        self.inner.take_audio()
+        if !self.settled {
+            return None;
+        }
+        self.inner.take_audio().map(|mut chunk| {
+            chunk.start_s -= self.shift_s;
+            chunk
+        })
     }
 
     /// Packets the demuxer or a decoder rejected as corrupt and skipped.
@@ -950,6 +1046,29 @@ mod tests {
     use super::*;
     #[cfg(not(feature = "ffmpeg"))]
     use crate::MediaError;
+
+    #[test]
+    fn a_live_streams_first_frame_is_redated_on_the_latest_frames_clock() {
+        // As FFmpeg dates an RTSP push at 25 fps: the first picture 0 (before the
+        // stream's first RTCP report), the rest 86.4 ms on and 40 ms apart.
+        let times = [0.0, 0.0864, 0.1264, 0.1664, 0.2064];
+        let (shift, fixed) = settle_clock(&times, 0.04);
+        assert!((shift - 0.0464).abs() < 1e-12, "{shift}");
+        for (k, t) in fixed.iter().enumerate() {
+            assert!((t - 0.04 * k as f64).abs() < 1e-12, "frame {k}: {t}");
+        }
+        // A regular clock, with jitter under half a frame, is left alone.
+        let regular = [0.1, 0.14, 0.185, 0.22, 0.26];
+        assert_eq!(settle_clock(&regular, 0.04), (0.0, regular.to_vec()));
+        // Only the frame off the latest frame's clock moves; no frame rate, no change;
+        // one frame or none, nothing to settle.
+        let (shift, fixed) = settle_clock(&[0.0, 0.5, 0.54], 0.04);
+        assert!((shift - 0.46).abs() < 1e-12);
+        assert!(fixed.iter().zip([0.0, 0.04, 0.08]).all(|(a, b)| (a - b).abs() < 1e-12), "{fixed:?}");
+        assert_eq!(settle_clock(&[0.0, 0.5], 0.0), (0.0, vec![0.0, 0.5]));
+        assert_eq!(settle_clock(&[3.0], 0.04), (0.0, vec![3.0]));
+        assert_eq!(settle_clock(&[], 0.04), (0.0, vec![]));
+    }
 
     #[test]
     fn video_paths_are_recognised_by_extension_in_any_case() {
