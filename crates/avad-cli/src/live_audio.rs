@@ -57,6 +57,13 @@ pub struct LiveAudio<'m> {
     /// The next video frame to hand out.
     next_video: usize,
     finished: bool,
+    /// Input samples (at the source's rate): pushed in all, silence pushed in place of
+    /// sound that lagged too far ([`Self::fill_gap`]), and of that, how much later sound
+    /// still has to be dropped.
+    input_rate: u32,
+    pushed: usize,
+    filled: usize,
+    owed: usize,
 }
 
 impl<'m> LiveAudio<'m> {
@@ -89,13 +96,55 @@ impl<'m> LiveAudio<'m> {
             errors_base: 0,
             next_video: 0,
             finished: false,
+            input_rate: rate,
+            pushed: 0,
+            filled: 0,
+            owed: 0,
         })
     }
 
     /// Adds mono sound at the rate given to [`Self::new`].
     pub fn push(&mut self, mono: &[f32]) {
+        // Sound for a stretch already filled with silence comes too late: dropped.
+        let late = self.owed.min(mono.len());
+        self.owed -= late;
+        let mono = &mono[late..];
+        self.pushed += mono.len();
         let out = self.resampler.push(mono);
         self.held.extend(out);
+    }
+
+    /// When the sound lags the picture by more than `stall_s` seconds (a microphone or
+    /// an audio track that went quiet while the picture goes on), it is taken as lost:
+    /// silence is pushed in its place up to `stall_s` behind the picture, so that frames
+    /// keep being scored, and sound that arrives later for that stretch is dropped.
+    /// Returns whether it filled.
+    pub fn fill_gap(&mut self, video_frames: usize, stall_s: f64) -> bool {
+        let rate = f64::from(self.input_rate);
+        let behind_s = video_frames as f64 / self.fps - self.pushed as f64 / rate;
+        if self.finished || self.input_rate == 0 || behind_s <= stall_s {
+            return false;
+        }
+        let upto = ((video_frames as f64 / self.fps - stall_s) * rate).floor() as usize;
+        let n = upto.saturating_sub(self.pushed);
+        if n == 0 {
+            return false;
+        }
+        let out = self.resampler.push(&vec![0.0; n]);
+        self.held.extend(out);
+        self.pushed += n;
+        self.filled += n;
+        self.owed += n;
+        true
+    }
+
+    /// Seconds of silence pushed by [`Self::fill_gap`].
+    pub fn filled_s(&self) -> f64 {
+        if self.input_rate == 0 {
+            0.0
+        } else {
+            self.filled as f64 / f64::from(self.input_rate)
+        }
     }
 
     /// The video has reached `video_frames` frames: releases the sound up to their end and
@@ -258,6 +307,12 @@ impl<'m> LiveAudio<'m> {
         }
         self.forget();
         Ok(out)
+    }
+
+    /// Values held now: resampled sound not yet released or not yet framed, scaled feature values and
+    /// per-frame window sums (a measure of memory, bounded however long the stream).
+    pub fn held_values(&self) -> usize {
+        self.held.len() + self.features.buffered() + self.rows.len() + self.sums.len() + self.tap.as_ref().map_or(0, Vec::len)
     }
 
     /// Drops the rows and sums no later window or video frame reads.

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context, Result};
-use avad_media::audio::{downmix_mono, DecodedAudio};
+use avad_media::audio::{downmix_mono, AudioStream, DecodedAudio};
 use avad_media::frames::{FrameFolder, GrayResizer};
 use avad_media::video::{is_stream_url, is_video_path, OpenOptions, VideoReader};
 use avad_media::FrameSize;
@@ -100,6 +100,15 @@ pub struct Args {
     /// The visual frame error: patch (the default when the model has it) or paper (eq. 3).
     #[arg(long)]
     video_score: Option<FrameScore>,
+    /// Seconds the sound may lag the picture before it counts as lost: the frames are
+    /// then scored with silence in its place, and sound that comes later for that
+    /// stretch is dropped (reported as `sound_filled_s` in the summary).
+    #[arg(long, default_value_t = 5.0)]
+    sound_timeout: f64,
+    /// Threads that score visual windows side by side (default: one per core). Scores do
+    /// not depend on it.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    workers: Option<u32>,
 }
 
 #[derive(Serialize)]
@@ -157,17 +166,69 @@ enum Event {
         skipped_packets: u64,
         damaged_frames: u64,
         peak_rss_mb: Option<f64>,
+        /// The most frames waiting for their scores at once.
+        max_pending_frames: usize,
+        /// The most values the audio scorer held at once (samples, feature values and
+        /// window sums): with `max_pending_frames`, what stays flat over a long watch.
+        max_audio_held: usize,
+        /// Seconds of silence scored in place of sound that lagged past --sound-timeout.
+        sound_filled_s: f64,
         interrupted: bool,
         #[serde(skip_serializing_if = "Option::is_none")]
         error: Option<String>,
     },
 }
 
-/// A source's sound, mono at its own rate.
+/// A frame folder's sound (--audio), mono at its own rate, handed over as the frames
+/// need it: up to [`SOUND_LEAD_S`] ahead of the latest frame.
 struct Sound {
     rate: u32,
-    /// Whole file (frame folder + --audio): handed over at once.
-    whole: Option<Vec<f32>>,
+    feed: SoundFeed,
+    /// Mono samples handed over so far.
+    given: usize,
+}
+
+enum SoundFeed {
+    /// An audio file, decoded a packet at a time (memory stays flat however long it is).
+    File(AudioStream),
+    /// A video's sound track, which FFmpeg decodes whole.
+    Track(VecDeque<f32>),
+}
+
+/// Seconds of a frame folder's sound handed over ahead of its latest frame: more than
+/// the audio scorer needs before it can score a frame (about 0.9 s).
+const SOUND_LEAD_S: f64 = 2.0;
+
+impl Sound {
+    fn open(path: &Path) -> Result<Self> {
+        if is_video_path(path) {
+            let (mono, rate) = decode_native_mono(path, true)?;
+            return Ok(Sound { rate, feed: SoundFeed::Track(mono.into()), given: 0 });
+        }
+        let stream = AudioStream::open(path)?;
+        Ok(Sound { rate: stream.sample_rate, feed: SoundFeed::File(stream), given: 0 })
+    }
+
+    /// The mono samples after those already given, up to time `until_s`.
+    fn take_until(&mut self, until_s: f64) -> Result<Vec<f32>> {
+        let want = (until_s * f64::from(self.rate)).ceil().max(0.0) as usize;
+        let mut out = Vec::new();
+        match &mut self.feed {
+            SoundFeed::Track(rest) => {
+                let n = want.saturating_sub(self.given).min(rest.len());
+                out.extend(rest.drain(..n));
+            }
+            SoundFeed::File(stream) => {
+                while self.given + out.len() < want {
+                    let Some(chunk) = stream.next_chunk()? else { break };
+                    let decoded = DecodedAudio { sample_rate: stream.sample_rate, channels: stream.channels, samples: chunk };
+                    out.extend(downmix_mono(&decoded));
+                }
+            }
+        }
+        self.given += out.len();
+        Ok(out)
+    }
 }
 
 /// Frames (and sound) as they arrive, whatever the source.
@@ -223,10 +284,7 @@ impl Source {
                 bail!("{source}: no frames in this folder");
             }
             let sound = match (&args.audio, want_audio) {
-                (Some(audio), true) => {
-                    let (mono, rate) = decode_native_mono(audio, is_video_path(audio))?;
-                    Some(Sound { rate, whole: Some(mono) })
-                }
+                (Some(audio), true) => Some(Sound::open(audio)?),
                 (None, true) => bail!("{source}: a frame folder has no sound; give the audio model its sound with --audio FILE"),
                 (Some(audio), false) => bail!("{}: --audio needs an audio model (a second --model)", audio.display()),
                 (None, false) => None,
@@ -288,12 +346,14 @@ impl Source {
         }
     }
 
-    /// Sound decoded since the last call, mono, starting where the previous call's ended
-    /// (the first call's starts at the video's time 0: leading sound is dropped, a late
-    /// start padded with silence).
-    fn take_sound(&mut self) -> Vec<f32> {
+    /// Sound since the last call, mono, starting where the previous call's ended: a
+    /// video's, as decoded (the first call's starts at the video's time 0: leading sound
+    /// is dropped, a late start padded with silence); a frame folder's, up to
+    /// [`SOUND_LEAD_S`] past its latest frame.
+    fn take_sound(&mut self) -> Result<Vec<f32>> {
         match self {
-            Source::Folder { sound, .. } => sound.as_mut().and_then(|s| s.whole.take()).unwrap_or_default(),
+            Source::Folder { sound: None, .. } => Ok(Vec::new()),
+            Source::Folder { sound: Some(sound), next, fps, .. } => sound.take_until(*next as f64 / *fps + SOUND_LEAD_S),
             Source::Video { reader, sound_origin } => {
                 let mut out = Vec::new();
                 while let Some(chunk) = reader.take_audio() {
@@ -310,7 +370,7 @@ impl Source {
                     }
                     out.extend(mono);
                 }
-                out
+                Ok(out)
             }
         }
     }
@@ -363,6 +423,10 @@ struct Emitter {
     /// Stream time of the latest frame to arrive.
     last_t: f64,
     evidence: Option<Evidence>,
+    /// High-water marks: frames pending, values held by the audio scorer.
+    max_pending: usize,
+    max_audio_held: usize,
+    sound_filled_s: f64,
 }
 
 impl Emitter {
@@ -380,6 +444,7 @@ impl Emitter {
         self.last_t = t;
         let pixels = if self.evidence.is_some() { pixels.iter().map(|v| (v * 255.0).round().clamp(0.0, 255.0) as u8).collect() } else { Vec::new() };
         self.pending.push_back(Pending { t, pixels, arrived: Instant::now(), video: None, audio: None, dropped: false });
+        self.max_pending = self.max_pending.max(self.pending.len());
     }
 
     fn slot(&mut self, frame: usize) -> Option<&mut Pending> {
@@ -498,6 +563,8 @@ struct Scorer<'m> {
     audio: Option<(&'m AudioModel, usize)>,
     device: Device,
     hop: usize,
+    workers: usize,
+    sound_timeout: f64,
     source: String,
 }
 
@@ -526,28 +593,11 @@ impl Scorer<'_> {
                 live.tap = Some(Vec::new());
             }
         }
-        let mut window: VecDeque<Vec<f32>> = VecDeque::with_capacity(steps);
-        let (mut received, mut scored) = (0usize, 0usize);
-        let score_window = |window: &VecDeque<Vec<f32>>, start: usize, from: usize, emitter: &mut Emitter| -> Result<()> {
-            let clip = FrameClip::new("live".into(), side, side, window.iter().cloned().collect())?;
-            let options =
-                ScoreOptions { steps, hop: steps, batch: 1, map_block: None, patch_block: self.scoring.patch_block(), causal: true };
-            let errors = visual_errors(&self.visual.network, &clip, &options, &self.device, &mut |_, _| {})?;
-            let errors = self.scoring.frame_errors(&errors)?;
-            for (k, e) in errors.iter().enumerate() {
-                let frame = start + k;
-                if frame >= from {
-                    if let Some(p) = emitter.slot(first + frame) {
-                        p.video = Some((*e, calibration.regularity_score(*e)));
-                    }
-                }
-            }
-            Ok(())
-        };
         let set_audio = |emitter: &mut Emitter, live: &mut LiveAudio, scores: Vec<(usize, f64)>| {
             if let Some(ev) = emitter.evidence.as_mut() {
                 ev.add_sound(live.take_released());
             }
+            emitter.max_audio_held = emitter.max_audio_held.max(live.held_values());
             for (j, e) in scores {
                 let r = live.calibration.regularity_score(e);
                 if let Some(p) = emitter.slot(first + j) {
@@ -555,80 +605,232 @@ impl Scorer<'_> {
                 }
             }
         };
-        let ended = loop {
-            if stop.load(Ordering::SeqCst) {
-                break Ended::Interrupted;
-            }
-            let (pixels, t) = match source.next() {
-                Ok(Some(frame)) => frame,
-                Ok(None) => break Ended::Stream,
-                Err(e) => break Ended::Failed(e.into()),
-            };
-            if window.len() == steps {
-                window.pop_front();
-            }
-            emitter.arrive(t, &pixels);
-            window.push_back(pixels);
-            received += 1;
-            // A window ends at frames steps-1, steps-1+hop, ...: score it and give the
-            // frames no earlier window covered their video scores.
-            if received >= steps && (received - steps) % self.hop == 0 {
-                score_window(&window, received - steps, scored, emitter)?;
-                scored = received;
-            }
-            if let Some(live) = live.as_mut() {
-                live.push(&source.take_sound());
-                let scores = live.advance(received)?;
-                set_audio(emitter, live, scores);
-            }
-            emitter.drain()?;
-            if status && received % 5 == 0 {
-                let secs = started.elapsed().as_secs_f64();
-                let lat = emitter.latency.3;
-                let audio = emitter.last.1.map_or(String::new(), |a| format!(", audio {a:.3}"));
-                eprint!(
-                    "\r{} frames, {:.1} fps, latency {lat:.0} ms, s_r {:.3}{audio} (γ {:.3}){}   ",
-                    first + received,
-                    (first + received) as f64 / secs.max(1e-9),
-                    emitter.last.0,
-                    emitter.gamma,
-                    if emitter.open.is_some() { ", ANOMALY" } else { "" }
-                );
+        let set_video = |emitter: &mut Emitter, done: Vec<Scored>| {
+            for scored in done {
+                for (k, e) in scored.errors.iter().enumerate() {
+                    let frame = scored.start + k;
+                    if frame >= scored.from {
+                        if let Some(p) = emitter.slot(first + frame) {
+                            p.video = Some((*e, calibration.regularity_score(*e)));
+                        }
+                    }
+                }
             }
         };
-        // The frames after the last complete window: one more window ending on the last
-        // frame (as offline scoring adds), unless the segment was shorter than a window.
-        if !matches!(ended, Ended::Interrupted) && scored < received && received >= steps {
-            score_window(&window, received - steps, scored, emitter)?;
-        }
-        if received < steps {
-            for j in 0..received {
-                if let Some(p) = emitter.slot(first + j) {
-                    p.dropped = true;
+        // Visual windows are scored on worker threads (the model's layers leave much of a
+        // second core idle) while this thread decodes, scores the sound and emits. Each
+        // window is computed as before, whichever thread takes it, so no score changes.
+        std::thread::scope(|scope| {
+            let mut pool = WindowPool::start(scope, self.workers, |frames| self.window_errors(frames, side, steps));
+            let mut window: VecDeque<Vec<f32>> = VecDeque::with_capacity(steps);
+            let (mut received, mut scored) = (0usize, 0usize);
+            let mut filling = false;
+            let ended = loop {
+                if stop.load(Ordering::SeqCst) {
+                    break Ended::Interrupted;
+                }
+                let (pixels, t) = match source.next() {
+                    Ok(Some(frame)) => frame,
+                    Ok(None) => break Ended::Stream,
+                    Err(e) => break Ended::Failed(e.into()),
+                };
+                if window.len() == steps {
+                    window.pop_front();
+                }
+                emitter.arrive(t, &pixels);
+                window.push_back(pixels);
+                received += 1;
+                // A window ends at frames steps-1, steps-1+hop, ...: score it and give the
+                // frames no earlier window covered their video scores.
+                if received >= steps && (received - steps) % self.hop == 0 {
+                    let done = pool.submit(Window { frames: window.iter().cloned().collect(), start: received - steps, from: scored })?;
+                    set_video(emitter, done);
+                    scored = received;
+                }
+                set_video(emitter, pool.ready()?);
+                if let Some(live) = live.as_mut() {
+                    match source.take_sound() {
+                        Ok(sound) => live.push(&sound),
+                        Err(e) => break Ended::Failed(e),
+                    }
+                    let filled = live.fill_gap(received, self.sound_timeout);
+                    if filled && !filling {
+                        eprintln!(
+                            "{}: no sound for {:.0} s of picture: scoring silence until it comes back (frame {})",
+                            self.source,
+                            self.sound_timeout,
+                            first + received
+                        );
+                    }
+                    filling = filled;
+                    let scores = live.advance(received)?;
+                    set_audio(emitter, live, scores);
+                }
+                emitter.drain()?;
+                if status && received % 5 == 0 {
+                    let secs = started.elapsed().as_secs_f64();
+                    let lat = emitter.latency.3;
+                    let audio = emitter.last.1.map_or(String::new(), |a| format!(", audio {a:.3}"));
+                    eprint!(
+                        "\r{} frames, {:.1} fps, latency {lat:.0} ms, s_r {:.3}{audio} (γ {:.3}){}   ",
+                        first + received,
+                        (first + received) as f64 / secs.max(1e-9),
+                        emitter.last.0,
+                        emitter.gamma,
+                        if emitter.open.is_some() { ", ANOMALY" } else { "" }
+                    );
+                }
+            };
+            // The frames after the last complete window: one more window ending on the last
+            // frame (as offline scoring adds), unless the segment was shorter than a window.
+            if !matches!(ended, Ended::Interrupted) && scored < received && received >= steps {
+                let done = pool.submit(Window { frames: window.iter().cloned().collect(), start: received - steps, from: scored })?;
+                set_video(emitter, done);
+            }
+            set_video(emitter, pool.finish()?);
+            if received < steps {
+                for j in 0..received {
+                    if let Some(p) = emitter.slot(first + j) {
+                        p.dropped = true;
+                    }
+                }
+                if received > 0 {
+                    eprintln!("{}: {received} frames, fewer than one window of {steps}: not scored", self.source);
                 }
             }
-            if received > 0 {
-                eprintln!("{}: {received} frames, fewer than one window of {steps}: not scored", self.source);
+            if let Some(live) = live.as_mut() {
+                emitter.sound_filled_s += live.filled_s();
+                if matches!(ended, Ended::Interrupted) {
+                    // Frames still owed an audio score: none will come.
+                    for p in emitter.pending.iter_mut() {
+                        p.dropped |= p.audio.is_none();
+                    }
+                } else {
+                    let scores = live.finish(received)?;
+                    set_audio(emitter, live, scores);
+                }
             }
-        }
-        if let Some(live) = live.as_mut() {
             if matches!(ended, Ended::Interrupted) {
-                // Frames still owed an audio score: none will come.
                 for p in emitter.pending.iter_mut() {
-                    p.dropped |= p.audio.is_none();
+                    p.dropped |= p.video.is_none();
                 }
-            } else {
-                let scores = live.finish(received)?;
-                set_audio(emitter, live, scores);
+            }
+            emitter.drain()?;
+            Ok(ended)
+        })
+    }
+
+    /// The video frame errors of one window of `steps` frames of `side` x `side`.
+    fn window_errors(&self, frames: Vec<Vec<f32>>, side: usize, steps: usize) -> Result<Vec<f64>> {
+        let clip = FrameClip::new("live".into(), side, side, frames)?;
+        let options =
+            ScoreOptions { steps, hop: steps, batch: 1, map_block: None, patch_block: self.scoring.patch_block(), causal: true };
+        let errors = visual_errors(&self.visual.network, &clip, &options, &self.device, &mut |_, _| {})?;
+        Ok(self.scoring.frame_errors(&errors)?)
+    }
+}
+
+/// One visual window to score: its frames, the index of its first frame in the segment,
+/// and the first frame no earlier window covered (the frames its scores go to).
+struct Window {
+    frames: Vec<Vec<f32>>,
+    start: usize,
+    from: usize,
+}
+
+/// A window's frame errors, with the frames they belong to.
+struct Scored {
+    errors: Vec<f64>,
+    start: usize,
+    from: usize,
+}
+
+/// Worker threads that score visual windows, fed through a bounded queue (a full queue
+/// makes `submit` wait for a result, so a slow model holds back the reading rather than
+/// piling up frames). Results come back in the order the workers finish them.
+struct WindowPool {
+    jobs: Option<std::sync::mpsc::SyncSender<Window>>,
+    done: std::sync::mpsc::Receiver<Result<Scored>>,
+    outstanding: usize,
+}
+
+impl WindowPool {
+    fn start<'scope, 'env, F>(scope: &'scope std::thread::Scope<'scope, 'env>, workers: usize, score: F) -> Self
+    where
+        F: Fn(Vec<Vec<f32>>) -> Result<Vec<f64>> + Send + Sync + 'scope,
+    {
+        let workers = workers.max(1);
+        let (jobs, queue) = std::sync::mpsc::sync_channel::<Window>(1);
+        let (results, done) = std::sync::mpsc::channel();
+        let queue = Arc::new(std::sync::Mutex::new(queue));
+        let score = Arc::new(score);
+        for _ in 0..workers {
+            let (queue, results, score) = (queue.clone(), results.clone(), score.clone());
+            scope.spawn(move || loop {
+                // The lock is held only while taking a job, not while scoring it.
+                let job = match queue.lock() {
+                    Ok(q) => q.recv(),
+                    Err(_) => break,
+                };
+                let Ok(Window { frames, start, from }) = job else { break };
+                let scored = score(frames).map(|errors| Scored { errors, start, from });
+                if results.send(scored).is_err() {
+                    break;
+                }
+            });
+        }
+        WindowPool { jobs: Some(jobs), done, outstanding: 0 }
+    }
+
+    /// Queues `job`, returning the windows finished meanwhile.
+    fn submit(&mut self, job: Window) -> Result<Vec<Scored>> {
+        let mut finished = Vec::new();
+        let jobs = self.jobs.clone().context("window pool already finished")?;
+        let mut job = job;
+        loop {
+            match jobs.try_send(job) {
+                Ok(()) => break,
+                // Every worker is busy: take in a result, then try again.
+                Err(std::sync::mpsc::TrySendError::Full(j)) if self.outstanding > 0 => {
+                    job = j;
+                    finished.push(self.wait()?);
+                }
+                // None is busy, but none has come back for the next job yet.
+                Err(std::sync::mpsc::TrySendError::Full(j)) => {
+                    jobs.send(j).map_err(|_| anyhow::anyhow!("the window scoring threads stopped"))?;
+                    break;
+                }
+                Err(std::sync::mpsc::TrySendError::Disconnected(_)) => bail!("the window scoring threads stopped"),
             }
         }
-        if matches!(ended, Ended::Interrupted) {
-            for p in emitter.pending.iter_mut() {
-                p.dropped |= p.video.is_none();
-            }
+        self.outstanding += 1;
+        Ok(finished)
+    }
+
+    /// The windows finished so far, without waiting.
+    fn ready(&mut self) -> Result<Vec<Scored>> {
+        let mut finished = Vec::new();
+        while let Ok(scored) = self.done.try_recv() {
+            self.outstanding -= 1;
+            finished.push(scored?);
         }
-        emitter.drain()?;
-        Ok(ended)
+        Ok(finished)
+    }
+
+    /// Every window still being scored; the workers then stop.
+    fn finish(&mut self) -> Result<Vec<Scored>> {
+        self.jobs = None;
+        let mut finished = Vec::new();
+        while self.outstanding > 0 {
+            finished.push(self.wait()?);
+        }
+        Ok(finished)
+    }
+
+    fn wait(&mut self) -> Result<Scored> {
+        let scored = self.done.recv().map_err(|_| anyhow::anyhow!("the window scoring threads stopped"))?;
+        self.outstanding -= 1;
+        scored
     }
 }
 
@@ -666,7 +868,14 @@ pub fn run(args: &Args) -> Result<()> {
         _ => (None, video_gamma),
     };
     let gamma = args.gamma.unwrap_or(gamma);
-    let scorer = Scorer { visual, scoring, audio, device, hop, source: args.source.clone() };
+    let workers = match args.workers {
+        Some(n) => n as usize,
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    if !(args.sound_timeout > 0.0) {
+        bail!("--sound-timeout {}: must be a positive number of seconds", args.sound_timeout);
+    }
+    let scorer = Scorer { visual, scoring, audio, device, hop, workers, sound_timeout: args.sound_timeout, source: args.source.clone() };
     let size = FrameSize::new(preset.size as u32, preset.size as u32);
     let live_url = is_stream_url(&args.source);
 
@@ -691,6 +900,9 @@ pub fn run(args: &Args) -> Result<()> {
         latency: (0, 0.0, 0.0, f64::NAN),
         last: (f64::NAN, None),
         last_t: 0.0,
+        max_pending: 0,
+        max_audio_held: 0,
+        sound_filled_s: 0.0,
         evidence: match &args.evidence {
             Some(dir) => Some(Evidence::new(dir, preset.size, gamma)?),
             None => None,
@@ -766,6 +978,9 @@ fn summary(emitter: &mut Emitter, started: Instant, reconnects: u32, damage: (u6
         skipped_packets: damage.0,
         damaged_frames: damage.1,
         peak_rss_mb: peak_rss_mb(),
+        max_pending_frames: emitter.max_pending,
+        max_audio_held: emitter.max_audio_held,
+        sound_filled_s: emitter.sound_filled_s,
         interrupted,
         error,
     };

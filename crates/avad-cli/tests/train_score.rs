@@ -28,6 +28,29 @@ fn tiny_preset(dir: &Path) -> String {
     path.to_string_lossy().into_owned()
 }
 
+/// `src`, a WAV file, with its samples repeated `times` times.
+fn loop_wav(src: &Path, dst: &Path, times: usize) {
+    let bytes = std::fs::read(src).unwrap();
+    // RIFF chunks after the 12-byte header: the `data` chunk's body is the samples.
+    let mut at = 12;
+    let (start, len) = loop {
+        let len = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().unwrap()) as usize;
+        if &bytes[at..at + 4] == b"data" {
+            break (at + 8, len);
+        }
+        at += 8 + len + len % 2;
+    };
+    let mut out = bytes[..start].to_vec();
+    for _ in 0..times {
+        out.extend_from_slice(&bytes[start..start + len]);
+    }
+    let data_len = (len * times) as u32;
+    out[start - 4..start].copy_from_slice(&data_len.to_le_bytes());
+    let riff_len = (out.len() - 8) as u32;
+    out[4..8].copy_from_slice(&riff_len.to_le_bytes());
+    std::fs::write(dst, out).unwrap();
+}
+
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
@@ -240,6 +263,60 @@ fn train_then_score_the_synthetic_scene() {
         }
     }
     assert_eq!(summary["frames"], 40);
+    // The visual windows scored by one worker thread and by three: the same scores and
+    // decisions, frame for frame (the workers change where a window is computed, not how).
+    let scores_with = |workers: &str| -> Vec<String> {
+        let live = ok(&avad(&[
+            "watch", clip.to_str().unwrap(), "--model", m, "--model", a, "--audio", sound.to_str().unwrap(),
+            "--every-frame", "--workers", workers,
+        ]));
+        common::events(&live)
+            .iter()
+            .filter(|e| e["event"] == "frame")
+            .map(|f| format!("{} {} {} {} {}", f["frame"], f["video_regularity"], f["audio_regularity"], f["regularity"], f["anomalous"]))
+            .collect()
+    };
+    let one = scores_with("1");
+    assert_eq!(one.len(), 40);
+    assert_eq!(one, scores_with("3"));
+    // Memory stays flat over a long watch: the clip and its sound looped 5 and 50 times
+    // (200 and 2,000 frames). What the watch holds (frames waiting for their scores, the
+    // audio scorer's samples, features and sums) stays within the same bounds. Its peak
+    // resident memory moves by tens of MB from run to run (burn's buffers, two scoring
+    // threads), so it is held only to a bound that a leak of 32 kB a frame would break.
+    let held = |times: usize| -> (u64, u64, f64) {
+        let dir = tmp.path().join(format!("looped-{times}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        for k in 0..times * names.len() {
+            std::os::unix::fs::symlink(&names[k % names.len()], dir.join(format!("{:05}.png", k + 1))).unwrap();
+        }
+        let wav = dir.with_extension("wav");
+        loop_wav(&sound, &wav, times);
+        let live = ok(&avad(&["watch", dir.to_str().unwrap(), "--model", m, "--model", a, "--audio", wav.to_str().unwrap()]));
+        let summary = common::events(&live).pop().unwrap();
+        assert_eq!(summary["frames"].as_u64(), Some((times * names.len()) as u64));
+        (summary["max_pending_frames"].as_u64().unwrap(), summary["max_audio_held"].as_u64().unwrap(), summary["peak_rss_mb"].as_f64().unwrap())
+    };
+    let (short, long) = (held(5), held(50));
+    println!("held over 200 frames {short:?}, over 2000 {long:?} (pending frames, audio values, peak MB)");
+    // About a second of sound ahead of the audio scores, a window and the windows queued.
+    assert!(long.0 < 80 && long.0 <= short.0 + 10, "frames pile up: {short:?} {long:?}");
+    assert!(long.1 <= short.1 + 4096, "the audio scorer's buffers grow: {short:?} {long:?}");
+    assert!(long.2 - short.2 < 60.0, "memory grows with the input: {short:?} {long:?}");
+    // Sound that stops while the picture goes on (the 2,000 frames, 80 s, with the clip's
+    // own 1.6 s of sound): once it lags 5 s the frames are scored with silence, so they
+    // keep coming out (instead of all waiting for sound until the end).
+    let looped = tmp.path().join("looped-50");
+    let out = avad(&["watch", looped.to_str().unwrap(), "--model", m, "--model", a, "--audio", sound.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("no sound for 5 s of picture"), "{err}");
+    let summary = common::events(&String::from_utf8_lossy(&out.stdout)).pop().unwrap();
+    assert_eq!(summary["frames"], 2000);
+    let filled = summary["sound_filled_s"].as_f64().unwrap();
+    assert!((filled - (80.0 - 1.6 - 5.0)).abs() < 0.1, "{filled} s of silence filled");
+    let pending = summary["max_pending_frames"].as_u64().unwrap();
+    assert!(pending < 5 * 25 + 40, "{pending} frames waited at once");
     // --min-gap 3: an episode ends only after three frames in a row at or above γ (γ set
     // to the median joint score, so that the scores cross it often).
     let mut sorted: Vec<f64> = frames.iter().map(|f| f["regularity"].as_f64().unwrap()).collect();

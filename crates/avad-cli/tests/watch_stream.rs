@@ -151,11 +151,19 @@ fn watch_a_video_with_sound_and_an_rtsp_stream_that_drops_and_comes_back() {
         assert_eq!(f["frame"].as_u64().unwrap(), k as u64 + 1);
         let (v, w) = (f["video_regularity"].as_f64().unwrap(), g["video_regularity"].as_f64().unwrap());
         assert!((v - w).abs() <= 1e-9 * w.abs().max(1.0), "frame {}: stream {v}, file {w}", k + 1);
-        // The sound is scored too, but over RTSP not yet sample for sample as from the
-        // file: FFmpeg dates the stream's first AAC packet 86 ms before its first picture
-        // (the encoder's 46 ms priming, which the MP4's edit list hides, and one frame
-        // more), against 0 in the file, so only its presence is checked here.
-        assert!(f["audio_regularity"].as_f64().is_some_and(f64::is_finite), "frame {}: no audio score", k + 1);
+        // The sound too. Over RTSP the AAC encoder's 46 ms of priming come before the
+        // first picture (the MP4's edit list hides them), and FFmpeg dates that picture
+        // before the first RTCP report; once the reader settles the stream's clock on
+        // its later frames the priming is dropped, as from the file, sample for sample.
+        // But a push never delivers its last two AAC packets (FFmpeg's own receiver
+        // misses them too: 34 of 36), so the frames the last audio window reaches (0.84 s,
+        // 21 frames) hear silence there: only the first 15 of each push are compared.
+        let (v, w) = (f["audio_regularity"].as_f64().unwrap(), g["audio_regularity"].as_f64().unwrap());
+        if k % 40 < 15 {
+            assert!((v - w).abs() <= 1e-9 * w.abs().max(1.0), "frame {}: stream audio {v}, file {w}", k + 1);
+        } else {
+            assert!(v.is_finite(), "frame {}: no audio score", k + 1);
+        }
     }
     let summary = live.last().unwrap();
     assert_eq!(summary["event"], "summary");
