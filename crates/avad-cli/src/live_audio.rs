@@ -309,8 +309,9 @@ impl<'m> LiveAudio<'m> {
         Ok(out)
     }
 
-    /// Values held now: resampled sound not yet released or not yet framed, scaled feature values and
-    /// per-frame window sums (a measure of memory, bounded however long the stream).
+    /// Values held now: resampled sound not yet released or not yet framed, scaled
+    /// feature values and per-frame window sums (a measure of memory, bounded however
+    /// long the stream).
     pub fn held_values(&self) -> usize {
         self.held.len() + self.features.buffered() + self.rows.len() + self.sums.len() + self.tap.as_ref().map_or(0, Vec::len)
     }

@@ -158,7 +158,8 @@ pub const SETTLE_FRAMES: usize = 5;
 /// latest frame is trusted; a frame more than half a frame off the time it implies
 /// (`last - (L - k) frame_s`) is re-dated to that time. Returns the shift to subtract
 /// from every time of the stream, sound included (so that the first frame stays at the
-/// time it had), and the first frames' times after it.
+/// time it had), and the first frames' times after it. A frame really missing right
+/// after the first looks the same, and then shifts the sound by that frame's duration.
 pub fn settle_clock(times: &[f64], frame_s: f64) -> (f64, Vec<f64>) {
     let (Some(&first), Some(&last)) = (times.first(), times.last()) else {
         return (0.0, Vec::new());
