@@ -100,9 +100,9 @@ pub struct Args {
     /// The visual frame error: patch (the default when the model has it) or paper (eq. 3).
     #[arg(long)]
     video_score: Option<FrameScore>,
-    /// Seconds the sound may lag the picture before it counts as lost: the frames are
-    /// then scored with silence in its place, and sound that comes later for that
-    /// stretch is dropped (reported as `sound_filled_s` in the summary).
+    /// Seconds (at least 1) the sound may lag the picture before it counts as lost: the
+    /// frames are then scored with silence in its place, and sound that comes later for
+    /// that stretch is dropped (reported as `sound_filled_s` in the summary).
     #[arg(long, default_value_t = 5.0)]
     sound_timeout: f64,
     /// Threads that score visual windows side by side (default: one per core). Scores do
@@ -872,8 +872,10 @@ pub fn run(args: &Args) -> Result<()> {
         Some(n) => n as usize,
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
-    if !(args.sound_timeout > 0.0) {
-        bail!("--sound-timeout {}: must be a positive number of seconds", args.sound_timeout);
+    // Below a second it would take the sound's ordinary lag (audio packets interleaved
+    // in chunks, the scorer's 0.9 s window) for a loss.
+    if !(args.sound_timeout >= 1.0) {
+        bail!("--sound-timeout {}: must be at least 1 second", args.sound_timeout);
     }
     let scorer = Scorer { visual, scoring, audio, device, hop, workers, sound_timeout: args.sound_timeout, source: args.source.clone() };
     let size = FrameSize::new(preset.size as u32, preset.size as u32);

@@ -317,6 +317,10 @@ fn train_then_score_the_synthetic_scene() {
     assert!((filled - (80.0 - 1.6 - 5.0)).abs() < 0.1, "{filled} s of silence filled");
     let pending = summary["max_pending_frames"].as_u64().unwrap();
     assert!(pending < 5 * 25 + 40, "{pending} frames waited at once");
+    assert_fails_naming(
+        &avad(&["watch", looped.to_str().unwrap(), "--model", m, "--model", a, "--audio", sound.to_str().unwrap(), "--sound-timeout", "0.5"]),
+        "--sound-timeout 0.5",
+    );
     // --min-gap 3: an episode ends only after three frames in a row at or above γ (γ set
     // to the median joint score, so that the scores cross it often).
     let mut sorted: Vec<f64> = frames.iter().map(|f| f["regularity"].as_f64().unwrap()).collect();
