@@ -206,7 +206,7 @@ impl Sound {
             return Ok(Sound { rate, feed: SoundFeed::Track(mono.into()), given: 0 });
         }
         let stream = AudioStream::open(path)?;
-        Ok(Sound { rate: stream.sample_rate, feed: SoundFeed::File(stream), given: 0 })
+        Ok(Sound { rate: stream.sample_rate(), feed: SoundFeed::File(stream), given: 0 })
     }
 
     /// The mono samples after those already given, up to time `until_s`.
@@ -221,7 +221,7 @@ impl Sound {
             SoundFeed::File(stream) => {
                 while self.given + out.len() < want {
                     let Some(chunk) = stream.next_chunk()? else { break };
-                    let decoded = DecodedAudio { sample_rate: stream.sample_rate, channels: stream.channels, samples: chunk };
+                    let decoded = DecodedAudio { sample_rate: stream.sample_rate(), channels: stream.channels(), samples: chunk };
                     out.extend(downmix_mono(&decoded));
                 }
             }

@@ -245,8 +245,8 @@ pub struct AudioStream {
     decoder: Box<dyn symphonia::core::codecs::Decoder>,
     track_id: u32,
     params: CodecParameters,
-    pub sample_rate: u32,
-    pub channels: u16,
+    sample_rate: u32,
+    channels: u16,
     /// The first chunk, decoded by `open` to learn the rate and channels.
     first: Option<Vec<f32>>,
     /// Frames (samples per channel) handed out so far.
@@ -258,7 +258,11 @@ pub struct AudioStream {
 
 impl std::fmt::Debug for AudioStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AudioStream").field("path", &self.path).field("sample_rate", &self.sample_rate).field("channels", &self.channels).finish_non_exhaustive()
+        f.debug_struct("AudioStream")
+            .field("path", &self.path)
+            .field("sample_rate", &self.sample_rate)
+            .field("channels", &self.channels)
+            .finish_non_exhaustive()
     }
 }
 
@@ -293,6 +297,16 @@ impl AudioStream {
         };
         stream.first = stream.decode_next()?;
         Ok(stream)
+    }
+
+    /// The file's sample rate, Hz.
+    pub fn sample_rate(&self) -> u32 {
+        self.sample_rate
+    }
+
+    /// Channels, interleaved in each chunk.
+    pub fn channels(&self) -> u16 {
+        self.channels
     }
 
     /// The next decoded samples, interleaved; `None` at the end.

@@ -217,7 +217,7 @@ fn streamed(path: &Path) -> avad_media::Result<DecodedAudio> {
         chunks += 1;
     }
     assert!(chunks > 0);
-    Ok(DecodedAudio { sample_rate: stream.sample_rate, channels: stream.channels, samples })
+    Ok(DecodedAudio { sample_rate: stream.sample_rate(), channels: stream.channels(), samples })
 }
 
 #[test]
@@ -227,7 +227,7 @@ fn a_stream_gives_the_whole_decode_chunk_by_chunk_and_the_same_errors() {
     let v: Vec<i16> = sine(48000, 2 * 240_000, 440.0, 0.5).iter().map(|x| (x * 32767.0).round() as i16).collect();
     let path = write(dir.path(), "long.wav", &wav_bytes(PCM, 2, 48000, 16, &i16_bytes(&v), None));
     let mut stream = AudioStream::open(&path).expect("open");
-    assert_eq!((stream.sample_rate, stream.channels), (48000, 2), "known once opened");
+    assert_eq!((stream.sample_rate(), stream.channels()), (48000, 2), "known once opened");
     let mut chunks = 0;
     while stream.next_chunk().expect("chunk").is_some() {
         chunks += 1;

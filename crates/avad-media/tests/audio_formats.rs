@@ -68,7 +68,7 @@ fn compressed_formats_decode_to_the_tone_they_hold() {
         while let Some(chunk) = stream.next_chunk().unwrap() {
             joined.extend(chunk);
         }
-        assert_eq!((stream.sample_rate, stream.channels), (decoded.sample_rate, decoded.channels), "{name}");
+        assert_eq!((stream.sample_rate(), stream.channels()), (decoded.sample_rate, decoded.channels), "{name}");
         assert!(joined == decoded.samples, "{name}: streamed samples differ");
         // Encoders add priming/padding: allow 50 ms around the second.
         assert!((decoded.duration_s() - 1.0).abs() < 0.05, "{name}: {} s", decoded.duration_s());
