@@ -18,18 +18,6 @@ use burn::tensor::{Device, Distribution, Tensor};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// mimalloc hands memory back to the kernel 10 ms after it is freed (its purge delay).
-/// burn's CPU backend frees and allocates every layer's buffers at every step, so each
-/// step pays a page fault for every page again: a third of a 240x240 training step here.
-/// Freed memory is kept for reuse instead (peak memory grows by a tenth).
-fn keep_freed_memory() {
-    /// `mi_option_purge_delay` in `mimalloc.h` (15 in mimalloc 2 and 3, the crate's C
-    /// sources; `libmimalloc-sys` names no constant for it).
-    const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
-    // SAFETY: setting an option is allowed at any time; -1 means "never purge".
-    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
-}
-
 fn time<F: FnMut()>(name: &str, mut f: F) {
     f();
     let start = Instant::now();
@@ -41,7 +29,7 @@ fn time<F: FnMut()>(name: &str, mut f: F) {
 }
 
 fn main() {
-    keep_freed_memory();
+    avad_model::device::keep_freed_memory();
     let mut args = std::env::args().skip(1);
     let frames: usize = args.next().map(|a| a.parse().unwrap()).unwrap_or(20);
     let side: usize = args.next().map(|a| a.parse().unwrap()).unwrap_or(240);
