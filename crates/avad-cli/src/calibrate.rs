@@ -1,4 +1,4 @@
-//! `avad calibrate`: fit a visual model's calibrations (frame error and patch score) anew on
+//! `avad calibrate`: fit a visual model's calibrations (frame error, patch and motion scores) anew on
 //! normal clips, keeping its weights.
 
 use std::path::PathBuf;
@@ -17,8 +17,8 @@ use crate::train::{calibrate_on, load_clip};
 /// clips that the model did not train on. By default those are the clips the model held
 /// out when it was trained (model.json lists them), read again from DATASET; with --clip,
 /// the clips named (normal footage of a new camera, say: every frame of them must be
-/// normal). Both the frame error (eq. 3) and the patch score are calibrated; a model
-/// trained before the patch score gains it here. Only MODEL/model.json is rewritten
+/// normal). The frame error (eq. 3), the patch score and the motion score are
+/// calibrated; a model calibrated before either score gains it here. Only MODEL/model.json is rewritten
 /// (atomically); scores change only through the calibration.
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment)]
@@ -62,10 +62,11 @@ pub fn run(args: &Args) -> Result<()> {
         clips.push(load_clip(clip, card.preset.size)?);
     }
     let refs: Vec<&FrameClip> = clips.iter().collect();
-    let (frame, patch) = calibrate_on(&model.network, &refs, &card.preset, &calibrated_on, &device)?;
+    let (frame, patch, motion) = calibrate_on(&model.network, &refs, &card.preset, &calibrated_on, &device)?;
     model.card.training.calibration = frame;
     model.card.training.calibrated_on = calibrated_on.clone();
     model.card.patch = Some(patch);
+    model.card.motion = Some(motion);
     model.save_card(&args.model)?;
     eprintln!("{}: calibrated on {calibrated_on} ({})", args.model.display(), names.join(", "));
     Ok(())

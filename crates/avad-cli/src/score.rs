@@ -76,8 +76,9 @@ pub struct Selection {
     /// Where to score: cpu, or cuda / wgpu when built with that feature.
     #[arg(long, default_value = "cpu")]
     pub device: String,
-    /// The visual frame error: patch (the largest excess over normal of any patch, the
-    /// default when the model has it) or paper (eq. 3, the whole frame).
+    /// The visual frame error: motion (the largest excess over normal of any patch of the
+    /// residual's change from the frame before, the default when the model has it), patch
+    /// (the same of the residual itself) or paper (eq. 3, the whole frame).
     #[arg(long)]
     pub video_score: Option<FrameScore>,
     /// Score as `avad watch` does live. Video: each frame's error comes from the first
@@ -162,7 +163,7 @@ impl Loaded {
 }
 
 /// Loads each model directory in `paths` (at most one per modality); a visual model scores
-/// with `video_score` (by default, its patch score when it has one).
+/// with `video_score` (by default, its motion score when it has one, else its patch score).
 pub fn load_models(paths: &[PathBuf], device: &Device, video_score: Option<FrameScore>) -> Result<Vec<Loaded>> {
     let mut loaded: Vec<Loaded> = Vec::new();
     for path in paths {

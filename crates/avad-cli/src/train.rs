@@ -149,7 +149,7 @@ fn run_visual(args: &VisualArgs) -> Result<()> {
         (valid_idx.clone(), format!("{} held-out normal clips", valid_idx.len()))
     };
     let clips: Vec<&FrameClip> = calibration_clips.iter().map(|&i| &set.clips()[i]).collect();
-    let (calibration, patch) = calibrate_on(&network, &clips, &preset, &calibrated_on, &plain)?;
+    let (calibration, patch, motion) = calibrate_on(&network, &clips, &preset, &calibrated_on, &plain)?;
 
     let model = VisualModel {
         card: VisualModelCard {
@@ -161,6 +161,7 @@ fn run_visual(args: &VisualArgs) -> Result<()> {
             dataset: args.dataset.display().to_string(),
             training: TrainingRecord::new(&trained, train_names, valid_names, calibration, calibrated_on),
             patch: Some(patch),
+            motion: Some(motion),
         },
         network,
     };
@@ -179,21 +180,21 @@ fn run_visual(args: &VisualArgs) -> Result<()> {
     Ok(())
 }
 
-/// Both calibrations of `network` (frame error and patch score) on the normal `clips`,
-/// with a progress bar; `calibrated_on` says what the clips are.
+/// The calibrations of `network` (frame error, patch score and motion score) on the normal
+/// `clips`, with a progress bar; `calibrated_on` says what the clips are.
 pub fn calibrate_on(
     network: &VisualAutoencoder,
     clips: &[&FrameClip],
     preset: &VisualPreset,
     calibrated_on: &str,
     device: &Device,
-) -> Result<(Calibration, PatchCalibration)> {
+) -> Result<(Calibration, PatchCalibration, PatchCalibration)> {
     let bar = counter_bar(clips.len() as u64, "calibrating");
     bar.set_message(format!("calibrating on {} clips", clips.len()));
     let c = calibrate_visual(network, clips, preset.steps, preset.score_hop, device, &mut |_| bar.inc(1))?;
     bar.finish_and_clear();
-    let (scorer, calibration) = c.patch;
-    Ok((c.frame, PatchCalibration { scorer, calibration, calibrated_on: calibrated_on.to_string() }))
+    let card = |(scorer, calibration)| PatchCalibration { scorer, calibration, calibrated_on: calibrated_on.to_string() };
+    Ok((c.frame, card(c.patch), card(c.motion)))
 }
 
 /// Refuses to train into `out` when it already holds a trained model, unless `resume`

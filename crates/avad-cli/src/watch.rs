@@ -97,7 +97,8 @@ pub struct Args {
     /// Where to score: cpu, or cuda / wgpu when built with that feature.
     #[arg(long, default_value = "cpu")]
     device: String,
-    /// The visual frame error: patch (the default when the model has it) or paper (eq. 3).
+    /// The visual frame error: motion (the default when the model has it), patch or paper
+    /// (eq. 3); see `avad score --help`.
     #[arg(long)]
     video_score: Option<FrameScore>,
     /// Seconds (at least 1) the sound may lag the picture before it counts as lost: the

@@ -112,26 +112,41 @@ fn train_then_score_the_synthetic_scene() {
     assert!(out1.join("roc.png").is_file() && out1.join("metrics.md").is_file());
     assert_eq!(std::fs::read_dir(out1.join("plots")).unwrap().count(), 4, "one plot per test clip, PNG and SVG");
 
-    // The patch score is the default; eq. 3's whole-frame error is one flag away, and its
-    // error column is the root of a sum of squares, never negative.
-    assert!(metrics["models"][0].as_str().unwrap().contains("patch score"), "{}", metrics["models"]);
+    // The motion score is the default; the patch score and eq. 3's whole-frame error are
+    // one flag away, each with its own errors; eq. 3's is the root of a sum of squares,
+    // never negative.
+    assert!(metrics["models"][0].as_str().unwrap().contains("motion score"), "{}", metrics["models"]);
     let paper = tmp.path().join("paper");
     ok(&avad(&["score", s, "--model", m, "--video-score", "paper", "--out", paper.to_str().unwrap()]));
     let paper_errors: Vec<f64> = read(&paper.join("scores.csv")).lines().skip(1).map(|l| l.split(',').nth(3).unwrap().parse().unwrap()).collect();
     assert!(paper_errors.iter().all(|&e| e > 0.0));
     assert_ne!(read(&paper.join("scores.csv")), read(&out1.join("scores.csv")));
+    let patch_out = tmp.path().join("patch");
+    ok(&avad(&["score", s, "--model", m, "--video-score", "patch", "--out", patch_out.to_str().unwrap()]));
+    assert_ne!(read(&patch_out.join("scores.csv")), read(&out1.join("scores.csv")));
+    assert_ne!(read(&patch_out.join("scores.csv")), read(&paper.join("scores.csv")));
 
     // `avad calibrate` fits the same calibrations again from the same held-out clips, and
-    // gives a model trained before the patch score (a card without it) the patch score.
+    // gives a model calibrated before the patch and motion scores (a card without them)
+    // both scores.
     let card_path = model.join("model.json");
     let original = read(&card_path);
     let mut old: serde_json::Value = serde_json::from_str(&original).unwrap();
     let patch = old.as_object_mut().unwrap().remove("patch").expect("a new model has a patch score");
     assert_eq!(patch["grid"], 32, "32x32 frames: blocks of one pixel");
     assert_eq!(patch["patch"], 5, "a sixth of 32 blocks, rounded");
+    let motion = old.as_object_mut().unwrap().remove("motion").expect("a new model has a motion score");
+    assert_eq!((&motion["grid"], &motion["patch"]), (&patch["grid"], &patch["patch"]), "the same geometry");
+    assert_ne!(motion["baseline"], patch["baseline"], "its own normal baseline");
     std::fs::write(&card_path, serde_json::to_string_pretty(&old).unwrap()).unwrap();
     let no_patch = tmp.path().join("no-patch");
-    assert_fails_naming(&avad(&["score", s, "--model", m, "--video-score", "patch", "--out", no_patch.to_str().unwrap()]), "avad calibrate");
+    for score in ["patch", "motion"] {
+        assert_fails_naming(&avad(&["score", s, "--model", m, "--video-score", score, "--out", no_patch.to_str().unwrap()]), "avad calibrate");
+    }
+    // Without either, the default falls back to eq. 3.
+    ok(&avad(&["score", s, "--model", m, "--out", no_patch.to_str().unwrap()]));
+    let fallback: serde_json::Value = serde_json::from_str(&read(&no_patch.join("metrics.json"))).unwrap();
+    assert!(fallback["models"][0].as_str().unwrap().contains("paper score"), "{}", fallback["models"]);
     ok(&avad(&["calibrate", m, s]));
     assert_eq!(read(&card_path), original, "recalibrating on the same clips gives the same card");
     let trained_on = card["train_clips"][0].as_str().unwrap();

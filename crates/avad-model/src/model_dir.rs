@@ -160,6 +160,11 @@ pub struct VisualModelCard {
     /// from models trained before it (`avad calibrate` adds it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub patch: Option<PatchCalibration>,
+    /// The motion score (the patch score of the residual's change from frame to frame, see
+    /// [`crate::score::ClipErrors::motion_maps`]) and its calibration; absent from models
+    /// calibrated before it (`avad calibrate` adds it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub motion: Option<PatchCalibration>,
 }
 
 /// The patch scorer of a visual model, fitted on held-out normal clips, and the
@@ -233,7 +238,7 @@ impl VisualModel {
     pub fn load(dir: &Path, device: &Device) -> Result<Self, ModelDirError> {
         let (card_path, card): (PathBuf, VisualModelCard) = read_card(dir, "visual", "a visual")?;
         card.preset.check().map_err(|reason| dir_error(&card_path, reason))?;
-        if let Some(p) = &card.patch {
+        for p in card.patch.iter().chain(&card.motion) {
             p.scorer.check(card.preset.size).map_err(|reason| dir_error(&card_path, reason))?;
         }
         let network = card
@@ -570,14 +575,17 @@ pub enum FrameScore {
     Paper,
     /// The patch score ([`PatchScorer`]).
     Patch,
+    /// The motion score: the patch score of the residual's change from frame to frame.
+    Motion,
 }
 
 impl FrameScore {
-    /// `paper` or `patch`.
+    /// `paper`, `patch` or `motion`.
     pub fn name(self) -> &'static str {
         match self {
             FrameScore::Paper => "paper",
             FrameScore::Patch => "patch",
+            FrameScore::Motion => "motion",
         }
     }
 }
@@ -588,7 +596,8 @@ impl std::str::FromStr for FrameScore {
         match s {
             "paper" => Ok(FrameScore::Paper),
             "patch" => Ok(FrameScore::Patch),
-            other => Err(format!("{other}: expected paper (eq. 3, the whole frame) or patch")),
+            "motion" => Ok(FrameScore::Motion),
+            other => Err(format!("{other}: expected paper (eq. 3, the whole frame), patch or motion")),
         }
     }
 }
@@ -600,7 +609,7 @@ pub struct VisualScoring<'a> {
     pub kind: FrameScore,
     /// Its calibration on held-out normal clips.
     pub calibration: &'a Calibration,
-    /// The patch scorer, for [`FrameScore::Patch`].
+    /// The patch scorer, for [`FrameScore::Patch`] and [`FrameScore::Motion`].
     pub scorer: Option<&'a PatchScorer>,
 }
 
@@ -616,8 +625,12 @@ impl VisualScoring<'_> {
         match self.scorer {
             None => Ok(errors.errors.clone()),
             Some(scorer) => {
-                let maps = errors.patch_maps.as_ref().ok_or_else(|| {
-                    crate::ModelError::Data("the patch score needs error maps pooled at its block".into())
+                let maps = match self.kind {
+                    FrameScore::Motion => errors.motion_maps.as_ref(),
+                    _ => errors.patch_maps.as_ref(),
+                };
+                let maps = maps.ok_or_else(|| {
+                    crate::ModelError::Data(format!("the {} score needs error maps pooled at its block", self.kind.name()))
                 })?;
                 scorer.scores(maps)
             }
@@ -626,19 +639,30 @@ impl VisualScoring<'_> {
 }
 
 impl VisualModel {
-    /// The frame score `asked`, or by default the patch score when the card has one (else
-    /// eq. 3's), with its calibration.
+    /// The frame score `asked`, or by default the motion score when the card has one, else
+    /// the patch score, else eq. 3's, with its calibration.
     pub fn scoring(&self, asked: Option<FrameScore>) -> Result<VisualScoring<'_>, String> {
-        match (asked, &self.card.patch) {
-            (Some(FrameScore::Paper), _) | (None, None) => Ok(VisualScoring {
-                kind: FrameScore::Paper,
-                calibration: &self.card.training.calibration,
-                scorer: None,
-            }),
-            (_, Some(p)) => Ok(VisualScoring { kind: FrameScore::Patch, calibration: &p.calibration, scorer: Some(&p.scorer) }),
-            (Some(FrameScore::Patch), None) => Err(
-                "the model has no patch score (it was trained before avad had one): run `avad calibrate MODEL DATASET` to add it".into(),
-            ),
+        let card = &self.card;
+        let kind = asked.unwrap_or(if card.motion.is_some() {
+            FrameScore::Motion
+        } else if card.patch.is_some() {
+            FrameScore::Patch
+        } else {
+            FrameScore::Paper
+        });
+        let fitted = match kind {
+            FrameScore::Paper => {
+                return Ok(VisualScoring { kind, calibration: &card.training.calibration, scorer: None });
+            }
+            FrameScore::Patch => card.patch.as_ref(),
+            FrameScore::Motion => card.motion.as_ref(),
+        };
+        match fitted {
+            Some(p) => Ok(VisualScoring { kind, calibration: &p.calibration, scorer: Some(&p.scorer) }),
+            None => Err(format!(
+                "the model has no {} score (it was calibrated before avad had one): run `avad calibrate MODEL DATASET` to add it",
+                kind.name()
+            )),
         }
     }
 }

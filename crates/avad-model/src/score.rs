@@ -10,8 +10,11 @@
 //! pixel, averaged the same way and pooled over `block x block` pixel blocks.
 //!
 //! The patch score ([`PatchScorer`]) is avad's other frame error, read from such maps: the
-//! worst patch's excess over what normal frames show there. [`calibrate_visual`] fits both
-//! calibrations (and the patch score's normal baseline) on held-out normal clips.
+//! worst patch's excess over what normal frames show there. The motion score reads the
+//! same way maps of the residual's change from one frame to the next,
+//! `(x_t − f(x)_t) − (x_{t−1} − f(x)_{t−1})`: where the reconstruction fails to follow the
+//! movement. [`calibrate_visual`] fits the three calibrations (and the normal baselines of
+//! both patch scores) on held-out normal clips.
 
 use avad_data::windows::scoring_windows;
 use burn::tensor::{Device, Tensor, TensorData};
@@ -33,8 +36,8 @@ pub struct ScoreOptions {
     pub batch: usize,
     /// Side of the pixel blocks of the error maps; `None`: no maps.
     pub map_block: Option<usize>,
-    /// Side of the pixel blocks of the maps the patch score reads ([`PatchScorer`]);
-    /// `None`: no such maps.
+    /// Side of the pixel blocks of the maps the patch and motion scores read
+    /// ([`PatchScorer`]); `None`: no such maps.
     pub patch_block: Option<usize>,
     /// Give each frame its error in the first window that covers it (the window that
     /// completes soonest after it), as a live scorer must, instead of the mean over every
@@ -70,6 +73,11 @@ pub struct ClipErrors {
     pub maps: Option<ErrorMaps>,
     /// The same at [`ScoreOptions::patch_block`], when asked for.
     pub patch_maps: Option<ErrorMaps>,
+    /// Pooled squared change of the residual from the frame before, at the same block,
+    /// when asked for: at window position `i ≥ 1`, `((x_i − f(x)_i) − (x_{i−1} −
+    /// f(x)_{i−1}))²`; position 0, which has no frame before it in its window, takes
+    /// position 1's, so every window covers its frames as for the other maps.
+    pub motion_maps: Option<ErrorMaps>,
 }
 
 /// Scores every frame of `clip` with `model` (in validation mode, see
@@ -106,7 +114,9 @@ pub fn visual_errors(
         )));
     }
     let mut maps = MapSums::new(options.map_block.map(|_| (h / block, w / block, block)), frames);
-    let mut patch_maps = MapSums::new(options.patch_block.map(|_| (h / patch_block, w / patch_block, patch_block)), frames);
+    let patch_shape = options.patch_block.map(|_| (h / patch_block, w / patch_block, patch_block));
+    let mut patch_maps = MapSums::new(patch_shape, frames);
+    let mut motion_maps = MapSums::new(if steps > 1 { patch_shape } else { None }, frames);
     let windows = scoring_windows(frames, steps, options.hop);
     let mut sums = vec![0.0f64; frames];
     let mut counts = vec![0u32; frames];
@@ -120,7 +130,16 @@ pub fn visual_errors(
         let b = chunk.len();
         let input = Tensor::<5>::from_data(TensorData::new(values.clone(), [b, steps, 1, h, w]), device);
         let output = model.forward(input.clone())?;
-        let squared = (output - input).powi_scalar(2).reshape([b * steps, 1, h, w]);
+        let residual = output - input;
+        let motion_pooled = match motion_maps.shape {
+            None => None,
+            Some(_) => {
+                let change = residual.clone().slice([0..b, 1..steps]) - residual.clone().slice([0..b, 0..steps - 1]);
+                let change = Tensor::cat(vec![change.clone().slice([0..b, 0..1]), change], 1);
+                motion_maps.pool(&change.powi_scalar(2).reshape([b * steps, 1, h, w]), b * steps)?
+            }
+        };
+        let squared = residual.powi_scalar(2).reshape([b * steps, 1, h, w]);
         let per_frame = crate::tensor_values(squared.clone().sum_dims(&[1, 2, 3]).reshape([b * steps]))?;
         let pooled = maps.pool(&squared, b * steps)?;
         let patch_pooled = patch_maps.pool(&squared, b * steps)?;
@@ -134,6 +153,7 @@ pub fn visual_errors(
                 counts[frame] += 1;
                 maps.add(frame, row, pooled.as_deref());
                 patch_maps.add(frame, row, patch_pooled.as_deref());
+                motion_maps.add(frame, row, motion_pooled.as_deref());
             }
         }
         done += b;
@@ -144,6 +164,7 @@ pub fn visual_errors(
         errors,
         maps: maps.finish(&counts),
         patch_maps: patch_maps.finish(&counts),
+        motion_maps: motion_maps.finish(&counts),
     })
 }
 
@@ -361,17 +382,20 @@ pub fn fit_patch_scorer(maps: &[ErrorMaps], block: usize) -> Result<(PatchScorer
     Ok((scorer, scores))
 }
 
-/// Both calibrations of a visual model on normal clips.
+/// The calibrations of a visual model on normal clips.
 #[derive(Debug, Clone)]
 pub struct VisualCalibration {
     /// Of the frame errors (eq. 3).
     pub frame: Calibration,
     /// The patch scorer and the calibration of its (cross-fitted) scores.
     pub patch: (PatchScorer, Calibration),
+    /// The same for the motion score (patches of the residual's change).
+    pub motion: (PatchScorer, Calibration),
 }
 
 /// Scores the normal `clips` with `model` (stride-1 windows every `hop` frames, as
-/// [`visual_errors`]) and calibrates both frame errors: eq. 3's and the patch score's.
+/// [`visual_errors`]) and calibrates the three frame errors: eq. 3's, the patch score's and
+/// the motion score's.
 /// `on_clip` is called after each clip with its index.
 pub fn calibrate_visual(
     model: &VisualAutoencoder,
@@ -389,16 +413,23 @@ pub fn calibrate_visual(
     let options = ScoreOptions { steps, hop, batch: 4, map_block: None, patch_block: Some(block), causal: false };
     let mut errors = Vec::new();
     let mut maps = Vec::with_capacity(clips.len());
+    let mut motion_maps = Vec::with_capacity(clips.len());
     for (k, clip) in clips.iter().enumerate() {
         let e = visual_errors(model, clip, &options, device, &mut |_, _| {})?;
         errors.extend(e.errors);
         maps.extend(e.patch_maps);
+        motion_maps.extend(e.motion_maps);
         on_clip(k);
     }
     let frame = Calibration::fit(&errors).map_err(|e| ModelError::Data(format!("calibrating the frame errors: {e}")))?;
     let (scorer, scores) = fit_patch_scorer(&maps, block)?;
     let patch = Calibration::fit(&scores).map_err(|e| ModelError::Data(format!("calibrating the patch scores: {e}")))?;
-    Ok(VisualCalibration { frame, patch: (scorer, patch) })
+    if motion_maps.len() != maps.len() {
+        return Err(ModelError::Data(format!("the motion score needs windows of at least 2 frames, not {steps}")));
+    }
+    let (motion_scorer, scores) = fit_patch_scorer(&motion_maps, block)?;
+    let motion = Calibration::fit(&scores).map_err(|e| ModelError::Data(format!("calibrating the motion scores: {e}")))?;
+    Ok(VisualCalibration { frame, patch: (scorer, patch), motion: (motion_scorer, motion) })
 }
 
 #[cfg(test)]

@@ -175,3 +175,54 @@ fn saved_model_reloads_to_identical_scores_on_every_frame() {
     let err = visual_errors(&reloaded, &short, &options, &plain, &mut |_, _| {}).unwrap_err();
     assert!(err.to_string().contains("clip short has 3 frames"), "{err}");
 }
+
+#[test]
+fn motion_maps_hold_the_squared_change_of_the_residual_within_each_window() {
+    let set = dataset();
+    let dir = tempfile::tempdir().unwrap();
+    let (model, device) = fresh_model(4);
+    let trained = train(model, &set, &settings(1), &device, dir.path(), false, &mut Silent).unwrap();
+    let model = trained.model.valid();
+    let plain = Device::flex();
+    // Windows at 0, 4, 8 and one ending on frame 13 (start 10): frames 10 and 11 are
+    // covered twice, the rest once.
+    let test = clip("t", 14, 2.0, 3.0);
+    let options = ScoreOptions {
+        steps: STEPS,
+        hop: STEPS,
+        batch: 3,
+        map_block: None,
+        patch_block: Some(1),
+        causal: false,
+    };
+    let scored = visual_errors(&model, &test, &options, &plain, &mut |_, _| {}).unwrap();
+    let motion = scored.motion_maps.unwrap();
+    assert_eq!((motion.height, motion.width, motion.values.len()), (SIDE, SIDE, 14 * SIDE * SIDE));
+    let plane = SIDE * SIDE;
+    let mut expected = vec![0.0f32; 14 * plane];
+    let mut counts = [0.0f32; 14];
+    for s in [0usize, 4, 8, 10] {
+        let input: Vec<f32> = (s..s + STEPS).flat_map(|f| test.frame(f).to_vec()).collect();
+        let x = burn::tensor::Tensor::<5>::from_data(burn::tensor::TensorData::new(input.clone(), [1, STEPS, 1, SIDE, SIDE]), &plain);
+        let out = model.forward(x).unwrap().into_data().try_to_vec::<f32>().unwrap();
+        let residual: Vec<f32> = out.iter().zip(&input).map(|(o, i)| o - i).collect();
+        for i in 0..STEPS {
+            let k = i.max(1); // position 0 takes position 1's change
+            for p in 0..plane {
+                let change = residual[k * plane + p] - residual[(k - 1) * plane + p];
+                expected[(s + i) * plane + p] += change * change;
+            }
+            counts[s + i] += 1.0;
+        }
+    }
+    for (f, &c) in counts.iter().enumerate() {
+        for p in 0..plane {
+            let e = expected[f * plane + p] / c;
+            let got = motion.frame(f)[p];
+            assert!((e - got).abs() <= 1e-5 * e.max(1e-4), "frame {f} pixel {p}: {got} vs {e}");
+        }
+    }
+    // Position 0 of the first window repeats position 1: frames 0 and 1 share a map.
+    assert_eq!(motion.frame(0), motion.frame(1));
+    assert!(motion.values.iter().any(|&v| v > 0.0));
+}
