@@ -3,8 +3,9 @@
 //!
 //!     cargo run --release -p avad-model --example layer_profile -- [frames] [side] [which]
 //!
-//! `which`: `all` (default), `output` (the 32 → 1 7x7 layer) or `deconv` (the transposed
-//! convolutions). "fwd+bwd" runs backward from the output's sum with gradients for the
+//! `which`: `all` (default), `output` (the 32 → 1 7x7 layer), `deconv` (the transposed
+//! convolutions) or `rest` (the encoder convolutions, the ConvLSTMs, the batch norm and
+//! LeakyReLU at full size, the sigmoid and the loss). "fwd+bwd" runs backward from the output's sum with gradients for the
 //! input and every parameter, as in training.
 
 use std::time::Instant;
@@ -75,5 +76,41 @@ fn main() {
                 let _ = fast_conv::conv_transpose_same_fast(&deconv, x.clone()).sum().backward();
             });
         }
+    }
+
+    if which == "all" || which == "rest" {
+        let x = input([frames, 1, side, side]);
+        let conv1 = Conv2dConfig::new([1, 32], [5, 5]).with_stride([4, 4]).with_padding(PaddingConfig2d::Same).init(&device);
+        time("conv1 1->32 5x5 s4 fwd+bwd", || {
+            let _ = conv1.forward(x.clone()).sum().backward();
+        });
+        let x = input([frames, 32, side / 4, side / 4]);
+        let conv2 = Conv2dConfig::new([32, 64], [5, 5]).with_stride([2, 2]).with_padding(PaddingConfig2d::Same).init(&device);
+        time("conv2 32->64 5x5 s2 fwd+bwd", || {
+            let _ = conv2.forward(x.clone()).sum().backward();
+        });
+        let seq = |c: usize| {
+            Tensor::<5>::random([frames / 10, 10, c, side / 8, side / 8], Distribution::Uniform(0.0, 1.0), &device).require_grad()
+        };
+        for (cin, cout) in [(64, 64), (64, 32), (32, 64)] {
+            let lstm = avad_model::ConvLstm2dConfig::new(cin, cout).init(&device);
+            let x = seq(cin);
+            time(&format!("convlstm {cin}->{cout} 3x3 fwd+bwd"), || {
+                let _ = lstm.forward(x.clone()).sum().backward();
+            });
+        }
+        let x = input([frames, 32, side, side]);
+        let norm = burn::nn::BatchNormConfig::new(32).init(&device);
+        time("batch norm 32 ch full size fwd+bwd", || {
+            let _ = norm.forward(x.clone()).sum().backward();
+        });
+        time("leaky relu 32 ch full size fwd+bwd", || {
+            let _ = burn::tensor::activation::leaky_relu(x.clone(), 0.3).sum().backward();
+        });
+        let x = input([frames, 1, side, side]);
+        time("sigmoid + mse, 1 ch fwd+bwd", || {
+            let y = burn::tensor::activation::sigmoid(x.clone());
+            let _ = (y - x.clone().detach()).powi_scalar(2).mean().backward();
+        });
     }
 }
