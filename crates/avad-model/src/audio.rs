@@ -412,6 +412,7 @@ mod tests {
 
     #[test]
     fn output_has_the_input_shape_in_unit_range() {
+        let _rng = crate::fixtures::rng_lock();
         let device = Device::flex();
         device.seed(1);
         let model = AudioAutoencoderConfig::new().init(&device).unwrap();
@@ -428,6 +429,7 @@ mod tests {
     /// only sees the encoder through its initial state and the repeated vector.
     #[test]
     fn training_steps_reach_every_layer() {
+        let _rng = crate::fixtures::rng_lock();
         let device = Device::flex().autodiff();
         device.seed(2);
         let mut model = AudioAutoencoderConfig::new().init(&device).unwrap();
@@ -482,6 +484,7 @@ mod tests {
 
     #[test]
     fn errors_cover_every_frame_even_of_short_clips() {
+        let _rng = crate::fixtures::rng_lock();
         let device = Device::flex();
         device.seed(4);
         let model = AudioAutoencoderConfig::new().init(&device).unwrap();

@@ -176,6 +176,7 @@ mod tests {
 
     #[test]
     fn sequence_matches_numpy_reference() {
+        let _rng = crate::fixtures::rng_lock();
         let device = Device::flex();
         let fixture = load("convlstm_reference.json");
         let layer = reference_layer(&fixture, &device);
@@ -198,6 +199,7 @@ mod tests {
 
     #[test]
     fn one_step_matches_first_step_of_reference() {
+        let _rng = crate::fixtures::rng_lock();
         let device = Device::flex();
         let fixture = load("convlstm_reference.json");
         let layer = reference_layer(&fixture, &device);
@@ -217,6 +219,7 @@ mod tests {
 
     #[test]
     fn carried_state_continues_the_sequence() {
+        let _rng = crate::fixtures::rng_lock();
         // Running steps 1-2 and then step 3 from the returned state equals one 3-step run.
         let device = Device::flex();
         let fixture = load("convlstm_reference.json");
@@ -231,6 +234,7 @@ mod tests {
 
     #[test]
     fn init_sets_keras_forget_bias() {
+        let _rng = crate::fixtures::rng_lock();
         let device = Device::flex();
         let layer = ConvLstm2dConfig::new(2, 3).init(&device);
         let bias = values(layer.input_conv.bias.as_ref().unwrap().val());

@@ -286,6 +286,7 @@ mod tests {
     /// Forward outputs of the fast and skew paths against the layer.
     #[test]
     fn conv2d_same_fast_forward_matches_conv() {
+        let _rng = crate::fixtures::rng_lock();
         let device = Device::flex();
         device.seed(11);
         // (input shape, c_out, kernel)
@@ -315,6 +316,7 @@ mod tests {
 
     #[test]
     fn conv_transpose_same_fast_forward_matches_layer() {
+        let _rng = crate::fixtures::rng_lock();
         let device = Device::flex();
         device.seed(12);
         // (input shape, c_out, kernel, stride)
@@ -380,6 +382,7 @@ mod tests {
 
     #[test]
     fn conv2d_same_fast_gradients_match_conv() {
+        let _rng = crate::fixtures::rng_lock();
         let device = Device::flex().autodiff();
         device.seed(13);
         let cases: [([usize; 4], usize, usize); 4] = [
@@ -412,6 +415,7 @@ mod tests {
 
     #[test]
     fn conv_transpose_same_fast_gradients_match_layer() {
+        let _rng = crate::fixtures::rng_lock();
         let device = Device::flex().autodiff();
         device.seed(14);
         let cases: [([usize; 4], usize, usize, usize); 4] = [

@@ -3,6 +3,15 @@
 use burn::tensor::{Device, Tensor, TensorData};
 use serde_json::Value;
 
+/// The device's random generator is one for the whole process, and parameters draw from it
+/// lazily, at first use. The unit tests that seed it or draw from it (initialising layers,
+/// random tensors) hold this lock from start to end, so that each sees the numbers its
+/// seed gives whatever else runs beside it.
+pub fn rng_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Parses `fixtures/<name>` of this crate.
 pub fn load(name: &str) -> Value {
     let path = format!("{}/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));

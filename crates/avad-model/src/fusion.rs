@@ -167,6 +167,7 @@ mod tests {
     /// which the net learns from examples.
     #[test]
     fn learns_an_or_of_two_scores() {
+        let _rng = crate::fixtures::rng_lock();
         let mut rng = crate::train::SplitMix64::new(5);
         let mut rows = Vec::new();
         for _ in 0..600 {

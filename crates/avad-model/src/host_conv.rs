@@ -159,6 +159,7 @@ mod tests {
 
     #[test]
     fn host_conv_equals_burns_layer() {
+        let _rng = crate::fixtures::rng_lock();
         let device = Device::flex();
         // 13 wide: one AVX2 block and a scalar tail per row; 3 frames over the threads.
         for (c, h, w, k) in [(32, 12, 13, 7), (3, 5, 8, 3), (1, 9, 17, 1)] {
@@ -176,6 +177,7 @@ mod tests {
 
     #[test]
     fn training_and_other_layers_keep_burns_path() {
+        let _rng = crate::fixtures::rng_lock();
         let device = Device::flex();
         let conv = Conv2dConfig::new([4, 1], [3, 3]).with_padding(PaddingConfig2d::Same).init(&device);
         let x = Tensor::<4>::zeros([1, 4, 6, 6], &device);

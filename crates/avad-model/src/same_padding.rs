@@ -105,6 +105,7 @@ mod tests {
     /// Conv2D 5x5/4 with asymmetric padding, Conv2DTranspose 5x5 with stride 2 and 4.
     #[test]
     fn strided_same_layers_match_tensorflow_padding() {
+        let _rng = crate::fixtures::rng_lock();
         let device = Device::flex();
         let fixture = load("keras_same_reference.json");
         let cases = fixture["cases"].as_array().unwrap();
@@ -147,6 +148,7 @@ mod tests {
 
     #[test]
     fn kernel_smaller_than_stride_is_refused() {
+        let _rng = crate::fixtures::rng_lock();
         let result = ConvTranspose2dSameConfig::new([1, 1], [3, 3], [4, 4]).init(&Device::flex());
         assert!(matches!(
             result,

@@ -275,16 +275,19 @@ mod tests {
 
     #[test]
     fn reconstructs_paper_size_240() {
+        let _rng = crate::fixtures::rng_lock();
         assert_reconstruction_shape(240);
     }
 
     #[test]
     fn reconstructs_cpu_size_120() {
+        let _rng = crate::fixtures::rng_lock();
         assert_reconstruction_shape(120);
     }
 
     #[test]
     fn refuses_sides_not_multiple_of_8_and_colour_frames() {
+        let _rng = crate::fixtures::rng_lock();
         let device = Device::flex();
         let model = VisualAutoencoderConfig::new().init(&device).unwrap();
         for dims in [
@@ -307,6 +310,7 @@ mod tests {
     /// layer cut off from the gradient, e.g. a ConvLSTM's recurrent convolution, would not).
     #[test]
     fn adam_steps_reduce_mse_and_reach_every_layer() {
+        let _rng = crate::fixtures::rng_lock();
         let device = Device::flex().autodiff();
         device.seed(3);
         let mut model = VisualAutoencoderConfig::new().init(&device).unwrap();
