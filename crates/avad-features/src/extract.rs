@@ -77,13 +77,22 @@ pub struct FeatureExtractor {
     /// The orthonormal DCT-II, band-major: `[band * N_MFCC + k]`.
     dct_by_band: Vec<f64>,
     contrast_bands: Vec<ContrastBand>,
+    /// numpy's pairwise summation order over the `1 + n_fft / 2` bins.
+    pairwise: Vec<PairOp>,
     frame: Vec<f64>,
     spectrum: Vec<Complex<f64>>,
     scratch: Vec<Complex<f64>>,
+    /// One frame's magnitude spectrum.
     magnitude: Vec<f32>,
-    power: Vec<f32>,
-    band: Vec<f32>,
-    band_high: Vec<f32>,
+    /// A block of [`LANES`] frames side by side, bin-major: `mag[bin][lane]` is the
+    /// magnitude of bin `bin` in frame `first + lane`; `power` its square; `work` scratch.
+    mag: Vec<Lanes>,
+    power: Vec<Lanes>,
+    work: Vec<Lanes>,
+    /// Scratch for the selection of large contrast quantiles.
+    select: Vec<f32>,
+    /// Never take the AVX2/FMA path (tests compare the two).
+    portable: bool,
 }
 
 impl FeatureExtractor {
@@ -104,13 +113,16 @@ impl FeatureExtractor {
                 (0..N_MELS * N_MFCC).map(|i| dct[(i % N_MFCC) * N_MELS + i / N_MFCC]).collect()
             },
             contrast_bands,
+            pairwise: pairwise_plan(freqs.len()),
             frame: fft.make_input_vec(),
             spectrum: fft.make_output_vec(),
             scratch: fft.make_scratch_vec(),
             magnitude: vec![0.0; freqs.len()],
-            power: vec![0.0; freqs.len()],
-            band: Vec::with_capacity(freqs.len()),
-            band_high: Vec::with_capacity(freqs.len()),
+            mag: vec![[0.0; LANES]; freqs.len()],
+            power: vec![[0.0; LANES]; freqs.len()],
+            work: vec![[0.0; LANES]; freqs.len()],
+            select: Vec::with_capacity(freqs.len()),
+            portable: false,
             freqs,
             fft,
         })
@@ -118,6 +130,14 @@ impl FeatureExtractor {
 
     pub fn config(&self) -> &FeatureConfig {
         &self.config
+    }
+
+    /// The same extractor restricted to the portable code (no AVX2/FMA path even where
+    /// the CPU has them), for tests that check both paths agree.
+    #[doc(hidden)]
+    pub fn portable(mut self) -> Self {
+        self.portable = true;
+        self
     }
 
     /// The 160-column matrix of `y` (mono, at `config.sample_rate`).
@@ -171,15 +191,19 @@ impl FeatureExtractor {
         let mut peaks = Vec::with_capacity(frames);
         let mut valleys = Vec::with_capacity(frames);
         #[cfg(target_arch = "x86_64")]
-        let avx2 = std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma");
-        for t in 0..frames {
+        let avx2 = !self.portable && std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma");
+        let mut t = 0;
+        while t < frames {
+            let n = (frames - t).min(LANES);
             #[cfg(target_arch = "x86_64")]
             if avx2 {
                 // SAFETY: the CPU supports AVX2 and FMA, checked above.
-                unsafe { self.frame_avx2(y, t, &mut out, &mut peaks, &mut valleys)? };
+                unsafe { self.block_avx2(y, t, n, &mut out, &mut peaks, &mut valleys)? };
+                t += n;
                 continue;
             }
-            self.frame::<false>(y, t, &mut out, &mut peaks, &mut valleys)?;
+            self.block::<false>(y, t, n, &mut out, &mut peaks, &mut valleys)?;
+            t += n;
         }
 
         Ok(RawFeatures { features: out, peaks, valleys })
@@ -217,51 +241,75 @@ impl FeatureExtractor {
         out
     }
 
-    /// Every per-frame feature of frame `t`; `FMA`: the CPU has fused multiply-add.
+    /// Every per-frame feature of frames `t .. t + n` (`n <= LANES`), computed side by
+    /// side: each frame's spectrum goes into one lane of the bin-major block, and every
+    /// per-frame sum, chain and selection then runs over the bins once for all lanes, in
+    /// each lane exactly the order the per-frame definition uses (so a lane's result is
+    /// what that frame alone would give, bit for bit). Lanes past `n` hold zeros and are
+    /// dropped. `FMA`: the CPU has fused multiply-add.
     #[inline(always)]
-    fn frame<const FMA: bool>(
+    fn block<const FMA: bool>(
         &mut self,
         y: &[f32],
         t: usize,
+        n: usize,
         out: &mut Features,
         peaks: &mut Vec<[f64; N_CONTRAST]>,
         valleys: &mut Vec<[f64; N_CONTRAST]>,
     ) -> Result<()> {
-        self.magnitude_spectrum(y, t)?;
-        out.flatness.push(self.flatness());
+        for lane in 0..LANES {
+            if lane < n {
+                self.magnitude_spectrum(y, t + lane)?;
+                for (row, &m) in self.mag.iter_mut().zip(&self.magnitude) {
+                    row[lane] = m;
+                }
+            } else {
+                for row in self.mag.iter_mut() {
+                    row[lane] = 0.0;
+                }
+            }
+        }
+        for (p, &m) in self.power.as_flattened_mut().iter_mut().zip(self.mag.as_flattened()) {
+            *p = m * m;
+        }
+        let flatness = self.flatness();
         let (centroid, bandwidth) = self.centroid_bandwidth();
-        out.centroid.push(centroid);
-        out.bandwidth.push(bandwidth);
-        out.rolloff.push(self.rolloff());
-        out.mel.push(self.mel_power::<FMA>());
+        let rolloff = self.rolloff();
+        out.flatness.extend(flatness[..n].iter().map(|&v| f64::from(v)));
+        out.centroid.extend_from_slice(&centroid[..n]);
+        out.bandwidth.extend_from_slice(&bandwidth[..n]);
+        out.rolloff.extend_from_slice(&rolloff[..n]);
+        let first = out.mel.len();
+        out.mel.resize(first + n, [0.0; N_MELS]);
+        self.mel_power::<FMA>(&mut out.mel[first..]);
         let (peak, valley) = self.peak_valley();
-        peaks.push(peak);
-        valleys.push(valley);
+        peaks.extend(peak[..n].iter().copied());
+        valleys.extend(valley[..n].iter().copied());
         Ok(())
     }
 
-    /// [`Self::frame`] compiled for AVX2 and FMA, so its element-wise loops run four f64
-    /// lanes wide. Rust never fuses or reorders floating-point operations on its own, so
-    /// the only change in results is where the mel product asks for a fused multiply-add
-    /// ([`Self::mel_power`]).
+    /// [`Self::block`] compiled for AVX2 and FMA, so its loops over the lanes run eight
+    /// f32 (four f64) wide. Rust never fuses or reorders floating-point operations on its
+    /// own, so the only change in results is where the mel product asks for a fused
+    /// multiply-add ([`Self::mel_power`]).
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn frame_avx2(
+    unsafe fn block_avx2(
         &mut self,
         y: &[f32],
         t: usize,
+        n: usize,
         out: &mut Features,
         peaks: &mut Vec<[f64; N_CONTRAST]>,
         valleys: &mut Vec<[f64; N_CONTRAST]>,
     ) -> Result<()> {
-        self.frame::<true>(y, t, out, peaks, valleys)
+        self.block::<true>(y, t, n, out, peaks, valleys)
     }
 
-    /// `np.abs(librosa.stft(y))[:, t]` into `self.magnitude` and its float32 square into
-    /// `self.power`. librosa windows the float32 frame with the float64 window, takes a
-    /// float64 FFT and stores it in a complex64 matrix; so the FFT runs in f64 here and
-    /// is rounded to f32 before the magnitude, which is `hypotf` (computed in double,
-    /// as glibc does) rounded to f32.
+    /// `np.abs(librosa.stft(y))[:, t]` into `self.magnitude`. librosa windows the
+    /// float32 frame with the float64 window, takes a float64 FFT and stores it in a
+    /// complex64 matrix; so the FFT runs in f64 here and is rounded to f32 before the
+    /// magnitude, which is `hypotf` (computed in double, as glibc does) rounded to f32.
     #[inline(always)]
     fn magnitude_spectrum(&mut self, y: &[f32], t: usize) -> Result<()> {
         let n_fft = self.config.n_fft;
@@ -279,77 +327,111 @@ impl FeatureExtractor {
         self.fft
             .process_with_scratch(&mut self.frame, &mut self.spectrum, &mut self.scratch)
             .map_err(|e| FeatureError::Config(format!("FFT of size {n_fft} failed: {e}")))?;
-        for ((c, m), p) in self.spectrum.iter().zip(&mut self.magnitude).zip(&mut self.power) {
+        for (c, m) in self.spectrum.iter().zip(&mut self.magnitude) {
             let re = f64::from(c.re as f32);
             let im = f64::from(c.im as f32);
-            let mag = (re * re + im * im).sqrt() as f32;
-            *m = mag;
-            *p = mag * mag;
+            *m = (re * re + im * im).sqrt() as f32;
         }
         Ok(())
     }
 
-    /// `spectral_flatness`: geometric over arithmetic mean of `max(amin, |S|^2)`.
+    /// `spectral_flatness` of each lane: geometric over arithmetic mean of
+    /// `max(amin, |S|^2)`.
     ///
     /// librosa evaluates it in float32 (`np.log`, `np.mean`, `np.exp`), and on
     /// near-flat spectra (a click train) its rounding moves the result by 2e-6, more
     /// than the f64 value differs from it; so the float32 pipeline is reproduced: each
     /// log rounded to f32, both means by numpy's float32 pairwise summation.
     #[inline(always)]
-    fn flatness(&mut self) -> f64 {
+    fn flatness(&mut self) -> Lanes {
         let amin = self.config.amin as f32;
         let n = self.power.len() as f32;
-        self.band.clear();
-        self.band.extend(self.power.iter().map(|&p| p.max(amin)));
-        let amean = pairwise_sum_f32(&self.band) / n;
+        for (w, &p) in self.work.as_flattened_mut().iter_mut().zip(self.power.as_flattened()) {
+            *w = p.max(amin);
+        }
+        let sum = pairwise_sum_lanes(&self.pairwise, &self.work);
         if amin >= f32::MIN_POSITIVE {
             // Every value is a normal float: the vectorisable logarithm applies.
-            for v in &mut self.band {
+            for v in self.work.as_flattened_mut() {
                 *v = ln_normal_f32(*v);
             }
         } else {
-            for v in &mut self.band {
+            for v in self.work.as_flattened_mut() {
                 *v = f64::from(*v).ln() as f32;
             }
         }
-        let log_mean = pairwise_sum_f32(&self.band) / n;
-        let gmean = f64::from(log_mean).exp() as f32;
-        f64::from(gmean / amean)
+        let log_sum = pairwise_sum_lanes(&self.pairwise, &self.work);
+        std::array::from_fn(|l| {
+            let amean = sum[l] / n;
+            let gmean = f64::from(log_sum[l] / n).exp() as f32;
+            gmean / amean
+        })
     }
 
-    /// `spectral_centroid` and `spectral_bandwidth` of the magnitude spectrum. A frame
-    /// whose magnitudes sum below float32's `tiny` is not normalised (librosa's
-    /// `util.normalize` leaves it as is), so silence gives 0 Hz for both.
+    /// `spectral_centroid` and `spectral_bandwidth` of each lane's magnitude spectrum. A
+    /// frame whose magnitudes sum below float32's `tiny` is not normalised (librosa's
+    /// `util.normalize` leaves it as is), so silence gives 0 Hz for both. Each sum runs
+    /// in four interleaved f64 accumulators (bins `4i + j` into accumulator `j`), which
+    /// pipeline; half the lanes at a time, so they stay in registers.
     #[inline(always)]
-    fn centroid_bandwidth(&self) -> (f64, f64) {
-        let (total, weighted) = sum4(&self.magnitude, &self.freqs, |m, f| (m, m * f));
-        let norm = if total < f64::from(f32::MIN_POSITIVE) { 1.0 } else { total };
-        let centroid = weighted / norm;
-        let (spread, _) = sum4(&self.magnitude, &self.freqs, |m, f| {
-            let d = f - centroid;
-            (m * d * d, 0.0)
-        });
-        (centroid, (spread / norm).sqrt())
+    fn centroid_bandwidth(&self) -> ([f64; LANES], [f64; LANES]) {
+        let mut centroid = [0.0; LANES];
+        let mut bandwidth = [0.0; LANES];
+        for h in 0..LANES / HALF {
+            let lanes = h * HALF..(h + 1) * HALF;
+            let (total, weighted) = sum4_lanes(&self.mag, &self.freqs, lanes.clone(), |m, f| (m, m.map(|m| m * f)));
+            let norm: [f64; HALF] =
+                std::array::from_fn(|l| if total[l] < f64::from(f32::MIN_POSITIVE) { 1.0 } else { total[l] });
+            let c: [f64; HALF] = std::array::from_fn(|l| weighted[l] / norm[l]);
+            let (spread, _) = sum4_lanes(&self.mag, &self.freqs, lanes, |m, f| {
+                let d: [f64; HALF] = std::array::from_fn(|l| f - c[l]);
+                let mut s = [0.0; HALF];
+                for l in 0..HALF {
+                    s[l] = m[l] * d[l] * d[l];
+                }
+                (s, [0.0; HALF])
+            });
+            for l in 0..HALF {
+                centroid[h * HALF + l] = c[l];
+                bandwidth[h * HALF + l] = (spread[l] / norm[l]).sqrt();
+            }
+        }
+        (centroid, bandwidth)
     }
 
-    /// `spectral_rolloff`: the first bin whose cumulative magnitude reaches
+    /// `spectral_rolloff` of each lane: the first bin whose cumulative magnitude reaches
     /// `roll_percent` of the frame's total. librosa's `np.cumsum` runs in float32 and
     /// the threshold is a float32 product; both are mirrored so the chosen bin agrees.
+    /// The eight sequential sums advance together, one vector addition per bin.
     #[inline(always)]
-    fn rolloff(&mut self) -> f64 {
-        let mut acc = 0f32;
-        self.band.clear();
-        self.band.extend(self.magnitude.iter().map(|&m| {
-            acc += m;
-            acc
-        }));
-        let threshold = self.config.roll_percent as f32 * acc;
-        // The cumulative sum of non-negative values never decreases.
-        let k = self.band.partition_point(|&c| c < threshold);
-        self.freqs.get(k).or(self.freqs.last()).copied().unwrap_or(0.0)
+    fn rolloff(&mut self) -> [f64; LANES] {
+        let mut acc = [0f32; LANES];
+        for (c, row) in self.work.iter_mut().zip(&self.mag) {
+            for l in 0..LANES {
+                acc[l] += row[l];
+            }
+            *c = acc;
+        }
+        let roll = self.config.roll_percent as f32;
+        std::array::from_fn(|l| {
+            let threshold = roll * acc[l];
+            // The cumulative sum of non-negative values never decreases: the first bin
+            // reaching the threshold by bisection (`partition_point` on lane l).
+            let (mut lo, mut hi) = (0, self.work.len());
+            while lo < hi {
+                let mid = lo + (hi - lo) / 2;
+                if self.work[mid][l] < threshold {
+                    lo = mid + 1;
+                } else {
+                    hi = mid;
+                }
+            }
+            self.freqs.get(lo).or(self.freqs.last()).copied().unwrap_or(0.0)
+        })
     }
 
-    /// `melspectrogram`: the float32 Slaney basis applied to the float32 power spectrum.
+    /// `melspectrogram`: the float32 Slaney basis applied to the float32 power spectrum,
+    /// into `mel[lane]` for the lanes `mel` holds.
     ///
     /// librosa's `einsum` is a float32 BLAS product, whose kernels accumulate each
     /// output with fused multiply-adds in ascending bin order; zero weights leave the
@@ -357,71 +439,87 @@ impl FeatureExtractor {
     /// for bit on 98.6% of Ped2's values, against 0-56% for f64 sums). With `FMA` the
     /// CPU's f32 fused multiply-add does it, as BLAS does; without, it is emulated in
     /// f64 (the product of two f32 is exact there, and the sum rounded twice differs
-    /// from once only on exact ties) at three times the latency.
+    /// from once only on exact ties).
     #[inline(always)]
-    fn mel_power<const FMA: bool>(&self) -> [f64; N_MELS] {
-        let mut mel = [0.0; N_MELS];
-        for (out, (start, weights)) in mel.iter_mut().zip(&self.mel_basis.bands) {
-            let p = self.power.get(*start..*start + weights.len()).unwrap_or(&[]);
-            let s = if FMA {
-                weights.iter().zip(p).fold(0f32, |acc, (&w, &x)| w.mul_add(x, acc))
-            } else {
-                weights.iter().zip(p).fold(0f32, |acc, (&w, &x)| {
-                    (f64::from(w) * f64::from(x) + f64::from(acc)) as f32
-                })
-            };
-            *out = f64::from(s);
+    fn mel_power<const FMA: bool>(&self, mel: &mut [[f64; N_MELS]]) {
+        for (band, (start, weights)) in self.mel_basis.bands.iter().enumerate() {
+            let rows = self.power.get(*start..*start + weights.len()).unwrap_or(&[]);
+            let mut acc = [0f32; LANES];
+            for (&w, row) in weights.iter().zip(rows) {
+                for l in 0..LANES {
+                    acc[l] = if FMA {
+                        w.mul_add(row[l], acc[l])
+                    } else {
+                        (f64::from(w) * f64::from(row[l]) + f64::from(acc[l])) as f32
+                    };
+                }
+            }
+            for (m, &a) in mel.iter_mut().zip(&acc) {
+                m[band] = f64::from(a);
+            }
         }
-        mel
     }
 
     /// `spectral_contrast`'s per-band mean of the `n_avg` highest (peak) and lowest
-    /// (valley) magnitudes, before the dB conversion.
+    /// (valley) magnitudes of each lane, before the dB conversion.
     #[inline(always)]
-    fn peak_valley(&mut self) -> ([f64; N_CONTRAST], [f64; N_CONTRAST]) {
-        let mut peak = [0.0; N_CONTRAST];
-        let mut valley = [0.0; N_CONTRAST];
+    fn peak_valley(&mut self) -> ([[f64; N_CONTRAST]; LANES], [[f64; N_CONTRAST]; LANES]) {
+        let mut peak = [[0.0; N_CONTRAST]; LANES];
+        let mut valley = [[0.0; N_CONTRAST]; LANES];
         for (k, b) in self.contrast_bands.iter().enumerate() {
-            let Some(sub) = self.magnitude.get(b.start..b.start + b.len) else {
+            let Some(sub) = self.mag.get(b.start..b.start + b.len) else {
                 continue;
             };
-            if b.n_avg == 1 {
-                let (lo, hi) = sub.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &m| {
-                    (lo.min(m), hi.max(m))
-                });
-                valley[k] = f64::from(lo);
-                peak[k] = f64::from(hi);
-                continue;
+            let (lo, hi) = extreme_means_lanes(sub, b.n_avg.clamp(1, sub.len().max(1)), &mut self.select);
+            for l in 0..LANES {
+                valley[l][k] = lo[l];
+                peak[l][k] = hi[l];
             }
-            let (lo, hi) = extreme_means(sub, b.n_avg, &mut self.band, &mut self.band_high);
-            valley[k] = lo;
-            peak[k] = hi;
         }
         (peak, valley)
     }
 }
 
-/// `(sum f(m, x).0, sum f(m, x).1)` over paired values, in four interleaved f64
-/// accumulators (so the additions pipeline; the order differs from a plain loop only
-/// at the 1e-16 level).
+/// Frames computed side by side (one AVX2 register of f32).
+const LANES: usize = 8;
+/// Lanes per f64 pass (one AVX2 register of f64).
+const HALF: usize = 4;
+/// One value per lane.
+type Lanes = [f32; LANES];
+
+/// `(sum f(m, x).0, sum f(m, x).1)` over the bins, for each lane in `lanes` (HALF of
+/// them), in four interleaved f64 accumulators (so the additions pipeline; the order
+/// differs from a plain loop only at the 1e-16 level).
 #[inline(always)]
-fn sum4(m: &[f32], x: &[f64], f: impl Fn(f64, f64) -> (f64, f64)) -> (f64, f64) {
-    let mut a = [0f64; 4];
-    let mut b = [0f64; 4];
+fn sum4_lanes(
+    m: &[Lanes],
+    x: &[f64],
+    lanes: std::ops::Range<usize>,
+    f: impl Fn([f64; HALF], f64) -> ([f64; HALF], [f64; HALF]),
+) -> ([f64; HALF], [f64; HALF]) {
+    let first = lanes.start;
+    let take = |row: &Lanes| -> [f64; HALF] { std::array::from_fn(|l| f64::from(row[first + l])) };
+    let mut a = [[0f64; HALF]; 4];
+    let mut b = [[0f64; HALF]; 4];
     let mut mc = m.chunks_exact(4);
     let mut xc = x.chunks_exact(4);
     for (mm, xx) in (&mut mc).zip(&mut xc) {
         for i in 0..4 {
-            let (p, q) = f(f64::from(mm[i]), xx[i]);
-            a[i] += p;
-            b[i] += q;
+            let (p, q) = f(take(&mm[i]), xx[i]);
+            for l in 0..HALF {
+                a[i][l] += p[l];
+                b[i][l] += q[l];
+            }
         }
     }
-    let (mut sa, mut sb) = ((a[0] + a[1]) + (a[2] + a[3]), (b[0] + b[1]) + (b[2] + b[3]));
-    for (&mm, &xx) in mc.remainder().iter().zip(xc.remainder()) {
-        let (p, q) = f(f64::from(mm), xx);
-        sa += p;
-        sb += q;
+    let mut sa: [f64; HALF] = std::array::from_fn(|l| (a[0][l] + a[1][l]) + (a[2][l] + a[3][l]));
+    let mut sb: [f64; HALF] = std::array::from_fn(|l| (b[0][l] + b[1][l]) + (b[2][l] + b[3][l]));
+    for (mm, &xx) in mc.remainder().iter().zip(xc.remainder()) {
+        let (p, q) = f(take(mm), xx);
+        for l in 0..HALF {
+            sa[l] += p[l];
+            sb[l] += q[l];
+        }
     }
     (sa, sb)
 }
@@ -450,71 +548,178 @@ fn ln_normal_f32(x: f32) -> f32 {
     (f64::from(e) * std::f64::consts::LN_2 + 2.0 * s * series) as f32
 }
 
-/// Means of the `k` smallest and the `k` largest values of `v` (spectral contrast's
-/// valley and peak). For the small `k` of the default quantile (at most 9 of 431) one
-/// pass keeps both sets sorted by insertion; larger `k` falls back to selection.
+/// Per lane, the means of the `k` smallest and the `k` largest values of `rows`
+/// (spectral contrast's valley and peak), each summed in f64 from the most extreme
+/// value inwards (the order of the sorted sets).
 #[inline(always)]
-fn extreme_means(v: &[f32], k: usize, low: &mut Vec<f32>, high: &mut Vec<f32>) -> (f64, f64) {
+fn extreme_means_lanes(rows: &[Lanes], k: usize, select: &mut Vec<f32>) -> ([f64; LANES], [f64; LANES]) {
+    macro_rules! by_k {
+        ($($n:literal)*) => {
+            match k {
+                $($n => return (smallest_mean::<$n>(rows), largest_mean::<$n>(rows)),)*
+                _ => {}
+            }
+        };
+    }
+    by_k!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16);
+    // A large quantile: selection, lane by lane.
     let mean = |s: &[f32]| s.iter().map(|&x| f64::from(x)).sum::<f64>() / s.len().max(1) as f64;
-    let k = k.clamp(1, v.len().max(1));
-    low.clear();
-    high.clear();
-    if k > 16 {
-        low.extend_from_slice(v);
-        low.select_nth_unstable_by(k - 1, f32::total_cmp);
-        let valley = mean(&low[..k]);
-        let n = low.len();
-        low.select_nth_unstable_by(n - k, f32::total_cmp);
-        return (valley, mean(&low[n - k..]));
-    }
-    let n = v.len();
-    let (Some(head), Some(tail)) = (v.get(..k), n.checked_sub(k).and_then(|i| v.get(i..))) else {
-        return (0.0, 0.0);
-    };
-    // Spectra mostly fall with frequency, so the smallest values sit at the top of a band
-    // and the largest at the bottom: each set is collected scanning from its own end,
-    // where it fills early and later values rarely enter it (scanning both from the bottom
-    // made nearly every value a new smallest, inserted by binary search).
-    // Eight values at a time are compared with the set's bound (one vector compare);
-    // only a block holding a candidate is walked value by value, in the same order.
-    low.extend_from_slice(tail);
-    low.sort_unstable_by(f32::total_cmp);
-    for block in v[..n - k].rchunks(8) {
-        // low ascending: its last is the largest of the k smallest.
-        let bound = low[k - 1];
-        if !block.iter().fold(false, |any, &x| any | (x < bound)) {
+    let mut lo = [0.0; LANES];
+    let mut hi = [0.0; LANES];
+    for l in 0..LANES {
+        select.clear();
+        select.extend(rows.iter().map(|r| r[l]));
+        let n = select.len();
+        if n == 0 {
             continue;
         }
-        for &x in block.iter().rev() {
-            if x < low[k - 1] {
-                let at = low.partition_point(|&y| y <= x);
-                low.pop();
-                low.insert(at, x);
+        select.select_nth_unstable_by(k - 1, f32::total_cmp);
+        lo[l] = mean(&select[..k]);
+        select.select_nth_unstable_by(n - k, f32::total_cmp);
+        hi[l] = mean(&select[n - k..]);
+    }
+    (lo, hi)
+}
+
+/// Per lane, the mean of the `K` smallest values of `rows` (at least `K` of them):
+/// `set[0] <= .. <= set[K - 1]` holds the smallest so far and each value is inserted by
+/// compare-exchange down the set (branch-free, every lane at once; the set starts at
+/// +inf, pushed out by the first `K` values).
+#[inline(always)]
+fn smallest_mean<const K: usize>(rows: &[Lanes]) -> [f64; LANES] {
+    let mut set = [[f32::INFINITY; LANES]; K];
+    for row in rows {
+        let mut x = *row;
+        for s in set.iter_mut() {
+            // Written as two independent selects (not one swap on one condition), the
+            // form LLVM turns into vminps / vmaxps on registers; equal values make both
+            // sides equal, so the multiset is kept either way.
+            let (mut lo, mut hi) = ([0f32; LANES], [0f32; LANES]);
+            for l in 0..LANES {
+                lo[l] = if x[l] < s[l] { x[l] } else { s[l] };
+                hi[l] = if s[l] < x[l] { x[l] } else { s[l] };
+            }
+            *s = lo;
+            x = hi;
+        }
+    }
+    std::array::from_fn(|l| set.iter().map(|s| f64::from(s[l])).sum::<f64>() / K as f64)
+}
+
+/// Per lane, the mean of the `K` largest values of `rows`; as [`smallest_mean`], with
+/// `set[0] >= .. >= set[K - 1]`.
+#[inline(always)]
+fn largest_mean<const K: usize>(rows: &[Lanes]) -> [f64; LANES] {
+    let mut set = [[f32::NEG_INFINITY; LANES]; K];
+    for row in rows {
+        let mut x = *row;
+        for s in set.iter_mut() {
+            let (mut lo, mut hi) = ([0f32; LANES], [0f32; LANES]);
+            for l in 0..LANES {
+                hi[l] = if x[l] > s[l] { x[l] } else { s[l] };
+                lo[l] = if s[l] > x[l] { x[l] } else { s[l] };
+            }
+            *s = hi;
+            x = lo;
+        }
+    }
+    std::array::from_fn(|l| set.iter().map(|s| f64::from(s[l])).sum::<f64>() / K as f64)
+}
+
+/// One step of numpy's float32 pairwise summation of `n` values, in the order it adds
+/// them: a leaf block summed directly, or the sum of the last two results.
+#[derive(Debug, Clone, Copy)]
+enum PairOp {
+    Leaf { start: usize, len: usize },
+    Add,
+}
+
+/// numpy's `pairwise_sum` (`loops_utils.h`) flattened into postfix order: blocks of up
+/// to 128 are leaves; above that, the first half (rounded down to a multiple of 8) and
+/// the rest, then their sum.
+fn pairwise_plan(n: usize) -> Vec<PairOp> {
+    fn go(start: usize, n: usize, plan: &mut Vec<PairOp>) {
+        if n <= 128 {
+            plan.push(PairOp::Leaf { start, len: n });
+        } else {
+            let mut n2 = n / 2;
+            n2 -= n2 % 8;
+            go(start, n2, plan);
+            go(start + n2, n - n2, plan);
+            plan.push(PairOp::Add);
+        }
+    }
+    let mut plan = Vec::new();
+    go(0, n, &mut plan);
+    plan
+}
+
+/// numpy's float32 `add.reduce` of each lane over `a`'s rows, following `plan`
+/// ([`pairwise_plan`] of `a.len()`). Not recursive, so it inlines into (and vectorises
+/// with) the AVX2 block.
+#[inline(always)]
+fn pairwise_sum_lanes(plan: &[PairOp], a: &[Lanes]) -> Lanes {
+    let mut stack = [[0f32; LANES]; 64];
+    let mut depth = 0;
+    for op in plan {
+        match *op {
+            PairOp::Leaf { start, len } => {
+                stack[depth] = pairwise_leaf(&a[start..start + len]);
+                depth += 1;
+            }
+            PairOp::Add => {
+                depth -= 1;
+                let b = stack[depth];
+                let s = &mut stack[depth - 1];
+                for l in 0..LANES {
+                    s[l] += b[l];
+                }
             }
         }
     }
-    high.extend_from_slice(head);
-    high.sort_unstable_by(|a, b| b.total_cmp(a));
-    for block in v[k..].chunks(8) {
-        // high descending: its last is the smallest of the k largest.
-        let bound = high[k - 1];
-        if !block.iter().fold(false, |any, &x| any | (x > bound)) {
-            continue;
+    stack[0]
+}
+
+/// numpy's pairwise sum of at most 128 rows, per lane: eight interleaved accumulators,
+/// plain loop below 8.
+#[inline(always)]
+fn pairwise_leaf(a: &[Lanes]) -> Lanes {
+    let n = a.len();
+    let mut res = [0f32; LANES];
+    if n < 8 {
+        for row in a {
+            for l in 0..LANES {
+                res[l] += row[l];
+            }
         }
-        for &x in block {
-            if x > high[k - 1] {
-                let at = high.partition_point(|&y| y >= x);
-                high.pop();
-                high.insert(at, x);
+        return res;
+    }
+    let mut r = [[0f32; LANES]; 8];
+    r.copy_from_slice(&a[..8]);
+    let body = n - n % 8;
+    for block in a[8..body].chunks_exact(8) {
+        for (acc, row) in r.iter_mut().zip(block) {
+            for l in 0..LANES {
+                acc[l] += row[l];
             }
         }
     }
-    (mean(low), mean(high))
+    for l in 0..LANES {
+        res[l] = ((r[0][l] + r[1][l]) + (r[2][l] + r[3][l])) + ((r[4][l] + r[5][l]) + (r[6][l] + r[7][l]));
+    }
+    for row in &a[body..] {
+        for l in 0..LANES {
+            res[l] += row[l];
+        }
+    }
+    res
 }
 
 /// numpy's float32 `add.reduce` over a contiguous axis (`pairwise_sum` in
 /// `loops_utils.h`): eight interleaved accumulators for blocks of up to 128, split in
-/// halves (rounded down to a multiple of 8) above that, plain loop below 8.
+/// halves (rounded down to a multiple of 8) above that, plain loop below 8. The
+/// reference the lane version is tested against.
+#[cfg(test)]
 fn pairwise_sum_f32(a: &[f32]) -> f32 {
     let n = a.len();
     if n < 8 {
@@ -698,16 +903,79 @@ mod tests {
         assert_eq!(ln_normal_f32(1.0), 0.0);
     }
 
+    /// A tone sweep, noise and silence, long enough for several blocks and a partial one.
+    fn mixed_signal(n: usize) -> Vec<f32> {
+        let mut state = 7u32;
+        (0..n)
+            .map(|i| {
+                state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                let noise = (state >> 8) as f32 / (1u32 << 24) as f32 - 0.5;
+                let t = i as f32 / 22050.0;
+                match i / 6000 {
+                    0 => 0.8 * (2.0 * std::f32::consts::PI * (200.0 + 3000.0 * t) * t).sin(),
+                    1 => 0.1 * noise,
+                    2 => 0.0,
+                    _ => 0.3 * noise + 0.2 * (2.0 * std::f32::consts::PI * 440.0 * t).sin(),
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn portable_and_simd_paths_agree() {
+        let cfg = FeatureConfig::default();
+        for n in [1, 1000, 22050 + 77, 40_000] {
+            let y = mixed_signal(n);
+            let fast = FeatureExtractor::new(&cfg).unwrap().compute(&y).unwrap();
+            let slow = FeatureExtractor::new(&cfg).unwrap().portable().compute(&y).unwrap();
+            assert_eq!(fast.frames, slow.frames);
+            // Only the mel sums differ (fused multiply-add against its f64 emulation, which
+            // differs on exact ties), and the MFCC through them.
+            assert_eq!(fast.flatness, slow.flatness, "n = {n}");
+            assert_eq!(fast.zero_crossing_rate, slow.zero_crossing_rate, "n = {n}");
+            assert_eq!(fast.centroid, slow.centroid, "n = {n}");
+            assert_eq!(fast.bandwidth, slow.bandwidth, "n = {n}");
+            assert_eq!(fast.rolloff, slow.rolloff, "n = {n}");
+            assert_eq!(fast.contrast, slow.contrast, "n = {n}");
+            for (a, b) in fast.mel.iter().flatten().zip(slow.mel.iter().flatten()) {
+                assert!((a - b).abs() <= f64::from(f32::EPSILON) * a.abs(), "n = {n}: mel {a} vs {b}");
+            }
+            for (a, b) in fast.mfcc.iter().flatten().zip(slow.mfcc.iter().flatten()) {
+                assert!((a - b).abs() <= 1e-9 * (1.0 + a.abs()), "n = {n}: mfcc {a} vs {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn pairwise_sum_of_lanes_is_numpys_in_every_lane() {
+        for n in [1, 7, 8, 9, 100, 128, 129, 300, 1025, 2049] {
+            let rows: Vec<Lanes> = (0..n)
+                .map(|i| std::array::from_fn(|l| ((i * 31 + l * 17) % 97) as f32 / (3.0 + l as f32)))
+                .collect();
+            let got = pairwise_sum_lanes(&pairwise_plan(n), &rows);
+            for l in 0..LANES {
+                let column: Vec<f32> = rows.iter().map(|r| r[l]).collect();
+                assert_eq!(got[l].to_bits(), pairwise_sum_f32(&column).to_bits(), "n = {n}, lane {l}");
+            }
+        }
+    }
+
     #[test]
     fn extreme_means_match_sorting() {
-        let v: Vec<f32> = (0..431).map(|i| ((i * 7919) % 433) as f32 * 0.5).collect();
-        let mut sorted = v.clone();
-        sorted.sort_by(f32::total_cmp);
-        let (mut a, mut b) = (Vec::new(), Vec::new());
-        for k in [1, 2, 3, 6, 9, 17, 40] {
-            let lo: f64 = sorted[..k].iter().map(|&x| f64::from(x)).sum::<f64>() / k as f64;
-            let hi: f64 = sorted[431 - k..].iter().map(|&x| f64::from(x)).sum::<f64>() / k as f64;
-            assert_eq!(extreme_means(&v, k, &mut a, &mut b), (lo, hi), "k = {k}");
+        // Every lane its own permutation, with repeated values.
+        let rows: Vec<Lanes> = (0..431)
+            .map(|i| std::array::from_fn(|l| ((i * (7919 + 2 * l) + 13 * l) % 433 / (1 + l % 3)) as f32 * 0.5))
+            .collect();
+        let mut select = Vec::new();
+        for k in [1, 2, 3, 6, 9, 16, 17, 40] {
+            let (lo, hi) = extreme_means_lanes(&rows, k, &mut select);
+            for l in 0..LANES {
+                let mut sorted: Vec<f32> = rows.iter().map(|r| r[l]).collect();
+                sorted.sort_by(f32::total_cmp);
+                let want_lo: f64 = sorted[..k].iter().map(|&x| f64::from(x)).sum::<f64>() / k as f64;
+                let want_hi: f64 = sorted[431 - k..].iter().rev().map(|&x| f64::from(x)).sum::<f64>() / k as f64;
+                assert_eq!((lo[l], hi[l]), (want_lo, want_hi), "k = {k}, lane {l}");
+            }
         }
     }
 }
