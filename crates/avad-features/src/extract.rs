@@ -211,17 +211,39 @@ impl FeatureExtractor {
 
     /// MFCC and contrast from the raw values, each dB floor `top_db` below its maximum.
     fn finish(&self, raw: RawFeatures, maxima: DbMaxima) -> Features {
+        #[cfg(target_arch = "x86_64")]
+        if !self.portable && std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+            // SAFETY: the CPU supports AVX2 and FMA, checked above.
+            return unsafe { self.finish_avx2(raw, maxima) };
+        }
+        self.finish_rows(raw, maxima)
+    }
+
+    /// [`Self::finish_rows`] compiled for AVX2 (the same arithmetic, four f64 wide; no
+    /// fused multiply-add is asked for, so the results are the portable path's).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn finish_avx2(&self, raw: RawFeatures, maxima: DbMaxima) -> Features {
+        self.finish_rows(raw, maxima)
+    }
+
+    #[inline(always)]
+    fn finish_rows(&self, raw: RawFeatures, maxima: DbMaxima) -> Features {
         let RawFeatures { features: mut out, peaks, valleys } = raw;
-        let (amin, top_db) = (self.config.amin, self.config.top_db);
-        let mel_db = power_to_db(&out.mel, amin, top_db.map(|t| maxima.mel - t));
+        let amin = self.config.amin;
+        // Without top_db nothing is clamped: a floor of -inf.
+        let floor = |max: f64| self.config.top_db.map_or(f64::NEG_INFINITY, |t| max - t);
+        let (mel_floor, peak_floor, valley_floor) = (floor(maxima.mel), floor(maxima.peak), floor(maxima.valley));
         // The DCT as a sum over mel bands of each band's column times its dB value: the
         // twenty coefficients accumulate side by side (vectorised) instead of one after
-        // the other, each still summed in ascending band order, as before.
-        out.mfcc = mel_db
+        // the other, each still summed in ascending band order.
+        out.mfcc = out
+            .mel
             .iter()
-            .map(|db| {
+            .map(|mel| {
+                let db = power_to_db(mel, amin, mel_floor);
                 let mut c = [0.0; N_MFCC];
-                for (column, &d) in self.dct_by_band.chunks_exact(N_MFCC).zip(db) {
+                for (column, &d) in self.dct_by_band.chunks_exact(N_MFCC).zip(&db) {
                     for (ck, &w) in c.iter_mut().zip(column) {
                         *ck += w * d;
                     }
@@ -231,12 +253,13 @@ impl FeatureExtractor {
             .collect();
         // librosa: power_to_db(peak) - power_to_db(valley), each clamped at its own
         // clip-wide maximum minus top_db.
-        let peak_db = power_to_db(&peaks, amin, top_db.map(|t| maxima.peak - t));
-        let valley_db = power_to_db(&valleys, amin, top_db.map(|t| maxima.valley - t));
-        out.contrast = peak_db
+        out.contrast = peaks
             .iter()
-            .zip(&valley_db)
-            .map(|(p, v)| std::array::from_fn(|k| p[k] - v[k]))
+            .zip(&valleys)
+            .map(|(p, v)| {
+                let (p, v) = (power_to_db(p, amin, peak_floor), power_to_db(v, amin, valley_floor));
+                std::array::from_fn(|k| p[k] - v[k])
+            })
             .collect();
         out
     }
@@ -744,20 +767,68 @@ fn pairwise_sum_f32(a: &[f32]) -> f32 {
     }
 }
 
-/// `librosa.power_to_db(S, ref=1.0, amin)`, clamped below at `floor` (librosa's
-/// `top_db` floor is the whole clip's maximum minus `top_db`).
-fn power_to_db<const N: usize>(s: &[[f64; N]], amin: f64, floor: Option<f64>) -> Vec<[f64; N]> {
-    let mut db: Vec<[f64; N]> = s.iter().map(|row| row.map(|v| to_db(v, amin))).collect();
-    if let Some(floor) = floor {
-        for v in db.iter_mut().flatten() {
-            *v = v.max(floor);
+/// `librosa.power_to_db(S, ref=1.0, amin)` of one row, clamped below at `floor`
+/// (librosa's `top_db` floor is the whole clip's maximum minus `top_db`): [`to_db`],
+/// element by element, in a loop that vectorises.
+#[inline(always)]
+fn power_to_db<const N: usize>(s: &[f64; N], amin: f64, floor: f64) -> [f64; N] {
+    let mut db = [0.0; N];
+    let mut normal = true;
+    for (d, &v) in db.iter_mut().zip(s) {
+        let x = v.max(amin);
+        normal &= (x >= f64::MIN_POSITIVE) & (x <= f64::MAX);
+        *d = (10.0 * log10_normal(x)).max(floor);
+    }
+    if !normal {
+        // A subnormal amin, or an infinite power: libm, where to_db would use it.
+        for (d, &v) in db.iter_mut().zip(s) {
+            *d = to_db(v, amin).max(floor);
         }
     }
     db
 }
 
+/// `10 log10(max(v, amin))`: [`log10_normal`] for normal values, libm otherwise.
 fn to_db(v: f64, amin: f64) -> f64 {
-    10.0 * v.max(amin).log10()
+    let x = v.max(amin);
+    if (f64::MIN_POSITIVE..=f64::MAX).contains(&x) {
+        10.0 * log10_normal(x)
+    } else {
+        10.0 * x.log10()
+    }
+}
+
+/// `log10(x)` for a positive normal f64, within about an ulp of libm's, without a libm
+/// call so loops over it vectorise: fdlibm's `__ieee754_log` on the mantissa reduced to
+/// [1/sqrt 2, sqrt 2) and its `__ieee754_log10` combination with the exponent.
+#[inline(always)]
+fn log10_normal(x: f64) -> f64 {
+    const SQRT2_BITS: u64 = 0x3ff6_a09e_667f_3bcd;
+    const LG1: f64 = 6.666666666666735130e-01;
+    const LG2: f64 = 3.999999999940941908e-01;
+    const LG3: f64 = 2.857142874366239149e-01;
+    const LG4: f64 = 2.222219843214978396e-01;
+    const LG5: f64 = 1.818357216161805012e-01;
+    const LG6: f64 = 1.531383769920937332e-01;
+    const LG7: f64 = 1.479819860511658591e-01;
+    const IVLN10: f64 = 4.34294481903251816668e-01;
+    const LOG10_2HI: f64 = 3.01029995663611771306e-01;
+    const LOG10_2LO: f64 = 3.69423907715893078616e-13;
+    let bits = x.to_bits();
+    let mant = (bits & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000;
+    let above = mant > SQRT2_BITS;
+    let mant = if above { mant - (1u64 << 52) } else { mant };
+    let e = f64::from(((bits >> 52) as i32) - 1023 + i32::from(above));
+    // ln(1 + f) = f - (hfsq - s (hfsq + R(s^2))), s = f / (2 + f).
+    let f = f64::from_bits(mant) - 1.0;
+    let s = f / (2.0 + f);
+    let z = s * s;
+    let w = z * z;
+    let t1 = w * (LG2 + w * (LG4 + w * LG6));
+    let t2 = z * (LG1 + w * (LG3 + w * (LG5 + w * LG7)));
+    let hfsq = 0.5 * f * f;
+    let ln_m = f - (hfsq - s * (hfsq + (t2 + t1)));
+    (e * LOG10_2LO + IVLN10 * ln_m) + e * LOG10_2HI
 }
 
 /// The per-frame values of a signal before the dB conversions.
@@ -958,6 +1029,27 @@ mod tests {
                 assert_eq!(got[l].to_bits(), pairwise_sum_f32(&column).to_bits(), "n = {n}, lane {l}");
             }
         }
+    }
+
+    #[test]
+    fn fast_log10_is_within_two_ulp_of_libm() {
+        let mut worst = 0f64;
+        let mut x = 1e-12f64;
+        while x < 1e39 {
+            for y in [x, f64::from_bits(x.to_bits() + 1), 1.0 + (x - x.floor()) * 1e-9] {
+                let (want, got) = (y.log10(), log10_normal(y));
+                worst = worst.max((want - got).abs() / (want.abs().max(1e-300) * f64::EPSILON));
+            }
+            x *= 1.000_37;
+        }
+        assert!(worst <= 2.0, "off by {worst} eps");
+        assert_eq!(log10_normal(1.0), 0.0);
+        assert_eq!(log10_normal(1000.0), 3.0);
+        // Subnormal and infinite powers take libm.
+        assert_eq!(to_db(1e-310, 1e-320), 10.0 * 1e-310f64.log10());
+        assert_eq!(to_db(f64::INFINITY, 1e-10), f64::INFINITY);
+        assert_eq!(power_to_db(&[f64::INFINITY, 1e-310, 10.0], 1e-320, f64::NEG_INFINITY), [f64::INFINITY, 10.0 * 1e-310f64.log10(), 10.0]);
+        assert_eq!(power_to_db(&[1e-310, 10.0], 1e-320, -500.0), [-500.0, 10.0]);
     }
 
     #[test]
