@@ -169,7 +169,7 @@ impl FeatureExtractor {
         if y.is_empty() {
             return Err(FeatureError::Empty);
         }
-        if let Some(index) = y.iter().position(|v| !v.is_finite()) {
+        if let Some(index) = first_non_finite(y) {
             return Err(FeatureError::NonFinite { index });
         }
         let cfg = &self.config;
@@ -501,6 +501,20 @@ impl FeatureExtractor {
         }
         (peak, valley)
     }
+}
+
+/// The index of the first NaN or infinity in `y`: blocks checked with a reduction the
+/// compiler vectorises (a search stopping at the first hit does not), then the block
+/// holding one searched.
+pub(crate) fn first_non_finite(y: &[f32]) -> Option<usize> {
+    const BLOCK: usize = 256;
+    y.chunks(BLOCK).enumerate().find_map(|(b, chunk)| {
+        if chunk.iter().fold(true, |ok, v| ok & v.is_finite()) {
+            None
+        } else {
+            chunk.iter().position(|v| !v.is_finite()).map(|i| b * BLOCK + i)
+        }
+    })
 }
 
 /// Frames computed side by side (one AVX2 register of f32).
@@ -1050,6 +1064,17 @@ mod tests {
         assert_eq!(to_db(f64::INFINITY, 1e-10), f64::INFINITY);
         assert_eq!(power_to_db(&[f64::INFINITY, 1e-310, 10.0], 1e-320, f64::NEG_INFINITY), [f64::INFINITY, 10.0 * 1e-310f64.log10(), 10.0]);
         assert_eq!(power_to_db(&[1e-310, 10.0], 1e-320, -500.0), [-500.0, 10.0]);
+    }
+
+    #[test]
+    fn first_non_finite_finds_the_first_across_blocks() {
+        let mut y = vec![0.5f32; 1000];
+        assert_eq!(first_non_finite(&y), None);
+        for (i, bad) in [(999, f32::NAN), (512, f32::INFINITY), (256, f32::NAN), (255, f32::NEG_INFINITY), (0, f32::NAN)] {
+            y[i] = bad;
+            assert_eq!(first_non_finite(&y), Some(i));
+        }
+        assert_eq!(first_non_finite(&[]), None);
     }
 
     #[test]
