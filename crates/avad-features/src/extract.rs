@@ -82,12 +82,10 @@ pub struct FeatureExtractor {
     frame: Vec<f64>,
     spectrum: Vec<Complex<f64>>,
     scratch: Vec<Complex<f64>>,
-    /// One frame's magnitude spectrum.
-    magnitude: Vec<f32>,
     /// A block of [`LANES`] frames side by side, bin-major: `mag[bin][lane]` is the
-    /// magnitude of bin `bin` in frame `first + lane`; `power` its square; `work` scratch.
+    /// magnitude of bin `bin` in frame `first + lane` (the float32 power is its float32
+    /// square, computed where it is used); `work` scratch.
     mag: Vec<Lanes>,
-    power: Vec<Lanes>,
     work: Vec<Lanes>,
     /// Scratch for the selection of large contrast quantiles.
     select: Vec<f32>,
@@ -117,9 +115,7 @@ impl FeatureExtractor {
             frame: fft.make_input_vec(),
             spectrum: fft.make_output_vec(),
             scratch: fft.make_scratch_vec(),
-            magnitude: vec![0.0; freqs.len()],
             mag: vec![[0.0; LANES]; freqs.len()],
-            power: vec![[0.0; LANES]; freqs.len()],
             work: vec![[0.0; LANES]; freqs.len()],
             select: Vec::with_capacity(freqs.len()),
             portable: false,
@@ -284,18 +280,12 @@ impl FeatureExtractor {
     ) -> Result<()> {
         for lane in 0..LANES {
             if lane < n {
-                self.magnitude_spectrum(y, t + lane)?;
-                for (row, &m) in self.mag.iter_mut().zip(&self.magnitude) {
-                    row[lane] = m;
-                }
+                self.magnitude_spectrum(y, t + lane, lane)?;
             } else {
                 for row in self.mag.iter_mut() {
                     row[lane] = 0.0;
                 }
             }
-        }
-        for (p, &m) in self.power.as_flattened_mut().iter_mut().zip(self.mag.as_flattened()) {
-            *p = m * m;
         }
         let flatness = self.flatness::<FMA>();
         let (centroid, bandwidth) = self.centroid_bandwidth();
@@ -331,12 +321,12 @@ impl FeatureExtractor {
         self.block::<true>(y, t, n, out, peaks, valleys)
     }
 
-    /// `np.abs(librosa.stft(y))[:, t]` into `self.magnitude`. librosa windows the
+    /// `np.abs(librosa.stft(y))[:, t]` into lane `lane` of `self.mag`. librosa windows the
     /// float32 frame with the float64 window, takes a float64 FFT and stores it in a
     /// complex64 matrix; so the FFT runs in f64 here and is rounded to f32 before the
     /// magnitude, which is `hypotf` (computed in double, as glibc does) rounded to f32.
     #[inline(always)]
-    fn magnitude_spectrum(&mut self, y: &[f32], t: usize) -> Result<()> {
+    fn magnitude_spectrum(&mut self, y: &[f32], t: usize, lane: usize) -> Result<()> {
         let n_fft = self.config.n_fft;
         let half = n_fft / 2;
         let offset = t * self.config.hop_length;
@@ -352,10 +342,10 @@ impl FeatureExtractor {
         self.fft
             .process_with_scratch(&mut self.frame, &mut self.spectrum, &mut self.scratch)
             .map_err(|e| FeatureError::Config(format!("FFT of size {n_fft} failed: {e}")))?;
-        for (c, m) in self.spectrum.iter().zip(&mut self.magnitude) {
+        for (c, row) in self.spectrum.iter().zip(&mut self.mag) {
             let re = f64::from(c.re as f32);
             let im = f64::from(c.im as f32);
-            *m = (re * re + im * im).sqrt() as f32;
+            row[lane] = (re * re + im * im).sqrt() as f32;
         }
         Ok(())
     }
@@ -370,9 +360,9 @@ impl FeatureExtractor {
     #[inline(always)]
     fn flatness<const FMA: bool>(&mut self) -> Lanes {
         let amin = self.config.amin as f32;
-        let n = self.power.len() as f32;
-        for (w, &p) in self.work.as_flattened_mut().iter_mut().zip(self.power.as_flattened()) {
-            *w = p.max(amin);
+        let n = self.mag.len() as f32;
+        for (w, &m) in self.work.as_flattened_mut().iter_mut().zip(self.mag.as_flattened()) {
+            *w = (m * m).max(amin);
         }
         let sum = pairwise_sum_lanes(&self.pairwise, &self.work);
         if amin >= f32::MIN_POSITIVE {
@@ -468,14 +458,15 @@ impl FeatureExtractor {
     #[inline(always)]
     fn mel_power<const FMA: bool>(&self, mel: &mut [[f64; N_MELS]]) {
         for (band, (start, weights)) in self.mel_basis.bands.iter().enumerate() {
-            let rows = self.power.get(*start..*start + weights.len()).unwrap_or(&[]);
+            let rows = self.mag.get(*start..*start + weights.len()).unwrap_or(&[]);
             let mut acc = [0f32; LANES];
             for (&w, row) in weights.iter().zip(rows) {
                 for l in 0..LANES {
+                    let p = row[l] * row[l];
                     acc[l] = if FMA {
-                        w.mul_add(row[l], acc[l])
+                        w.mul_add(p, acc[l])
                     } else {
-                        (f64::from(w) * f64::from(row[l]) + f64::from(acc[l])) as f32
+                        (f64::from(w) * f64::from(p) + f64::from(acc[l])) as f32
                     };
                 }
             }
