@@ -138,14 +138,16 @@ impl FeatureExtractor {
 
     /// The 160-column matrix of `y` (mono, at `config.sample_rate`).
     pub fn extract(&mut self, y: &[f32]) -> Result<FeatureMatrix> {
-        Ok(self.compute(y)?.to_matrix())
+        let raw = self.raw(y)?;
+        let maxima = DbMaxima::default().include(&raw, 0..raw.frames, self.config.amin);
+        Ok(self.matrix(&raw, maxima))
     }
 
     /// All eight features of `y` (mono, at `config.sample_rate`), `1 + len / hop`
     /// centred frames.
     pub fn compute(&mut self, y: &[f32]) -> Result<Features> {
         let raw = self.raw(y)?;
-        let maxima = DbMaxima::default().include(&raw, 0..raw.features.frames, self.config.amin);
+        let maxima = DbMaxima::default().include(&raw, 0..raw.frames, self.config.amin);
         Ok(self.finish(raw, maxima))
     }
 
@@ -154,7 +156,7 @@ impl FeatureExtractor {
     /// form [`StreamingFeatures`] uses.
     pub fn compute_frames(&mut self, y: &[f32], keep: std::ops::Range<usize>, maxima: &mut DbMaxima) -> Result<Features> {
         let mut raw = self.raw(y)?;
-        let keep = keep.start.min(raw.features.frames)..keep.end.min(raw.features.frames);
+        let keep = keep.start.min(raw.frames)..keep.end.min(raw.frames);
         *maxima = maxima.include(&raw, keep.clone(), self.config.amin);
         raw.keep(keep);
         Ok(self.finish(raw, *maxima))
@@ -173,43 +175,42 @@ impl FeatureExtractor {
         let frames = cfg.n_frames(y.len());
         let zero_crossing_rate = zero_crossing_rate(y, n_fft, hop, cfg.zcr_threshold);
 
-        let mut out = Features {
+        let mut out = RawFeatures {
             frames,
             flatness: Vec::with_capacity(frames),
             zero_crossing_rate,
             centroid: Vec::with_capacity(frames),
             bandwidth: Vec::with_capacity(frames),
-            mfcc: Vec::with_capacity(frames),
-            mel: Vec::with_capacity(frames),
             rolloff: Vec::with_capacity(frames),
-            contrast: Vec::with_capacity(frames),
+            mel: Vec::with_capacity(frames),
+            peaks: Vec::with_capacity(frames),
+            valleys: Vec::with_capacity(frames),
         };
-        let mut peaks = Vec::with_capacity(frames);
-        let mut valleys = Vec::with_capacity(frames);
         #[cfg(target_arch = "x86_64")]
-        let avx2 = !self.portable && std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma");
+        let avx2 = self.use_avx2();
         let mut t = 0;
         while t < frames {
             let n = (frames - t).min(LANES);
             #[cfg(target_arch = "x86_64")]
             if avx2 {
                 // SAFETY: the CPU supports AVX2 and FMA, checked above.
-                unsafe { self.block_avx2(y, t, n, &mut out, &mut peaks, &mut valleys)? };
+                unsafe { self.block_avx2(y, t, n, &mut out)? };
                 t += n;
                 continue;
             }
-            self.block::<false>(y, t, n, &mut out, &mut peaks, &mut valleys)?;
+            self.block::<false>(y, t, n, &mut out)?;
             t += n;
         }
 
-        Ok(RawFeatures { features: out, peaks, valleys })
+        Ok(out)
     }
 
-    /// MFCC and contrast from the raw values, each dB floor `top_db` below its maximum.
+    /// The eight features from the raw values: MFCC and contrast with each dB floor
+    /// `top_db` below its maximum.
     fn finish(&self, raw: RawFeatures, maxima: DbMaxima) -> Features {
         #[cfg(target_arch = "x86_64")]
-        if !self.portable && std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-            // SAFETY: the CPU supports AVX2 and FMA, checked above.
+        if self.use_avx2() {
+            // SAFETY: the CPU supports AVX2 and FMA, checked by use_avx2.
             return unsafe { self.finish_avx2(raw, maxima) };
         }
         self.finish_rows(raw, maxima)
@@ -225,41 +226,115 @@ impl FeatureExtractor {
 
     #[inline(always)]
     fn finish_rows(&self, raw: RawFeatures, maxima: DbMaxima) -> Features {
-        let RawFeatures { features: mut out, peaks, valleys } = raw;
+        // Plain loops and pushes, not iterator chains collected: `collect` runs in a
+        // function of its own, which would not be compiled for AVX2.
+        let mut mfcc = Vec::with_capacity(raw.frames);
+        let mut contrast = Vec::with_capacity(raw.frames);
+        self.dct_and_contrast(&raw, maxima, |_, m, c| {
+            mfcc.push(*m);
+            contrast.push(*c);
+        });
+        let mut mel = Vec::with_capacity(raw.frames);
+        for row in &raw.mel {
+            let mut m = [0.0; N_MELS];
+            for (m, &v) in m.iter_mut().zip(row) {
+                *m = f64::from(v);
+            }
+            mel.push(m);
+        }
+        Features {
+            frames: raw.frames,
+            flatness: raw.flatness,
+            zero_crossing_rate: raw.zero_crossing_rate,
+            centroid: raw.centroid,
+            bandwidth: raw.bandwidth,
+            mfcc,
+            mel,
+            rolloff: raw.rolloff,
+            contrast,
+        }
+    }
+
+    /// The 160-column matrix from the raw values, as [`Features::to_matrix`] of
+    /// [`Self::finish`] would give, without the f64 features in between.
+    fn matrix(&self, raw: &RawFeatures, maxima: DbMaxima) -> FeatureMatrix {
+        #[cfg(target_arch = "x86_64")]
+        if self.use_avx2() {
+            // SAFETY: the CPU supports AVX2 and FMA, checked by use_avx2.
+            return unsafe { self.matrix_avx2(raw, maxima) };
+        }
+        self.matrix_rows(raw, maxima)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn matrix_avx2(&self, raw: &RawFeatures, maxima: DbMaxima) -> FeatureMatrix {
+        self.matrix_rows(raw, maxima)
+    }
+
+    #[inline(always)]
+    fn matrix_rows(&self, raw: &RawFeatures, maxima: DbMaxima) -> FeatureMatrix {
+        let mut data = Vec::with_capacity(raw.frames * N_FEATURES);
+        self.dct_and_contrast(raw, maxima, |t, mfcc, contrast| {
+            data.push(raw.flatness[t] as f32);
+            data.push(raw.zero_crossing_rate[t] as f32);
+            data.push(raw.centroid[t] as f32);
+            data.push(raw.bandwidth[t] as f32);
+            for &v in mfcc {
+                data.push(v as f32);
+            }
+            data.extend_from_slice(&raw.mel[t]);
+            data.push(raw.rolloff[t] as f32);
+            for &v in contrast {
+                data.push(v as f32);
+            }
+        });
+        FeatureMatrix { frames: raw.frames, data }
+    }
+
+    /// Each frame's MFCC and contrast, in frame order, to `emit(frame, mfcc, contrast)`.
+    #[inline(always)]
+    fn dct_and_contrast(
+        &self,
+        raw: &RawFeatures,
+        maxima: DbMaxima,
+        mut emit: impl FnMut(usize, &[f64; N_MFCC], &[f64; N_CONTRAST]),
+    ) {
         let amin = self.config.amin;
         // Without top_db nothing is clamped: a floor of -inf.
         let floor = |max: f64| self.config.top_db.map_or(f64::NEG_INFINITY, |t| max - t);
         let (mel_floor, peak_floor, valley_floor) = (floor(maxima.mel), floor(maxima.peak), floor(maxima.valley));
-        // The DCT as a sum over mel bands of each band's column times its dB value: the
-        // twenty coefficients accumulate side by side (vectorised) instead of one after
-        // the other, each still summed in ascending band order. Plain loops, not
-        // iterator chains collected: `collect` runs in a function of its own, which
-        // would not be compiled for AVX2.
-        let mut mfcc = Vec::with_capacity(out.mel.len());
-        for mel in &out.mel {
-            let db = power_to_db(mel, amin, mel_floor);
-            let mut c = [0.0; N_MFCC];
+        for (t, ((mel, p), v)) in raw.mel.iter().zip(&raw.peaks).zip(&raw.valleys).enumerate() {
+            let mut power = [0.0; N_MELS];
+            for (m, &x) in power.iter_mut().zip(mel) {
+                *m = f64::from(x);
+            }
+            let db = power_to_db(&power, amin, mel_floor);
+            // The DCT as a sum over mel bands of each band's column times its dB value:
+            // the twenty coefficients accumulate side by side (vectorised) instead of one
+            // after the other, each still summed in ascending band order.
+            let mut mfcc = [0.0; N_MFCC];
             for (column, &d) in self.dct_by_band.chunks_exact(N_MFCC).zip(&db) {
-                for (ck, &w) in c.iter_mut().zip(column) {
+                for (ck, &w) in mfcc.iter_mut().zip(column) {
                     *ck += w * d;
                 }
             }
-            mfcc.push(c);
-        }
-        out.mfcc = mfcc;
-        // librosa: power_to_db(peak) - power_to_db(valley), each clamped at its own
-        // clip-wide maximum minus top_db.
-        let mut contrast = Vec::with_capacity(peaks.len());
-        for (p, v) in peaks.iter().zip(&valleys) {
+            // librosa: power_to_db(peak) - power_to_db(valley), each clamped at its own
+            // clip-wide maximum minus top_db.
             let (p, v) = (power_to_db(p, amin, peak_floor), power_to_db(v, amin, valley_floor));
-            let mut c = [0.0; N_CONTRAST];
+            let mut contrast = [0.0; N_CONTRAST];
             for k in 0..N_CONTRAST {
-                c[k] = p[k] - v[k];
+                contrast[k] = p[k] - v[k];
             }
-            contrast.push(c);
+            emit(t, &mfcc, &contrast);
         }
-        out.contrast = contrast;
-        out
+    }
+
+    /// Whether the AVX2/FMA paths are taken: the CPU has both and [`Self::portable`]
+    /// was not asked for.
+    #[cfg(target_arch = "x86_64")]
+    fn use_avx2(&self) -> bool {
+        !self.portable && std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
     }
 
     /// Every per-frame feature of frames `t .. t + n` (`n <= LANES`), computed side by
@@ -274,9 +349,7 @@ impl FeatureExtractor {
         y: &[f32],
         t: usize,
         n: usize,
-        out: &mut Features,
-        peaks: &mut Vec<[f64; N_CONTRAST]>,
-        valleys: &mut Vec<[f64; N_CONTRAST]>,
+        out: &mut RawFeatures,
     ) -> Result<()> {
         for lane in 0..LANES {
             if lane < n {
@@ -298,8 +371,8 @@ impl FeatureExtractor {
         out.mel.resize(first + n, [0.0; N_MELS]);
         self.mel_power::<FMA>(&mut out.mel[first..]);
         let (peak, valley) = self.peak_valley();
-        peaks.extend(peak[..n].iter().copied());
-        valleys.extend(valley[..n].iter().copied());
+        out.peaks.extend_from_slice(&peak[..n]);
+        out.valleys.extend_from_slice(&valley[..n]);
         Ok(())
     }
 
@@ -314,11 +387,9 @@ impl FeatureExtractor {
         y: &[f32],
         t: usize,
         n: usize,
-        out: &mut Features,
-        peaks: &mut Vec<[f64; N_CONTRAST]>,
-        valleys: &mut Vec<[f64; N_CONTRAST]>,
+        out: &mut RawFeatures,
     ) -> Result<()> {
-        self.block::<true>(y, t, n, out, peaks, valleys)
+        self.block::<true>(y, t, n, out)
     }
 
     /// `np.abs(librosa.stft(y))[:, t]` into lane `lane` of `self.mag`. librosa windows the
@@ -456,7 +527,7 @@ impl FeatureExtractor {
     /// f64 (the product of two f32 is exact there, and the sum rounded twice differs
     /// from once only on exact ties).
     #[inline(always)]
-    fn mel_power<const FMA: bool>(&self, mel: &mut [[f64; N_MELS]]) {
+    fn mel_power<const FMA: bool>(&self, mel: &mut [[f32; N_MELS]]) {
         for (band, (start, weights)) in self.mel_basis.bands.iter().enumerate() {
             let rows = self.mag.get(*start..*start + weights.len()).unwrap_or(&[]);
             let mut acc = [0f32; LANES];
@@ -471,7 +542,7 @@ impl FeatureExtractor {
                 }
             }
             for (m, &a) in mel.iter_mut().zip(&acc) {
-                m[band] = f64::from(a);
+                m[band] = a;
             }
         }
     }
@@ -850,19 +921,25 @@ fn log10_normal(x: f64) -> f64 {
 
 /// The per-frame values of a signal before the dB conversions.
 struct RawFeatures {
-    features: Features,
+    frames: usize,
+    flatness: Vec<f64>,
+    zero_crossing_rate: Vec<f64>,
+    centroid: Vec<f64>,
+    bandwidth: Vec<f64>,
+    rolloff: Vec<f64>,
+    /// `melspectrogram`, float32 as librosa's.
+    mel: Vec<[f32; N_MELS]>,
     peaks: Vec<[f64; N_CONTRAST]>,
     valleys: Vec<[f64; N_CONTRAST]>,
 }
 
 impl RawFeatures {
     fn keep(&mut self, keep: std::ops::Range<usize>) {
-        let f = &mut self.features;
-        f.frames = keep.len();
-        for v in [&mut f.flatness, &mut f.zero_crossing_rate, &mut f.centroid, &mut f.bandwidth, &mut f.rolloff] {
+        self.frames = keep.len();
+        for v in [&mut self.flatness, &mut self.zero_crossing_rate, &mut self.centroid, &mut self.bandwidth, &mut self.rolloff] {
             *v = v[keep.clone()].to_vec();
         }
-        f.mel = f.mel[keep.clone()].to_vec();
+        self.mel = self.mel[keep.clone()].to_vec();
         self.peaks = self.peaks[keep.clone()].to_vec();
         self.valleys = self.valleys[keep].to_vec();
     }
@@ -888,14 +965,38 @@ impl Default for DbMaxima {
 impl DbMaxima {
     fn include(self, raw: &RawFeatures, frames: std::ops::Range<usize>, amin: f64) -> Self {
         // dB is increasing in the power: the maximum's dB is the maximum dB.
-        let max_db = |rows: &[[f64; N_CONTRAST]]| to_db(rows.iter().flatten().fold(f64::NEG_INFINITY, |a, &v| a.max(v)), amin);
-        let mel = to_db(raw.features.mel[frames.clone()].iter().flatten().fold(f64::NEG_INFINITY, |a, &v| a.max(v)), amin);
+        let mel = to_db(f64::from(max_f32(raw.mel[frames.clone()].as_flattened())), amin);
         DbMaxima {
             mel: self.mel.max(mel),
-            peak: self.peak.max(max_db(&raw.peaks[frames.clone()])),
-            valley: self.valley.max(max_db(&raw.valleys[frames])),
+            peak: self.peak.max(to_db(max_f64(raw.peaks[frames.clone()].as_flattened()), amin)),
+            valley: self.valley.max(to_db(max_f64(raw.valleys[frames].as_flattened()), amin)),
         }
     }
+}
+
+/// The largest of `v` (-inf if empty), in eight running maxima so the loop vectorises
+/// (a single running `max` is one serial chain). Powers are never NaN.
+fn max_f32(v: &[f32]) -> f32 {
+    let mut m = [f32::NEG_INFINITY; 8];
+    let mut chunks = v.chunks_exact(8);
+    for c in &mut chunks {
+        for (m, &x) in m.iter_mut().zip(c) {
+            *m = if x > *m { x } else { *m };
+        }
+    }
+    chunks.remainder().iter().chain(&m).fold(f32::NEG_INFINITY, |a, &x| a.max(x))
+}
+
+/// [`max_f32`] for f64 values.
+fn max_f64(v: &[f64]) -> f64 {
+    let mut m = [f64::NEG_INFINITY; 4];
+    let mut chunks = v.chunks_exact(4);
+    for c in &mut chunks {
+        for (m, &x) in m.iter_mut().zip(c) {
+            *m = if x > *m { x } else { *m };
+        }
+    }
+    chunks.remainder().iter().chain(&m).fold(f64::NEG_INFINITY, |a, &x| a.max(x))
 }
 
 /// The sub-bands of `librosa.feature.spectral_contrast`: octave band `k` spans
@@ -947,7 +1048,7 @@ pub fn compute(y: &[f32], config: &FeatureConfig) -> Result<Features> {
 
 /// The 160-column feature matrix of `y` (mono, at `config.sample_rate`).
 pub fn extract(y: &[f32], config: &FeatureConfig) -> Result<FeatureMatrix> {
-    Ok(compute(y, config)?.to_matrix())
+    FeatureExtractor::new(config)?.extract(y)
 }
 
 #[cfg(test)]
@@ -1044,6 +1145,24 @@ mod tests {
     }
 
     #[test]
+    fn extract_is_compute_as_a_matrix() {
+        let cfg = FeatureConfig::default();
+        for n in [1, 1000, 22050 + 77, 40_000] {
+            let y = mixed_signal(n);
+            for portable in [false, true] {
+                let mut ex = FeatureExtractor::new(&cfg).unwrap();
+                if portable {
+                    ex = ex.portable();
+                }
+                let direct = ex.extract(&y).unwrap();
+                let via = ex.compute(&y).unwrap().to_matrix();
+                assert_eq!(direct.frames, via.frames);
+                assert!(direct.data == via.data, "n = {n}, portable: {portable}");
+            }
+        }
+    }
+
+    #[test]
     fn pairwise_sum_of_lanes_is_numpys_in_every_lane() {
         for n in [1, 7, 8, 9, 100, 128, 129, 300, 1025, 2049] {
             let rows: Vec<Lanes> = (0..n)
@@ -1087,6 +1206,16 @@ mod tests {
             assert_eq!(first_non_finite(&y), Some(i));
         }
         assert_eq!(first_non_finite(&[]), None);
+    }
+
+    #[test]
+    fn running_maxima_match_a_plain_fold() {
+        for n in [0, 1, 7, 8, 9, 100, 1025] {
+            let v: Vec<f32> = (0..n).map(|i| ((i * 7919) % 1031) as f32 * 0.25).collect();
+            assert_eq!(max_f32(&v), v.iter().fold(f32::NEG_INFINITY, |a, &x| a.max(x)), "n = {n}");
+            let w: Vec<f64> = v.iter().map(|&x| f64::from(x) - 3.0).collect();
+            assert_eq!(max_f64(&w), w.iter().fold(f64::NEG_INFINITY, |a, &x| a.max(x)), "n = {n}");
+        }
     }
 
     #[test]
