@@ -638,12 +638,12 @@ fn sum4_lanes(
 fn ln_normal_f32<const FMA: bool>(x: f32) -> f32 {
     const SQRT2_BITS: u32 = 0x3fb5_04f3;
     const P: [f64; 6] = [
-        0.333_333_333_333_310_42,
-        0.200_000_000_056_032_53,
-        0.142_857_120_691_620_80,
-        0.111_114_311_400_543_58,
-        0.090_700_969_014_329_955,
-        0.083_109_085_764_294_641,
+        0.33333333333331044,
+        0.20000000005603252,
+        0.1428571206916208,
+        0.11111431140054358,
+        0.09070096901432996,
+        0.08310908576429464,
     ];
     let bits = x.to_bits();
     let mant = (bits & 0x007f_ffff) | 0x3f80_0000;
@@ -864,7 +864,7 @@ fn power_to_db<const N: usize>(s: &[f64; N], amin: f64, floor: f64) -> [f64; N] 
     let mut normal = true;
     for (d, &v) in db.iter_mut().zip(s) {
         let x = v.max(amin);
-        normal &= (x >= f64::MIN_POSITIVE) & (x <= f64::MAX);
+        normal &= (f64::MIN_POSITIVE..=f64::MAX).contains(&x);
         *d = (10.0 * log10_normal(x)).max(floor);
     }
     if !normal {
@@ -888,20 +888,20 @@ fn to_db(v: f64, amin: f64) -> f64 {
 
 /// `log10(x)` for a positive normal f64, within about an ulp of libm's, without a libm
 /// call so loops over it vectorise: fdlibm's `__ieee754_log` on the mantissa reduced to
-/// [1/sqrt 2, sqrt 2) and its `__ieee754_log10` combination with the exponent.
+/// [1/sqrt 2, sqrt 2) and its `__ieee754_log10` combination with the exponent (its
+/// constants written as their shortest round-trip decimals, `ivln10` being `LOG10_E`).
 #[inline(always)]
 fn log10_normal(x: f64) -> f64 {
     const SQRT2_BITS: u64 = 0x3ff6_a09e_667f_3bcd;
-    const LG1: f64 = 6.666666666666735130e-01;
-    const LG2: f64 = 3.999999999940941908e-01;
-    const LG3: f64 = 2.857142874366239149e-01;
-    const LG4: f64 = 2.222219843214978396e-01;
-    const LG5: f64 = 1.818357216161805012e-01;
-    const LG6: f64 = 1.531383769920937332e-01;
-    const LG7: f64 = 1.479819860511658591e-01;
-    const IVLN10: f64 = 4.34294481903251816668e-01;
-    const LOG10_2HI: f64 = 3.01029995663611771306e-01;
-    const LOG10_2LO: f64 = 3.69423907715893078616e-13;
+    const LG1: f64 = 0.6666666666666735;
+    const LG2: f64 = 0.3999999999940942;
+    const LG3: f64 = 0.2857142874366239;
+    const LG4: f64 = 0.22222198432149784;
+    const LG5: f64 = 0.1818357216161805;
+    const LG6: f64 = 0.15313837699209373;
+    const LG7: f64 = 0.14798198605116586;
+    const LOG10_2HI: f64 = 0.30102999566361177;
+    const LOG10_2LO: f64 = 3.694239077158931e-13;
     let bits = x.to_bits();
     let mant = (bits & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000;
     let above = mant > SQRT2_BITS;
@@ -916,7 +916,7 @@ fn log10_normal(x: f64) -> f64 {
     let t2 = z * (LG1 + w * (LG3 + w * (LG5 + w * LG7)));
     let hfsq = 0.5 * f * f;
     let ln_m = f - (hfsq - s * (hfsq + (t2 + t1)));
-    (e * LOG10_2LO + IVLN10 * ln_m) + e * LOG10_2HI
+    (e * LOG10_2LO + std::f64::consts::LOG10_E * ln_m) + e * LOG10_2HI
 }
 
 /// The per-frame values of a signal before the dB conversions.
