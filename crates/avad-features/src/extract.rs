@@ -330,11 +330,18 @@ impl FeatureExtractor {
         }
     }
 
-    /// Whether the AVX2/FMA paths are taken: the CPU has both and [`Self::portable`]
-    /// was not asked for.
-    #[cfg(target_arch = "x86_64")]
+    /// Whether the AVX2/FMA paths are taken: an x86-64 CPU with both, and
+    /// [`Self::portable`] not asked for.
     fn use_avx2(&self) -> bool {
-        !self.portable && std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        #[cfg(target_arch = "x86_64")]
+        {
+            !self.portable && std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            let _ = self.portable;
+            false
+        }
     }
 
     /// Every per-frame feature of frames `t .. t + n` (`n <= LANES`), computed side by
@@ -378,8 +385,9 @@ impl FeatureExtractor {
 
     /// [`Self::block`] compiled for AVX2 and FMA, so its loops over the lanes run eight
     /// f32 (four f64) wide. Rust never fuses or reorders floating-point operations on its
-    /// own, so the only change in results is where the mel product asks for a fused
-    /// multiply-add ([`Self::mel_power`]).
+    /// own, so results change only where fused multiply-adds are asked for: the mel
+    /// product ([`Self::mel_power`]) and flatness's logarithm ([`ln_normal_f32`], the
+    /// correctly rounded value either way).
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
     unsafe fn block_avx2(
