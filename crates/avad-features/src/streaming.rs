@@ -63,7 +63,7 @@ impl StreamingFeatures {
     /// Adds samples (mono, at the configured rate) and returns the raw feature frames that
     /// became complete, from [`Self::next_frame`] on (possibly none).
     pub fn push(&mut self, samples: &[f32]) -> Result<FeatureMatrix> {
-        if let Some(index) = samples.iter().position(|v| !v.is_finite()) {
+        if let Some(index) = crate::extract::first_non_finite(samples) {
             return Err(FeatureError::NonFinite { index: self.received + index });
         }
         self.buffer.extend_from_slice(samples);

@@ -17,28 +17,49 @@ pub(crate) fn zero_crossing_rate(
     // float32 and replaces anything within it by +0: so a sample's sign bit is set
     // exactly when it lies below -threshold.
     let thr = -(threshold as f32);
-    // prefix[j + 1] = crossings between neighbours (i-1, i) for 1 <= i <= j. Edge padding
-    // repeats y[0] and y[n-1], so the padding itself never crosses.
-    let mut prefix = Vec::with_capacity(n + 1);
-    prefix.push(0u32);
-    let mut acc = 0u32;
-    let mut prev = y.first().is_some_and(|&x| x < thr);
-    for &x in y {
-        let neg = x < thr;
-        acc += u32::from(neg != prev);
-        prev = neg;
+    // Frame t counts the crossings between neighbours (i-1, i) for i in [first, last]:
+    // y indices from t hop - half, its first sample's crossing not counted (pad=False).
+    // Edge padding repeats y[0] and y[n-1], so the padding itself never crosses.
+    let span = |t: usize| {
+        let first = (t * hop + 1).saturating_sub(half).max(1);
+        let last = (t * hop + frame_length).saturating_sub(half + 1).min(n.saturating_sub(1));
+        (first, last + 1)
+    };
+    // The crossing count before each frame's ends, P(j) = crossings at 1 <= i < j, from
+    // the counts between consecutive ends: each sample is compared once, in runs the
+    // compiler vectorises (a running prefix over every sample would be one long chain).
+    let mut ends: Vec<usize> = (0..n_frames)
+        .flat_map(|t| {
+            let (a, b) = span(t);
+            [a.min(n), b.min(n)]
+        })
+        .collect();
+    ends.sort_unstable();
+    ends.dedup();
+    let mut prefix = Vec::with_capacity(ends.len());
+    let (mut acc, mut at) = (0u32, 1usize);
+    for &e in &ends {
+        if e > at {
+            acc += crossings(&y[at - 1..e], thr);
+            at = e;
+        }
         prefix.push(acc);
     }
+    let p = |j: usize| ends.binary_search(&j).map(|k| prefix[k]).unwrap_or(0);
     (0..n_frames)
         .map(|t| {
-            // Frame t covers padded samples [t hop, t hop + frame_length), i.e. y indices
-            // from t hop - half; its first sample's crossing is not counted (pad=False).
-            let first = (t * hop + 1).saturating_sub(half).max(1);
-            let last = (t * hop + frame_length).saturating_sub(half + 1).min(n.saturating_sub(1));
-            let count = if first <= last { prefix[last + 1] - prefix[first] } else { 0 };
+            let (first, end) = span(t);
+            let count = if first < end { p(end) - p(first) } else { 0 };
             f64::from(count) / frame_length as f64
         })
         .collect()
+}
+
+/// Sign changes between neighbours of `y` (`len - 1` pairs), a sample's sign bit being
+/// set exactly when it lies below `thr`.
+fn crossings(y: &[f32], thr: f32) -> u32 {
+    let Some(tail) = y.get(1..) else { return 0 };
+    y.iter().zip(tail).map(|(&a, &b)| u32::from((a < thr) != (b < thr))).sum()
 }
 
 #[cfg(test)]
