@@ -1,5 +1,5 @@
-//! `avad calibrate`: fit a visual model's calibrations (frame error, patch and motion scores) anew on
-//! normal clips, keeping its weights.
+//! `avad calibrate`: fit a visual model's calibrations (frame error, patch and motion
+//! scores) anew on normal clips, keeping its weights.
 
 use std::path::PathBuf;
 
@@ -18,8 +18,8 @@ use crate::train::{calibrate_on, load_clip};
 /// out when it was trained (model.json lists them), read again from DATASET; with --clip,
 /// the clips named (normal footage of a new camera, say: every frame of them must be
 /// normal). The frame error (eq. 3), the patch score and the motion score are
-/// calibrated; a model calibrated before either score gains it here. Only MODEL/model.json is rewritten
-/// (atomically); scores change only through the calibration.
+/// calibrated; a model calibrated before either score gains it here. Only
+/// MODEL/model.json is rewritten (atomically); scores change only through the calibration.
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {

@@ -5,8 +5,8 @@
 //!
 //! `which`: `all` (default), `output` (the 32 → 1 7x7 layer), `deconv` (the transposed
 //! convolutions) or `rest` (the encoder convolutions, the ConvLSTMs, the batch norm and
-//! LeakyReLU at full size, the sigmoid and the loss). "fwd+bwd" runs backward from the output's sum with gradients for the
-//! input and every parameter, as in training.
+//! LeakyReLU at full size, the sigmoid and the loss). "fwd+bwd" runs backward from the
+//! output's sum with gradients for the input and every parameter, as in training.
 
 use std::time::Instant;
 

@@ -125,6 +125,9 @@ impl VisualPreset {
         if self.steps == 0 || self.strides.is_empty() || self.strides.contains(&0) {
             return Err("steps and strides must be positive".into());
         }
+        if self.steps < 2 {
+            return Err(format!("steps {} must be at least 2: the motion score compares consecutive frames", self.steps));
+        }
         if !(0.0..1.0).contains(&self.validation_fraction) {
             return Err(format!("validation_fraction {} must be in [0, 1)", self.validation_fraction));
         }
@@ -561,6 +564,9 @@ mod tests {
         let text = include_str!("../../../presets/visual-cpu.toml").replace("size = 96", "size = 100");
         let err = VisualPreset::from_toml(&text, Path::new("my.toml")).unwrap_err().to_string();
         assert!(err.starts_with("my.toml: size 100 must be a positive multiple of 8"), "{err}");
+        let text = include_str!("../../../presets/visual-cpu.toml").replace("steps = 10", "steps = 1");
+        let err = VisualPreset::from_toml(&text, Path::new("my.toml")).unwrap_err().to_string();
+        assert!(err.starts_with("my.toml: steps 1 must be at least 2"), "{err}");
         let text = include_str!("../../../presets/visual-cpu.toml").replace("steps = 10", "stepz = 10");
         let err = VisualPreset::from_toml(&text, Path::new("my.toml")).unwrap_err().to_string();
         assert!(err.contains("stepz"), "{err}");
