@@ -104,6 +104,8 @@ pub fn run(args: &Args) -> Result<()> {
     };
     let mut rows = modality_rows(&results, &models, &labels)?;
     let mut joint_curves: Vec<(String, Vec<Vec<f64>>)> = Vec::new();
+    // The fused regularity scores per frame, for scores.csv.
+    let mut joint_columns: Vec<(String, Vec<f64>)> = Vec::new();
     if models.len() == 2 && results.len() < 2 {
         eprintln!("one labelled clip: the fusion net, trained leave-one-clip-out, needs two or more; only the label-free fusion is reported");
     }
@@ -120,6 +122,8 @@ pub fn run(args: &Args) -> Result<()> {
             let mean: Vec<f64> = a.iter().zip(&v).map(|(x, y)| 0.5 * (x + y)).collect();
             let g = 0.5 * (ga + gv);
             rows.push(MetricsRow::compute("joint (mean)", norm, &mean, &labels, g, "the mean of the audio and video γ")?);
+            let column = if calibrated { "calibrated" } else { "minmax" };
+            joint_columns.push((format!("joint_mean_regularity_{column}"), mean.iter().map(|x| 1.0 - x).collect()));
             if results.len() < 2 {
                 continue;
             }
@@ -132,6 +136,7 @@ pub fn run(args: &Args) -> Result<()> {
                 0.5,
                 "P(anomalous) ≥ 0.5",
             )?);
+            joint_columns.push((format!("joint_net_regularity_{column}"), p.iter().map(|x| 1.0 - x).collect()));
             if calibrated {
                 // Figure 5's joint curve: 1 − P(anomalous), per clip.
                 let mut per_clip = Vec::new();
@@ -146,7 +151,7 @@ pub fn run(args: &Args) -> Result<()> {
         }
     }
 
-    write_scores(&args.out, &models, &results)?;
+    write_scores(&args.out, &models, &results, &joint_columns)?;
     plot_clips(&args.out.join("plots"), &results, &joint_curves)?;
     let rocs: Vec<(String, Roc)> = rows.iter().map(|(r, roc)| (format!("{}, {}", r.modality, r.normalisation), roc.clone())).collect();
     write_rocs(&args.out, &rocs)?;

@@ -446,7 +446,7 @@ pub fn run(args: &Args) -> Result<()> {
     let clips = select_clips(&dataset, &args.select, &args.dataset)?;
     std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     let (results, pixels) = score_clips(&clips, &models, &args.select, &device)?;
-    write_scores(&args.out, &models, &results)?;
+    write_scores(&args.out, &models, &results, &[])?;
     plot_clips(&args.out.join("plots"), &results, &[])?;
     let Some(labels) = pooled_labels(&results) else {
         eprintln!("scores written to {}", args.out.display());
@@ -493,14 +493,24 @@ pub fn write_rocs(out: &Path, rocs: &[(String, Roc)]) -> Result<()> {
     Ok(())
 }
 
-/// `scores.csv` (one row per frame, three columns per modality) and `scores.json`.
-pub fn write_scores(out: &Path, models: &[Loaded], results: &[ClipScores]) -> Result<()> {
+/// `scores.csv` (one row per frame, three columns per modality, then one per `extra`
+/// column: a name and a value for every frame of `results`, clip after clip) and
+/// `scores.json`.
+pub fn write_scores(out: &Path, models: &[Loaded], results: &[ClipScores], extra: &[(String, Vec<f64>)]) -> Result<()> {
+    let total: usize = results.iter().map(|c| c.modalities.first().map_or(0, |m| m.errors.len())).sum();
+    if let Some((name, _)) = extra.iter().find(|(_, v)| v.len() != total) {
+        bail!("scores.csv: column {name} does not have one value for each of the {total} frames");
+    }
     let mut csv = String::from("clip,frame,label");
     for m in models {
         let p = m.modality();
         csv.push_str(&format!(",{p}_error,{p}_regularity_minmax,{p}_regularity_calibrated"));
     }
+    for (name, _) in extra {
+        csv.push_str(&format!(",{name}"));
+    }
     csv.push('\n');
+    let mut row = 0;
     for c in results {
         let frames = c.modalities.first().map_or(0, |m| m.errors.len());
         for i in 0..frames {
@@ -509,7 +519,11 @@ pub fn write_scores(out: &Path, models: &[Loaded], results: &[ClipScores]) -> Re
             for m in &c.modalities {
                 csv.push_str(&format!(",{},{},{}", m.errors[i], m.regularity_minmax[i], m.regularity_calibrated[i]));
             }
+            for (_, values) in extra {
+                csv.push_str(&format!(",{}", values[row]));
+            }
             csv.push('\n');
+            row += 1;
         }
     }
     write_atomic(&out.join("scores.csv"), csv.as_bytes()).context("writing scores.csv")?;

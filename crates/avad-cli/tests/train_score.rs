@@ -405,6 +405,22 @@ fn train_then_score_the_synthetic_scene() {
     }
     let results: serde_json::Value = serde_json::from_str(&read(&ev.join("results.json"))).unwrap();
     assert_eq!(results["rows"].as_array().unwrap().len(), 8, "audio, video, two fusions, two normalisations each");
+    // scores.csv adds the fused regularity scores of every frame: the label-free mean is
+    // the mean of the two modalities' regularity scores, the net's is 1 − P(anomalous).
+    let csv = read(&ev.join("scores.csv"));
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap_or_else(|| panic!("{name} missing from {header:?}"));
+    let (vm, am, jm) = (col("video_regularity_minmax"), col("audio_regularity_minmax"), col("joint_mean_regularity_minmax"));
+    let (vc, ac, jc) = (col("video_regularity_calibrated"), col("audio_regularity_calibrated"), col("joint_mean_regularity_calibrated"));
+    let (nm, nc) = (col("joint_net_regularity_minmax"), col("joint_net_regularity_calibrated"));
+    let rows: Vec<Vec<f64>> = csv.lines().skip(1).map(|l| l.split(',').skip(3).map(|v| v.parse().unwrap()).collect()).collect();
+    assert_eq!(rows.len(), 80);
+    for r in &rows {
+        let at = |c: usize| r[c - 3];
+        assert!((at(jm) - 0.5 * (at(vm) + at(am))).abs() < 1e-9, "{r:?}");
+        assert!((at(jc) - 0.5 * (at(vc) + at(ac))).abs() < 1e-9, "{r:?}");
+        assert!((0.0..=1.0).contains(&at(nm)) && (0.0..=1.0).contains(&at(nc)), "{r:?}");
+    }
     check_report_renders(&ev.join("report.html"), 3);
 
     // Two models of one modality are refused.
