@@ -136,18 +136,19 @@ pub fn run(args: &Args) -> Result<()> {
                 0.5,
                 "P(anomalous) ≥ 0.5",
             )?);
-            joint_columns.push((format!("joint_net_regularity_{column}"), p.iter().map(|x| 1.0 - x).collect()));
+            let regularity: Vec<f64> = p.iter().map(|x| 1.0 - x).collect();
             if calibrated {
                 // Figure 5's joint curve: 1 − P(anomalous), per clip.
                 let mut per_clip = Vec::new();
                 let mut at = 0;
                 for c in &results {
                     let n = c.modalities[0].errors.len();
-                    per_clip.push(p[at..at + n].iter().map(|x| 1.0 - x).collect());
+                    per_clip.push(regularity[at..at + n].to_vec());
                     at += n;
                 }
                 joint_curves.push(("joint, 1 − P(anomalous)".to_string(), per_clip));
             }
+            joint_columns.push((format!("joint_net_regularity_{column}"), regularity));
         }
     }
 
