@@ -5,12 +5,13 @@
 //!
 //! `which`: `all` (default), `output` (the 32 → 1 7x7 layer), `deconv` (the transposed
 //! convolutions) or `rest` (the encoder convolutions, the ConvLSTMs, the batch norm and
-//! LeakyReLU at full size, the sigmoid and the loss). "fwd+bwd" runs backward from the
+//! LeakyReLU at full size, the sigmoid and the loss), each beside the custom operations of
+//! `avad_model::host_ops` that the model trains with. "fwd+bwd" runs backward from the
 //! output's sum with gradients for the input and every parameter, as in training.
 
 use std::time::Instant;
 
-use avad_model::fast_conv;
+use avad_model::{fast_conv, host_ops};
 use burn::module::Module;
 use burn::nn::conv::Conv2dConfig;
 use burn::nn::PaddingConfig2d;
@@ -57,6 +58,9 @@ fn main() {
         time("fast output conv fwd+bwd", || {
             let _ = fast_conv::conv2d_same_fast(&conv, x.clone()).sum().backward();
         });
+        time("host_ops output conv fwd+bwd", || {
+            let _ = host_ops::conv_single_output(&conv, x.clone()).sum().backward();
+        });
         let conv = conv.clone().no_grad();
         time("output conv fwd+bwd (x grad only)", || {
             let _ = conv.forward(x.clone()).sum().backward();
@@ -101,11 +105,24 @@ fn main() {
         }
         let x = input([frames, 32, side, side]);
         let norm = burn::nn::BatchNormConfig::new(32).init(&device);
+        // Backward from a weighted sum, so that the gradient arriving is a dense tensor as in
+        // the model (the gradient of a plain sum is one broadcast value).
+        let r = Tensor::<4>::random([frames, 32, side, side], Distribution::Uniform(-1.0, 1.0), &device);
         time("batch norm 32 ch full size fwd+bwd", || {
-            let _ = norm.forward(x.clone()).sum().backward();
+            let _ = (norm.forward(x.clone()) * r.clone()).sum().backward();
         });
-        time("leaky relu 32 ch full size fwd+bwd", || {
-            let _ = burn::tensor::activation::leaky_relu(x.clone(), 0.3).sum().backward();
+        time("batch norm + leaky relu fwd+bwd", || {
+            let y = burn::tensor::activation::leaky_relu(norm.forward(x.clone()), 0.3);
+            let _ = (y * r.clone()).sum().backward();
+        });
+        time("host_ops batch norm + leaky relu fwd", || {
+            let _ = host_ops::norm_leaky(&norm, x.clone(), 0.3).sum().into_scalar::<f32>();
+        });
+        time("host_ops batch norm + leaky relu fwd+bwd", || {
+            let _ = (host_ops::norm_leaky(&norm, x.clone(), 0.3) * r.clone()).sum().backward();
+        });
+        time("the weighted sum alone fwd+bwd", || {
+            let _ = (x.clone() * r.clone()).sum().backward();
         });
         let x = input([frames, 1, side, side]);
         time("sigmoid + mse, 1 ch fwd+bwd", || {

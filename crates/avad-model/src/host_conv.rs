@@ -47,13 +47,23 @@ pub fn conv2d_single_output(conv: &Conv2d, x: Tensor<4>) -> Result<Tensor<4>, Mo
     };
     let input = crate::tensor_values(x)?;
     let shape = Shape { c, h, w, kh, kw, simd: has_avx2_fma() };
+    let out = convolve(&input, n, &weight, bias, &shape);
+    Ok(Tensor::from_data(TensorData::new(out, [n, 1, h, w]), &device))
+}
+
+/// `n` frames of `input` (`[n, c, h, w]`) convolved with `weight` (`[1, c, kh, kw]`), plus
+/// `bias`: `[n, 1, h, w]`, frames split over the cores.
+pub(crate) fn convolve(input: &[f32], n: usize, weight: &[f32], bias: f32, shape: &Shape) -> Vec<f32> {
+    let (c, h, w, kh, kw) = (shape.c, shape.h, shape.w, shape.kh, shape.kw);
     let mut out = vec![bias; n * h * w];
+    if n == 0 || h * w == 0 {
+        return out;
+    }
     let threads = std::thread::available_parallelism().map_or(1, |t| t.get()).min(n).max(1);
     let per = n.div_ceil(threads);
     std::thread::scope(|scope| {
         for (k, chunk) in out.chunks_mut(per * h * w).enumerate() {
             let input = &input[k * per * c * h * w..];
-            let (weight, shape) = (&weight, &shape);
             scope.spawn(move || {
                 let mut padded = vec![0.0f32; (h + kh - 1) * (w + kw - 1)];
                 for (f, frame_out) in chunk.chunks_mut(h * w).enumerate() {
@@ -62,20 +72,21 @@ pub fn conv2d_single_output(conv: &Conv2d, x: Tensor<4>) -> Result<Tensor<4>, Mo
             });
         }
     });
-    Ok(Tensor::from_data(TensorData::new(out, [n, 1, h, w]), &device))
+    out
 }
 
-struct Shape {
-    c: usize,
-    h: usize,
-    w: usize,
-    kh: usize,
-    kw: usize,
+/// A convolution's sizes: `c` input channels of `h` x `w`, a `kh` x `kw` kernel.
+pub(crate) struct Shape {
+    pub(crate) c: usize,
+    pub(crate) h: usize,
+    pub(crate) w: usize,
+    pub(crate) kh: usize,
+    pub(crate) kw: usize,
     /// The CPU has AVX2 and FMA ([`has_avx2_fma`], asked once per call).
-    simd: bool,
+    pub(crate) simd: bool,
 }
 
-fn has_avx2_fma() -> bool {
+pub(crate) fn has_avx2_fma() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
@@ -87,7 +98,7 @@ fn has_avx2_fma() -> bool {
 }
 
 /// One frame: `out` (holding the bias) += the convolution of its `c` channel planes.
-fn frame(input: &[f32], weight: &[f32], s: &Shape, padded: &mut [f32], out: &mut [f32]) {
+pub(crate) fn frame(input: &[f32], weight: &[f32], s: &Shape, padded: &mut [f32], out: &mut [f32]) {
     let (pt, pl) = ((s.kh - 1) / 2, (s.kw - 1) / 2);
     let wp = s.w + s.kw - 1;
     for ch in 0..s.c {
@@ -106,7 +117,7 @@ fn frame(input: &[f32], weight: &[f32], s: &Shape, padded: &mut [f32], out: &mut
 }
 
 /// `dst[x] += Σ_k taps[k] · src[x + k]`; `simd`: the CPU has AVX2 and FMA.
-fn row(dst: &mut [f32], src: &[f32], taps: &[f32], simd: bool) {
+pub(crate) fn row(dst: &mut [f32], src: &[f32], taps: &[f32], simd: bool) {
     #[cfg(target_arch = "x86_64")]
     {
         if simd {

@@ -12,6 +12,7 @@ pub mod model_dir;
 pub mod fast_conv;
 pub mod fusion;
 pub mod host_conv;
+pub mod host_ops;
 pub mod same_padding;
 pub mod score;
 pub mod sequences;

@@ -20,11 +20,12 @@ use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
-use burn::tensor::activation::{leaky_relu, sigmoid};
+use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor};
 
 use crate::convlstm::{ConvLstm2d, ConvLstm2dConfig};
 use crate::fast_conv::{conv2d_same_fast, conv_transpose_same_fast};
+use crate::host_ops::norm_leaky;
 use crate::same_padding::{ConvTranspose2dSame, ConvTranspose2dSameConfig};
 use crate::train::Objective;
 use crate::ModelError;
@@ -189,12 +190,14 @@ impl VisualAutoencoder {
         };
         // Batch norm of a sequence normalises each channel over batch, time and space, as
         // Keras' BatchNormalization does on a 5-D tensor.
+        // Each batch norm (and the LeakyReLU after it, where Table 3 has one) is one custom
+        // operation in training on the CPU (host_ops.rs), burn's layers otherwise.
         let norm_sequence =
-            |norm: &BatchNorm, x: Tensor<5>| per_sequence(norm.forward(per_frame(x)));
+            |norm: &BatchNorm, x: Tensor<5>| per_sequence(norm_leaky(norm, per_frame(x), 1.0));
 
         let x = per_frame(frames);
-        let x = leaky_relu(self.norm1.forward(self.conv1.forward(x)), slope);
-        let x = self.norm2.forward(self.conv2.forward(x));
+        let x = norm_leaky(&self.norm1, self.conv1.forward(x), slope);
+        let x = norm_leaky(&self.norm2, self.conv2.forward(x), 1.0);
         let x = per_sequence(x);
         let x = norm_sequence(&self.norm3, self.convlstm1.forward(x));
         let x = norm_sequence(&self.norm4, self.convlstm2.forward(x));
@@ -202,19 +205,22 @@ impl VisualAutoencoder {
         let x = per_frame(x);
         // The same layers, through formulations burn's CPU backend runs faster (fast_conv.rs;
         // equal to the direct layers up to float rounding, tested there).
-        let x = self.norm6.forward(conv_transpose_same_fast(&self.deconv1, x));
-        let x = leaky_relu(self.norm7.forward(conv_transpose_same_fast(&self.deconv2, x)), slope);
+        let x = norm_leaky(&self.norm6, conv_transpose_same_fast(&self.deconv1, x), 1.0);
+        let x = norm_leaky(&self.norm7, self.deconv2.forward(x), slope);
         let x = sigmoid(self.output_conv(x)?);
         Ok(x.reshape([batch, steps, 1, height, width]))
     }
 }
 
 impl VisualAutoencoder {
-    /// The output layer (before its sigmoid): on the host for inference on the CPU
-    /// (host_conv.rs, about half the time there), through burn's operations otherwise.
+    /// The output layer (before its sigmoid): on the host on the CPU, for inference
+    /// (host_conv.rs, about half the time there) and in training (a custom operation with its
+    /// own backward, host_ops.rs); through burn's operations otherwise.
     pub fn output_conv(&self, x: Tensor<4>) -> Result<Tensor<4>, ModelError> {
         if crate::host_conv::applies(&self.output, &x) {
             crate::host_conv::conv2d_single_output(&self.output, x)
+        } else if crate::host_ops::conv_applies(&self.output, &x) {
+            Ok(crate::host_ops::conv_single_output(&self.output, x))
         } else {
             Ok(conv2d_same_fast(&self.output, x))
         }

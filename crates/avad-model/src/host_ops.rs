@@ -1,0 +1,719 @@
+//! Two parts of the visual model's training step as custom operations of burn's CPU backend
+//! (flex), each with its own backward pass, through burn's backend-extension mechanism
+//! (`#[backend_extension]`, with the backward written for `Autodiff<B, C>` as burn's own
+//! crates write theirs, e.g. burn-signal's FFT):
+//!
+//! * [`norm_leaky`]: batch norm on the batch's statistics, then LeakyReLU, as one operation.
+//!   burn 0.22 composes its training batch norm out of tensor operations: about twenty
+//!   whole-tensor passes forward and backward, two of them transposing copies. Here the
+//!   forward reads the input twice and writes once, the backward reads twice and writes once.
+//! * [`conv_single_output`]: the output layer (Conv2D C → 1, K x K, 'same'), forward and
+//!   backward computed on the host ([`crate::host_conv`]'s register-blocked rows for the
+//!   output and for the input's gradient, a dot product per tap for the weights' gradient).
+//!
+//! Both compute the same math as burn's layers, with other float rounding; the tests compare
+//! the values and the gradients with burn's. They are used only on the CPU device with
+//! autodiff and f32 tensors, where the layer trains; every other device keeps burn's layers
+//! ([`norm_leaky`] and [`conv_single_output`] fall back to them).
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::flex::FlexTensor;
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{backend_extension, Autodiff, Backend, Dispatch, Flex, TensorMetadata};
+use burn::nn::conv::Conv2d;
+use burn::nn::{BatchNorm, PaddingConfig2d};
+use burn::tensor::activation::leaky_relu;
+use burn::tensor::{DType, Device, Tensor, TensorData};
+
+use crate::host_conv;
+
+/// The custom operations, implemented for flex and for autodiff over it.
+#[backend_extension(Flex, Autodiff)]
+pub trait HostOps: Backend {
+    /// `leaky_relu(batch_norm(x), slope)` with the statistics of `x` (`[n, c, ...]`) over all
+    /// but its channel axis; returns the output, the batch mean and the biased variance.
+    fn norm_leaky_train(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+        slope: f64,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+
+    /// The gradients of [`HostOps::norm_leaky_train`] for `x`, `gamma` and `beta`, given
+    /// its output's gradient and the statistics it returned.
+    #[allow(clippy::too_many_arguments)]
+    fn norm_leaky_train_backward(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        mean: FloatTensor<Self>,
+        variance: FloatTensor<Self>,
+        epsilon: f64,
+        slope: f64,
+        grad: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+
+    /// A stride-1 'same' convolution of `x` (`[n, c, h, w]`) with one output channel:
+    /// `weight` `[1, c, kh, kw]` (odd sides), `bias` `[1]`; returns `[n, 1, h, w]`.
+    fn conv_single_output(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>) -> FloatTensor<Self>;
+
+    /// The gradients of [`HostOps::conv_single_output`] for `x`, `weight` and `bias`.
+    fn conv_single_output_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+}
+
+/// Whether the custom operations run for a tensor on `device` of `dtype`: the CPU device with
+/// autodiff (training), f32.
+fn trains_on_host(device: &Device, dtype: DType) -> bool {
+    device.is_autodiff() && device.clone().inner() == Device::flex() && dtype == DType::F32
+}
+
+/// `leaky_relu(norm.forward(x), slope)` (`slope` 1: `norm.forward(x)` alone), updating the
+/// running statistics as burn's `BatchNorm` does. In training on the CPU it is one custom
+/// operation ([`HostOps::norm_leaky_train`]); otherwise burn's layers.
+pub fn norm_leaky<const D: usize>(norm: &BatchNorm, x: Tensor<D>, slope: f64) -> Tensor<D> {
+    let device = x.device();
+    if !(norm.training.is_enabled() && trains_on_host(&device, x.dtype())) {
+        let y = norm.forward(x);
+        return if slope == 1.0 { y } else { leaky_relu(y, slope) };
+    }
+    let (y, mean, variance) = <Dispatch as HostOps>::norm_leaky_train(
+        x.into_dispatch(),
+        norm.gamma.val().into_dispatch(),
+        norm.beta.val().into_dispatch(),
+        norm.epsilon,
+        slope,
+    );
+    let (mean, variance) = (Tensor::<1>::from_dispatch(mean), Tensor::<1>::from_dispatch(variance));
+    // As burn-nn's `BatchNorm::forward_train`.
+    let running_mean = norm.running_mean.value_sync().to_device(&device);
+    let running_var = norm.running_var.value_sync().to_device(&device);
+    let running_mean = running_mean
+        .mul_scalar(1.0 - norm.momentum)
+        .add(mean.detach().mul_scalar(norm.momentum));
+    let running_var = running_var
+        .mul_scalar(1.0 - norm.momentum)
+        .add(variance.detach().mul_scalar(norm.momentum));
+    norm.running_mean.update(running_mean.detach());
+    norm.running_var.update(running_var.detach());
+    Tensor::from_dispatch(y)
+}
+
+/// Whether [`conv_single_output`] runs `conv` on `x` as the custom operation: a stride-1,
+/// undilated, ungrouped 'same' convolution with one output channel and odd kernel sides, in
+/// training on the CPU.
+pub fn conv_applies(conv: &Conv2d, x: &Tensor<4>) -> bool {
+    let [c_out, _, kh, kw] = conv.weight.dims();
+    c_out == 1
+        && kh % 2 == 1
+        && kw % 2 == 1
+        && conv.stride == [1, 1]
+        && conv.dilation == [1, 1]
+        && conv.groups == 1
+        && conv.padding == PaddingConfig2d::Same
+        && trains_on_host(&x.device(), x.dtype())
+}
+
+/// `conv.forward(x)` as [`HostOps::conv_single_output`] where [`conv_applies`], else
+/// `conv.forward(x)`.
+pub fn conv_single_output(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    if !conv_applies(conv, &x) {
+        return conv.forward(x);
+    }
+    let bias = match &conv.bias {
+        Some(b) => b.val(),
+        None => Tensor::zeros([1], &x.device()),
+    };
+    Tensor::from_dispatch(<Dispatch as HostOps>::conv_single_output(
+        x.into_dispatch(),
+        conv.weight.val().into_dispatch(),
+        bias.into_dispatch(),
+    ))
+}
+
+// ---- flex: the computations on the host ----
+
+/// A contiguous f32 tensor's values, and its shape.
+fn host(t: &FlexTensor) -> (&[f32], Vec<usize>) {
+    let values = t.as_slice::<f32>().expect("host_ops: a contiguous f32 tensor");
+    (values, t.shape().iter().copied().collect())
+}
+
+fn contiguous(t: FlexTensor) -> FlexTensor {
+    if t.is_contiguous() { t } else { t.to_contiguous() }
+}
+
+fn tensor(values: Vec<f32>, shape: Vec<usize>) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(values, shape))
+}
+
+fn threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |t| t.get())
+}
+
+/// `f` over `items` split into one contiguous range per core, in order.
+fn split<T: Send>(items: usize, f: impl Fn(std::ops::Range<usize>) -> T + Sync) -> Vec<T> {
+    let t = threads().min(items).max(1);
+    if t == 1 {
+        return vec![f(0..items)];
+    }
+    let per = items.div_ceil(t);
+    std::thread::scope(|scope| {
+        let f = &f;
+        let handles: Vec<_> = (0..t)
+            .map(|k| scope.spawn(move || f(k * per..((k + 1) * per).min(items))))
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("host_ops worker panicked")).collect()
+    })
+}
+
+/// `f(first_item, chunk)` over `out` cut into whole items of `item` values, one run of items
+/// per core.
+fn split_mut(out: &mut [f32], item: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
+    let items = if item == 0 { 0 } else { out.len() / item };
+    let t = threads().min(items).max(1);
+    let per = items.div_ceil(t).max(1);
+    std::thread::scope(|scope| {
+        let f = &f;
+        for (k, chunk) in out.chunks_mut(per * item.max(1)).enumerate() {
+            scope.spawn(move || f(k * per, chunk));
+        }
+    });
+}
+
+/// Sums of `v - shift` and of its square: f32 in eight lanes over blocks of 1024, f64 across.
+fn shifted_sums(v: &[f32], shift: f32) -> (f64, f64) {
+    let (mut sum, mut squares) = (0.0f64, 0.0f64);
+    for block in v.chunks(1024) {
+        let (mut s, mut q) = ([0.0f32; 8], [0.0f32; 8]);
+        let mut lanes = block.chunks_exact(8);
+        for chunk in &mut lanes {
+            for l in 0..8 {
+                let d = chunk[l] - shift;
+                s[l] += d;
+                q[l] += d * d;
+            }
+        }
+        for &x in lanes.remainder() {
+            let d = x - shift;
+            s[0] += d;
+            q[0] += d * d;
+        }
+        sum += s.iter().map(|&x| f64::from(x)).sum::<f64>();
+        squares += q.iter().map(|&x| f64::from(x)).sum::<f64>();
+    }
+    (sum, squares)
+}
+
+/// Sums of `g` and of `g * (x - mean) * inv_std`, where `g` is `grad` through the LeakyReLU
+/// of `x * a + b`.
+#[allow(clippy::too_many_arguments)]
+fn grad_sums(x: &[f32], grad: &[f32], a: f32, b: f32, slope: f32, mean: f32, inv_std: f32) -> (f64, f64) {
+    let (mut sum, mut projected) = (0.0f64, 0.0f64);
+    for (xb, gb) in x.chunks(1024).zip(grad.chunks(1024)) {
+        let (mut s, mut p) = ([0.0f32; 8], [0.0f32; 8]);
+        let mut add = |lane: usize, x: f32, dy: f32| {
+            let z = x * a + b;
+            let g = if z > 0.0 { dy } else { dy * slope };
+            s[lane] += g;
+            p[lane] += g * ((x - mean) * inv_std);
+        };
+        let (xs, gs) = (xb.chunks_exact(8), gb.chunks_exact(8));
+        let (xr, gr) = (xs.remainder(), gs.remainder());
+        for (cx, cg) in xs.zip(gs) {
+            for l in 0..8 {
+                add(l, cx[l], cg[l]);
+            }
+        }
+        for (&x, &dy) in xr.iter().zip(gr) {
+            add(0, x, dy);
+        }
+        sum += s.iter().map(|&x| f64::from(x)).sum::<f64>();
+        projected += p.iter().map(|&x| f64::from(x)).sum::<f64>();
+    }
+    (sum, projected)
+}
+
+/// Per channel of an `[n, c, plane]` tensor: (mean, biased variance), in f64.
+fn channel_stats(x: &[f32], n: usize, c: usize, plane: usize) -> Vec<(f64, f64)> {
+    // Sums of x - (the channel's first value), which keeps the variance exact when the
+    // mean is far from zero.
+    let shift: Vec<f32> = (0..c).map(|ch| x.get(ch * plane).copied().unwrap_or(0.0)).collect();
+    let parts = split(n * c, |planes| {
+        let mut sums = vec![(0.0f64, 0.0f64); c];
+        for p in planes {
+            let (s, q) = shifted_sums(&x[p * plane..(p + 1) * plane], shift[p % c]);
+            sums[p % c].0 += s;
+            sums[p % c].1 += q;
+        }
+        sums
+    });
+    let count = (n * plane) as f64;
+    (0..c)
+        .map(|ch| {
+            let (s, q) = parts.iter().fold((0.0, 0.0), |acc, p| (acc.0 + p[ch].0, acc.1 + p[ch].1));
+            let m = s / count;
+            (f64::from(shift[ch]) + m, (q / count - m * m).max(0.0))
+        })
+        .collect()
+}
+
+/// `[n, c, plane]` sizes of a `[n, c, ...]` shape.
+fn planes(shape: &[usize]) -> (usize, usize, usize) {
+    assert!(shape.len() >= 2, "host_ops: batch norm needs [batch, channels, ...], got {shape:?}");
+    (shape[0], shape[1], shape[2..].iter().product())
+}
+
+/// The per-channel affine map of the normalisation, `x * a + b`, and `inv_std`.
+fn affine(gamma: &[f32], beta: &[f32], mean: &[f32], variance: &[f32], epsilon: f64) -> Vec<(f32, f32, f32)> {
+    (0..gamma.len())
+        .map(|ch| {
+            let inv_std = 1.0 / (f64::from(variance[ch]) + epsilon).sqrt();
+            let a = f64::from(gamma[ch]) * inv_std;
+            let b = f64::from(beta[ch]) - f64::from(mean[ch]) * a;
+            (a as f32, b as f32, inv_std as f32)
+        })
+        .collect()
+}
+
+/// The weights' gradient of the single-output convolution: per channel `c` and tap `(u, v)`,
+/// `sum over frames and pixels of grad[i, j] * x_c[i + u - pt, j + v - pl]`.
+fn conv_weight_grad(x: &[f32], grad: &[f32], n: usize, s: &host_conv::Shape) -> Vec<f32> {
+    let (c, h, w, kh, kw) = (s.c, s.h, s.w, s.kh, s.kw);
+    let (pt, pl) = ((kh - 1) / 2, (kw - 1) / 2);
+    let wp = w + kw - 1;
+    let per_channel = split(c, |channels| {
+        let mut padded = vec![0.0f32; (h + kh - 1) * wp];
+        let mut out = Vec::with_capacity(channels.len() * kh * kw);
+        for ch in channels {
+            let mut taps = vec![0.0f64; kh * kw];
+            for f in 0..n {
+                let plane = &x[(f * c + ch) * h * w..(f * c + ch + 1) * h * w];
+                for y in 0..h {
+                    padded[(y + pt) * wp + pl..(y + pt) * wp + pl + w].copy_from_slice(&plane[y * w..(y + 1) * w]);
+                }
+                let g = &grad[f * h * w..(f + 1) * h * w];
+                for u in 0..kh {
+                    for v in 0..kw {
+                        let mut acc = 0.0f32;
+                        for y in 0..h {
+                            acc += dot(&g[y * w..(y + 1) * w], &padded[(y + u) * wp + v..(y + u) * wp + v + w], s.simd);
+                        }
+                        taps[u * kw + v] += f64::from(acc);
+                    }
+                }
+            }
+            out.extend(taps.iter().map(|&t| t as f32));
+        }
+        out
+    });
+    per_channel.concat()
+}
+
+/// The input's gradient of the single-output convolution: per channel, the gradient
+/// (zero-padded) correlated with the channel's kernel turned by 180 degrees.
+fn conv_input_grad(weight: &[f32], grad: &[f32], n: usize, s: &host_conv::Shape) -> Vec<f32> {
+    let (c, h, w, kh, kw) = (s.c, s.h, s.w, s.kh, s.kw);
+    let (pt, pl) = ((kh - 1) / 2, (kw - 1) / 2);
+    let (top, left) = (kh - 1 - pt, kw - 1 - pl);
+    let wp = w + kw - 1;
+    // flipped[ch][u][v] = weight[ch][kh - 1 - u][kw - 1 - v]
+    let flipped: Vec<f32> = (0..c * kh * kw)
+        .map(|i| {
+            let (ch, u, v) = (i / (kh * kw), (i / kw) % kh, i % kw);
+            weight[(ch * kh + kh - 1 - u) * kw + kw - 1 - v]
+        })
+        .collect();
+    let mut out = vec![0.0f32; n * c * h * w];
+    split_mut(&mut out, c * h * w, |first, chunk| {
+        let mut padded = vec![0.0f32; (h + kh - 1) * wp];
+        for (k, frame) in chunk.chunks_mut(c * h * w).enumerate() {
+            let g = &grad[(first + k) * h * w..(first + k + 1) * h * w];
+            for y in 0..h {
+                padded[(y + top) * wp + left..(y + top) * wp + left + w].copy_from_slice(&g[y * w..(y + 1) * w]);
+            }
+            for (ch, dst) in frame.chunks_mut(h * w).enumerate() {
+                for u in 0..kh {
+                    let taps = &flipped[(ch * kh + u) * kw..(ch * kh + u + 1) * kw];
+                    for y in 0..h {
+                        host_conv::row(&mut dst[y * w..(y + 1) * w], &padded[(y + u) * wp..(y + u + 1) * wp], taps, s.simd);
+                    }
+                }
+            }
+        }
+    });
+    out
+}
+
+/// `sum_k a[k] * b[k]` over `a.len()` values; `simd`: the CPU has AVX2 and FMA.
+fn dot(a: &[f32], b: &[f32], simd: bool) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if simd {
+            // SAFETY: `simd` is `host_conv::has_avx2_fma()`: the CPU has AVX2 and FMA.
+            return unsafe { dot_avx2(a, b) };
+        }
+    }
+    let _ = simd;
+    let mut lanes = [0.0f32; 8];
+    let full = a.len() - a.len() % 8;
+    for (ca, cb) in a[..full].chunks_exact(8).zip(b[..full].chunks_exact(8)) {
+        for l in 0..8 {
+            lanes[l] += ca[l] * cb[l];
+        }
+    }
+    let tail: f32 = a[full..].iter().zip(&b[full..]).map(|(x, y)| x * y).sum();
+    lanes.iter().sum::<f32>() + tail
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn dot_avx2(a: &[f32], b: &[f32]) -> f32 {
+    use std::arch::x86_64::{
+        _mm256_add_ps, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_setzero_ps, _mm256_storeu_ps,
+    };
+    let n = a.len();
+    assert!(b.len() >= n);
+    let full = n - n % 16;
+    let (mut acc0, mut acc1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+    let mut k = 0;
+    while k < full {
+        // SAFETY: k + 16 <= n <= a.len(), b.len().
+        unsafe {
+            acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a.as_ptr().add(k)), _mm256_loadu_ps(b.as_ptr().add(k)), acc0);
+            acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a.as_ptr().add(k + 8)), _mm256_loadu_ps(b.as_ptr().add(k + 8)), acc1);
+        }
+        k += 16;
+    }
+    let mut lanes = [0.0f32; 8];
+    // SAFETY: `lanes` holds 8 f32.
+    unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), _mm256_add_ps(acc0, acc1)) };
+    let tail: f32 = a[full..].iter().zip(&b[full..n]).map(|(x, y)| x * y).sum();
+    lanes.iter().sum::<f32>() + tail
+}
+
+impl HostOps for Flex {
+    fn norm_leaky_train(
+        x: FlexTensor,
+        gamma: FlexTensor,
+        beta: FlexTensor,
+        epsilon: f64,
+        slope: f64,
+    ) -> (FlexTensor, FlexTensor, FlexTensor) {
+        let (x, gamma, beta) = (contiguous(x), contiguous(gamma), contiguous(beta));
+        let (xs, shape) = host(&x);
+        let (n, c, plane) = planes(&shape);
+        let stats = channel_stats(xs, n, c, plane);
+        let mean: Vec<f32> = stats.iter().map(|s| s.0 as f32).collect();
+        let variance: Vec<f32> = stats.iter().map(|s| s.1 as f32).collect();
+        let map = affine(host(&gamma).0, host(&beta).0, &mean, &variance, epsilon);
+        let slope = slope as f32;
+        let mut out = vec![0.0f32; xs.len()];
+        split_mut(&mut out, plane, |first, chunk| {
+            for (k, dst) in chunk.chunks_mut(plane).enumerate() {
+                let p = first + k;
+                let (a, b, _) = map[p % c];
+                for (d, &v) in dst.iter_mut().zip(&xs[p * plane..(p + 1) * plane]) {
+                    let z = v * a + b;
+                    *d = if z > 0.0 { z } else { z * slope };
+                }
+            }
+        });
+        (tensor(out, shape), tensor(mean, vec![c]), tensor(variance, vec![c]))
+    }
+
+    fn norm_leaky_train_backward(
+        x: FlexTensor,
+        gamma: FlexTensor,
+        beta: FlexTensor,
+        mean: FlexTensor,
+        variance: FlexTensor,
+        epsilon: f64,
+        slope: f64,
+        grad: FlexTensor,
+    ) -> (FlexTensor, FlexTensor, FlexTensor) {
+        let (x, grad) = (contiguous(x), contiguous(grad));
+        let (gamma, beta, mean, variance) = (contiguous(gamma), contiguous(beta), contiguous(mean), contiguous(variance));
+        let (xs, shape) = host(&x);
+        let gs = host(&grad).0;
+        let (n, c, plane) = planes(&shape);
+        let means = host(&mean).0;
+        let map = affine(host(&gamma).0, host(&beta).0, means, host(&variance).0, epsilon);
+        let slope = slope as f32;
+        let parts = split(n * c, |planes| {
+            let mut sums = vec![(0.0f64, 0.0f64); c];
+            for p in planes {
+                let ch = p % c;
+                let (a, b, inv_std) = map[ch];
+                let r = p * plane..(p + 1) * plane;
+                let (s, q) = grad_sums(&xs[r.clone()], &gs[r], a, b, slope, means[ch], inv_std);
+                sums[ch].0 += s;
+                sums[ch].1 += q;
+            }
+            sums
+        });
+        let sums: Vec<(f64, f64)> = (0..c)
+            .map(|ch| parts.iter().fold((0.0, 0.0), |acc, p| (acc.0 + p[ch].0, acc.1 + p[ch].1)))
+            .collect();
+        let count = (n * plane) as f64;
+        // dx = a (g - mean(g) - xhat mean(g xhat)), a = gamma inv_std
+        let centre: Vec<(f32, f32)> = sums.iter().map(|&(s, q)| ((s / count) as f32, (q / count) as f32)).collect();
+        let mut dx = vec![0.0f32; xs.len()];
+        split_mut(&mut dx, plane, |first, chunk| {
+            for (k, dst) in chunk.chunks_mut(plane).enumerate() {
+                let p = first + k;
+                let ch = p % c;
+                let (a, b, inv_std) = map[ch];
+                let (mean_g, mean_gx) = centre[ch];
+                let m = means[ch];
+                let r = p * plane..(p + 1) * plane;
+                for ((d, &v), &dy) in dst.iter_mut().zip(&xs[r.clone()]).zip(&gs[r]) {
+                    let z = v * a + b;
+                    let g = if z > 0.0 { dy } else { dy * slope };
+                    *d = a * (g - mean_g - (v - m) * inv_std * mean_gx);
+                }
+            }
+        });
+        let gamma_grad = sums.iter().map(|s| s.1 as f32).collect();
+        let beta_grad = sums.iter().map(|s| s.0 as f32).collect();
+        (tensor(dx, shape), tensor(gamma_grad, vec![c]), tensor(beta_grad, vec![c]))
+    }
+
+    fn conv_single_output(x: FlexTensor, weight: FlexTensor, bias: FlexTensor) -> FlexTensor {
+        let (x, weight, bias) = (contiguous(x), contiguous(weight), contiguous(bias));
+        let (xs, shape) = host(&x);
+        let (ws, wshape) = host(&weight);
+        let s = conv_shape(&shape, &wshape);
+        let out = host_conv::convolve(xs, shape[0], ws, host(&bias).0[0], &s);
+        tensor(out, vec![shape[0], 1, s.h, s.w])
+    }
+
+    fn conv_single_output_backward(x: FlexTensor, weight: FlexTensor, grad: FlexTensor) -> (FlexTensor, FlexTensor, FlexTensor) {
+        let (x, weight, grad) = (contiguous(x), contiguous(weight), contiguous(grad));
+        let (xs, shape) = host(&x);
+        let (ws, wshape) = host(&weight);
+        let gs = host(&grad).0;
+        let s = conv_shape(&shape, &wshape);
+        let n = shape[0];
+        let dx = conv_input_grad(ws, gs, n, &s);
+        let dw = conv_weight_grad(xs, gs, n, &s);
+        let db = (shifted_sums(gs, 0.0).0) as f32;
+        (tensor(dx, shape), tensor(dw, wshape), tensor(vec![db], vec![1]))
+    }
+}
+
+fn conv_shape(x: &[usize], weight: &[usize]) -> host_conv::Shape {
+    assert!(
+        x.len() == 4 && weight.len() == 4 && weight[0] == 1 && weight[1] == x[1] && weight[2] % 2 == 1 && weight[3] % 2 == 1,
+        "host_ops: single-output conv of {x:?} with weight {weight:?}"
+    );
+    host_conv::Shape { c: x[1], h: x[2], w: x[3], kh: weight[2], kw: weight[3], simd: host_conv::has_avx2_fma() }
+}
+
+// ---- autodiff: the backward passes ----
+
+impl<B: Backend + HostOps, C: CheckpointStrategy> HostOps for Autodiff<B, C> {
+    fn norm_leaky_train(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+        slope: f64,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        #[derive(Debug)]
+        struct NormLeaky;
+
+        type Primitive<B> = <B as burn::backend::BackendTypes>::FloatTensorPrimitive;
+
+        impl<B: Backend + HostOps> Backward<B, 3> for NormLeaky {
+            type State = (Primitive<B>, Primitive<B>, Primitive<B>, Primitive<B>, Primitive<B>, f64, f64);
+
+            fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+                let [node_x, node_gamma, node_beta] = ops.parents;
+                let grad = grads.consume::<B>(&ops.node);
+                let (x, gamma, beta, mean, variance, epsilon, slope) = ops.state;
+                let (dx, dgamma, dbeta) =
+                    B::norm_leaky_train_backward(x, gamma, beta, mean, variance, epsilon, slope, grad);
+                for (node, value) in [(node_x, dx), (node_gamma, dgamma), (node_beta, dbeta)] {
+                    if let Some(node) = node {
+                        grads.register::<B>(node.id, value);
+                    }
+                }
+            }
+        }
+
+        let nodes = [x.node(), gamma.node(), beta.node()];
+        let (x, gamma, beta) = (x.into_primitive(), gamma.into_primitive(), beta.into_primitive());
+        let (out, mean, variance) = B::norm_leaky_train(x.clone(), gamma.clone(), beta.clone(), epsilon, slope);
+        let out = match NormLeaky.prepare::<C>(nodes).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                prep.finish((x, gamma, beta, mean.clone(), variance.clone(), epsilon, slope), out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(out),
+        };
+        (out, FloatTensor::<Self>::new(mean), FloatTensor::<Self>::new(variance))
+    }
+
+    fn norm_leaky_train_backward(
+        _x: FloatTensor<Self>,
+        _gamma: FloatTensor<Self>,
+        _beta: FloatTensor<Self>,
+        _mean: FloatTensor<Self>,
+        _variance: FloatTensor<Self>,
+        _epsilon: f64,
+        _slope: f64,
+        _grad: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        panic!("host_ops: the batch norm's backward is not differentiable again");
+    }
+
+    fn conv_single_output(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>) -> FloatTensor<Self> {
+        #[derive(Debug)]
+        struct ConvSingle;
+
+        type Primitive<B> = <B as burn::backend::BackendTypes>::FloatTensorPrimitive;
+
+        impl<B: Backend + HostOps> Backward<B, 3> for ConvSingle {
+            type State = (Primitive<B>, Primitive<B>);
+
+            fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+                let [node_x, node_weight, node_bias] = ops.parents;
+                let grad = grads.consume::<B>(&ops.node);
+                let (x, weight) = ops.state;
+                let (dx, dw, db) = B::conv_single_output_backward(x, weight, grad);
+                for (node, value) in [(node_x, dx), (node_weight, dw), (node_bias, db)] {
+                    if let Some(node) = node {
+                        grads.register::<B>(node.id, value);
+                    }
+                }
+            }
+        }
+
+        let nodes = [x.node(), weight.node(), bias.node()];
+        let (x, weight, bias) = (x.into_primitive(), weight.into_primitive(), bias.into_primitive());
+        let out = B::conv_single_output(x.clone(), weight.clone(), bias);
+        match ConvSingle.prepare::<C>(nodes).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => prep.finish((x, weight), out),
+            OpsKind::UnTracked(prep) => prep.finish(out),
+        }
+    }
+
+    fn conv_single_output_backward(
+        _x: FloatTensor<Self>,
+        _weight: FloatTensor<Self>,
+        _grad: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        panic!("host_ops: the convolution's backward is not differentiable again");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::nn::conv::Conv2dConfig;
+    use burn::module::Param;
+    use burn::nn::BatchNormConfig;
+    use burn::tensor::Distribution;
+
+    fn close(got: &[f32], want: &[f32], tol: f32, what: &str) {
+        assert_eq!(got.len(), want.len(), "{what}: lengths");
+        let scale = want.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(1e-6);
+        for (i, (g, w)) in got.iter().zip(want).enumerate() {
+            assert!((g - w).abs() <= tol * scale, "{what}[{i}]: {g} vs {w} (scale {scale})");
+        }
+    }
+
+    fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+        crate::tensor_values(t).unwrap()
+    }
+
+    /// Output, gradients (input, gamma, beta) and running statistics equal burn's batch
+    /// norm followed by LeakyReLU, for LeakyReLU and for batch norm alone, on 4-D and 5-D input.
+    #[test]
+    fn norm_leaky_equals_burns_layers() {
+        let _rng = crate::fixtures::rng_lock();
+        let device = Device::flex().autodiff();
+        device.seed(3);
+        let (gammas, betas) = ([1.5f32, 0.5, 1.25, 0.75], [-0.2f32, 0.1, 0.0, 0.3]);
+        for (shape, slope) in [(vec![3, 4, 5, 7], 0.3), (vec![2, 3, 2, 4, 9], 1.0)] {
+            let c = shape[1];
+            let make = || {
+                let mut norm = BatchNormConfig::new(c).with_epsilon(1e-3).init(&device);
+                // Other than 1 and 0, so that their gradients and use are checked.
+                norm.gamma = Param::from_tensor(Tensor::from_floats(&gammas[..c], &device));
+                norm.beta = Param::from_tensor(Tensor::from_floats(&betas[..c], &device));
+                norm
+            };
+            let (ours, theirs) = (make(), make());
+            let data = Tensor::<1>::random([shape.iter().product::<usize>()], Distribution::Uniform(-2.0, 3.0), &device);
+            let weights = Tensor::<1>::random([shape.iter().product::<usize>()], Distribution::Uniform(-1.0, 1.0), &device);
+            macro_rules! run {
+                ($d:literal) => {{
+                    let dims: [usize; $d] = shape.clone().try_into().unwrap();
+                    let r = weights.clone().reshape(dims);
+                    let x1 = data.clone().reshape(dims).detach().require_grad();
+                    let x2 = data.clone().reshape(dims).detach().require_grad();
+                    let y1 = norm_leaky(&ours, x1.clone(), slope);
+                    let y2 = if slope == 1.0 { theirs.forward(x2.clone()) } else { leaky_relu(theirs.forward(x2.clone()), slope) };
+                    close(&values(y1.clone()), &values(y2.clone()), 1e-5, "output");
+                    let g1 = (y1 * r.clone()).sum().backward();
+                    let g2 = (y2 * r).sum().backward();
+                    close(&values(x1.grad(&g1).unwrap()), &values(x2.grad(&g2).unwrap()), 1e-4, "x grad");
+                    close(&values(ours.gamma.val().grad(&g1).unwrap()), &values(theirs.gamma.val().grad(&g2).unwrap()), 1e-4, "gamma grad");
+                    close(&values(ours.beta.val().grad(&g1).unwrap()), &values(theirs.beta.val().grad(&g2).unwrap()), 1e-5, "beta grad");
+                }};
+            }
+            if shape.len() == 4 { run!(4) } else { run!(5) }
+            close(&values(ours.running_mean.value()), &values(theirs.running_mean.value()), 1e-6, "running mean");
+            close(&values(ours.running_var.value()), &values(theirs.running_var.value()), 1e-6, "running var");
+        }
+    }
+
+    /// Output and gradients (input, weight, bias) equal burn's convolution, with a width
+    /// that leaves a scalar tail after the SIMD blocks, and several kernels.
+    #[test]
+    fn conv_single_output_equals_burns_layer() {
+        let _rng = crate::fixtures::rng_lock();
+        let device = Device::flex().autodiff();
+        device.seed(4);
+        for (n, c, h, w, k) in [(3, 5, 6, 21, 7), (2, 3, 9, 8, 3), (1, 2, 4, 5, 1)] {
+            let conv = Conv2dConfig::new([c, 1], [k, k]).with_padding(PaddingConfig2d::Same).init(&device);
+            let data = Tensor::<4>::random([n, c, h, w], Distribution::Uniform(-1.0, 1.0), &device);
+            let r = Tensor::<4>::random([n, 1, h, w], Distribution::Uniform(-1.0, 1.0), &device);
+            let x1 = data.clone().detach().require_grad();
+            assert!(conv_applies(&conv, &x1));
+            let y1 = conv_single_output(&conv, x1.clone());
+            let g1 = (y1.clone() * r.clone()).sum().backward();
+            let x2 = data.detach().require_grad();
+            let y2 = conv.forward(x2.clone());
+            let g2 = (y2.clone() * r).sum().backward();
+            let what = format!("{n}x{c}x{h}x{w} k{k}");
+            close(&values(y1), &values(y2), 1e-5, &format!("{what} output"));
+            close(&values(x1.grad(&g1).unwrap()), &values(x2.grad(&g2).unwrap()), 1e-5, &format!("{what} x grad"));
+            // The two passes share the layer's parameters: their gradients sit in g1 and g2.
+            close(&values(conv.weight.val().grad(&g1).unwrap()), &values(conv.weight.val().grad(&g2).unwrap()), 1e-5, &format!("{what} weight grad"));
+            let bias = conv.bias.as_ref().unwrap().val();
+            close(&values(bias.grad(&g1).unwrap()), &values(bias.grad(&g2).unwrap()), 1e-5, &format!("{what} bias grad"));
+        }
+    }
+
+    /// Without autodiff (scoring) both functions are burn's layers, bit for bit.
+    #[test]
+    fn inference_keeps_burns_layers() {
+        let _rng = crate::fixtures::rng_lock();
+        let device = Device::flex();
+        let conv = Conv2dConfig::new([3, 1], [3, 3]).with_padding(PaddingConfig2d::Same).init(&device);
+        let x = Tensor::<4>::random([2, 3, 5, 6], Distribution::Uniform(-1.0, 1.0), &device);
+        assert!(!conv_applies(&conv, &x));
+        assert_eq!(values(conv_single_output(&conv, x.clone())), values(conv.forward(x.clone())));
+        let norm = BatchNormConfig::new(3).init(&device);
+        assert_eq!(values(norm_leaky(&norm, x.clone(), 0.3)), values(leaky_relu(norm.forward(x), 0.3)));
+    }
+}
