@@ -12,7 +12,6 @@ use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::PaddingConfig2d;
-use burn::tensor::activation::{sigmoid, tanh};
 use burn::tensor::{Device, Tensor, TensorData};
 
 /// Configuration of a [`ConvLstm2d`].
@@ -137,11 +136,8 @@ impl ConvLstm2d {
     /// One recurrence step: `input_gates` is `conv(x_t, W_x) + b`, `[batch, 4 * hidden, h, w]`.
     fn step(&self, input_gates: Tensor<4>, state: ConvLstmState) -> ConvLstmState {
         let gates = input_gates + self.hidden_conv.forward(state.hidden);
-        let h = self.hidden_channels;
-        let gate = |k: usize| gates.clone().narrow(1, k * h, h);
-        let (i, f, g, o) = (gate(0), gate(1), gate(2), gate(3));
-        let cell = sigmoid(f) * state.cell + sigmoid(i) * tanh(g);
-        let hidden = sigmoid(o) * tanh(cell.clone());
+        // The gate arithmetic; one custom operation in training on the CPU (host_ops.rs).
+        let (hidden, cell) = crate::host_ops::lstm_cell(gates, state.cell);
         ConvLstmState { hidden, cell }
     }
 }

@@ -25,7 +25,7 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{backend_extension, Autodiff, Backend, Dispatch, Flex, TensorMetadata};
 use burn::nn::conv::Conv2d;
 use burn::nn::{BatchNorm, PaddingConfig2d};
-use burn::tensor::activation::leaky_relu;
+use burn::tensor::activation::{leaky_relu, sigmoid, tanh};
 use burn::tensor::{DType, Device, Tensor, TensorData};
 
 use crate::host_conv;
@@ -56,6 +56,18 @@ pub trait HostOps: Backend {
         slope: f64,
         grad: FloatTensor<Self>,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+
+    /// One ConvLSTM step's gate arithmetic: from `gates` (`[b, 4h, ...]`, the pre-activations
+    /// of the input, forget, cell and output gates in that order) and the previous cell
+    /// state `cell` (`[b, h, ...]`), the new hidden and cell states side by side, `[b, 2h, ...]`.
+    fn lstm_cell(gates: FloatTensor<Self>, cell: FloatTensor<Self>) -> FloatTensor<Self>;
+
+    /// The gradients of [`HostOps::lstm_cell`] for `gates` and `cell`.
+    fn lstm_cell_backward(
+        gates: FloatTensor<Self>,
+        cell: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>);
 
     /// A stride-1 'same' convolution of `x` (`[n, c, h, w]`) with one output channel:
     /// `weight` `[1, c, kh, kw]` (odd sides), `bias` `[1]`; returns `[n, 1, h, w]`.
@@ -104,6 +116,23 @@ pub fn norm_leaky<const D: usize>(norm: &BatchNorm, x: Tensor<D>, slope: f64) ->
     norm.running_mean.update(running_mean.detach());
     norm.running_var.update(running_var.detach());
     Tensor::from_dispatch(y)
+}
+
+/// One ConvLSTM step from its gates' pre-activations `[b, 4h, H, W]` (order i, f, g, o) and
+/// the previous cell state `[b, h, H, W]`: `(hidden, cell)` with `c = σ(f) c_prev + σ(i)
+/// tanh(g)`, `h = σ(o) tanh(c)`. In training on the CPU one custom operation
+/// ([`HostOps::lstm_cell`]); otherwise burn's operations.
+pub fn lstm_cell(gates: Tensor<4>, cell: Tensor<4>) -> (Tensor<4>, Tensor<4>) {
+    let h = cell.dims()[1];
+    if !trains_on_host(&gates.device(), gates.dtype()) {
+        let gate = |k: usize| gates.clone().narrow(1, k * h, h);
+        let (i, f, g, o) = (gate(0), gate(1), gate(2), gate(3));
+        let cell = sigmoid(f) * cell + sigmoid(i) * tanh(g);
+        let hidden = sigmoid(o) * tanh(cell.clone());
+        return (hidden, cell);
+    }
+    let both = Tensor::<4>::from_dispatch(<Dispatch as HostOps>::lstm_cell(gates.into_dispatch(), cell.into_dispatch()));
+    (both.clone().narrow(1, 0, h), both.narrow(1, h, h))
 }
 
 /// Whether [`conv_single_output`] runs `conv` on `x` as the custom operation: a stride-1,
@@ -188,6 +217,32 @@ fn split_mut(out: &mut [f32], item: usize, f: impl Fn(usize, &mut [f32]) + Sync)
     });
 }
 
+/// Defines `fn $name` whose body is compiled twice, for the baseline CPU and for AVX2 + FMA,
+/// and picks the second when the CPU has them (the loops here are written to vectorise).
+macro_rules! simd_kernel {
+    ($(#[$m:meta])* fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? $body:block) => {
+        $(#[$m])*
+        #[allow(clippy::too_many_arguments)]
+        fn $name($($arg: $ty),*) $(-> $ret)? {
+            #[inline(always)]
+            #[allow(clippy::too_many_arguments)]
+            fn body($($arg: $ty),*) $(-> $ret)? $body
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx2,fma")]
+                #[allow(clippy::too_many_arguments)]
+                unsafe fn avx2($($arg: $ty),*) $(-> $ret)? { body($($arg),*) }
+                if host_conv::has_avx2_fma() {
+                    // SAFETY: the CPU has AVX2 and FMA.
+                    return unsafe { avx2($($arg),*) };
+                }
+            }
+            body($($arg),*)
+        }
+    };
+}
+
+simd_kernel! {
 /// Sums of `v - shift` and of its square: f32 in eight lanes over blocks of 1024, f64 across.
 fn shifted_sums(v: &[f32], shift: f32) -> (f64, f64) {
     let (mut sum, mut squares) = (0.0f64, 0.0f64);
@@ -211,10 +266,11 @@ fn shifted_sums(v: &[f32], shift: f32) -> (f64, f64) {
     }
     (sum, squares)
 }
+}
 
+simd_kernel! {
 /// Sums of `g` and of `g * (x - mean) * inv_std`, where `g` is `grad` through the LeakyReLU
 /// of `x * a + b`.
-#[allow(clippy::too_many_arguments)]
 fn grad_sums(x: &[f32], grad: &[f32], a: f32, b: f32, slope: f32, mean: f32, inv_std: f32) -> (f64, f64) {
     let (mut sum, mut projected) = (0.0f64, 0.0f64);
     for (xb, gb) in x.chunks(1024).zip(grad.chunks(1024)) {
@@ -239,6 +295,63 @@ fn grad_sums(x: &[f32], grad: &[f32], a: f32, b: f32, slope: f32, mean: f32, inv
         projected += p.iter().map(|&x| f64::from(x)).sum::<f64>();
     }
     (sum, projected)
+}
+}
+
+simd_kernel! {
+/// `dst = leaky_relu(x * a + b, slope)`.
+fn normalise(dst: &mut [f32], x: &[f32], a: f32, b: f32, slope: f32) {
+    for (d, &v) in dst.iter_mut().zip(x) {
+        let z = v * a + b;
+        *d = if z > 0.0 { z } else { z * slope };
+    }
+}
+}
+
+simd_kernel! {
+/// The batch norm's input gradient over one plane: `a (g - mean(g) - xhat mean(g xhat))`.
+fn norm_input_grad(dst: &mut [f32], x: &[f32], grad: &[f32], map: (f32, f32, f32), slope: f32, mean: f32, centre: (f32, f32)) {
+    let (a, b, inv_std) = map;
+    let (mean_g, mean_gx) = centre;
+    for ((d, &v), &dy) in dst.iter_mut().zip(x).zip(grad) {
+        let z = v * a + b;
+        let g = if z > 0.0 { dy } else { dy * slope };
+        *d = a * (g - mean_g - (v - mean) * inv_std * mean_gx);
+    }
+}
+}
+
+simd_kernel! {
+/// One plane of a ConvLSTM step: the new hidden and cell states from the four gates'
+/// pre-activations and the previous cell state.
+fn lstm_plane(hidden: &mut [f32], cell: &mut [f32], gates: [&[f32]; 4], prev: &[f32]) {
+    let [gi, gf, gg, go] = gates;
+    for p in 0..hidden.len().min(cell.len()) {
+        let c = logistic(gf[p]) * prev[p] + logistic(gi[p]) * fast_tanh(gg[p]);
+        cell[p] = c;
+        hidden[p] = logistic(go[p]) * fast_tanh(c);
+    }
+}
+}
+
+simd_kernel! {
+/// One plane of a ConvLSTM step's backward: the gradients of the four gates' pre-activations
+/// and of the previous cell state, from those of the hidden and cell outputs.
+fn lstm_plane_backward(out: [&mut [f32]; 5], gates: [&[f32]; 4], prev: &[f32], dh: &[f32], dc: &[f32]) {
+    let [oi, of, og, oo, oc] = out;
+    let [gi, gf, gg, go] = gates;
+    for p in 0..prev.len() {
+        let (i, f, g, o) = (logistic(gi[p]), logistic(gf[p]), fast_tanh(gg[p]), logistic(go[p]));
+        let c = f * prev[p] + i * g;
+        let tc = fast_tanh(c);
+        let dct = dc[p] + dh[p] * o * (1.0 - tc * tc);
+        oi[p] = dct * g * i * (1.0 - i);
+        of[p] = dct * prev[p] * f * (1.0 - f);
+        og[p] = dct * i * (1.0 - g * g);
+        oo[p] = dh[p] * tc * o * (1.0 - o);
+        oc[p] = dct * f;
+    }
+}
 }
 
 /// Per channel of an `[n, c, plane]` tensor: (mean, biased variance), in f64.
@@ -420,10 +533,7 @@ impl HostOps for Flex {
             for (k, dst) in chunk.chunks_mut(plane).enumerate() {
                 let p = first + k;
                 let (a, b, _) = map[p % c];
-                for (d, &v) in dst.iter_mut().zip(&xs[p * plane..(p + 1) * plane]) {
-                    let z = v * a + b;
-                    *d = if z > 0.0 { z } else { z * slope };
-                }
+                normalise(dst, &xs[p * plane..(p + 1) * plane], a, b, slope);
             }
         });
         (tensor(out, shape), tensor(mean, vec![c]), tensor(variance, vec![c]))
@@ -470,20 +580,72 @@ impl HostOps for Flex {
             for (k, dst) in chunk.chunks_mut(plane).enumerate() {
                 let p = first + k;
                 let ch = p % c;
-                let (a, b, inv_std) = map[ch];
-                let (mean_g, mean_gx) = centre[ch];
-                let m = means[ch];
                 let r = p * plane..(p + 1) * plane;
-                for ((d, &v), &dy) in dst.iter_mut().zip(&xs[r.clone()]).zip(&gs[r]) {
-                    let z = v * a + b;
-                    let g = if z > 0.0 { dy } else { dy * slope };
-                    *d = a * (g - mean_g - (v - m) * inv_std * mean_gx);
-                }
+                norm_input_grad(dst, &xs[r.clone()], &gs[r], map[ch], slope, means[ch], centre[ch]);
             }
         });
         let gamma_grad = sums.iter().map(|s| s.1 as f32).collect();
         let beta_grad = sums.iter().map(|s| s.0 as f32).collect();
         (tensor(dx, shape), tensor(gamma_grad, vec![c]), tensor(beta_grad, vec![c]))
+    }
+
+    fn lstm_cell(gates: FlexTensor, cell: FlexTensor) -> FlexTensor {
+        let (gates, cell) = (contiguous(gates), contiguous(cell));
+        let (gs, gshape) = host(&gates);
+        let (cs, cshape) = host(&cell);
+        let (b, h, plane) = lstm_shape(&gshape, &cshape);
+        let mut out = vec![0.0f32; b * 2 * h * plane];
+        // One item per (batch, hidden channel): its hidden plane, then (h planes later) its cell plane.
+        split_mut(&mut out, 2 * h * plane, |first, chunk| {
+            for (k, both) in chunk.chunks_mut(2 * h * plane).enumerate() {
+                let n = first + k;
+                let (hid, cel) = both.split_at_mut(h * plane);
+                for ch in 0..h {
+                    let gate = |q: usize| &gs[((n * 4 + q) * h + ch) * plane..((n * 4 + q) * h + ch + 1) * plane];
+                    let prev = &cs[(n * h + ch) * plane..(n * h + ch + 1) * plane];
+                    let r = ch * plane..(ch + 1) * plane;
+                    lstm_plane(&mut hid[r.clone()], &mut cel[r], [gate(0), gate(1), gate(2), gate(3)], prev);
+                }
+            }
+        });
+        let mut shape = gshape;
+        shape[1] = 2 * h;
+        tensor(out, shape)
+    }
+
+    fn lstm_cell_backward(gates: FlexTensor, cell: FlexTensor, grad: FlexTensor) -> (FlexTensor, FlexTensor) {
+        let (gates, cell, grad) = (contiguous(gates), contiguous(cell), contiguous(grad));
+        let (gs, gshape) = host(&gates);
+        let (cs, cshape) = host(&cell);
+        let ds = host(&grad).0;
+        let (b, h, plane) = lstm_shape(&gshape, &cshape);
+        // dgates and dcell of one batch item side by side, split after.
+        let mut both = vec![0.0f32; b * 5 * h * plane];
+        split_mut(&mut both, 5 * h * plane, |first, chunk| {
+            for (k, item) in chunk.chunks_mut(5 * h * plane).enumerate() {
+                let n = first + k;
+                let (dgates, dcell) = item.split_at_mut(4 * h * plane);
+                let (d_i, rest) = dgates.split_at_mut(h * plane);
+                let (d_f, rest) = rest.split_at_mut(h * plane);
+                let (d_g, d_o) = rest.split_at_mut(h * plane);
+                for ch in 0..h {
+                    let gate = |q: usize| &gs[((n * 4 + q) * h + ch) * plane..((n * 4 + q) * h + ch + 1) * plane];
+                    let prev = &cs[(n * h + ch) * plane..(n * h + ch + 1) * plane];
+                    let dh = &ds[(n * 2 * h + ch) * plane..(n * 2 * h + ch + 1) * plane];
+                    let dc = &ds[(n * 2 * h + h + ch) * plane..(n * 2 * h + h + ch + 1) * plane];
+                    let r = ch * plane..(ch + 1) * plane;
+                    let out = [&mut d_i[r.clone()], &mut d_f[r.clone()], &mut d_g[r.clone()], &mut d_o[r.clone()], &mut dcell[r]];
+                    lstm_plane_backward(out, [gate(0), gate(1), gate(2), gate(3)], prev, dh, dc);
+                }
+            }
+        });
+        let mut dgates = Vec::with_capacity(b * 4 * h * plane);
+        let mut dcell = Vec::with_capacity(b * h * plane);
+        for item in both.chunks(5 * h * plane) {
+            dgates.extend_from_slice(&item[..4 * h * plane]);
+            dcell.extend_from_slice(&item[4 * h * plane..]);
+        }
+        (tensor(dgates, gshape), tensor(dcell, cshape))
     }
 
     fn conv_single_output(x: FlexTensor, weight: FlexTensor, bias: FlexTensor) -> FlexTensor {
@@ -507,6 +669,45 @@ impl HostOps for Flex {
         let db = (shifted_sums(gs, 0.0).0) as f32;
         (tensor(dx, shape), tensor(dw, wshape), tensor(vec![db], vec![1]))
     }
+}
+
+/// `(batch, hidden channels, plane)` of a ConvLSTM step's gates and cell shapes.
+fn lstm_shape(gates: &[usize], cell: &[usize]) -> (usize, usize, usize) {
+    assert!(
+        gates.len() >= 2 && gates.len() == cell.len() && gates[0] == cell[0] && gates[1] == 4 * cell[1] && gates[2..] == cell[2..],
+        "host_ops: ConvLSTM gates {gates:?} and cell {cell:?}"
+    );
+    (cell[0], cell[1], cell[2..].iter().product())
+}
+
+/// `e^x` to about 2 ulp (Cephes' `expf`: `x = n ln 2 + r`, a degree-6 polynomial in `r`),
+/// branch-free so that loops of it vectorise; saturates beyond ±88.
+#[inline(always)]
+fn fast_exp(x: f32) -> f32 {
+    let x = x.clamp(-87.3, 88.0);
+    // round(x / ln 2) by the 1.5 * 2^23 trick (no rounding instruction needed)
+    let n = (x * std::f32::consts::LOG2_E + 12_582_912.0) - 12_582_912.0;
+    let r = x - n * 0.693_359_4 + n * 2.121_944_4e-4;
+    let p = 1.987_569_1e-4;
+    let p = p * r + 1.398_199_9e-3;
+    let p = p * r + 8.333_452e-3;
+    let p = p * r + 4.166_579_6e-2;
+    let p = p * r + 1.666_666_5e-1;
+    let p = p * r + 5.000_000_1e-1;
+    let e = p * r * r + r + 1.0;
+    e * f32::from_bits(((n as i32 + 127) as u32) << 23)
+}
+
+/// The logistic function `1 / (1 + e^-x)`.
+#[inline(always)]
+fn logistic(x: f32) -> f32 {
+    1.0 / (1.0 + fast_exp(-x))
+}
+
+/// `tanh x = 2 σ(2x) − 1`.
+#[inline(always)]
+fn fast_tanh(x: f32) -> f32 {
+    2.0 * logistic(2.0 * x) - 1.0
 }
 
 fn conv_shape(x: &[usize], weight: &[usize]) -> host_conv::Shape {
@@ -572,6 +773,45 @@ impl<B: Backend + HostOps, C: CheckpointStrategy> HostOps for Autodiff<B, C> {
         _grad: FloatTensor<Self>,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
         panic!("host_ops: the batch norm's backward is not differentiable again");
+    }
+
+    fn lstm_cell(gates: FloatTensor<Self>, cell: FloatTensor<Self>) -> FloatTensor<Self> {
+        #[derive(Debug)]
+        struct LstmCell;
+
+        type Primitive<B> = <B as burn::backend::BackendTypes>::FloatTensorPrimitive;
+
+        impl<B: Backend + HostOps> Backward<B, 2> for LstmCell {
+            type State = (Primitive<B>, Primitive<B>);
+
+            fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+                let [node_gates, node_cell] = ops.parents;
+                let grad = grads.consume::<B>(&ops.node);
+                let (gates, cell) = ops.state;
+                let (dgates, dcell) = B::lstm_cell_backward(gates, cell, grad);
+                for (node, value) in [(node_gates, dgates), (node_cell, dcell)] {
+                    if let Some(node) = node {
+                        grads.register::<B>(node.id, value);
+                    }
+                }
+            }
+        }
+
+        let nodes = [gates.node(), cell.node()];
+        let (gates, cell) = (gates.into_primitive(), cell.into_primitive());
+        let out = B::lstm_cell(gates.clone(), cell.clone());
+        match LstmCell.prepare::<C>(nodes).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => prep.finish((gates, cell), out),
+            OpsKind::UnTracked(prep) => prep.finish(out),
+        }
+    }
+
+    fn lstm_cell_backward(
+        _gates: FloatTensor<Self>,
+        _cell: FloatTensor<Self>,
+        _grad: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+        panic!("host_ops: the ConvLSTM step's backward is not differentiable again");
     }
 
     fn conv_single_output(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>) -> FloatTensor<Self> {
@@ -702,6 +942,43 @@ mod tests {
             let bias = conv.bias.as_ref().unwrap().val();
             close(&values(bias.grad(&g1).unwrap()), &values(bias.grad(&g2).unwrap()), 1e-5, &format!("{what} bias grad"));
         }
+    }
+
+    /// Hidden and cell states, and the gradients for the gates and the previous cell
+    /// (through both outputs), equal burn's operations; the fast exp against the exact one.
+    #[test]
+    fn lstm_cell_equals_burns_operations() {
+        let _rng = crate::fixtures::rng_lock();
+        // Below -87.3 it saturates at e^-87.3 (a normal float, about 1e-38).
+        assert!(fast_exp(-100.0) > 0.0 && fast_exp(-100.0) <= 1.01 * (-87.3f32).exp());
+        for x in [-87.0f32, -20.0, -3.3, -0.5, 0.0, 1e-3, 0.7, 5.0, 30.0, 87.0] {
+            let (got, want) = (fast_exp(x), x.exp());
+            assert!((got - want).abs() <= 4.0 * f32::EPSILON * want, "exp({x}): {got} vs {want}");
+        }
+        let device = Device::flex().autodiff();
+        device.seed(5);
+        let (b, h, side) = (2, 3, 5);
+        let gates = Tensor::<4>::random([b, 4 * h, side, side + 1], Distribution::Uniform(-4.0, 4.0), &device);
+        let cell = Tensor::<4>::random([b, h, side, side + 1], Distribution::Uniform(-2.0, 2.0), &device);
+        let rh = Tensor::<4>::random([b, h, side, side + 1], Distribution::Uniform(-1.0, 1.0), &device);
+        let rc = Tensor::<4>::random([b, h, side, side + 1], Distribution::Uniform(-1.0, 1.0), &device);
+        let run = |fused: bool| {
+            let (g, c) = (gates.clone().detach().require_grad(), cell.clone().detach().require_grad());
+            let (hidden, next) = if fused {
+                lstm_cell(g.clone(), c.clone())
+            } else {
+                let gate = |k: usize| g.clone().narrow(1, k * h, h);
+                let next = sigmoid(gate(1)) * c.clone() + sigmoid(gate(0)) * tanh(gate(2));
+                (sigmoid(gate(3)) * tanh(next.clone()), next)
+            };
+            let grads = (hidden.clone() * rh.clone() + next.clone() * rc.clone()).sum().backward();
+            (values(hidden), values(next), values(g.grad(&grads).unwrap()), values(c.grad(&grads).unwrap()))
+        };
+        let (ours, theirs) = (run(true), run(false));
+        close(&ours.0, &theirs.0, 1e-5, "hidden");
+        close(&ours.1, &theirs.1, 1e-5, "cell");
+        close(&ours.2, &theirs.2, 1e-5, "gates grad");
+        close(&ours.3, &theirs.3, 1e-5, "cell grad");
     }
 
     /// Without autodiff (scoring) both functions are burn's layers, bit for bit.
