@@ -8,7 +8,7 @@
 
 use std::time::Instant;
 
-use avad_model::fast_conv::{conv2d_same_fast, conv_transpose_same_fast};
+use avad_model::fast_conv::conv2d_same_fast;
 use avad_model::VisualAutoencoderConfig;
 use burn::module::Module;
 use burn::tensor::activation::{leaky_relu, sigmoid};
@@ -53,9 +53,9 @@ fn main() {
             seq = y.reshape([1, 10, c, h, w]);
         }
         let [_, _, c, h, w] = seq.dims();
-        let x = model.norm6.forward(conv_transpose_same_fast(&model.deconv1, seq.reshape([10, c, h, w])));
+        let x = model.norm6.forward(model.deconv1.forward(seq.reshape([10, c, h, w])));
         lap(&x, &mut times, &mut t);
-        let x = conv_transpose_same_fast(&model.deconv2, x);
+        let x = model.deconv2.forward(x);
         lap(&x, &mut times, &mut t);
         let x = leaky_relu(model.norm7.forward(x), 0.3);
         lap(&x, &mut times, &mut t);

@@ -76,9 +76,6 @@ fn main() {
             time(&format!("{name} fwd+bwd"), || {
                 let _ = deconv.forward(x.clone()).sum().backward();
             });
-            time(&format!("fast {name} fwd+bwd"), || {
-                let _ = fast_conv::conv_transpose_same_fast(&deconv, x.clone()).sum().backward();
-            });
         }
     }
 

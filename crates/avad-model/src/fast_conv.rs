@@ -1,7 +1,8 @@
-//! Exact reformulations of two convolutions of the visual model that burn flex runs slowly,
-//! as matmuls with good shapes plus a few whole-tensor pads, reshapes and adds.
+//! An exact reformulation of the visual model's output convolution, as a matmul with a good
+//! shape plus a few whole-tensor pads, reshapes and adds, for devices where the host
+//! operations (`host_conv` for inference, `host_ops` for training on the CPU) do not apply.
 //!
-//! Both functions use the layer's own parameter tensors (rearranged with differentiable
+//! It uses the layer's own parameter tensors (rearranged with differentiable
 //! tensor ops on every call), so records, checkpoints and optimiser state are unchanged and
 //! gradients flow to the layer's parameters through burn's autodiff.
 //!
@@ -10,20 +11,17 @@
 //!   [C, H W]` per frame), then the sum of the `K²` shifted tap planes with two 'skew'
 //!   reshapes ([`conv2d_same_skew`]). The direct layer is a GEMV over a `C K²`-wide im2col
 //!   buffer, and its weight gradient a convolution with a frame-sized kernel.
-//! * [`conv_transpose_same_fast`], for [`ConvTranspose2dSame`] with a large stride (the
-//!   model's 64 → 32, 5x5 stride-4 layer): `Z = Wᵀ x` as one matmul, then the 'col2im'
-//!   scatter-add per axis as a few shifted adds ([`conv_transpose_same_fold`]).
 //!
-//! Two other exact forms were measured slower on flex and are not kept: space-to-depth
-//! blocking of the output convolution (burn copies its input to channels-last on one
-//! thread) and the sub-pixel convolution for the transposed one.
+//! Measured slower on flex and not kept: space-to-depth blocking of the output convolution
+//! (burn copies its input to channels-last on one thread); for the stride-4 transposed
+//! convolution, the sub-pixel form and a matmul followed by a per-axis 'col2im' fold (faster
+//! than burn's layer in an earlier measurement, 0.88 s against 0.72 s forward and backward
+//! at 240x240 now: the model uses burn's layer).
 
 use burn::nn::conv::Conv2d;
 use burn::nn::PaddingConfig2d;
 use burn::tensor::ops::PadMode;
 use burn::tensor::Tensor;
-
-use crate::same_padding::ConvTranspose2dSame;
 
 /// Most output channels for which [`conv2d_same_fast`] uses the matmul + shift-add form
 /// (its intermediate has `Cout K²` channels); beyond, the direct im2col GEMM is well shaped.
@@ -48,11 +46,6 @@ fn same_conv_applies(conv: &Conv2d) -> bool {
         && conv.dilation == [1, 1]
         && conv.groups == 1
         && conv.padding == PaddingConfig2d::Same
-}
-
-/// `floor(a / b)` for a possibly negative `a`.
-fn floor_div(a: isize, b: isize) -> isize {
-    a.div_euclid(b)
 }
 
 /// The matmul + shift-add form of [`conv2d_same_fast`]: `Z = W x` gives, per pixel, the
@@ -102,129 +95,10 @@ pub fn conv2d_same_skew(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     }
 }
 
-/// `[n, c (s0 s1), h, w]` with channel (o, r1, r2) → `[n, c, h s0, w s1]` with
-/// pixel (s0 I + r1, s1 J + r2) = channel (o, r1, r2) at (I, J).
-fn depth_to_space(y: Tensor<4>, channels: usize, [s0, s1]: [usize; 2]) -> Tensor<4> {
-    let [n, _, h, w] = y.dims();
-    y.reshape([n, channels, s0, s1, h, w])
-        .permute([0, 1, 4, 2, 5, 3])
-        .reshape([n, channels, h * s0, w * s1])
-}
-
-/// Smallest `stride_h * stride_w` for which [`conv_transpose_same_fast`] uses the matmul +
-/// scatter form. Measured on flex (examples/layer_profile.rs): faster than the direct layer
-/// for the model's 5x5 stride-4 layer, slower for its 5x5 stride-2 one (three overlapping
-/// tap groups per axis there, and burn's own transposed convolution is already quick).
-const MIN_FOLD_PHASES: usize = 16;
-
-/// Same result as `layer.forward(x)`.
-///
-/// For large strides, computes the transposed convolution as one matmul (the products of
-/// every kernel tap, `[Cout k², Cin] @ [Cin, h w]` per frame) followed by the 'col2im'
-/// scatter-add, done per axis with a few shifted adds (see [`conv_transpose_same_fold`]).
-/// Calls `layer.forward(x)` for smaller strides, dilated or grouped layers and paddings
-/// whose crop would not give `in * stride`.
-pub fn conv_transpose_same_fast(layer: &ConvTranspose2dSame, x: Tensor<4>) -> Tensor<4> {
-    let [s0, s1] = layer.conv.stride;
-    if !transpose_applies(layer) || s0 * s1 < MIN_FOLD_PHASES {
-        return layer.forward(x);
-    }
-    conv_transpose_same_fold(layer, x)
-}
-
-fn transpose_applies(layer: &ConvTranspose2dSame) -> bool {
-    let conv = &layer.conv;
-    let [_, _, kh, kw] = conv.weight.dims();
-    // The layer crops `padding` off the top/left of the full (in - 1) s + k result and keeps
-    // in * s rows: exact when k - s >= 2 padding (always so for ConvTranspose2dSameConfig).
-    let fits = |k: usize, s: usize, p: usize| s >= 1 && k >= s + 2 * p;
-    conv.dilation == [1, 1]
-        && conv.groups == 1
-        && layer.stride == conv.stride
-        && fits(kh, conv.stride[0], conv.padding[0])
-        && fits(kw, conv.stride[1], conv.padding[1])
-}
-
-/// The matmul + scatter form of [`conv_transpose_same_fast`]. With `Z[u, i] = w[:, :, u]ᵀ
-/// x[i]` (per axis), output `s I + r` after the crop `p` is the sum of `Z[u, i]` over
-/// `s i + u - p = s I + r`: with `v = u - p = s q + r`, the taps of one `q` form a run of
-/// phases `r`, added in at `I = i + q`. Exposed for profiling; prefer
-/// [`conv_transpose_same_fast`].
-#[doc(hidden)]
-pub fn conv_transpose_same_fold(layer: &ConvTranspose2dSame, x: Tensor<4>) -> Tensor<4> {
-    assert!(transpose_applies(layer), "conv_transpose_same_fold: unsupported layer");
-    let conv = &layer.conv;
-    let [n, c, h, w] = x.dims();
-    let weight = conv.weight.val();
-    let [c_in, c_out, kh, kw] = weight.dims();
-    assert_eq!(c_in, c, "conv_transpose_same_fold: input channels");
-    let [s0, s1] = conv.stride;
-    // [1, (o, u1, u2), c_in] @ [n, c_in, h w] -> [n, (o, u1, u2), h w]
-    let taps = weight
-        .permute([1, 2, 3, 0])
-        .reshape([1, c_out * kh * kw, c_in]);
-    let z = taps
-        .matmul(x.reshape([n, c_in, h * w]))
-        .reshape([n * c_out, kh, kw, h, w]);
-    let z = fold_axis(z, 1, kh, s0, conv.padding[0]);
-    let z = fold_axis(z, 2, kw, s1, conv.padding[1]);
-    let y = depth_to_space(z.reshape([n, c_out * s0 * s1, h, w]), c_out, [s0, s1]);
-    match &conv.bias {
-        Some(bias) => y + bias.val().reshape([1, c_out, 1, 1]),
-        None => y,
-    }
-}
-
-/// Scatter-adds tap axis `axis` (length `k`) of `z` into `s` phases, shifting along the
-/// spatial axis `axis + 2`: `out[r, I] = sum z[u, i]` over `s i + u - p = s I + r`.
-fn fold_axis(z: Tensor<5>, axis: usize, k: usize, s: usize, p: usize) -> Tensor<5> {
-    let len = z.dims()[axis + 2];
-    let (k, s, p) = (k as isize, s as isize, p as isize);
-    let pads = |at: usize, pair: (usize, usize)| {
-        let mut pads = [(0, 0); 5];
-        pads[at] = pair;
-        pads
-    };
-    let mut total: Option<Tensor<5>> = None;
-    for q in floor_div(-p, s)..=floor_div(k - 1 - p, s) {
-        let v_lo = (s * q).max(-p);
-        let v_hi = (s * q + s - 1).min(k - 1 - p);
-        let (u_lo, run, r_lo) = ((v_lo + p) as usize, (v_hi - v_lo + 1) as usize, (v_lo - s * q) as usize);
-        let mut part = z.clone();
-        if run < k as usize {
-            part = part.narrow(axis, u_lo, run);
-        }
-        // out[I] = part[I - q], shifted before the phase padding (on fewer values).
-        let shift = q.unsigned_abs();
-        if shift >= len {
-            continue;
-        }
-        if q > 0 {
-            part = part
-                .narrow(axis + 2, 0, len - shift)
-                .pad(pads(axis + 2, (shift, 0)), PadMode::Constant(0.0));
-        } else if q < 0 {
-            part = part
-                .narrow(axis + 2, shift, len - shift)
-                .pad(pads(axis + 2, (0, shift)), PadMode::Constant(0.0));
-        }
-        if run < s as usize {
-            let pair = (r_lo, s as usize - r_lo - run);
-            part = part.pad(pads(axis, pair), PadMode::Constant(0.0));
-        }
-        total = Some(match total {
-            Some(total) => total + part,
-            None => part,
-        });
-    }
-    total.expect("fold_axis: a kernel tap")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::fixtures::values;
-    use crate::same_padding::ConvTranspose2dSameConfig;
     use burn::module::Param;
     use burn::nn::conv::Conv2dConfig;
     use burn::tensor::{Device, Distribution};
@@ -267,22 +141,6 @@ mod tests {
         conv
     }
 
-    fn deconv_layer(
-        c_in: usize,
-        c_out: usize,
-        k: usize,
-        s: usize,
-        device: &Device,
-    ) -> ConvTranspose2dSame {
-        let mut layer = ConvTranspose2dSameConfig::new([c_in, c_out], [k, k], [s, s])
-            .init(device)
-            .unwrap();
-        if let Some(b) = layer.conv.bias.as_mut() {
-            *b = Param::from_tensor(random([c_out], device));
-        }
-        layer
-    }
-
     /// Forward outputs of the fast and skew paths against the layer.
     #[test]
     fn conv2d_same_fast_forward_matches_conv() {
@@ -312,33 +170,6 @@ mod tests {
         let conv = conv_layer(6, 1, 7, false, &device);
         let x = random([2, 6, 16, 8], &device);
         assert_rel_close(conv2d_same_fast(&conv, x.clone()), conv.forward(x), 1e-4, "no bias");
-    }
-
-    #[test]
-    fn conv_transpose_same_fast_forward_matches_layer() {
-        let _rng = crate::fixtures::rng_lock();
-        let device = Device::flex();
-        device.seed(12);
-        // (input shape, c_out, kernel, stride)
-        let cases: [([usize; 4], usize, usize, usize); 7] = [
-            ([2, 64, 8, 8], 32, 5, 4),
-            ([2, 64, 4, 6], 64, 5, 2),
-            ([1, 3, 5, 7], 2, 5, 4),
-            ([1, 3, 3, 2], 4, 5, 2),
-            ([2, 2, 3, 3], 3, 3, 2),
-            ([1, 2, 4, 5], 3, 4, 2),
-            ([1, 3, 4, 4], 2, 6, 3),
-        ];
-        for (shape, c_out, k, s) in cases {
-            let layer = deconv_layer(shape[1], c_out, k, s, &device);
-            let x = random(shape, &device);
-            let what = format!("{shape:?} -> {c_out}, {k}x{k}/{s}");
-            let expected = layer.forward(x.clone());
-            let fast = conv_transpose_same_fast(&layer, x.clone());
-            assert_rel_close(fast, expected.clone(), 1e-4, &what);
-            let fold = conv_transpose_same_fold(&layer, x);
-            assert_rel_close(fold, expected, 1e-4, &format!("{what} fold"));
-        }
     }
 
     /// Gradients w.r.t. input, weight and bias of `sum(out * g)` for both computations.
@@ -413,36 +244,4 @@ mod tests {
         }
     }
 
-    #[test]
-    fn conv_transpose_same_fast_gradients_match_layer() {
-        let _rng = crate::fixtures::rng_lock();
-        let device = Device::flex().autodiff();
-        device.seed(14);
-        let cases: [([usize; 4], usize, usize, usize); 4] = [
-            ([2, 64, 8, 8], 32, 5, 4),
-            ([2, 64, 4, 6], 64, 5, 2),
-            ([1, 3, 5, 7], 2, 5, 4),
-            ([1, 2, 4, 5], 3, 4, 2),
-        ];
-        for (shape, c_out, k, s) in cases {
-            let layer = deconv_layer(shape[1], c_out, k, s, &device);
-            let x = random(shape, &device);
-            assert_same_grads(
-                x.clone(),
-                layer.conv.weight.val(),
-                layer.conv.bias.as_ref().unwrap().val(),
-                |x| layer.forward(x),
-                |x| conv_transpose_same_fold(&layer, x),
-                &format!("{shape:?} -> {c_out}, {k}x{k}/{s} fold"),
-            );
-            assert_same_grads(
-                x,
-                layer.conv.weight.val(),
-                layer.conv.bias.as_ref().unwrap().val(),
-                |x| layer.forward(x),
-                |x| conv_transpose_same_fast(&layer, x),
-                &format!("{shape:?} -> {c_out}, {k}x{k}/{s}"),
-            );
-        }
-    }
 }

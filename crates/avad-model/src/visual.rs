@@ -24,7 +24,7 @@ use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor};
 
 use crate::convlstm::{ConvLstm2d, ConvLstm2dConfig};
-use crate::fast_conv::{conv2d_same_fast, conv_transpose_same_fast};
+use crate::fast_conv::conv2d_same_fast;
 use crate::host_ops::norm_leaky;
 use crate::same_padding::{ConvTranspose2dSame, ConvTranspose2dSameConfig};
 use crate::train::Objective;
@@ -203,9 +203,7 @@ impl VisualAutoencoder {
         let x = norm_sequence(&self.norm4, self.convlstm2.forward(x));
         let x = norm_sequence(&self.norm5, self.convlstm3.forward(x));
         let x = per_frame(x);
-        // The same layers, through formulations burn's CPU backend runs faster (fast_conv.rs;
-        // equal to the direct layers up to float rounding, tested there).
-        let x = norm_leaky(&self.norm6, conv_transpose_same_fast(&self.deconv1, x), 1.0);
+        let x = norm_leaky(&self.norm6, self.deconv1.forward(x), 1.0);
         let x = norm_leaky(&self.norm7, self.deconv2.forward(x), slope);
         let x = sigmoid(self.output_conv(x)?);
         Ok(x.reshape([batch, steps, 1, height, width]))
