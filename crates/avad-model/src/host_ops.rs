@@ -1,20 +1,24 @@
-//! Two parts of the visual model's training step as custom operations of burn's CPU backend
-//! (flex), each with its own backward pass, through burn's backend-extension mechanism
-//! (`#[backend_extension]`, with the backward written for `Autodiff<B, C>` as burn's own
-//! crates write theirs, e.g. burn-signal's FFT):
+//! Three parts of the visual model's training step as custom operations of burn's CPU
+//! backend (flex), each with its own backward pass, through burn's backend-extension
+//! mechanism (`#[backend_extension]`, with the backward written for `Autodiff<B, C>` as
+//! burn's own crates write theirs, e.g. burn-signal's FFT):
 //!
 //! * [`norm_leaky`]: batch norm on the batch's statistics, then LeakyReLU, as one operation.
 //!   burn 0.22 composes its training batch norm out of tensor operations: about twenty
 //!   whole-tensor passes forward and backward, two of them transposing copies. Here the
 //!   forward reads the input twice and writes once, the backward reads twice and writes once.
+//! * [`lstm_cell`]: a ConvLSTM step's gate arithmetic (three logistic functions, two tanh,
+//!   the cell and hidden updates), which burn records as a dozen small operations per step;
+//!   the backward recomputes the activations from the saved inputs.
 //! * [`conv_single_output`]: the output layer (Conv2D C → 1, K x K, 'same'), forward and
 //!   backward computed on the host ([`crate::host_conv`]'s register-blocked rows for the
 //!   output and for the input's gradient, a dot product per tap for the weights' gradient).
 //!
-//! Both compute the same math as burn's layers, with other float rounding; the tests compare
-//! the values and the gradients with burn's. They are used only on the CPU device with
-//! autodiff and f32 tensors, where the layer trains; every other device keeps burn's layers
-//! ([`norm_leaky`] and [`conv_single_output`] fall back to them).
+//! They compute the same math as burn's layers, with other float rounding (the exponential
+//! is a polynomial within a few ulp); the tests compare the values and the gradients with
+//! burn's. They are used only on the CPU device with autodiff and f32 tensors, where the
+//! model trains; every other device keeps burn's operations (each public function here
+//! falls back to them). The loops are compiled for AVX2 + FMA where the CPU has them.
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
