@@ -19,8 +19,15 @@ use crate::ModelError;
 /// ungrouped 'same' convolution with one output channel and an odd kernel, on the plain
 /// CPU device without autodiff.
 pub fn applies(conv: &Conv2d, x: &Tensor<4>) -> bool {
-    let [c_out, _, kh, kw] = conv.weight.dims();
     let device = x.device();
+    single_output_same(conv) && !device.is_autodiff() && device == Device::flex()
+}
+
+/// Whether `conv` is a stride-1, undilated, ungrouped 'same' convolution with one output
+/// channel and odd kernel sides: the layer this module's kernels compute (for inference
+/// here, for training in [`crate::host_ops`]).
+pub(crate) fn single_output_same(conv: &Conv2d) -> bool {
+    let [c_out, _, kh, kw] = conv.weight.dims();
     c_out == 1
         && kh % 2 == 1
         && kw % 2 == 1
@@ -28,8 +35,6 @@ pub fn applies(conv: &Conv2d, x: &Tensor<4>) -> bool {
         && conv.dilation == [1, 1]
         && conv.groups == 1
         && conv.padding == PaddingConfig2d::Same
-        && !device.is_autodiff()
-        && device == Device::flex()
 }
 
 /// `conv.forward(x)` for the layers [`applies`] accepts, on the host.

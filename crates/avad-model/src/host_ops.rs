@@ -28,7 +28,7 @@ use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{backend_extension, Autodiff, Backend, Dispatch, Flex, TensorMetadata};
 use burn::nn::conv::Conv2d;
-use burn::nn::{BatchNorm, PaddingConfig2d};
+use burn::nn::BatchNorm;
 use burn::tensor::activation::{leaky_relu, sigmoid, tanh};
 use burn::tensor::{DType, Device, Tensor, TensorData};
 
@@ -143,15 +143,7 @@ pub fn lstm_cell(gates: Tensor<4>, cell: Tensor<4>) -> (Tensor<4>, Tensor<4>) {
 /// undilated, ungrouped 'same' convolution with one output channel and odd kernel sides, in
 /// training on the CPU.
 pub fn conv_applies(conv: &Conv2d, x: &Tensor<4>) -> bool {
-    let [c_out, _, kh, kw] = conv.weight.dims();
-    c_out == 1
-        && kh % 2 == 1
-        && kw % 2 == 1
-        && conv.stride == [1, 1]
-        && conv.dilation == [1, 1]
-        && conv.groups == 1
-        && conv.padding == PaddingConfig2d::Same
-        && trains_on_host(&x.device(), x.dtype())
+    host_conv::single_output_same(conv) && trains_on_host(&x.device(), x.dtype())
 }
 
 /// `conv.forward(x)` as [`HostOps::conv_single_output`] where [`conv_applies`], else
@@ -363,22 +355,31 @@ fn channel_stats(x: &[f32], n: usize, c: usize, plane: usize) -> Vec<(f64, f64)>
     // Sums of x - (the channel's first value), which keeps the variance exact when the
     // mean is far from zero.
     let shift: Vec<f32> = (0..c).map(|ch| x.get(ch * plane).copied().unwrap_or(0.0)).collect();
+    let sums = channel_sums(n, c, |p| shifted_sums(&x[p * plane..(p + 1) * plane], shift[p % c]));
+    let count = (n * plane) as f64;
+    sums.iter()
+        .enumerate()
+        .map(|(ch, &(s, q))| {
+            let m = s / count;
+            (f64::from(shift[ch]) + m, (q / count - m * m).max(0.0))
+        })
+        .collect()
+}
+
+/// Per channel of `n` frames of `c` channel planes, the sums of the two values `plane(p)`
+/// gives for each plane `p` (frame `p / c`, channel `p % c`), the planes split over the cores.
+fn channel_sums(n: usize, c: usize, plane: impl Fn(usize) -> (f64, f64) + Sync) -> Vec<(f64, f64)> {
     let parts = split(n * c, |planes| {
         let mut sums = vec![(0.0f64, 0.0f64); c];
         for p in planes {
-            let (s, q) = shifted_sums(&x[p * plane..(p + 1) * plane], shift[p % c]);
+            let (s, q) = plane(p);
             sums[p % c].0 += s;
             sums[p % c].1 += q;
         }
         sums
     });
-    let count = (n * plane) as f64;
     (0..c)
-        .map(|ch| {
-            let (s, q) = parts.iter().fold((0.0, 0.0), |acc, p| (acc.0 + p[ch].0, acc.1 + p[ch].1));
-            let m = s / count;
-            (f64::from(shift[ch]) + m, (q / count - m * m).max(0.0))
-        })
+        .map(|ch| parts.iter().fold((0.0, 0.0), |acc, p| (acc.0 + p[ch].0, acc.1 + p[ch].1)))
         .collect()
 }
 
@@ -561,21 +562,12 @@ impl HostOps for Flex {
         let means = host(&mean).0;
         let map = affine(host(&gamma).0, host(&beta).0, means, host(&variance).0, epsilon);
         let slope = slope as f32;
-        let parts = split(n * c, |planes| {
-            let mut sums = vec![(0.0f64, 0.0f64); c];
-            for p in planes {
-                let ch = p % c;
-                let (a, b, inv_std) = map[ch];
-                let r = p * plane..(p + 1) * plane;
-                let (s, q) = grad_sums(&xs[r.clone()], &gs[r], a, b, slope, means[ch], inv_std);
-                sums[ch].0 += s;
-                sums[ch].1 += q;
-            }
-            sums
+        let sums = channel_sums(n, c, |p| {
+            let ch = p % c;
+            let (a, b, inv_std) = map[ch];
+            let r = p * plane..(p + 1) * plane;
+            grad_sums(&xs[r.clone()], &gs[r], a, b, slope, means[ch], inv_std)
         });
-        let sums: Vec<(f64, f64)> = (0..c)
-            .map(|ch| parts.iter().fold((0.0, 0.0), |acc, p| (acc.0 + p[ch].0, acc.1 + p[ch].1)))
-            .collect();
         let count = (n * plane) as f64;
         // dx = a (g - mean(g) - xhat mean(g xhat)), a = gamma inv_std
         let centre: Vec<(f32, f32)> = sums.iter().map(|&(s, q)| ((s / count) as f32, (q / count) as f32)).collect();
@@ -724,6 +716,9 @@ fn conv_shape(x: &[usize], weight: &[usize]) -> host_conv::Shape {
 
 // ---- autodiff: the backward passes ----
 
+/// A backend's float tensor, as the backward passes keep it.
+type Primitive<B> = <B as burn::backend::BackendTypes>::FloatTensorPrimitive;
+
 impl<B: Backend + HostOps, C: CheckpointStrategy> HostOps for Autodiff<B, C> {
     fn norm_leaky_train(
         x: FloatTensor<Self>,
@@ -735,7 +730,6 @@ impl<B: Backend + HostOps, C: CheckpointStrategy> HostOps for Autodiff<B, C> {
         #[derive(Debug)]
         struct NormLeaky;
 
-        type Primitive<B> = <B as burn::backend::BackendTypes>::FloatTensorPrimitive;
 
         impl<B: Backend + HostOps> Backward<B, 3> for NormLeaky {
             type State = (Primitive<B>, Primitive<B>, Primitive<B>, Primitive<B>, Primitive<B>, f64, f64);
@@ -783,7 +777,6 @@ impl<B: Backend + HostOps, C: CheckpointStrategy> HostOps for Autodiff<B, C> {
         #[derive(Debug)]
         struct LstmCell;
 
-        type Primitive<B> = <B as burn::backend::BackendTypes>::FloatTensorPrimitive;
 
         impl<B: Backend + HostOps> Backward<B, 2> for LstmCell {
             type State = (Primitive<B>, Primitive<B>);
@@ -822,7 +815,6 @@ impl<B: Backend + HostOps, C: CheckpointStrategy> HostOps for Autodiff<B, C> {
         #[derive(Debug)]
         struct ConvSingle;
 
-        type Primitive<B> = <B as burn::backend::BackendTypes>::FloatTensorPrimitive;
 
         impl<B: Backend + HostOps> Backward<B, 3> for ConvSingle {
             type State = (Primitive<B>, Primitive<B>);
@@ -863,7 +855,7 @@ mod tests {
     use super::*;
     use burn::nn::conv::Conv2dConfig;
     use burn::module::Param;
-    use burn::nn::BatchNormConfig;
+    use burn::nn::{BatchNormConfig, PaddingConfig2d};
     use burn::tensor::Distribution;
 
     fn close(got: &[f32], want: &[f32], tol: f32, what: &str) {
