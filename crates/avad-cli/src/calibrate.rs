@@ -46,8 +46,15 @@ pub fn run(args: &Args) -> Result<()> {
         let on = card.training.calibrated_on.clone();
         (names, on)
     } else {
-        if let Some(seen) = args.clips.iter().find(|n| card.training.train_clips.contains(n)) {
-            bail!("{}: clip {seen} trained the model; calibrate on clips it has not seen", args.model.display());
+        if let Some(seen) = args
+            .clips
+            .iter()
+            .find(|n| card.training.train_clips.contains(n))
+        {
+            bail!(
+                "{}: clip {seen} trained the model; calibrate on clips it has not seen",
+                args.model.display()
+            );
         }
         let on = format!("{} normal clips named to avad calibrate", args.clips.len());
         (args.clips.clone(), on)
@@ -58,16 +65,23 @@ pub fn run(args: &Args) -> Result<()> {
             .clips
             .iter()
             .find(|c| c.split == Split::Train && &c.name == name)
-            .with_context(|| format!("{}: no training clip named {name}", args.dataset.display()))?;
+            .with_context(|| {
+                format!("{}: no training clip named {name}", args.dataset.display())
+            })?;
         clips.push(load_clip(clip, card.preset.size)?);
     }
     let refs: Vec<&FrameClip> = clips.iter().collect();
-    let (frame, patch, motion) = calibrate_on(&model.network, &refs, &card.preset, &calibrated_on, &device)?;
+    let (frame, patch, motion) =
+        calibrate_on(&model.network, &refs, &card.preset, &calibrated_on, &device)?;
     model.card.training.calibration = frame;
     model.card.training.calibrated_on = calibrated_on.clone();
     model.card.patch = Some(patch);
     model.card.motion = Some(motion);
     model.save_card(&args.model)?;
-    eprintln!("{}: calibrated on {calibrated_on} ({})", args.model.display(), names.join(", "));
+    eprintln!(
+        "{}: calibrated on {calibrated_on} ({})",
+        args.model.display(),
+        names.join(", ")
+    );
     Ok(())
 }

@@ -24,18 +24,41 @@ pub struct Args {
 
 pub fn run(args: &Args) -> Result<()> {
     if args.out.exists() {
-        bail!("{}: already exists; the demo writes a new folder", args.out.display());
+        bail!(
+            "{}: already exists; the demo writes a new folder",
+            args.out.display()
+        );
     }
     let started = Instant::now();
     let path = |p: &str| args.out.join(p).to_string_lossy().into_owned();
-    let (scene, visual, audio, eval) = (path("scene"), path("visual-model"), path("audio-model"), path("eval"));
+    let (scene, visual, audio, eval) = (
+        path("scene"),
+        path("visual-model"),
+        path("audio-model"),
+        path("eval"),
+    );
     let seed = args.seed.to_string();
     let steps: [(&str, Vec<&str>); 4] = [
         ("generate the scene", vec!["synth", &scene, "--seed", &seed]),
-        ("train the visual model", vec!["train", "visual", &scene, "--out", &visual, "--preset", "demo", "--seed", &seed]),
+        (
+            "train the visual model",
+            vec![
+                "train", "visual", &scene, "--out", &visual, "--preset", "demo", "--seed", &seed,
+            ],
+        ),
         // 15 epochs instead of the preset's 50: the scene's sound is simpler than Ped2's.
-        ("train the audio model", vec!["train", "audio", &scene, "--out", &audio, "--seed", &seed, "--epochs", "15"]),
-        ("score, fuse, evaluate, plot", vec!["eval", &scene, "--model", &visual, "--model", &audio, "--out", &eval]),
+        (
+            "train the audio model",
+            vec![
+                "train", "audio", &scene, "--out", &audio, "--seed", &seed, "--epochs", "15",
+            ],
+        ),
+        (
+            "score, fuse, evaluate, plot",
+            vec![
+                "eval", &scene, "--model", &visual, "--model", &audio, "--out", &eval,
+            ],
+        ),
     ];
     for (k, (what, argv)) in steps.iter().enumerate() {
         eprintln!("\n== step {}/4: {what}: avad {}", k + 1, argv.join(" "));

@@ -17,8 +17,9 @@ use serde::Serialize;
 
 use crate::report::{html_report, Figure};
 use crate::score::{
-    load_models, modality_rows, plot_clips, pooled_anomaly, pooled_labels, score_clips, select_clips, write_rocs,
-    write_scores, ClipScores, Loaded, MetricsRow, Selection,
+    load_models, modality_rows, plot_clips, pooled_anomaly, pooled_labels, score_clips,
+    select_clips, smoothing_sentence, write_rocs, write_scores, ClipScores, Loaded, MetricsRow,
+    Selection,
 };
 
 /// Evaluate trained models on a labelled dataset: audio alone, video alone and both fused.
@@ -67,9 +68,33 @@ pub struct PaperRow {
 }
 
 pub const PAPER_PED2_ROWS: [PaperRow; 3] = [
-    PaperRow { modality: "audio", precision: 0.9436, recall: 0.9502, accuracy: 0.9128, f1: 0.9469, auc: None, eer: None },
-    PaperRow { modality: "video", precision: 0.9061, recall: 0.8128, accuracy: 0.7861, f1: 0.8569, auc: None, eer: None },
-    PaperRow { modality: "joint", precision: 0.9666, recall: 0.9546, accuracy: 0.9259, f1: 0.9605, auc: Some(0.931), eer: Some(0.081) },
+    PaperRow {
+        modality: "audio",
+        precision: 0.9436,
+        recall: 0.9502,
+        accuracy: 0.9128,
+        f1: 0.9469,
+        auc: None,
+        eer: None,
+    },
+    PaperRow {
+        modality: "video",
+        precision: 0.9061,
+        recall: 0.8128,
+        accuracy: 0.7861,
+        f1: 0.8569,
+        auc: None,
+        eer: None,
+    },
+    PaperRow {
+        modality: "joint",
+        precision: 0.9666,
+        recall: 0.9546,
+        accuracy: 0.9259,
+        f1: 0.9605,
+        auc: Some(0.931),
+        eer: Some(0.081),
+    },
 ];
 
 #[derive(Serialize)]
@@ -80,6 +105,8 @@ struct Results<'a> {
     clips: usize,
     models: Vec<String>,
     protocol: &'static str,
+    /// `--smooth`: the Gaussian's standard deviation over each clip's regularity scores, in frames (0: none).
+    smoothing_frames: f64,
     rows: &'a [MetricsRow],
     paper_ucsd_ped2: &'a [PaperRow],
 }
@@ -89,18 +116,29 @@ trained on (leave-one-clip-out on Ped2); the fusion net is trained leave-one-cli
 calibrated scores use only normal data held out at training time.";
 
 pub fn run(args: &Args) -> Result<()> {
-    let device = args.select.device.parse::<Accelerator>()?.inference_device()?;
+    let device = args
+        .select
+        .device
+        .parse::<Accelerator>()?
+        .inference_device()?;
     let models = load_models(&args.models, &device, args.select.video_score)?;
     let dataset = open_dataset(&args.dataset)?;
     let clips = select_clips(&dataset, &args.select, &args.dataset)?;
     if clips.iter().all(|c| c.labels.is_none()) {
-        bail!("{}: the selected clips have no labels to evaluate against", args.dataset.display());
+        bail!(
+            "{}: the selected clips have no labels to evaluate against",
+            args.dataset.display()
+        );
     }
-    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
     let (results, _) = score_clips(&clips, &models, &args.select, &device)?;
     let results: Vec<ClipScores> = results.into_iter().filter(|c| c.labels.is_some()).collect();
     let Some(labels) = pooled_labels(&results) else {
-        bail!("{}: the labelled frames are all of one class; AUC and EER are undefined", args.dataset.display());
+        bail!(
+            "{}: the labelled frames are all of one class; AUC and EER are undefined",
+            args.dataset.display()
+        );
     };
     let mut rows = modality_rows(&results, &models, &labels)?;
     let mut joint_curves: Vec<(String, Vec<Vec<f64>>)> = Vec::new();
@@ -110,24 +148,48 @@ pub fn run(args: &Args) -> Result<()> {
         eprintln!("one labelled clip: the fusion net, trained leave-one-clip-out, needs two or more; only the label-free fusion is reported");
     }
     if models.len() == 2 {
-        let audio = models.iter().position(|m| m.modality() == "audio").context("one audio model")?;
+        let audio = models
+            .iter()
+            .position(|m| m.modality() == "audio")
+            .context("one audio model")?;
         let video = 1 - audio;
         for calibrated in [false, true] {
-            let norm = if calibrated { "calibrated" } else { "per-video min-max" };
-            let gamma = |m: &Loaded| -> Result<f64> { if calibrated { m.normal_gamma() } else { Ok(m.paper_gamma()) } };
+            let norm = if calibrated {
+                "calibrated"
+            } else {
+                "per-video min-max"
+            };
+            let gamma = |m: &Loaded| -> Result<f64> {
+                if calibrated {
+                    m.normal_gamma()
+                } else {
+                    Ok(m.paper_gamma())
+                }
+            };
             let (ga, gv) = (gamma(&models[audio])?, gamma(&models[video])?);
             // Label-free: the mean of the two normalised errors, at the mean of the two γ.
             let a = pooled_anomaly(&results, audio, calibrated);
             let v = pooled_anomaly(&results, video, calibrated);
             let mean: Vec<f64> = a.iter().zip(&v).map(|(x, y)| 0.5 * (x + y)).collect();
             let g = 0.5 * (ga + gv);
-            rows.push(MetricsRow::compute("joint (mean)", norm, &mean, &labels, g, "the mean of the audio and video γ")?);
+            rows.push(MetricsRow::compute(
+                "joint (mean)",
+                norm,
+                &mean,
+                &labels,
+                g,
+                "the mean of the audio and video γ",
+            )?);
             let column = if calibrated { "calibrated" } else { "minmax" };
-            joint_columns.push((format!("joint_mean_regularity_{column}"), mean.iter().map(|x| 1.0 - x).collect()));
+            joint_columns.push((
+                format!("joint_mean_regularity_{column}"),
+                mean.iter().map(|x| 1.0 - x).collect(),
+            ));
             if results.len() < 2 {
                 continue;
             }
-            let p = fuse_leave_one_clip_out(&results, audio, video, calibrated, args.fusion_epochs)?;
+            let p =
+                fuse_leave_one_clip_out(&results, audio, video, calibrated, args.fusion_epochs)?;
             rows.push(MetricsRow::compute(
                 "joint (Table 4 net)",
                 norm,
@@ -154,21 +216,33 @@ pub fn run(args: &Args) -> Result<()> {
 
     write_scores(&args.out, &models, &results, &joint_columns)?;
     plot_clips(&args.out.join("plots"), &results, &joint_curves)?;
-    let rocs: Vec<(String, Roc)> = rows.iter().map(|(r, roc)| (format!("{}, {}", r.modality, r.normalisation), roc.clone())).collect();
+    let rocs: Vec<(String, Roc)> = rows
+        .iter()
+        .map(|(r, roc)| (format!("{}, {}", r.modality, r.normalisation), roc.clone()))
+        .collect();
     write_rocs(&args.out, &rocs)?;
     let metric_rows: Vec<MetricsRow> = rows.iter().map(|(r, _)| r.clone()).collect();
     let anomalous = labels.iter().filter(|&&l| l).count();
     let mut md = format!(
-        "# avad evaluation: {}\n\n{} frames of {} clips, {anomalous} anomalous. {PROTOCOL}\n\nModels: {}.\n\n",
+        "# avad evaluation: {}\n\n{} frames of {} clips, {anomalous} anomalous. {PROTOCOL} {}\n\nModels: {}.\n\n",
         args.dataset.display(),
         labels.len(),
         results.len(),
+        smoothing_sentence(args.select.smoothing()),
         models.iter().map(Loaded::describe).collect::<Vec<_>>().join("; ")
     );
-    md.push_str(&markdown_table(&metric_rows.iter().map(MetricsRow::table_row).collect::<Vec<_>>()));
+    md.push_str(&markdown_table(
+        &metric_rows
+            .iter()
+            .map(MetricsRow::table_row)
+            .collect::<Vec<_>>(),
+    ));
     md.push_str("\nThresholds γ (a frame is anomalous when s_r < γ):\n\n");
     for r in &metric_rows {
-        md.push_str(&format!("- {}, {}: γ = {:.3}, {}\n", r.modality, r.normalisation, r.threshold_gamma, r.threshold_source));
+        md.push_str(&format!(
+            "- {}, {}: γ = {:.3}, {}\n",
+            r.modality, r.normalisation, r.threshold_gamma, r.threshold_source
+        ));
     }
     md.push_str("\nThe paper on UCSD Ped2 (Tables 7 and 8; AUC and EER given for the joint model only):\n\n");
     md.push_str(&paper_table());
@@ -179,20 +253,33 @@ pub fn run(args: &Args) -> Result<()> {
         clips: results.len(),
         models: models.iter().map(Loaded::describe).collect(),
         protocol: PROTOCOL,
+        smoothing_frames: args.select.smoothing(),
         rows: &metric_rows,
         paper_ucsd_ped2: &PAPER_PED2_ROWS,
     };
     write_atomic(&args.out.join("results.md"), md.as_bytes()).context("writing results.md")?;
-    write_atomic(&args.out.join("results.json"), serde_json::to_string_pretty(&results_json)?.as_bytes())
-        .context("writing results.json")?;
-    let mut figures = vec![Figure { title: "Frame-level ROC".into(), png: args.out.join("roc.png") }];
+    write_atomic(
+        &args.out.join("results.json"),
+        serde_json::to_string_pretty(&results_json)?.as_bytes(),
+    )
+    .context("writing results.json")?;
+    let mut figures = vec![Figure {
+        title: "Frame-level ROC".into(),
+        png: args.out.join("roc.png"),
+    }];
     for c in &results {
-        figures.push(Figure { title: format!("{}: regularity scores, ground truth shaded", c.name), png: args.out.join("plots").join(format!("{}.png", c.name)) });
+        figures.push(Figure {
+            title: format!("{}: regularity scores, ground truth shaded", c.name),
+            png: args.out.join("plots").join(format!("{}.png", c.name)),
+        });
     }
     let html = html_report("avad evaluation", &md, &figures)?;
     write_atomic(&args.out.join("report.html"), html.as_bytes()).context("writing report.html")?;
     println!("{md}");
-    eprintln!("results, report.html, scores and plots written to {}", args.out.display());
+    eprintln!(
+        "results, report.html, scores and plots written to {}",
+        args.out.display()
+    );
     Ok(())
 }
 
@@ -228,22 +315,44 @@ fn fuse_leave_one_clip_out(
     let rows_of = |c: &ClipScores| -> Vec<(Vec<f64>, bool)> {
         let pick = |i: usize| {
             let m = &c.modalities[i];
-            if calibrated { &m.regularity_calibrated } else { &m.regularity_minmax }
+            if calibrated {
+                &m.regularity_calibrated
+            } else {
+                &m.regularity_minmax
+            }
         };
         let (a, v) = (pick(audio), pick(video));
         let labels = c.labels.as_deref().unwrap_or(&[]);
-        a.iter().zip(v).zip(labels).map(|((x, y), &l)| (vec![1.0 - x, 1.0 - y], l)).collect()
+        a.iter()
+            .zip(v)
+            .zip(labels)
+            .map(|((x, y), &l)| (vec![1.0 - x, 1.0 - y], l))
+            .collect()
     };
     let per_clip: Vec<Vec<(Vec<f64>, bool)>> = results.iter().map(rows_of).collect();
-    let settings = TrainSettings { epochs, batch_size: 256, learning_rate: 1e-3, patience: 0, seed: 1 };
+    let settings = TrainSettings {
+        epochs,
+        batch_size: 256,
+        learning_rate: 1e-3,
+        patience: 0,
+        seed: 1,
+    };
     let train_device = Device::flex().autodiff();
     let plain = Device::flex();
     let bar = crate::train::counter_bar(results.len() as u64, "fusion folds");
-    bar.set_message(format!("fusion ({})", if calibrated { "calibrated" } else { "min-max" }));
+    bar.set_message(format!(
+        "fusion ({})",
+        if calibrated { "calibrated" } else { "min-max" }
+    ));
     let mut p = Vec::new();
     for (k, held_out) in per_clip.iter().enumerate() {
         let samples = FusionSamples {
-            train: per_clip.iter().enumerate().filter(|(i, _)| *i != k).flat_map(|(_, r)| r.clone()).collect(),
+            train: per_clip
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != k)
+                .flat_map(|(_, r)| r.clone())
+                .collect(),
             validation: Vec::new(),
         };
         if samples.train.is_empty() {
@@ -251,7 +360,10 @@ fn fuse_leave_one_clip_out(
         }
         let net = fit_fusion(&samples, &settings, &train_device, &mut Silent)?;
         let net = copy_weights(&net, FusionNetConfig::new().init(&plain))?.valid();
-        p.extend(net.predict(&held_out.iter().map(|r| r.0.clone()).collect::<Vec<_>>(), &plain)?);
+        p.extend(net.predict(
+            &held_out.iter().map(|r| r.0.clone()).collect::<Vec<_>>(),
+            &plain,
+        )?);
         bar.inc(1);
     }
     bar.finish_and_clear();

@@ -49,7 +49,8 @@ impl Evidence {
     pub const MAX_S: f64 = 30.0;
 
     pub fn new(dir: &Path, side: usize, gamma: f64) -> Result<Self> {
-        std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create the evidence folder", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("{}: cannot create the evidence folder", dir.display()))?;
         Ok(Evidence {
             dir: dir.to_path_buf(),
             side,
@@ -112,7 +113,9 @@ impl Evidence {
 
     /// The open episode ends: writes it and returns its folder.
     pub fn end(&mut self) -> Result<Option<PathBuf>> {
-        let Some(frames) = self.episode.take() else { return Ok(None) };
+        let Some(frames) = self.episode.take() else {
+            return Ok(None);
+        };
         if frames.is_empty() {
             return Ok(None);
         }
@@ -121,7 +124,8 @@ impl Evidence {
         let out = self.dir.join(&name);
         let tmp = self.dir.join(format!(".{name}.partial"));
         if tmp.exists() {
-            std::fs::remove_dir_all(&tmp).with_context(|| format!("{}: cannot clear", tmp.display()))?;
+            std::fs::remove_dir_all(&tmp)
+                .with_context(|| format!("{}: cannot clear", tmp.display()))?;
         }
         let result = self.write(&tmp, &frames);
         if let Err(e) = result {
@@ -129,25 +133,44 @@ impl Evidence {
             return Err(e);
         }
         if out.exists() {
-            std::fs::remove_dir_all(&out).with_context(|| format!("{}: cannot replace", out.display()))?;
+            std::fs::remove_dir_all(&out)
+                .with_context(|| format!("{}: cannot replace", out.display()))?;
         }
-        std::fs::rename(&tmp, &out).with_context(|| format!("{}: cannot rename {}", out.display(), tmp.display()))?;
+        std::fs::rename(&tmp, &out)
+            .with_context(|| format!("{}: cannot rename {}", out.display(), tmp.display()))?;
         Ok(Some(out))
     }
 
     fn write(&self, dir: &Path, frames: &[Kept]) -> Result<()> {
         let images = dir.join("frames");
-        std::fs::create_dir_all(&images).with_context(|| format!("{}: cannot create", images.display()))?;
+        std::fs::create_dir_all(&images)
+            .with_context(|| format!("{}: cannot create", images.display()))?;
         let side = self.side as u32;
         for k in frames {
             let path = images.join(format!("{:06}.png", k.frame + 1));
-            image::save_buffer_with_format(&path, &k.pixels, side, side, image::ExtendedColorType::L8, image::ImageFormat::Png)
-                .with_context(|| format!("{}: cannot write", path.display()))?;
+            image::save_buffer_with_format(
+                &path,
+                &k.pixels,
+                side,
+                side,
+                image::ExtendedColorType::L8,
+                image::ImageFormat::Png,
+            )
+            .with_context(|| format!("{}: cannot write", path.display()))?;
         }
-        let mut csv = String::from("frame,stream_time_s,video_regularity,audio_regularity,regularity,anomalous\n");
+        let mut csv = String::from(
+            "frame,stream_time_s,video_regularity,audio_regularity,regularity,anomalous\n",
+        );
         for k in frames {
             let audio = k.audio.map_or(String::new(), |a| a.to_string());
-            csv.push_str(&format!("{},{},{},{audio},{},{}\n", k.frame + 1, k.t, k.video, k.regularity, u8::from(k.anomalous)));
+            csv.push_str(&format!(
+                "{},{},{},{audio},{},{}\n",
+                k.frame + 1,
+                k.t,
+                k.video,
+                k.regularity,
+                u8::from(k.anomalous)
+            ));
         }
         let path = dir.join("scores.csv");
         std::fs::write(&path, csv).with_context(|| format!("{}: cannot write", path.display()))?;
@@ -156,10 +179,19 @@ impl Evidence {
         let joint: Vec<f64> = frames.iter().map(|k| k.regularity).collect();
         let audio: Option<Vec<f64>> = frames.iter().map(|k| k.audio).collect();
         let anomalous: Vec<bool> = frames.iter().map(|k| k.anomalous).collect();
-        let mut series = vec![Series { name: "video", values: &video }];
+        let mut series = vec![Series {
+            name: "video",
+            values: &video,
+        }];
         if let Some(a) = &audio {
-            series.push(Series { name: "audio", values: a });
-            series.push(Series { name: "joint (mean)", values: &joint });
+            series.push(Series {
+                name: "audio",
+                values: a,
+            });
+            series.push(Series {
+                name: "joint (mean)",
+                values: &joint,
+            });
         }
         let first = frames[0].frame + 1;
         let last = frames[frames.len() - 1].frame + 1;
@@ -173,12 +205,15 @@ impl Evidence {
             threshold: Some(self.gamma),
         };
         let path = dir.join("scores.png");
-        write_score_curve(&plot, &path, (900, 400)).with_context(|| format!("{}: cannot plot", path.display()))?;
+        write_score_curve(&plot, &path, (900, 400))
+            .with_context(|| format!("{}: cannot plot", path.display()))?;
 
         let mut sound_file = None;
         if audio.is_some() {
             let at = |frame: usize| {
-                let s = ((frame.saturating_sub(self.segment_first)) as f64 / self.fps * f64::from(SOUND_RATE)).round() as usize;
+                let s = ((frame.saturating_sub(self.segment_first)) as f64 / self.fps
+                    * f64::from(SOUND_RATE))
+                .round() as usize;
                 s.saturating_sub(self.sound_base).min(self.sound.len())
             };
             let (a, b) = (at(frames[0].frame), at(frames[frames.len() - 1].frame + 1));
@@ -203,7 +238,8 @@ impl Evidence {
             "sound": sound_file,
         });
         let path = dir.join("episode.json");
-        std::fs::write(&path, serde_json::to_string_pretty(&meta)?).with_context(|| format!("{}: cannot write", path.display()))?;
+        std::fs::write(&path, serde_json::to_string_pretty(&meta)?)
+            .with_context(|| format!("{}: cannot write", path.display()))?;
         Ok(())
     }
 }

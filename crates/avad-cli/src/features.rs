@@ -35,10 +35,16 @@ pub fn run(args: &Args) -> Result<()> {
         sample_rate: config.sample_rate,
         samples: crate::train_audio::decode_mono(&args.audio, video_track, config.sample_rate)?,
     };
-    let matrix = extract(&audio.samples, &config).with_context(|| args.audio.display().to_string())?;
+    let matrix =
+        extract(&audio.samples, &config).with_context(|| args.audio.display().to_string())?;
     match &args.out {
         Some(out) => {
-            match out.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+            match out
+                .extension()
+                .and_then(|e| e.to_str())
+                .map(str::to_ascii_lowercase)
+                .as_deref()
+            {
                 Some("npy") => npy::write_f32_2d(out, matrix.frames, N_FEATURES, &matrix.data)?,
                 Some("csv") => write_csv(out, &matrix)?,
                 _ => bail!("{}: the output must end in .npy or .csv", out.display()),
@@ -58,11 +64,23 @@ pub fn run(args: &Args) -> Result<()> {
 }
 
 fn print_summary(path: &Path, m: &avad_features::FeatureMatrix) {
-    println!("{}: {} frames x {N_FEATURES} features", path.display(), m.frames);
+    println!(
+        "{}: {} frames x {N_FEATURES} features",
+        path.display(),
+        m.frames
+    );
     let names = avad_features::column_names();
-    for (c, name) in names.iter().enumerate().filter(|(c, _)| [0, 1, 2, 3, 4, 24, 152, 153].contains(c)) {
+    for (c, name) in names
+        .iter()
+        .enumerate()
+        .filter(|(c, _)| [0, 1, 2, 3, 4, 24, 152, 153].contains(c))
+    {
         let col = m.column(c);
-        let (lo, hi) = col.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+        let (lo, hi) = col
+            .iter()
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
+                (lo.min(v), hi.max(v))
+            });
         let mean = col.iter().map(|&v| f64::from(v)).sum::<f64>() / col.len().max(1) as f64;
         println!("  {name:<20} min {lo:>12.5}  mean {mean:>12.5}  max {hi:>12.5}");
     }

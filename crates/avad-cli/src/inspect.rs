@@ -29,7 +29,11 @@ pub struct Args {
 
 impl Args {
     pub fn for_path(path: &std::path::Path) -> Self {
-        Args { path: path.to_string_lossy().into_owned(), json: false, clips: false }
+        Args {
+            path: path.to_string_lossy().into_owned(),
+            json: false,
+            clips: false,
+        }
     }
 }
 
@@ -41,7 +45,10 @@ pub fn run(args: &Args) -> Result<()> {
     if path.is_file() && avad_data::generic::is_audio_path(&path) {
         let info = probe_audio(&path)?;
         if args.json {
-            println!("{}", serde_json::to_string_pretty(&audio_json(&path, &info))?);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&audio_json(&path, &info))?
+            );
         } else {
             println!("{}: audio file", path.display());
             println!("  {}", audio_line(&info));
@@ -56,7 +63,10 @@ pub fn run(args: &Args) -> Result<()> {
     }
     let audio = probe_dataset_audio(&ds)?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&dataset_json(&ds, &audio))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&dataset_json(&ds, &audio))?
+        );
     } else {
         print_dataset(&ds, &audio, args.clips);
     }
@@ -66,7 +76,9 @@ pub fn run(args: &Args) -> Result<()> {
 fn inspect_video(source: &str, as_json: bool) -> Result<()> {
     let info = probe_video(source)?;
     if as_json {
-        let audio = info.audio.as_ref().map(|a| json!({"sample_rate": a.sample_rate, "channels": a.channels, "codec": a.codec}));
+        let audio = info.audio.as_ref().map(
+            |a| json!({"sample_rate": a.sample_rate, "channels": a.channels, "codec": a.codec}),
+        );
         let v = json!({
             "kind": "video", "source": source, "width": info.width, "height": info.height, "fps": info.fps,
             "frames": info.frames, "duration_s": info.duration_s, "codec": info.codec, "audio": audio,
@@ -76,10 +88,18 @@ fn inspect_video(source: &str, as_json: bool) -> Result<()> {
     }
     println!("{source}: video ({})", info.codec);
     let frames = info.frames.map_or("unknown".into(), |f| f.to_string());
-    let duration = info.duration_s.map_or("live".into(), |d| format!("{d:.2} s"));
-    println!("  {}x{} at {:.3} fps, {frames} frames, {duration}", info.width, info.height, info.fps);
+    let duration = info
+        .duration_s
+        .map_or("live".into(), |d| format!("{d:.2} s"));
+    println!(
+        "  {}x{} at {:.3} fps, {frames} frames, {duration}",
+        info.width, info.height, info.fps
+    );
     match &info.audio {
-        Some(a) => println!("  audio track: {} Hz, {} channel(s), {}", a.sample_rate, a.channels, a.codec),
+        Some(a) => println!(
+            "  audio track: {} Hz, {} channel(s), {}",
+            a.sample_rate, a.channels, a.codec
+        ),
         None => println!("  no audio track"),
     }
     Ok(())
@@ -96,12 +116,18 @@ fn probe_dataset_audio(ds: &Dataset) -> Result<DatasetAudio> {
         .clips
         .iter()
         .map(|c| match &c.audio {
-            Some(AudioSource::File(p)) => probe_audio(p).map(Some).with_context(|| format!("audio of clip {}", c.name)),
+            Some(AudioSource::File(p)) => probe_audio(p)
+                .map(Some)
+                .with_context(|| format!("audio of clip {}", c.name)),
             Some(AudioSource::VideoTrack(p)) => Ok(track_info(p)),
             None => Ok(None),
         })
         .collect::<Result<_>>()?;
-    let extra = ds.extra_audio.iter().map(|p| Ok((p.clone(), probe_audio(p)?))).collect::<Result<_>>()?;
+    let extra = ds
+        .extra_audio
+        .iter()
+        .map(|p| Ok((p.clone(), probe_audio(p)?)))
+        .collect::<Result<_>>()?;
     Ok(DatasetAudio { clips, extra })
 }
 
@@ -121,8 +147,13 @@ fn track_info(path: &Path) -> Option<AudioInfo> {
 }
 
 fn audio_line(a: &AudioInfo) -> String {
-    let bits = a.bits_per_sample.map_or(String::new(), |b| format!(", {b}-bit"));
-    format!("{} Hz, {} channel(s){bits}, {}, {:.3} s ({} samples)", a.sample_rate, a.channels, a.codec, a.duration_s, a.frames)
+    let bits = a
+        .bits_per_sample
+        .map_or(String::new(), |b| format!(", {b}-bit"));
+    format!(
+        "{} Hz, {} channel(s){bits}, {}, {:.3} s ({} samples)",
+        a.sample_rate, a.channels, a.codec, a.duration_s, a.frames
+    )
 }
 
 fn audio_json(path: &Path, a: &AudioInfo) -> serde_json::Value {
@@ -142,8 +173,12 @@ fn video_kind(c: &Clip) -> &'static str {
 fn print_dataset(ds: &Dataset, audio: &DatasetAudio, every_clip: bool) {
     println!("{}: {} dataset", ds.root.display(), ds.kind);
     for split in [Split::Train, Split::Test] {
-        let clips: Vec<(&Clip, &Option<AudioInfo>)> =
-            ds.clips.iter().zip(&audio.clips).filter(|(c, _)| c.split == split).collect();
+        let clips: Vec<(&Clip, &Option<AudioInfo>)> = ds
+            .clips
+            .iter()
+            .zip(&audio.clips)
+            .filter(|(c, _)| c.split == split)
+            .collect();
         if clips.is_empty() {
             continue;
         }
@@ -152,9 +187,16 @@ fn print_dataset(ds: &Dataset, audio: &DatasetAudio, every_clip: bool) {
         let anomalous: usize = clips.iter().map(|(c, _)| c.anomalous_frames()).sum();
         let with_audio = clips.iter().filter(|(_, a)| a.is_some()).count();
         let with_masks = clips.iter().filter(|(c, _)| c.masks.is_some()).count();
-        let name = if split == Split::Train { "train" } else { "test" };
+        let name = if split == Split::Train {
+            "train"
+        } else {
+            "test"
+        };
         println!("{name}: {} clips, {frames} frames", clips.len());
-        let mut sizes: Vec<String> = clips.iter().map(|(c, _)| c.video.native_size().to_string()).collect();
+        let mut sizes: Vec<String> = clips
+            .iter()
+            .map(|(c, _)| c.video.native_size().to_string())
+            .collect();
         sizes.dedup();
         let mut rates: Vec<String> = clips.iter().map(|(c, _)| format!("{:.3}", c.fps)).collect();
         rates.dedup();
@@ -162,7 +204,12 @@ fn print_dataset(ds: &Dataset, audio: &DatasetAudio, every_clip: bool) {
         if labelled > 0 {
             println!(
                 "  labels on {labelled} clips: {anomalous} anomalous frames, {} normal",
-                clips.iter().filter(|(c, _)| c.labels.is_some()).map(|(c, _)| c.frames()).sum::<usize>() - anomalous
+                clips
+                    .iter()
+                    .filter(|(c, _)| c.labels.is_some())
+                    .map(|(c, _)| c.frames())
+                    .sum::<usize>()
+                    - anomalous
             );
         }
         if with_masks > 0 {
@@ -173,7 +220,9 @@ fn print_dataset(ds: &Dataset, audio: &DatasetAudio, every_clip: bool) {
         }
         for (c, a) in clips {
             if every_clip || a.is_some() {
-                let anomalies = c.labels.as_ref().map_or(String::new(), |_| format!(", {} anomalous", c.anomalous_frames()));
+                let anomalies = c.labels.as_ref().map_or(String::new(), |_| {
+                    format!(", {} anomalous", c.anomalous_frames())
+                });
                 println!(
                     "    {:<12} {} {} frames ({:.2} s){anomalies}",
                     c.name,
@@ -182,16 +231,27 @@ fn print_dataset(ds: &Dataset, audio: &DatasetAudio, every_clip: bool) {
                     c.duration_s()
                 );
                 if let (Some(src), Some(a)) = (&c.audio, a) {
-                    let offset = if c.audio_offset_s > 0.0 { format!(" from {:.2} s", c.audio_offset_s) } else { String::new() };
+                    let offset = if c.audio_offset_s > 0.0 {
+                        format!(" from {:.2} s", c.audio_offset_s)
+                    } else {
+                        String::new()
+                    };
                     let delta = a.duration_s - c.duration_s() - c.audio_offset_s;
                     let fit = if delta > 0.02 {
                         format!("; {delta:.2} s longer than the video (tail ignored)")
                     } else if delta < -0.02 {
-                        format!("; {:.2} s shorter than the video (padded with silence)", -delta)
+                        format!(
+                            "; {:.2} s shorter than the video (padded with silence)",
+                            -delta
+                        )
                     } else {
                         String::new()
                     };
-                    println!("      audio {}{offset}: {}{fit}", file_name(src.path()), audio_line(a));
+                    println!(
+                        "      audio {}{offset}: {}{fit}",
+                        file_name(src.path()),
+                        audio_line(a)
+                    );
                 }
             }
         }
@@ -206,7 +266,10 @@ fn print_dataset(ds: &Dataset, audio: &DatasetAudio, every_clip: bool) {
 }
 
 fn file_name(p: &Path) -> String {
-    p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned())
+    p.file_name().map_or_else(
+        || p.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
 }
 
 fn dataset_json(ds: &Dataset, audio: &DatasetAudio) -> serde_json::Value {

@@ -15,10 +15,12 @@
 use std::collections::VecDeque;
 
 use anyhow::{Context, Result};
-use avad_data::{AudioSource, Clip};
 use avad_data::alignment::AudioTiming;
+use avad_data::{AudioSource, Clip};
 use avad_eval::normalize::Calibration;
-use avad_features::{FeatureConfig, FeatureExtractor, FeatureMatrix, StreamingFeatures, N_FEATURES};
+use avad_features::{
+    FeatureConfig, FeatureExtractor, FeatureMatrix, StreamingFeatures, N_FEATURES,
+};
 use avad_media::resample::StreamResampler;
 use avad_model::audio::{audio_errors, AudioAutoencoder, AudioScaler};
 use avad_model::burn::tensor::Device;
@@ -69,7 +71,13 @@ pub struct LiveAudio<'m> {
 impl<'m> LiveAudio<'m> {
     /// Scores with fold `fold` of `model`, for video at `fps`, sound arriving at `rate` Hz
     /// (mono).
-    pub fn new(model: &'m AudioModel, fold: usize, fps: f64, rate: u32, device: &Device) -> Result<Self> {
+    pub fn new(
+        model: &'m AudioModel,
+        fold: usize,
+        fps: f64,
+        rate: u32,
+        device: &Device,
+    ) -> Result<Self> {
         let config = FeatureConfig::default();
         let card = &model.card;
         let f = card.folds.get(fold).context("no such audio fold")?;
@@ -219,7 +227,10 @@ impl<'m> LiveAudio<'m> {
     /// Scores the window of `steps` frames from `start` (frames past the end repeat the
     /// last, as offline for clips shorter than a window) and adds its errors.
     fn score_window(&mut self, start: usize) -> Result<()> {
-        let rows = FeatureMatrix { frames: self.steps, data: self.window_rows(start) };
+        let rows = FeatureMatrix {
+            frames: self.steps,
+            data: self.window_rows(start),
+        };
         let e = audio_errors(self.network, &rows, self.steps, self.steps, 1, &self.device)?;
         for (i, err) in e.iter().enumerate() {
             let frame = start + i;
@@ -249,7 +260,11 @@ impl<'m> LiveAudio<'m> {
             return Ok(());
         }
         let last_start = self.frames.saturating_sub(self.steps);
-        let regular_last = if self.next_window == 0 { None } else { Some(self.next_window - self.hop) };
+        let regular_last = if self.next_window == 0 {
+            None
+        } else {
+            Some(self.next_window - self.hop)
+        };
         if regular_last != Some(last_start) {
             self.score_window(last_start)?;
         }
@@ -266,7 +281,11 @@ impl<'m> LiveAudio<'m> {
     fn video_ready(&mut self, video_frames: usize, end: bool) -> Result<Vec<(usize, f64)>> {
         // Frames no later window can cover: before the next regular window, and before
         // the last `steps` (the window ending on the last frame may still cover those).
-        let final_until = if end { self.frames } else { self.next_window.min(self.frames.saturating_sub(self.steps)) };
+        let final_until = if end {
+            self.frames
+        } else {
+            self.next_window.min(self.frames.saturating_sub(self.steps))
+        };
         let step_s = self.timing.hop as f64 / f64::from(self.timing.sample_rate);
         let mut out = Vec::new();
         while self.next_video < video_frames && final_until > 0 {
@@ -313,14 +332,21 @@ impl<'m> LiveAudio<'m> {
     /// feature values and per-frame window sums (a measure of memory, bounded however
     /// long the stream).
     pub fn held_values(&self) -> usize {
-        self.held.len() + self.features.buffered() + self.rows.len() + self.sums.len() + self.tap.as_ref().map_or(0, Vec::len)
+        self.held.len()
+            + self.features.buffered()
+            + self.rows.len()
+            + self.sums.len()
+            + self.tap.as_ref().map_or(0, Vec::len)
     }
 
     /// Drops the rows and sums no later window or video frame reads.
     fn forget(&mut self) {
         let step_s = self.timing.hop as f64 / f64::from(self.timing.sample_rate);
-        let needed = (((self.next_video as f64 / self.fps) / step_s).floor() as usize).saturating_sub(2);
-        let needed = needed.min(self.next_window).min(self.frames.saturating_sub(self.steps));
+        let needed =
+            (((self.next_video as f64 / self.fps) / step_s).floor() as usize).saturating_sub(2);
+        let needed = needed
+            .min(self.next_window)
+            .min(self.frames.saturating_sub(self.steps));
         if needed > self.errors_base {
             self.sums.drain(..needed - self.errors_base);
             self.errors_base = needed;
@@ -328,7 +354,8 @@ impl<'m> LiveAudio<'m> {
         // Rows: the next window's and the last frames' (a final window may reach back).
         let rows_needed = self.next_window.min(self.frames.saturating_sub(self.steps));
         if rows_needed > self.rows_base {
-            self.rows.drain(..(rows_needed - self.rows_base) * N_FEATURES);
+            self.rows
+                .drain(..(rows_needed - self.rows_base) * N_FEATURES);
             self.rows_base = rows_needed;
         }
     }
@@ -336,7 +363,12 @@ impl<'m> LiveAudio<'m> {
 
 /// Per video frame of `clip`, its audio error scored as [`LiveAudio`] scores a stream:
 /// `avad score --causal`, equal to what `avad watch` reports for the clip.
-pub fn clip_errors_causal(model: &AudioModel, fold: usize, clip: &Clip, device: &Device) -> Result<Option<Vec<f64>>> {
+pub fn clip_errors_causal(
+    model: &AudioModel,
+    fold: usize,
+    clip: &Clip,
+    device: &Device,
+) -> Result<Option<Vec<f64>>> {
     let Some(source) = &clip.audio else {
         return Ok(None);
     };

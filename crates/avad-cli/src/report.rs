@@ -17,7 +17,8 @@ pub struct Figure {
 pub fn html_report(title: &str, markdown: &str, figures: &[Figure]) -> Result<String> {
     let mut body = markdown_to_html(markdown);
     for f in figures {
-        let bytes = std::fs::read(&f.png).with_context(|| format!("embedding {}", f.png.display()))?;
+        let bytes =
+            std::fs::read(&f.png).with_context(|| format!("embedding {}", f.png.display()))?;
         body.push_str(&format!(
             "<figure><img alt=\"{0}\" src=\"data:image/png;base64,{1}\"><figcaption>{0}</figcaption></figure>\n",
             escape(&f.title),
@@ -61,13 +62,23 @@ pub fn markdown_to_html(md: &str) -> String {
             out.push_str("<table>\n");
             let mut first = true;
             while i < lines.len() && lines[i].starts_with('|') {
-                let cells: Vec<&str> = lines[i].trim().trim_matches('|').split('|').map(str::trim).collect();
-                let separator = cells.iter().all(|c| !c.is_empty() && c.chars().all(|ch| matches!(ch, '-' | ':')));
+                let cells: Vec<&str> = lines[i]
+                    .trim()
+                    .trim_matches('|')
+                    .split('|')
+                    .map(str::trim)
+                    .collect();
+                let separator = cells
+                    .iter()
+                    .all(|c| !c.is_empty() && c.chars().all(|ch| matches!(ch, '-' | ':')));
                 if !separator {
                     let tag = if first { "th" } else { "td" };
                     out.push_str("<tr>");
                     for c in cells {
-                        out.push_str(&format!("<{tag}>{}</{tag}>", inline(&c.replace("\\|", "|"))));
+                        out.push_str(&format!(
+                            "<{tag}>{}</{tag}>",
+                            inline(&c.replace("\\|", "|"))
+                        ));
                     }
                     out.push_str("</tr>\n");
                     first = false;
@@ -84,7 +95,11 @@ pub fn markdown_to_html(md: &str) -> String {
             out.push_str("</ul>\n");
         } else {
             let mut para = Vec::new();
-            while i < lines.len() && !lines[i].trim().is_empty() && !lines[i].starts_with(['|', '#']) && !lines[i].starts_with("- ") {
+            while i < lines.len()
+                && !lines[i].trim().is_empty()
+                && !lines[i].starts_with(['|', '#'])
+                && !lines[i].starts_with("- ")
+            {
                 para.push(lines[i].trim());
                 i += 1;
             }
@@ -99,7 +114,10 @@ fn inline(text: &str) -> String {
 }
 
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// Standard base64 with padding (RFC 4648).
@@ -107,7 +125,11 @@ pub fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for k in 0..4 {
             if k <= chunk.len() {
@@ -126,7 +148,15 @@ mod tests {
 
     #[test]
     fn base64_matches_rfc_4648_vectors() {
-        for (input, expected) in [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("fooba", "Zm9vYmE="), ("foobar", "Zm9vYmFy")] {
+        for (input, expected) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
             assert_eq!(base64(input.as_bytes()), expected);
         }
     }

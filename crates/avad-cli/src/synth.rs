@@ -41,7 +41,14 @@ pub fn run(args: &Args) -> Result<()> {
             .iter()
             .map(|e| format!("{} (frames {}-{})", e.kind, e.start_frame + 1, e.end_frame))
             .collect();
-        eprintln!("  {}: {}", c.dir.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(), events.join(", "));
+        eprintln!(
+            "  {}: {}",
+            c.dir
+                .file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default(),
+            events.join(", ")
+        );
     }
     crate::inspect::run(&crate::inspect::Args::for_path(&args.out))
 }

@@ -8,17 +8,18 @@ use anyhow::{bail, Context, Result};
 use avad_data::{open_dataset, Clip, Split};
 use avad_eval::normalize::Calibration;
 use avad_media::FrameSize;
-use avad_model::model_dir::{
-    PatchCalibration, TrainingRecord, VisualModel, VisualModelCard, VisualPreset, CARD_FILE, FORMAT_VERSION,
-};
-use avad_model::score::calibrate_visual;
-use avad_model::visual::VisualAutoencoder;
-use avad_model::sequences::{split_clips, FrameClip, SequenceSet};
-use avad_model::train::{copy_weights, train, EpochRecord, Part, Progress, Samples};
-use avad_model::device::Accelerator;
-use avad_model::VisualAutoencoderConfig;
 use avad_model::burn::module::Module;
 use avad_model::burn::tensor::Device;
+use avad_model::device::Accelerator;
+use avad_model::model_dir::{
+    PatchCalibration, TrainingRecord, VisualModel, VisualModelCard, VisualPreset, CARD_FILE,
+    FORMAT_VERSION,
+};
+use avad_model::score::calibrate_visual;
+use avad_model::sequences::{split_clips, FrameClip, SequenceSet};
+use avad_model::train::{copy_weights, train, EpochRecord, Part, Progress, Samples};
+use avad_model::visual::VisualAutoencoder;
+use avad_model::VisualAutoencoderConfig;
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Train a model on the normal clips of a dataset.
@@ -86,15 +87,18 @@ fn run_visual(args: &VisualArgs) -> Result<()> {
     if let Some(s) = args.seed {
         preset.train.seed = s;
     }
-    preset
-        .check()
-        .map_err(|reason| anyhow::anyhow!("preset {} with the options given: {reason}", preset.name))?;
+    preset.check().map_err(|reason| {
+        anyhow::anyhow!("preset {} with the options given: {reason}", preset.name)
+    })?;
     refuse_trained_model(&args.out, args.resume, "checkpoint")?;
 
     let dataset = open_dataset(&args.dataset)?;
     let clips: Vec<_> = dataset.split(Split::Train).collect();
     if clips.is_empty() {
-        bail!("{}: no training clips to learn normal scenes from", args.dataset.display());
+        bail!(
+            "{}: no training clips to learn normal scenes from",
+            args.dataset.display()
+        );
     }
     let bar = counter_bar(clips.len() as u64, "loading frames");
     let mut frame_clips = Vec::with_capacity(clips.len());
@@ -105,8 +109,16 @@ fn run_visual(args: &VisualArgs) -> Result<()> {
     }
     bar.finish_and_clear();
 
-    let (train_idx, valid_idx) = split_clips(frame_clips.len(), preset.validation_fraction, preset.train.seed);
-    let names = |idx: &[usize]| idx.iter().map(|&i| frame_clips[i].name.clone()).collect::<Vec<_>>();
+    let (train_idx, valid_idx) = split_clips(
+        frame_clips.len(),
+        preset.validation_fraction,
+        preset.train.seed,
+    );
+    let names = |idx: &[usize]| {
+        idx.iter()
+            .map(|&i| frame_clips[i].name.clone())
+            .collect::<Vec<_>>()
+    };
     let (train_names, valid_names) = (names(&train_idx), names(&valid_idx));
     let set = SequenceSet::new(frame_clips, &valid_idx, preset.steps, &preset.strides)?;
     eprintln!(
@@ -127,7 +139,8 @@ fn run_visual(args: &VisualArgs) -> Result<()> {
     device.seed(preset.train.seed);
     let config = VisualAutoencoderConfig::new();
     let network = config.init(&device)?;
-    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
     let mut progress = BarProgress::new();
     let trained = train(
         network,
@@ -144,12 +157,19 @@ fn run_visual(args: &VisualArgs) -> Result<()> {
     let plain = Device::flex();
     let network = copy_weights(&trained.model, config.init(&plain)?)?.valid();
     let (calibration_clips, calibrated_on) = if valid_idx.is_empty() {
-        (train_idx.clone(), "training clips (no clip was held out)".to_string())
+        (
+            train_idx.clone(),
+            "training clips (no clip was held out)".to_string(),
+        )
     } else {
-        (valid_idx.clone(), format!("{} held-out normal clips", valid_idx.len()))
+        (
+            valid_idx.clone(),
+            format!("{} held-out normal clips", valid_idx.len()),
+        )
     };
     let clips: Vec<&FrameClip> = calibration_clips.iter().map(|&i| &set.clips()[i]).collect();
-    let (calibration, patch, motion) = calibrate_on(&network, &clips, &preset, &calibrated_on, &plain)?;
+    let (calibration, patch, motion) =
+        calibrate_on(&network, &clips, &preset, &calibrated_on, &plain)?;
 
     let model = VisualModel {
         card: VisualModelCard {
@@ -159,7 +179,13 @@ fn run_visual(args: &VisualArgs) -> Result<()> {
             preset: preset.clone(),
             model: config,
             dataset: args.dataset.display().to_string(),
-            training: TrainingRecord::new(&trained, train_names, valid_names, calibration, calibrated_on),
+            training: TrainingRecord::new(
+                &trained,
+                train_names,
+                valid_names,
+                calibration,
+                calibrated_on,
+            ),
             patch: Some(patch),
             motion: Some(motion),
         },
@@ -171,10 +197,16 @@ fn run_visual(args: &VisualArgs) -> Result<()> {
     eprintln!(
         "trained {} epochs{} in {minutes:.1} min; kept epoch {} (train loss {:.5}{})",
         trained.history.len(),
-        if trained.stopped_early { " (stopped early)" } else { "" },
+        if trained.stopped_early {
+            " (stopped early)"
+        } else {
+            ""
+        },
         trained.best_epoch,
         best.train_loss,
-        best.validation_loss.map(|v| format!(", validation loss {v:.5}")).unwrap_or_default(),
+        best.validation_loss
+            .map(|v| format!(", validation loss {v:.5}"))
+            .unwrap_or_default(),
     );
     eprintln!("model written to {}", args.out.display());
     Ok(())
@@ -191,9 +223,20 @@ pub fn calibrate_on(
 ) -> Result<(Calibration, PatchCalibration, PatchCalibration)> {
     let bar = counter_bar(clips.len() as u64, "calibrating");
     bar.set_message(format!("calibrating on {} clips", clips.len()));
-    let c = calibrate_visual(network, clips, preset.steps, preset.score_hop, device, &mut |_| bar.inc(1))?;
+    let c = calibrate_visual(
+        network,
+        clips,
+        preset.steps,
+        preset.score_hop,
+        device,
+        &mut |_| bar.inc(1),
+    )?;
     bar.finish_and_clear();
-    let card = |(scorer, calibration)| PatchCalibration { scorer, calibration, calibrated_on: calibrated_on.to_string() };
+    let card = |(scorer, calibration)| PatchCalibration {
+        scorer,
+        calibration,
+        calibrated_on: calibrated_on.to_string(),
+    };
     Ok((c.frame, card(c.patch), card(c.motion)))
 }
 
@@ -216,16 +259,23 @@ pub fn load_clip(clip: &Clip, side: usize) -> Result<FrameClip> {
         .video
         .read_frames(size)
         .with_context(|| format!("reading clip {}", clip.name))?;
-    Ok(FrameClip::new(clip.name.clone(), side, side, frames.into_iter().map(|f| f.data).collect())?)
+    Ok(FrameClip::new(
+        clip.name.clone(),
+        side,
+        side,
+        frames.into_iter().map(|f| f.data).collect(),
+    )?)
 }
 
 /// A bar counting `total` items.
 pub fn counter_bar(total: u64, message: &str) -> ProgressBar {
     let bar = ProgressBar::new(total);
     bar.set_style(
-        ProgressStyle::with_template("{msg:30} [{bar:30}] {pos}/{len} {elapsed_precise}, {eta} left")
-            .expect("valid template")
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "{msg:30} [{bar:30}] {pos}/{len} {elapsed_precise}, {eta} left",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
     );
     bar.set_message(message.to_string());
     bar
@@ -289,7 +339,9 @@ impl Progress for BarProgress {
             r.epoch,
             self.epochs,
             r.train_loss,
-            r.validation_loss.map(|v| format!(", validation loss {v:.5}")).unwrap_or_default(),
+            r.validation_loss
+                .map(|v| format!(", validation loss {v:.5}"))
+                .unwrap_or_default(),
             if best { " (best)" } else { "" },
             r.seconds,
         );

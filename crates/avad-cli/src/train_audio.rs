@@ -18,7 +18,9 @@ use avad_model::audio::{audio_errors, normal_windows, AudioClip, AudioScaler, Au
 use avad_model::burn::module::Module;
 use avad_model::burn::tensor::Device;
 use avad_model::device::Accelerator;
-use avad_model::model_dir::{AudioFold, AudioModel, AudioModelCard, AudioPreset, TrainingRecord, FORMAT_VERSION};
+use avad_model::model_dir::{
+    AudioFold, AudioModel, AudioModelCard, AudioPreset, TrainingRecord, FORMAT_VERSION,
+};
 use avad_model::sequences::split_clips;
 use avad_model::train::{copy_weights, train, EpochRecord, Part, Progress, Samples};
 use avad_model::AudioAutoencoderConfig;
@@ -83,13 +85,20 @@ pub fn decode_mono(path: &Path, video_track: bool, rate: u32) -> Result<Vec<f32>
 
 /// Mono sound at its own rate: an audio file, or the audio track of a video.
 pub fn decode_native_mono(path: &Path, video_track: bool) -> Result<(Vec<f32>, u32)> {
-    let d = if video_track { decode_audio_track(&path.to_string_lossy())? } else { decode_audio(path)? };
+    let d = if video_track {
+        decode_audio_track(&path.to_string_lossy())?
+    } else {
+        decode_audio(path)?
+    };
     Ok((downmix_mono(&d), d.sample_rate))
 }
 
 /// The raw feature frames of `clip`'s sound, cut or padded to its frames (see
 /// `avad_data::dataset::align_audio`); `None` when the clip has no sound.
-pub fn clip_features(clip: &Clip, extractor: &mut FeatureExtractor) -> Result<Option<FeatureMatrix>> {
+pub fn clip_features(
+    clip: &Clip,
+    extractor: &mut FeatureExtractor,
+) -> Result<Option<FeatureMatrix>> {
     let Some(source) = &clip.audio else {
         return Ok(None);
     };
@@ -99,7 +108,9 @@ pub fn clip_features(clip: &Clip, extractor: &mut FeatureExtractor) -> Result<Op
         .with_context(|| format!("reading the sound of clip {}", clip.name))?;
     let skip = ((clip.audio_offset_s * f64::from(rate)).round() as usize).min(samples.len());
     let (aligned, _) = align_audio(&samples[skip..], rate, clip.frames(), clip.fps);
-    let m = extractor.extract(&aligned).with_context(|| path.display().to_string())?;
+    let m = extractor
+        .extract(&aligned)
+        .with_context(|| path.display().to_string())?;
     Ok(Some(m))
 }
 
@@ -120,9 +131,9 @@ pub fn run(args: &AudioArgs) -> Result<()> {
     if let Some(s) = args.seed {
         preset.train.seed = s;
     }
-    preset
-        .check()
-        .map_err(|reason| anyhow::anyhow!("preset {} with the options given: {reason}", preset.name))?;
+    preset.check().map_err(|reason| {
+        anyhow::anyhow!("preset {} with the options given: {reason}", preset.name)
+    })?;
     crate::train::refuse_trained_model(&args.out, args.resume, "checkpoints")?;
     let config = FeatureConfig::default();
     let mut extractor = FeatureExtractor::new(&config)?;
@@ -137,29 +148,53 @@ pub fn run(args: &AudioArgs) -> Result<()> {
             .collect();
         files.sort();
         if files.is_empty() {
-            bail!("{}: no audio files (wav, flac, mp3, ogg, m4a) to learn normal sound from", dir.display());
+            bail!(
+                "{}: no audio files (wav, flac, mp3, ogg, m4a) to learn normal sound from",
+                dir.display()
+            );
         }
         let bar = counter_bar(files.len() as u64, "computing features");
         let mut recs = Vec::new();
         for f in &files {
             let samples = decode_mono(f, false, config.sample_rate)?;
-            let features = extractor.extract(&samples).with_context(|| f.display().to_string())?;
-            let name = f.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-            recs.push(Recording { name, normal: vec![true; features.frames], features });
+            let features = extractor
+                .extract(&samples)
+                .with_context(|| f.display().to_string())?;
+            let name = f
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            recs.push(Recording {
+                name,
+                normal: vec![true; features.frames],
+                features,
+            });
             bar.inc(1);
         }
         bar.finish_and_clear();
-        (recs, false, format!("normal recordings in {}", dir.display()), dir.display().to_string())
+        (
+            recs,
+            false,
+            format!("normal recordings in {}", dir.display()),
+            dir.display().to_string(),
+        )
     } else {
         let Some(dataset_path) = &args.dataset else {
             bail!("give a DATASET, or --normal-audio DIR with recordings of normal sound");
         };
         let dataset = open_dataset(dataset_path)?;
-        let train_with_sound: Vec<&Clip> = dataset.split(Split::Train).filter(|c| c.audio.is_some()).collect();
+        let train_with_sound: Vec<&Clip> = dataset
+            .split(Split::Train)
+            .filter(|c| c.audio.is_some())
+            .collect();
         let (clips, loco) = if !train_with_sound.is_empty() {
             (train_with_sound, false)
         } else {
-            let labelled: Vec<&Clip> = dataset.clips.iter().filter(|c| c.audio.is_some() && c.labels.is_some()).collect();
+            let labelled: Vec<&Clip> = dataset
+                .clips
+                .iter()
+                .filter(|c| c.audio.is_some() && c.labels.is_some())
+                .collect();
             if labelled.len() < 2 {
                 bail!(
                     "{}: no training clip has sound, and fewer than two labelled clips do: \
@@ -183,7 +218,11 @@ pub fn run(args: &AudioArgs) -> Result<()> {
                     .collect(),
                 None => vec![true; features.frames],
             };
-            recs.push(Recording { name: clip.id(), features, normal });
+            recs.push(Recording {
+                name: clip.id(),
+                features,
+                normal,
+            });
             bar.inc(1);
         }
         bar.finish_and_clear();
@@ -195,24 +234,35 @@ pub fn run(args: &AudioArgs) -> Result<()> {
         (recs, loco, protocol, dataset_path.display().to_string())
     };
 
-    let folds: Vec<Option<usize>> = if loco { (0..recordings.len()).map(Some).collect() } else { vec![None] };
+    let folds: Vec<Option<usize>> = if loco {
+        (0..recordings.len()).map(Some).collect()
+    } else {
+        vec![None]
+    };
     let device = args.device.parse::<Accelerator>()?.training_device()?;
     let plain = Device::flex();
     let model_config = AudioAutoencoderConfig::new();
-    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
     let started = Instant::now();
     let mut card_folds: Vec<AudioFold> = Vec::new();
     let mut networks: Vec<avad_model::AudioAutoencoder> = Vec::new();
     // Recordings too short for one window teach nothing; they are scored all the same.
     let useful: Vec<usize> = (0..recordings.len())
-        .filter(|&i| !normal_windows(&recordings[i].normal, preset.steps, preset.train_hop).is_empty())
+        .filter(|&i| {
+            !normal_windows(&recordings[i].normal, preset.steps, preset.train_hop).is_empty()
+        })
         .collect();
     // Folds whose pools are equal (those holding out a recording with no normal window)
     // train on the same data with the same seed: train once, reuse the weights.
     let mut trained_pools: Vec<(Vec<usize>, usize)> = Vec::new();
     for (k, held_out) in folds.iter().enumerate() {
         let fold_name = held_out.map_or_else(|| "all".to_string(), |h| recordings[h].name.clone());
-        let pool: Vec<usize> = useful.iter().copied().filter(|&i| Some(i) != *held_out).collect();
+        let pool: Vec<usize> = useful
+            .iter()
+            .copied()
+            .filter(|&i| Some(i) != *held_out)
+            .collect();
         if let Some(&(_, earlier)) = trained_pools.iter().find(|(p, _)| *p == pool) {
             let mut fold: AudioFold = card_folds[earlier].clone();
             eprintln!(
@@ -229,7 +279,8 @@ pub fn run(args: &AudioArgs) -> Result<()> {
             continue;
         }
         trained_pools.push((pool.clone(), k));
-        let (train_local, valid_local) = split_clips(pool.len(), preset.validation_fraction, preset.train.seed);
+        let (train_local, valid_local) =
+            split_clips(pool.len(), preset.validation_fraction, preset.train.seed);
         let train_idx: Vec<usize> = train_local.iter().map(|&i| pool[i]).collect();
         let valid_idx: Vec<usize> = valid_local.iter().map(|&i| pool[i]).collect();
         let normal_rows = |i: usize| -> FeatureMatrix {
@@ -242,15 +293,23 @@ pub fn run(args: &AudioArgs) -> Result<()> {
                 .filter(|(_, &n)| n)
                 .flat_map(|(row, _)| row.iter().copied())
                 .collect::<Vec<f32>>();
-            FeatureMatrix { frames: data.len() / N_FEATURES, data }
+            FeatureMatrix {
+                frames: data.len() / N_FEATURES,
+                data,
+            }
         };
         let fit_on: Vec<FeatureMatrix> = train_idx.iter().map(|&i| normal_rows(i)).collect();
-        let scaler = AudioScaler::fit(&fit_on.iter().collect::<Vec<_>>())
-            .with_context(|| format!("fold {fold_name}: fitting the feature scaling on the normal training frames"))?;
+        let scaler = AudioScaler::fit(&fit_on.iter().collect::<Vec<_>>()).with_context(|| {
+            format!("fold {fold_name}: fitting the feature scaling on the normal training frames")
+        })?;
         let mut clips = Vec::new();
         for &i in &pool {
             let r = &recordings[i];
-            clips.push(AudioClip { name: r.name.clone(), features: scaler.apply(&r.features)?, normal: r.normal.clone() });
+            clips.push(AudioClip {
+                name: r.name.clone(),
+                features: scaler.apply(&r.features)?,
+                normal: r.normal.clone(),
+            });
         }
         // `clips` follows `pool`, so the validation clips sit at `valid_local`.
         let set = AudioSequences::new(clips, &valid_local, preset.steps, preset.train_hop)?;
@@ -261,7 +320,11 @@ pub fn run(args: &AudioArgs) -> Result<()> {
                 (preset.steps * config.hop_length) as f64 / f64::from(config.sample_rate)
             );
         }
-        let label = if loco { format!("fold {}/{} (without {fold_name})", k + 1, folds.len()) } else { "audio".to_string() };
+        let label = if loco {
+            format!("fold {}/{} (without {fold_name})", k + 1, folds.len())
+        } else {
+            "audio".to_string()
+        };
         eprintln!(
             "{label}: {} training sequences from {} recordings, {} validation sequences from {}",
             set.len(Part::Train),
@@ -274,30 +337,73 @@ pub fn run(args: &AudioArgs) -> Result<()> {
         let checkpoint = args.out.join("checkpoint").join(&fold_name);
         let resume = args.resume && checkpoint.join("checkpoint.json").exists();
         let mut progress = FoldProgress::new(label);
-        let trained = train(network, &set, &preset.train, &device, &checkpoint, resume, &mut progress)?;
+        let trained = train(
+            network,
+            &set,
+            &preset.train,
+            &device,
+            &checkpoint,
+            resume,
+            &mut progress,
+        )?;
         progress.finish(&trained.history, trained.best_epoch);
 
         // Calibrate on the held-out recordings' normal frames, as `avad score` scores them.
         let network = copy_weights(&trained.model, model_config.init(&plain)?)?.valid();
         let (calibration_idx, calibrated_on) = if valid_idx.is_empty() {
-            (train_local.clone(), "the normal frames of the training recordings (none was held out)".to_string())
+            (
+                train_local.clone(),
+                "the normal frames of the training recordings (none was held out)".to_string(),
+            )
         } else {
-            (valid_local.clone(), format!("the normal frames of {} held-out recordings", valid_idx.len()))
+            (
+                valid_local.clone(),
+                format!(
+                    "the normal frames of {} held-out recordings",
+                    valid_idx.len()
+                ),
+            )
         };
         let mut errors = Vec::new();
         for &local in &calibration_idx {
             let clip = &set.clips()[local];
-            let e = audio_errors(&network, &clip.features, preset.steps, preset.score_hop, 16, &plain)?;
-            errors.extend(e.iter().zip(&clip.normal).filter(|(_, &n)| n).map(|(e, _)| *e));
+            let e = audio_errors(
+                &network,
+                &clip.features,
+                preset.steps,
+                preset.score_hop,
+                16,
+                &plain,
+            )?;
+            errors.extend(
+                e.iter()
+                    .zip(&clip.normal)
+                    .filter(|(_, &n)| n)
+                    .map(|(e, _)| *e),
+            );
         }
         let calibration = Calibration::fit(&errors)
             .with_context(|| format!("fold {fold_name}: calibrating on {calibrated_on}"))?;
-        let names = |idx: &[usize]| idx.iter().map(|&i| recordings[i].name.clone()).collect::<Vec<_>>();
+        let names = |idx: &[usize]| {
+            idx.iter()
+                .map(|&i| recordings[i].name.clone())
+                .collect::<Vec<_>>()
+        };
         card_folds.push(AudioFold {
             held_out: held_out.map(|h| recordings[h].name.clone()),
-            weights: if loco { format!("folds/{fold_name}.bpk") } else { "weights.bpk".to_string() },
+            weights: if loco {
+                format!("folds/{fold_name}.bpk")
+            } else {
+                "weights.bpk".to_string()
+            },
             scaler,
-            training: TrainingRecord::new(&trained, names(&train_idx), names(&valid_idx), calibration, calibrated_on),
+            training: TrainingRecord::new(
+                &trained,
+                names(&train_idx),
+                names(&valid_idx),
+                calibration,
+                calibrated_on,
+            ),
         });
         networks.push(network);
     }
@@ -346,7 +452,9 @@ impl FoldProgress {
                 self.label,
                 history.len(),
                 best.train_loss,
-                best.validation_loss.map(|v| format!(", validation loss {v:.5}")).unwrap_or_default()
+                best.validation_loss
+                    .map(|v| format!(", validation loss {v:.5}"))
+                    .unwrap_or_default()
             );
         }
     }
@@ -357,9 +465,11 @@ impl Progress for FoldProgress {
         let bar = self.bar.get_or_insert_with(|| {
             let bar = ProgressBar::new(epochs as u64);
             bar.set_style(
-                ProgressStyle::with_template("{prefix} [{bar:30}] epoch {pos}/{len}, {msg}, {elapsed_precise}, {eta} left")
-                    .expect("valid template")
-                    .progress_chars("=> "),
+                ProgressStyle::with_template(
+                    "{prefix} [{bar:30}] epoch {pos}/{len}, {msg}, {elapsed_precise}, {eta} left",
+                )
+                .expect("valid template")
+                .progress_chars("=> "),
             );
             bar.set_prefix(self.label.clone());
             bar.set_message("loss -");
@@ -373,7 +483,9 @@ impl Progress for FoldProgress {
             bar.set_message(format!(
                 "loss {:.5}{}",
                 r.train_loss,
-                r.validation_loss.map(|v| format!(" / validation {v:.5}")).unwrap_or_default()
+                r.validation_loss
+                    .map(|v| format!(" / validation {v:.5}"))
+                    .unwrap_or_default()
             ));
             bar.set_position(r.epoch as u64);
         }

@@ -22,8 +22,8 @@ use serde::Serialize;
 
 use crate::evidence::{Evidence, Kept};
 use crate::live_audio::LiveAudio;
-use crate::train_audio::decode_native_mono;
 use crate::score::{load_models, Loaded};
+use crate::train_audio::decode_native_mono;
 
 /// Watch a recording or a camera stream, picture and sound, and report anomalous
 /// episodes as they happen.
@@ -204,10 +204,18 @@ impl Sound {
     fn open(path: &Path) -> Result<Self> {
         if is_video_path(path) {
             let (mono, rate) = decode_native_mono(path, true)?;
-            return Ok(Sound { rate, feed: SoundFeed::Track(mono.into()), given: 0 });
+            return Ok(Sound {
+                rate,
+                feed: SoundFeed::Track(mono.into()),
+                given: 0,
+            });
         }
         let stream = AudioStream::open(path)?;
-        Ok(Sound { rate: stream.sample_rate(), feed: SoundFeed::File(stream), given: 0 })
+        Ok(Sound {
+            rate: stream.sample_rate(),
+            feed: SoundFeed::File(stream),
+            given: 0,
+        })
     }
 
     /// The mono samples after those already given, up to time `until_s`.
@@ -221,8 +229,14 @@ impl Sound {
             }
             SoundFeed::File(stream) => {
                 while self.given + out.len() < want {
-                    let Some(chunk) = stream.next_chunk()? else { break };
-                    let decoded = DecodedAudio { sample_rate: stream.sample_rate(), channels: stream.channels(), samples: chunk };
+                    let Some(chunk) = stream.next_chunk()? else {
+                        break;
+                    };
+                    let decoded = DecodedAudio {
+                        sample_rate: stream.sample_rate(),
+                        channels: stream.channels(),
+                        samples: chunk,
+                    };
                     out.extend(downmix_mono(&decoded));
                 }
             }
@@ -234,8 +248,16 @@ impl Sound {
 
 /// Frames (and sound) as they arrive, whatever the source.
 enum Source {
-    Folder { frames: Prefetch, next: usize, fps: f64, sound: Option<Sound> },
-    Video { reader: VideoReader, sound_origin: Option<f64> },
+    Folder {
+        frames: Prefetch,
+        next: usize,
+        fps: f64,
+        sound: Option<Sound>,
+    },
+    Video {
+        reader: VideoReader,
+        sound_origin: Option<f64>,
+    },
 }
 
 /// The frames of a folder, decoded ahead on a thread of their own into a bounded queue, so
@@ -290,10 +312,17 @@ impl Source {
                 (Some(audio), false) => bail!("{}: --audio needs an audio model (a second --model)", audio.display()),
                 (None, false) => None,
             };
-            return Ok(Source::Folder { frames: Prefetch::start(folder, size), next: 0, fps: args.fps, sound });
+            return Ok(Source::Folder {
+                frames: Prefetch::start(folder, size),
+                next: 0,
+                fps: args.fps,
+                sound,
+            });
         }
         if args.audio.is_some() {
-            bail!("{source}: --audio is for frame folders; a video's or stream's own sound is used");
+            bail!(
+                "{source}: --audio is for frame folders; a video's or stream's own sound is used"
+            );
         }
         if is_stream_url(source) || is_video_path(path) {
             let options = OpenOptions {
@@ -306,7 +335,10 @@ impl Source {
             if want_audio && reader.info().audio.is_none() {
                 bail!("{source}: has no audio stream for the audio model");
             }
-            return Ok(Source::Video { reader, sound_origin: None });
+            return Ok(Source::Video {
+                reader,
+                sound_origin: None,
+            });
         }
         bail!("{source}: not a frame folder, a video file or a stream URL");
     }
@@ -314,7 +346,9 @@ impl Source {
     fn fps(&self, fallback: f64) -> f64 {
         match self {
             Source::Folder { fps, .. } => *fps,
-            Source::Video { reader, .. } => Some(reader.info().fps).filter(|f| *f > 0.0).unwrap_or(fallback),
+            Source::Video { reader, .. } => Some(reader.info().fps)
+                .filter(|f| *f > 0.0)
+                .unwrap_or(fallback),
         }
     }
 
@@ -337,13 +371,19 @@ impl Source {
     /// time, `None` at the end.
     fn next(&mut self) -> Result<Option<(Vec<f32>, f64)>> {
         match self {
-            Source::Folder { frames, next, fps, .. } => {
-                let Some(frame) = frames.next()? else { return Ok(None) };
+            Source::Folder {
+                frames, next, fps, ..
+            } => {
+                let Some(frame) = frames.next()? else {
+                    return Ok(None);
+                };
                 let t = *next as f64 / *fps;
                 *next += 1;
                 Ok(Some((frame, t)))
             }
-            Source::Video { reader, .. } => Ok(reader.next_frame()?.map(|f| (f.frame.data, f.pts_s))),
+            Source::Video { reader, .. } => {
+                Ok(reader.next_frame()?.map(|f| (f.frame.data, f.pts_s)))
+            }
         }
     }
 
@@ -354,11 +394,23 @@ impl Source {
     fn take_sound(&mut self) -> Result<Vec<f32>> {
         match self {
             Source::Folder { sound: None, .. } => Ok(Vec::new()),
-            Source::Folder { sound: Some(sound), next, fps, .. } => sound.take_until(*next as f64 / *fps + SOUND_LEAD_S),
-            Source::Video { reader, sound_origin } => {
+            Source::Folder {
+                sound: Some(sound),
+                next,
+                fps,
+                ..
+            } => sound.take_until(*next as f64 / *fps + SOUND_LEAD_S),
+            Source::Video {
+                reader,
+                sound_origin,
+            } => {
                 let mut out = Vec::new();
                 while let Some(chunk) = reader.take_audio() {
-                    let decoded = DecodedAudio { sample_rate: chunk.sample_rate, channels: chunk.channels, samples: chunk.samples };
+                    let decoded = DecodedAudio {
+                        sample_rate: chunk.sample_rate,
+                        channels: chunk.channels,
+                        samples: chunk.samples,
+                    };
                     let mut mono = downmix_mono(&decoded);
                     if sound_origin.is_none() {
                         let offset = (chunk.start_s * f64::from(chunk.sample_rate)).round() as i64;
@@ -378,7 +430,9 @@ impl Source {
 }
 
 fn wall_time_s() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 /// Peak resident memory of this process (Linux), in MB.
@@ -443,13 +497,29 @@ impl Emitter {
 
     fn arrive(&mut self, t: f64, pixels: &[f32]) {
         self.last_t = t;
-        let pixels = if self.evidence.is_some() { pixels.iter().map(|v| (v * 255.0).round().clamp(0.0, 255.0) as u8).collect() } else { Vec::new() };
-        self.pending.push_back(Pending { t, pixels, arrived: Instant::now(), video: None, audio: None, dropped: false });
+        let pixels = if self.evidence.is_some() {
+            pixels
+                .iter()
+                .map(|v| (v * 255.0).round().clamp(0.0, 255.0) as u8)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        self.pending.push_back(Pending {
+            t,
+            pixels,
+            arrived: Instant::now(),
+            video: None,
+            audio: None,
+            dropped: false,
+        });
         self.max_pending = self.max_pending.max(self.pending.len());
     }
 
     fn slot(&mut self, frame: usize) -> Option<&mut Pending> {
-        frame.checked_sub(self.base).and_then(|i| self.pending.get_mut(i))
+        frame
+            .checked_sub(self.base)
+            .and_then(|i| self.pending.get_mut(i))
     }
 
     /// Emits, in order, every frame whose scores are all in.
@@ -464,17 +534,31 @@ impl Emitter {
             if self.with_audio && p.audio.is_none() {
                 break;
             }
-            let Some(p) = self.pending.pop_front() else { break };
+            let Some(p) = self.pending.pop_front() else {
+                break;
+            };
             let frame = self.base;
             self.base += 1;
             let ms = p.arrived.elapsed().as_secs_f64() * 1000.0;
-            self.latency = (self.latency.0 + 1, self.latency.1 + ms, self.latency.2.max(ms), ms);
+            self.latency = (
+                self.latency.0 + 1,
+                self.latency.1 + ms,
+                self.latency.2.max(ms),
+                ms,
+            );
             self.frame(frame, p.t, video, p.audio, p.pixels)?;
         }
         Ok(())
     }
 
-    fn frame(&mut self, frame: usize, t: f64, video: (f64, f64), audio: Option<(f64, f64)>, pixels: Vec<u8>) -> Result<()> {
+    fn frame(
+        &mut self,
+        frame: usize,
+        t: f64,
+        video: (f64, f64),
+        audio: Option<(f64, f64)>,
+        pixels: Vec<u8>,
+    ) -> Result<()> {
         let regularity = match audio {
             Some((_, a)) => 0.5 * (video.1 + a),
             None => video.1,
@@ -494,7 +578,15 @@ impl Emitter {
                 anomalous,
             })?;
         }
-        let kept = Kept { frame, t, pixels, video: video.1, audio: audio.map(|a| a.1), regularity, anomalous };
+        let kept = Kept {
+            frame,
+            t,
+            pixels,
+            video: video.1,
+            audio: audio.map(|a| a.1),
+            regularity,
+            anomalous,
+        };
         match (&mut self.open, anomalous) {
             (None, true) => {
                 if let Some(ev) = self.evidence.as_mut() {
@@ -579,13 +671,23 @@ enum Ended {
 impl Scorer<'_> {
     /// Scores frames from `source` until it ends; frame numbers continue from the
     /// emitter's count.
-    fn segment(&self, source: &mut Source, fps: f64, emitter: &mut Emitter, stop: &AtomicBool, status: bool, started: Instant) -> Result<Ended> {
+    fn segment(
+        &self,
+        source: &mut Source,
+        fps: f64,
+        emitter: &mut Emitter,
+        stop: &AtomicBool,
+        status: bool,
+        started: Instant,
+    ) -> Result<Ended> {
         let preset = &self.visual.card.preset;
         let (side, steps) = (preset.size, preset.steps);
         let calibration = self.scoring.calibration;
         let first = emitter.base + emitter.pending.len();
         let mut live = match (self.audio, source.sound_rate()) {
-            (Some((model, fold)), Some(rate)) => Some(LiveAudio::new(model, fold, fps, rate, &self.device)?),
+            (Some((model, fold)), Some(rate)) => {
+                Some(LiveAudio::new(model, fold, fps, rate, &self.device)?)
+            }
             _ => None,
         };
         if let Some(ev) = emitter.evidence.as_mut() {
@@ -622,7 +724,9 @@ impl Scorer<'_> {
         // second core idle) while this thread decodes, scores the sound and emits. Each
         // window is computed as before, whichever thread takes it, so no score changes.
         std::thread::scope(|scope| {
-            let mut pool = WindowPool::start(scope, self.workers, |frames| self.window_errors(frames, side, steps));
+            let mut pool = WindowPool::start(scope, self.workers, |frames| {
+                self.window_errors(frames, side, steps)
+            });
             let mut window: VecDeque<Vec<f32>> = VecDeque::with_capacity(steps);
             let (mut received, mut scored) = (0usize, 0usize);
             let mut filling = false;
@@ -644,7 +748,11 @@ impl Scorer<'_> {
                 // A window ends at frames steps-1, steps-1+hop, ...: score it and give the
                 // frames no earlier window covered their video scores.
                 if received >= steps && (received - steps) % self.hop == 0 {
-                    let done = pool.submit(Window { frames: window.iter().cloned().collect(), start: received - steps, from: scored })?;
+                    let done = pool.submit(Window {
+                        frames: window.iter().cloned().collect(),
+                        start: received - steps,
+                        from: scored,
+                    })?;
                     set_video(emitter, done);
                     scored = received;
                 }
@@ -671,7 +779,10 @@ impl Scorer<'_> {
                 if status && received % 5 == 0 {
                     let secs = started.elapsed().as_secs_f64();
                     let lat = emitter.latency.3;
-                    let audio = emitter.last.1.map_or(String::new(), |a| format!(", audio {a:.3}"));
+                    let audio = emitter
+                        .last
+                        .1
+                        .map_or(String::new(), |a| format!(", audio {a:.3}"));
                     eprint!(
                         "\r{} frames, {:.1} fps, latency {lat:.0} ms, s_r {:.3}{audio} (γ {:.3}){}   ",
                         first + received,
@@ -685,7 +796,11 @@ impl Scorer<'_> {
             // The frames after the last complete window: one more window ending on the last
             // frame (as offline scoring adds), unless the segment was shorter than a window.
             if !matches!(ended, Ended::Interrupted) && scored < received && received >= steps {
-                let done = pool.submit(Window { frames: window.iter().cloned().collect(), start: received - steps, from: scored })?;
+                let done = pool.submit(Window {
+                    frames: window.iter().cloned().collect(),
+                    start: received - steps,
+                    from: scored,
+                })?;
                 set_video(emitter, done);
             }
             set_video(emitter, pool.finish()?);
@@ -696,7 +811,10 @@ impl Scorer<'_> {
                     }
                 }
                 if received > 0 {
-                    eprintln!("{}: {received} frames, fewer than one window of {steps}: not scored", self.source);
+                    eprintln!(
+                        "{}: {received} frames, fewer than one window of {steps}: not scored",
+                        self.source
+                    );
                 }
             }
             if let Some(live) = live.as_mut() {
@@ -724,9 +842,21 @@ impl Scorer<'_> {
     /// The video frame errors of one window of `steps` frames of `side` x `side`.
     fn window_errors(&self, frames: Vec<Vec<f32>>, side: usize, steps: usize) -> Result<Vec<f64>> {
         let clip = FrameClip::new("live".into(), side, side, frames)?;
-        let options =
-            ScoreOptions { steps, hop: steps, batch: 1, map_block: None, patch_block: self.scoring.patch_block(), causal: true };
-        let errors = visual_errors(&self.visual.network, &clip, &options, &self.device, &mut |_, _| {})?;
+        let options = ScoreOptions {
+            steps,
+            hop: steps,
+            batch: 1,
+            map_block: None,
+            patch_block: self.scoring.patch_block(),
+            causal: true,
+        };
+        let errors = visual_errors(
+            &self.visual.network,
+            &clip,
+            &options,
+            &self.device,
+            &mut |_, _| {},
+        )?;
         Ok(self.scoring.frame_errors(&errors)?)
     }
 }
@@ -756,7 +886,11 @@ struct WindowPool {
 }
 
 impl WindowPool {
-    fn start<'scope, 'env, F>(scope: &'scope std::thread::Scope<'scope, 'env>, workers: usize, score: F) -> Self
+    fn start<'scope, 'env, F>(
+        scope: &'scope std::thread::Scope<'scope, 'env>,
+        workers: usize,
+        score: F,
+    ) -> Self
     where
         F: Fn(Vec<Vec<f32>>) -> Result<Vec<f64>> + Send + Sync + 'scope,
     {
@@ -773,14 +907,29 @@ impl WindowPool {
                     Ok(q) => q.recv(),
                     Err(_) => break,
                 };
-                let Ok(Window { frames, start, from }) = job else { break };
-                let scored = score(frames).map(|errors| Scored { errors, start, from });
+                let Ok(Window {
+                    frames,
+                    start,
+                    from,
+                }) = job
+                else {
+                    break;
+                };
+                let scored = score(frames).map(|errors| Scored {
+                    errors,
+                    start,
+                    from,
+                });
                 if results.send(scored).is_err() {
                     break;
                 }
             });
         }
-        WindowPool { jobs: Some(jobs), done, outstanding: 0 }
+        WindowPool {
+            jobs: Some(jobs),
+            done,
+            outstanding: 0,
+        }
     }
 
     /// Queues `job`, returning the windows finished meanwhile.
@@ -798,10 +947,13 @@ impl WindowPool {
                 }
                 // None is busy, but none has come back for the next job yet.
                 Err(std::sync::mpsc::TrySendError::Full(j)) => {
-                    jobs.send(j).map_err(|_| anyhow::anyhow!("the window scoring threads stopped"))?;
+                    jobs.send(j)
+                        .map_err(|_| anyhow::anyhow!("the window scoring threads stopped"))?;
                     break;
                 }
-                Err(std::sync::mpsc::TrySendError::Disconnected(_)) => bail!("the window scoring threads stopped"),
+                Err(std::sync::mpsc::TrySendError::Disconnected(_)) => {
+                    bail!("the window scoring threads stopped")
+                }
             }
         }
         self.outstanding += 1;
@@ -829,7 +981,10 @@ impl WindowPool {
     }
 
     fn wait(&mut self) -> Result<Scored> {
-        let scored = self.done.recv().map_err(|_| anyhow::anyhow!("the window scoring threads stopped"))?;
+        let scored = self
+            .done
+            .recv()
+            .map_err(|_| anyhow::anyhow!("the window scoring threads stopped"))?;
         self.outstanding -= 1;
         scored
     }
@@ -843,16 +998,24 @@ pub fn run(args: &Args) -> Result<()> {
         _ => None,
     });
     let Some((visual, score)) = visual else {
-        bail!("{}: watch needs a visual model (`avad train visual`); give it with --model", args.model[0].display());
+        bail!(
+            "{}: watch needs a visual model (`avad train visual`); give it with --model",
+            args.model[0].display()
+        );
     };
     let audio = models.iter().find(|m| m.modality() == "audio");
     let preset = &visual.card.preset;
     let hop = args.hop.unwrap_or(preset.score_hop);
     if hop == 0 || hop > preset.steps {
-        bail!("--hop {hop}: must be between 1 and the window's {} frames", preset.steps);
+        bail!(
+            "--hop {hop}: must be between 1 and the window's {} frames",
+            preset.steps
+        );
     }
     let scoring = visual.scoring(Some(score)).map_err(anyhow::Error::msg)?;
-    let video_gamma = scoring.calibration.threshold_from_normal(crate::score::NORMAL_PERCENTILE)?;
+    let video_gamma = scoring
+        .calibration
+        .threshold_from_normal(crate::score::NORMAL_PERCENTILE)?;
     let (audio, gamma) = match audio {
         Some(loaded @ Loaded::Audio { model, path }) => {
             let fold = match (&args.audio_fold, model.card.folds.len()) {
@@ -864,7 +1027,10 @@ pub fn run(args: &Args) -> Result<()> {
                     model.card.folds[0].held_out.as_deref().unwrap_or("test/NAME")
                 ),
             };
-            (Some((model, fold)), 0.5 * (video_gamma + loaded.normal_gamma()?))
+            (
+                Some((model, fold)),
+                0.5 * (video_gamma + loaded.normal_gamma()?),
+            )
         }
         _ => (None, video_gamma),
     };
@@ -876,16 +1042,29 @@ pub fn run(args: &Args) -> Result<()> {
     // Below a second it would take the sound's ordinary lag (audio packets interleaved
     // in chunks, the scorer's 0.9 s window) for a loss.
     if !(args.sound_timeout >= 1.0) {
-        bail!("--sound-timeout {}: must be at least 1 second", args.sound_timeout);
+        bail!(
+            "--sound-timeout {}: must be at least 1 second",
+            args.sound_timeout
+        );
     }
-    let scorer = Scorer { visual, scoring, audio, device, hop, workers, sound_timeout: args.sound_timeout, source: args.source.clone() };
+    let scorer = Scorer {
+        visual,
+        scoring,
+        audio,
+        device,
+        hop,
+        workers,
+        sound_timeout: args.sound_timeout,
+        source: args.source.clone(),
+    };
     let size = FrameSize::new(preset.size as u32, preset.size as u32);
     let live_url = is_stream_url(&args.source);
 
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = stop.clone();
-        ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst)).context("installing the Ctrl-C handler")?;
+        ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst))
+            .context("installing the Ctrl-C handler")?;
     }
     let status = std::io::stderr().is_terminal();
     let mut emitter = Emitter {
@@ -920,7 +1099,8 @@ pub fn run(args: &Args) -> Result<()> {
             Ok(mut source) => {
                 let fps = source.fps(args.fps);
                 let before = emitter.base + emitter.pending.len();
-                let ended = scorer.segment(&mut source, fps, &mut emitter, &stop, status, started)?;
+                let ended =
+                    scorer.segment(&mut source, fps, &mut emitter, &stop, status, started)?;
                 let (s, d) = source.damage();
                 skipped += s;
                 damaged += d;
@@ -940,7 +1120,14 @@ pub fn run(args: &Args) -> Result<()> {
         };
         if !live_url || attempts >= args.reconnect || stop.load(Ordering::SeqCst) {
             emitter.close(emitter.base, last_t, "stream failed")?;
-            summary(&mut emitter, started, reconnects, (skipped, damaged), false, Some(format!("{failure:#}")))?;
+            summary(
+                &mut emitter,
+                started,
+                reconnects,
+                (skipped, damaged),
+                false,
+                Some(format!("{failure:#}")),
+            )?;
             return Err(failure);
         }
         let wait_s = (0.5 * 2f64.powi(attempts as i32)).min(8.0);
@@ -958,11 +1145,33 @@ pub fn run(args: &Args) -> Result<()> {
             std::thread::sleep(Duration::from_millis(50));
         }
     };
-    emitter.close(emitter.base, last_t, if interrupted { "interrupted" } else { "end of stream" })?;
-    summary(&mut emitter, started, reconnects, (skipped, damaged), interrupted, None)
+    emitter.close(
+        emitter.base,
+        last_t,
+        if interrupted {
+            "interrupted"
+        } else {
+            "end of stream"
+        },
+    )?;
+    summary(
+        &mut emitter,
+        started,
+        reconnects,
+        (skipped, damaged),
+        interrupted,
+        None,
+    )
 }
 
-fn summary(emitter: &mut Emitter, started: Instant, reconnects: u32, damage: (u64, u64), interrupted: bool, error: Option<String>) -> Result<()> {
+fn summary(
+    emitter: &mut Emitter,
+    started: Instant,
+    reconnects: u32,
+    damage: (u64, u64),
+    interrupted: bool,
+    error: Option<String>,
+) -> Result<()> {
     if std::io::stderr().is_terminal() {
         eprintln!();
     }

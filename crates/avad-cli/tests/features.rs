@@ -15,21 +15,41 @@ fn writes_npy_and_csv_of_160_columns() {
     let d = tempfile::tempdir().unwrap();
     let input = d.path().join("tone.wav");
     // One second of 440 Hz at 22,050 Hz: 1 + 22050 / 512 = 44 centred frames.
-    let tone: Vec<f32> = (0..22050).map(|i| 0.5 * (2.0 * std::f32::consts::PI * 440.0 * i as f32 / 22050.0).sin()).collect();
+    let tone: Vec<f32> = (0..22050)
+        .map(|i| 0.5 * (2.0 * std::f32::consts::PI * 440.0 * i as f32 / 22050.0).sin())
+        .collect();
     wav(&input, 22050, &tone);
     let npy = d.path().join("f.npy");
-    let out = avad(&["features", input.to_str().unwrap(), "--out", npy.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = avad(&[
+        "features",
+        input.to_str().unwrap(),
+        "--out",
+        npy.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let (shape, data) = avad_features::npy::read_npy(&npy).unwrap();
     assert_eq!(shape, [44, 160]);
     // The centroid of a pure tone sits near its frequency (column 2), in the middle frames.
     let centroid = data[20 * 160 + 2];
     assert!((centroid - 440.0).abs() < 30.0, "centroid {centroid}");
     let csv = d.path().join("f.csv");
-    assert!(avad(&["features", input.to_str().unwrap(), "-o", csv.to_str().unwrap()]).status.success());
+    assert!(avad(&[
+        "features",
+        input.to_str().unwrap(),
+        "-o",
+        csv.to_str().unwrap()
+    ])
+    .status
+    .success());
     let text = std::fs::read_to_string(&csv).unwrap();
     let header = text.lines().next().unwrap();
-    assert!(header.starts_with("spectral_flatness,zero_crossing_rate,spectral_centroid,spectral_bandwidth,mfcc_1,"));
+    assert!(header.starts_with(
+        "spectral_flatness,zero_crossing_rate,spectral_centroid,spectral_bandwidth,mfcc_1,"
+    ));
     assert!(header.ends_with("spectral_contrast_7"));
     assert_eq!(header.split(',').count(), 160);
     assert_eq!(text.lines().count(), 45);
@@ -40,17 +60,33 @@ fn bad_input_and_output_fail_cleanly() {
     let d = tempfile::tempdir().unwrap();
     let input = d.path().join("tone.wav");
     wav(&input, 22050, &vec![0.1; 4096]);
-    let out = avad(&["features", input.to_str().unwrap(), "--out", d.path().join("f.txt").to_str().unwrap()]);
+    let out = avad(&[
+        "features",
+        input.to_str().unwrap(),
+        "--out",
+        d.path().join("f.txt").to_str().unwrap(),
+    ]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1));
-    assert!(err.contains("f.txt") && err.contains(".npy or .csv"), "{err}");
+    assert!(
+        err.contains("f.txt") && err.contains(".npy or .csv"),
+        "{err}"
+    );
     assert!(!d.path().join("f.txt").exists());
     let text = d.path().join("notes.wav");
     std::fs::write(&text, "not audio").unwrap();
-    let out = avad(&["features", text.to_str().unwrap(), "--out", d.path().join("g.npy").to_str().unwrap()]);
+    let out = avad(&[
+        "features",
+        text.to_str().unwrap(),
+        "--out",
+        d.path().join("g.npy").to_str().unwrap(),
+    ]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1));
-    assert!(err.contains("notes.wav") && err.lines().count() == 1, "{err}");
+    assert!(
+        err.contains("notes.wav") && err.lines().count() == 1,
+        "{err}"
+    );
     assert!(!d.path().join("g.npy").exists(), "no partial output");
 }
 
@@ -64,9 +100,18 @@ fn ped2_features_match_librosa_end_to_end() {
     let d = tempfile::tempdir().unwrap();
     let out_path = d.path().join("p2te1.npy");
     let wav = shared.join("datasets/ucsd-ped2/audio/P2Te1.wav");
-    assert!(avad(&["features", wav.to_str().unwrap(), "--out", out_path.to_str().unwrap()]).status.success());
+    assert!(avad(&[
+        "features",
+        wav.to_str().unwrap(),
+        "--out",
+        out_path.to_str().unwrap()
+    ])
+    .status
+    .success());
     let (shape, ours) = avad_features::npy::read_npy(&out_path).unwrap();
-    let (ref_shape, mfcc) = avad_features::npy::read_npy(&shared.join("reference/librosa/ucsd-ped2/P2Te1/mfcc.npy")).unwrap();
+    let (ref_shape, mfcc) =
+        avad_features::npy::read_npy(&shared.join("reference/librosa/ucsd-ped2/P2Te1/mfcc.npy"))
+            .unwrap();
     assert_eq!(shape, [311, 160]);
     assert_eq!(ref_shape, [20, 311]);
     // Columns 4..24 are MFCC 1-20; librosa stores them as (20, frames).

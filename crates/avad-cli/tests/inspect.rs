@@ -57,13 +57,19 @@ fn inspect_a_generic_clip_folder() {
     let clip = d.path().join("test/cam1");
     std::fs::create_dir_all(&clip).unwrap();
     for i in 1..=12 {
-        image::GrayImage::from_pixel(32, 24, image::Luma([i as u8])).save(clip.join(format!("{i}.png"))).unwrap();
+        image::GrayImage::from_pixel(32, 24, image::Luma([i as u8]))
+            .save(clip.join(format!("{i}.png")))
+            .unwrap();
     }
     std::fs::write(clip.join("labels.csv"), "start,end\n3,5\n").unwrap();
     std::fs::write(clip.join("clip.toml"), "fps = 12.5\n").unwrap();
     let out = avad(&["inspect", "--clips", d.path().to_str().unwrap()]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(text.contains("generic clip folder"), "{text}");
     assert!(text.contains("test: 1 clips, 12 frames"), "{text}");
     assert!(text.contains("32x24, 12.500 fps"), "{text}");
@@ -83,33 +89,62 @@ fn bad_input_fails_with_one_line_naming_the_file() {
     std::fs::create_dir(p("empty")).unwrap();
     assert_fails_naming(&avad(&["inspect", p("empty").to_str().unwrap()]), "empty");
     // A missing path.
-    assert_fails_naming(&avad(&["inspect", p("missing").to_str().unwrap()]), "missing");
+    assert_fails_naming(
+        &avad(&["inspect", p("missing").to_str().unwrap()]),
+        "missing",
+    );
     // A WAV that is not audio, and an empty WAV.
     write(&p("text.wav"), b"hello, I am not a WAV file at all");
-    assert_fails_naming(&avad(&["inspect", p("text.wav").to_str().unwrap()]), "text.wav");
+    assert_fails_naming(
+        &avad(&["inspect", p("text.wav").to_str().unwrap()]),
+        "text.wav",
+    );
     write(&p("empty.wav"), b"");
-    assert_fails_naming(&avad(&["inspect", p("empty.wav").to_str().unwrap()]), "empty.wav");
+    assert_fails_naming(
+        &avad(&["inspect", p("empty.wav").to_str().unwrap()]),
+        "empty.wav",
+    );
     // Frames of mixed sizes in a clip.
     let clip = p("mixed/test/c1");
     std::fs::create_dir_all(&clip).unwrap();
-    image::GrayImage::new(8, 8).save(clip.join("1.png")).unwrap();
-    image::GrayImage::new(8, 9).save(clip.join("2.png")).unwrap();
+    image::GrayImage::new(8, 8)
+        .save(clip.join("1.png"))
+        .unwrap();
+    image::GrayImage::new(8, 9)
+        .save(clip.join("2.png"))
+        .unwrap();
     let out = avad(&["inspect", p("mixed").to_str().unwrap()]);
     // inspect reads headers only; the size check is part of opening a clip.
     if out.status.success() {
-        panic!("mixed sizes accepted: {}", String::from_utf8_lossy(&out.stdout));
+        panic!(
+            "mixed sizes accepted: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
     }
     assert_fails_naming(&out, "2.png");
     // A malformed label file.
     let clip = p("badlabels/test/c1");
     std::fs::create_dir_all(&clip).unwrap();
-    image::GrayImage::new(8, 8).save(clip.join("1.png")).unwrap();
+    image::GrayImage::new(8, 8)
+        .save(clip.join("1.png"))
+        .unwrap();
     write(&clip.join("labels.csv"), b"frame,label\n1,maybe\n");
-    assert_fails_naming(&avad(&["inspect", p("badlabels").to_str().unwrap()]), "labels.csv");
+    assert_fails_naming(
+        &avad(&["inspect", p("badlabels").to_str().unwrap()]),
+        "labels.csv",
+    );
     // A malformed UCSD ground truth in a Ped2-shaped folder.
     let ucsd = p("ped2/UCSDped2");
     std::fs::create_dir_all(ucsd.join("Train/Train001")).unwrap();
-    image::GrayImage::new(8, 8).save(ucsd.join("Train/Train001/001.png")).unwrap();
-    write(&ucsd.join("Test/UCSDped2.m"), b"TestVideoFile{end+1}.gt_frame = [61:oops];\n");
-    assert_fails_naming(&avad(&["inspect", p("ped2").to_str().unwrap()]), "UCSDped2.m");
+    image::GrayImage::new(8, 8)
+        .save(ucsd.join("Train/Train001/001.png"))
+        .unwrap();
+    write(
+        &ucsd.join("Test/UCSDped2.m"),
+        b"TestVideoFile{end+1}.gt_frame = [61:oops];\n",
+    );
+    assert_fails_naming(
+        &avad(&["inspect", p("ped2").to_str().unwrap()]),
+        "UCSDped2.m",
+    );
 }

@@ -12,7 +12,10 @@ fn assert_fails_naming(out: &Output, needle: &str) {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "stderr: {err}");
     let last = err.trim_end().lines().last().unwrap_or("");
-    assert!(last.starts_with("error: ") && last.contains(needle), "{err}");
+    assert!(
+        last.starts_with("error: ") && last.contains(needle),
+        "{err}"
+    );
     assert!(!err.contains("panicked"), "{err}");
 }
 
@@ -60,71 +63,182 @@ fn train_then_score_the_synthetic_scene() {
     let tmp = tempfile::tempdir().unwrap();
     let scene = tmp.path().join("scene");
     let s = scene.to_str().unwrap();
-    ok(&avad(&["synth", s, "--train", "3", "--test", "2", "--frames", "40", "--seed", "3"]));
+    ok(&avad(&[
+        "synth", s, "--train", "3", "--test", "2", "--frames", "40", "--seed", "3",
+    ]));
     let preset = tiny_preset(tmp.path());
     let model = tmp.path().join("model");
     let m = model.to_str().unwrap();
 
     // One epoch, then resume to the preset's two.
-    let out = avad(&["train", "visual", s, "--out", m, "--preset", &preset, "--epochs", "1"]);
+    let out = avad(&[
+        "train", "visual", s, "--out", m, "--preset", &preset, "--epochs", "1",
+    ]);
     let log = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "{log}");
     assert!(log.contains("epoch 1/1: train loss"), "{log}");
-    for f in ["model.json", "weights.bpk", "loss.csv", "loss.png", "loss.svg", "checkpoint/checkpoint.json"] {
+    for f in [
+        "model.json",
+        "weights.bpk",
+        "loss.csv",
+        "loss.png",
+        "loss.svg",
+        "checkpoint/checkpoint.json",
+    ] {
         assert!(model.join(f).is_file(), "missing {f}");
     }
     // A finished model is not overwritten by accident.
-    assert_fails_naming(&avad(&["train", "visual", s, "--out", m, "--preset", &preset]), "already holds a trained model");
-    let out = avad(&["train", "visual", s, "--out", m, "--preset", &preset, "--resume"]);
+    assert_fails_naming(
+        &avad(&["train", "visual", s, "--out", m, "--preset", &preset]),
+        "already holds a trained model",
+    );
+    let out = avad(&[
+        "train", "visual", s, "--out", m, "--preset", &preset, "--resume",
+    ]);
     let log = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "{log}");
-    assert!(log.contains("resuming after epoch 1") && log.contains("epoch 2/2"), "{log}");
+    assert!(
+        log.contains("resuming after epoch 1") && log.contains("epoch 2/2"),
+        "{log}"
+    );
     let card: serde_json::Value = serde_json::from_str(&read(&model.join("model.json"))).unwrap();
     assert_eq!(card["kind"], "visual");
     assert_eq!(card["history"].as_array().unwrap().len(), 2);
-    assert_eq!(card["train_clips"].as_array().unwrap().len() + card["validation_clips"].as_array().unwrap().len(), 3);
-    assert_eq!(card["validation_clips"].as_array().unwrap().len(), 1, "33% of 3 clips");
-    assert_eq!(read(&model.join("loss.csv")).lines().count(), 3, "header and two epochs");
+    assert_eq!(
+        card["train_clips"].as_array().unwrap().len()
+            + card["validation_clips"].as_array().unwrap().len(),
+        3
+    );
+    assert_eq!(
+        card["validation_clips"].as_array().unwrap().len(),
+        1,
+        "33% of 3 clips"
+    );
+    assert_eq!(
+        read(&model.join("loss.csv")).lines().count(),
+        3,
+        "header and two epochs"
+    );
 
     // Score twice: a reloaded model gives the same bytes.
     let out1 = tmp.path().join("scores1");
     let out2 = tmp.path().join("scores2");
-    let table = ok(&avad(&["score", s, "--model", m, "--out", out1.to_str().unwrap()]));
-    ok(&avad(&["score", s, "--model", m, "--out", out2.to_str().unwrap()]));
-    assert_eq!(read(&out1.join("scores.csv")), read(&out2.join("scores.csv")));
-    assert!(table.contains("| video, per-video min-max |") && table.contains("| video, calibrated |"), "{table}");
+    let table = ok(&avad(&[
+        "score",
+        s,
+        "--model",
+        m,
+        "--out",
+        out1.to_str().unwrap(),
+    ]));
+    ok(&avad(&[
+        "score",
+        s,
+        "--model",
+        m,
+        "--out",
+        out2.to_str().unwrap(),
+    ]));
+    assert_eq!(
+        read(&out1.join("scores.csv")),
+        read(&out2.join("scores.csv"))
+    );
+    assert!(
+        table.contains("| video, per-video min-max |") && table.contains("| video, calibrated |"),
+        "{table}"
+    );
 
     let csv = read(&out1.join("scores.csv"));
-    assert_eq!(csv.lines().count(), 1 + 2 * 40, "a header and one row per test frame");
-    assert!(csv.starts_with("clip,frame,label,video_error,video_regularity_minmax,video_regularity_calibrated\n"), "{csv}");
-    let min_max: Vec<f64> = csv.lines().skip(1).map(|l| l.split(',').nth(4).unwrap().parse().unwrap()).collect();
+    assert_eq!(
+        csv.lines().count(),
+        1 + 2 * 40,
+        "a header and one row per test frame"
+    );
+    assert!(
+        csv.starts_with(
+            "clip,frame,label,video_error,video_regularity_minmax,video_regularity_calibrated\n"
+        ),
+        "{csv}"
+    );
+    let min_max: Vec<f64> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(4).unwrap().parse().unwrap())
+        .collect();
     let lo = min_max.iter().cloned().fold(f64::INFINITY, f64::min);
     let hi = min_max.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
     assert_eq!((lo, hi), (0.0, 1.0), "per-video min-max spans [0, 1]");
     let first_clip = &min_max[..40];
-    assert_eq!(first_clip.iter().cloned().fold(f64::INFINITY, f64::min), 0.0, "in each clip");
-    let metrics: serde_json::Value = serde_json::from_str(&read(&out1.join("metrics.json"))).unwrap();
+    assert_eq!(
+        first_clip.iter().cloned().fold(f64::INFINITY, f64::min),
+        0.0,
+        "in each clip"
+    );
+    let metrics: serde_json::Value =
+        serde_json::from_str(&read(&out1.join("metrics.json"))).unwrap();
     assert_eq!(metrics["frames"], 80);
     let auc = metrics["frame_level"][0]["auc"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&auc), "{auc}");
     let pixel = metrics["pixel_level_auc"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&pixel), "{pixel}");
     assert!(out1.join("roc.png").is_file() && out1.join("metrics.md").is_file());
-    assert_eq!(std::fs::read_dir(out1.join("plots")).unwrap().count(), 4, "one plot per test clip, PNG and SVG");
+    assert_eq!(
+        std::fs::read_dir(out1.join("plots")).unwrap().count(),
+        4,
+        "one plot per test clip, PNG and SVG"
+    );
 
     // The motion score is the default; the patch score and eq. 3's whole-frame error are
     // one flag away, each with its own errors; eq. 3's is the root of a sum of squares,
     // never negative.
-    assert!(metrics["models"][0].as_str().unwrap().contains("motion score"), "{}", metrics["models"]);
+    assert!(
+        metrics["models"][0]
+            .as_str()
+            .unwrap()
+            .contains("motion score"),
+        "{}",
+        metrics["models"]
+    );
     let paper = tmp.path().join("paper");
-    ok(&avad(&["score", s, "--model", m, "--video-score", "paper", "--out", paper.to_str().unwrap()]));
-    let paper_errors: Vec<f64> = read(&paper.join("scores.csv")).lines().skip(1).map(|l| l.split(',').nth(3).unwrap().parse().unwrap()).collect();
+    ok(&avad(&[
+        "score",
+        s,
+        "--model",
+        m,
+        "--video-score",
+        "paper",
+        "--out",
+        paper.to_str().unwrap(),
+    ]));
+    let paper_errors: Vec<f64> = read(&paper.join("scores.csv"))
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(3).unwrap().parse().unwrap())
+        .collect();
     assert!(paper_errors.iter().all(|&e| e > 0.0));
-    assert_ne!(read(&paper.join("scores.csv")), read(&out1.join("scores.csv")));
+    assert_ne!(
+        read(&paper.join("scores.csv")),
+        read(&out1.join("scores.csv"))
+    );
     let patch_out = tmp.path().join("patch");
-    ok(&avad(&["score", s, "--model", m, "--video-score", "patch", "--out", patch_out.to_str().unwrap()]));
-    assert_ne!(read(&patch_out.join("scores.csv")), read(&out1.join("scores.csv")));
-    assert_ne!(read(&patch_out.join("scores.csv")), read(&paper.join("scores.csv")));
+    ok(&avad(&[
+        "score",
+        s,
+        "--model",
+        m,
+        "--video-score",
+        "patch",
+        "--out",
+        patch_out.to_str().unwrap(),
+    ]));
+    assert_ne!(
+        read(&patch_out.join("scores.csv")),
+        read(&out1.join("scores.csv"))
+    );
+    assert_ne!(
+        read(&patch_out.join("scores.csv")),
+        read(&paper.join("scores.csv"))
+    );
 
     // `avad calibrate` fits the same calibrations again from the same held-out clips, and
     // gives a model calibrated before the patch and motion scores (a card without them)
@@ -132,52 +246,128 @@ fn train_then_score_the_synthetic_scene() {
     let card_path = model.join("model.json");
     let original = read(&card_path);
     let mut old: serde_json::Value = serde_json::from_str(&original).unwrap();
-    let patch = old.as_object_mut().unwrap().remove("patch").expect("a new model has a patch score");
+    let patch = old
+        .as_object_mut()
+        .unwrap()
+        .remove("patch")
+        .expect("a new model has a patch score");
     assert_eq!(patch["grid"], 32, "32x32 frames: blocks of one pixel");
     assert_eq!(patch["patch"], 5, "a sixth of 32 blocks, rounded");
-    let motion = old.as_object_mut().unwrap().remove("motion").expect("a new model has a motion score");
-    assert_eq!((&motion["grid"], &motion["patch"]), (&patch["grid"], &patch["patch"]), "the same geometry");
-    assert_ne!(motion["baseline"], patch["baseline"], "its own normal baseline");
+    let motion = old
+        .as_object_mut()
+        .unwrap()
+        .remove("motion")
+        .expect("a new model has a motion score");
+    assert_eq!(
+        (&motion["grid"], &motion["patch"]),
+        (&patch["grid"], &patch["patch"]),
+        "the same geometry"
+    );
+    assert_ne!(
+        motion["baseline"], patch["baseline"],
+        "its own normal baseline"
+    );
     std::fs::write(&card_path, serde_json::to_string_pretty(&old).unwrap()).unwrap();
     let no_patch = tmp.path().join("no-patch");
     for score in ["patch", "motion"] {
-        assert_fails_naming(&avad(&["score", s, "--model", m, "--video-score", score, "--out", no_patch.to_str().unwrap()]), "avad calibrate");
+        assert_fails_naming(
+            &avad(&[
+                "score",
+                s,
+                "--model",
+                m,
+                "--video-score",
+                score,
+                "--out",
+                no_patch.to_str().unwrap(),
+            ]),
+            "avad calibrate",
+        );
     }
     // Without either, the default falls back to eq. 3.
-    ok(&avad(&["score", s, "--model", m, "--out", no_patch.to_str().unwrap()]));
-    let fallback: serde_json::Value = serde_json::from_str(&read(&no_patch.join("metrics.json"))).unwrap();
-    assert!(fallback["models"][0].as_str().unwrap().contains("paper score"), "{}", fallback["models"]);
+    ok(&avad(&[
+        "score",
+        s,
+        "--model",
+        m,
+        "--out",
+        no_patch.to_str().unwrap(),
+    ]));
+    let fallback: serde_json::Value =
+        serde_json::from_str(&read(&no_patch.join("metrics.json"))).unwrap();
+    assert!(
+        fallback["models"][0]
+            .as_str()
+            .unwrap()
+            .contains("paper score"),
+        "{}",
+        fallback["models"]
+    );
     ok(&avad(&["calibrate", m, s]));
-    assert_eq!(read(&card_path), original, "recalibrating on the same clips gives the same card");
+    assert_eq!(
+        read(&card_path),
+        original,
+        "recalibrating on the same clips gives the same card"
+    );
     let trained_on = card["train_clips"][0].as_str().unwrap();
-    assert_fails_naming(&avad(&["calibrate", m, s, "--clip", trained_on]), "trained the model");
-    assert_fails_naming(&avad(&["calibrate", m, s, "--clip", "nope"]), "no training clip named nope");
+    assert_fails_naming(
+        &avad(&["calibrate", m, s, "--clip", trained_on]),
+        "trained the model",
+    );
+    assert_fails_naming(
+        &avad(&["calibrate", m, s, "--clip", "nope"]),
+        "no training clip named nope",
+    );
 
     // Live: a test clip watched as a stream scores every frame exactly as `avad score
     // --causal` does offline, and its events open and close where those scores cross γ.
     let causal = tmp.path().join("causal");
-    ok(&avad(&["score", s, "--model", m, "--clip", "clip01", "--causal", "--out", causal.to_str().unwrap()]));
+    ok(&avad(&[
+        "score",
+        s,
+        "--model",
+        m,
+        "--clip",
+        "clip01",
+        "--causal",
+        "--out",
+        causal.to_str().unwrap(),
+    ]));
     let offline: Vec<f64> = read(&causal.join("scores.csv"))
         .lines()
         .skip(1)
         .map(|l| l.split(',').nth(5).unwrap().parse().unwrap())
         .collect();
     let clip = scene.join("test").join("clip01");
-    let live = ok(&avad(&["watch", clip.to_str().unwrap(), "--model", m, "--every-frame"]));
+    let live = ok(&avad(&[
+        "watch",
+        clip.to_str().unwrap(),
+        "--model",
+        m,
+        "--every-frame",
+    ]));
     let events = common::events(&live);
     let frames: Vec<&serde_json::Value> = events.iter().filter(|e| e["event"] == "frame").collect();
     assert_eq!(frames.len(), 40);
     // Equal up to float rounding: offline scoring batches four windows, live scoring one.
     for (f, off) in frames.iter().zip(&offline) {
         let live = f["video_regularity"].as_f64().unwrap();
-        assert!((live - off).abs() <= 1e-9 * off.abs().max(1.0), "frame {}: live {live}, offline {off}", f["frame"]);
+        assert!(
+            (live - off).abs() <= 1e-9 * off.abs().max(1.0),
+            "frame {}: live {live}, offline {off}",
+            f["frame"]
+        );
     }
-    let gamma = events.iter().find(|e| e["event"] == "start").map(|e| e["gamma"].as_f64().unwrap());
+    let gamma = events
+        .iter()
+        .find(|e| e["event"] == "start")
+        .map(|e| e["gamma"].as_f64().unwrap());
     let mut open = false;
     for e in &events {
         match e["event"].as_str().unwrap() {
             "frame" => {
-                let below = e["video_regularity"].as_f64().unwrap() < gamma.unwrap_or(f64::NEG_INFINITY);
+                let below =
+                    e["video_regularity"].as_f64().unwrap() < gamma.unwrap_or(f64::NEG_INFINITY);
                 assert_eq!(e["anomalous"].as_bool().unwrap(), below);
                 if below != open {
                     open = below;
@@ -189,13 +379,23 @@ fn train_then_score_the_synthetic_scene() {
         }
     }
     let summary = events.last().unwrap();
-    assert_eq!((summary["event"].as_str(), summary["frames"].as_u64()), (Some("summary"), Some(40)));
-    assert_fails_naming(&avad(&["watch", "/no/such/source", "--model", m]), "/no/such/source");
+    assert_eq!(
+        (summary["event"].as_str(), summary["frames"].as_u64()),
+        (Some("summary"), Some(40))
+    );
+    assert_fails_naming(
+        &avad(&["watch", "/no/such/source", "--model", m]),
+        "/no/such/source",
+    );
     // A damaged frame in the middle of a folder (decoded ahead, on its own thread): the
     // frames before it are scored and reported, then one line names the file, exit 1.
     let broken = tmp.path().join("broken");
     std::fs::create_dir_all(&broken).unwrap();
-    let mut names: Vec<_> = std::fs::read_dir(&clip).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "png")).collect();
+    let mut names: Vec<_> = std::fs::read_dir(&clip)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "png"))
+        .collect();
     names.sort();
     assert_eq!(names.len(), 40);
     for (i, f) in names.iter().enumerate() {
@@ -206,15 +406,31 @@ fn train_then_score_the_synthetic_scene() {
             std::fs::copy(f, &to).unwrap();
         }
     }
-    let bad_name = names[25].file_name().unwrap().to_string_lossy().into_owned();
-    let out = avad(&["watch", broken.to_str().unwrap(), "--model", m, "--every-frame"]);
+    let bad_name = names[25]
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let out = avad(&[
+        "watch",
+        broken.to_str().unwrap(),
+        "--model",
+        m,
+        "--every-frame",
+    ]);
     assert_fails_naming(&out, &bad_name);
     let events = common::events(&String::from_utf8_lossy(&out.stdout));
     let summary = events.last().unwrap();
     assert_eq!(summary["event"], "summary");
-    assert!(summary["error"].as_str().unwrap().contains(&bad_name), "{summary}");
+    assert!(
+        summary["error"].as_str().unwrap().contains(&bad_name),
+        "{summary}"
+    );
     let scored = events.iter().filter(|e| e["event"] == "frame").count();
-    assert!(scored >= 20 && scored <= 25, "{scored} frames scored before the damaged 26th");
+    assert!(
+        scored >= 20 && scored <= 25,
+        "{scored} frames scored before the damaged 26th"
+    );
 
     // The audio model on the scene's (normal) training sound, then both modalities and
     // the evaluation with fusion.
@@ -225,53 +441,146 @@ fn train_then_score_the_synthetic_scene() {
     assert!(out.status.success(), "{log}");
     let card: serde_json::Value = serde_json::from_str(&read(&audio.join("model.json"))).unwrap();
     assert_eq!(card["kind"], "audio");
-    assert_eq!(card["folds"].as_array().unwrap().len(), 1, "one fold: the training clips are all normal");
+    assert_eq!(
+        card["folds"].as_array().unwrap().len(),
+        1,
+        "one fold: the training clips are all normal"
+    );
     assert!(audio.join("weights.bpk").is_file());
     // A site's own recordings of normal sound: one fold that scores every clip.
     let normal = tmp.path().join("normal-sound");
     std::fs::create_dir(&normal).unwrap();
     for (i, clip) in ["clip01", "clip02"].iter().enumerate() {
-        std::fs::copy(scene.join("train").join(clip).join("audio.wav"), normal.join(format!("day{i}.wav"))).unwrap();
+        std::fs::copy(
+            scene.join("train").join(clip).join("audio.wav"),
+            normal.join(format!("day{i}.wav")),
+        )
+        .unwrap();
     }
     let site = tmp.path().join("site-audio");
-    ok(&avad(&["train", "audio", "--normal-audio", normal.to_str().unwrap(), "--out", site.to_str().unwrap(), "--epochs", "1"]));
+    ok(&avad(&[
+        "train",
+        "audio",
+        "--normal-audio",
+        normal.to_str().unwrap(),
+        "--out",
+        site.to_str().unwrap(),
+        "--epochs",
+        "1",
+    ]));
     let card: serde_json::Value = serde_json::from_str(&read(&site.join("model.json"))).unwrap();
-    assert!(card["protocol"].as_str().unwrap().starts_with("normal recordings in"), "{}", card["protocol"]);
+    assert!(
+        card["protocol"]
+            .as_str()
+            .unwrap()
+            .starts_with("normal recordings in"),
+        "{}",
+        card["protocol"]
+    );
     assert_eq!(card["folds"][0]["held_out"], serde_json::Value::Null);
-    assert_eq!(card["folds"][0]["train_clips"].as_array().unwrap().len() + card["folds"][0]["validation_clips"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        card["folds"][0]["train_clips"].as_array().unwrap().len()
+            + card["folds"][0]["validation_clips"]
+                .as_array()
+                .unwrap()
+                .len(),
+        2
+    );
     let empty = tmp.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
     let site2 = tmp.path().join("site2");
-    assert_fails_naming(&avad(&["train", "audio", "--normal-audio", empty.to_str().unwrap(), "--out", site2.to_str().unwrap()]), "no audio files");
+    assert_fails_naming(
+        &avad(&[
+            "train",
+            "audio",
+            "--normal-audio",
+            empty.to_str().unwrap(),
+            "--out",
+            site2.to_str().unwrap(),
+        ]),
+        "no audio files",
+    );
     assert!(!site2.exists(), "nothing written on failure");
 
     let both = tmp.path().join("both");
-    let table = ok(&avad(&["score", s, "--model", m, "--model", a, "--out", both.to_str().unwrap()]));
-    assert!(table.contains("| audio, calibrated |") && table.contains("| video, calibrated |"), "{table}");
+    let table = ok(&avad(&[
+        "score",
+        s,
+        "--model",
+        m,
+        "--model",
+        a,
+        "--out",
+        both.to_str().unwrap(),
+    ]));
+    assert!(
+        table.contains("| audio, calibrated |") && table.contains("| video, calibrated |"),
+        "{table}"
+    );
     let csv = read(&both.join("scores.csv"));
-    assert_eq!(csv.lines().next().unwrap().split(',').count(), 3 + 2 * 3, "three columns per modality");
+    assert_eq!(
+        csv.lines().next().unwrap().split(',').count(),
+        3 + 2 * 3,
+        "three columns per modality"
+    );
     assert_eq!(csv.lines().count(), 1 + 2 * 40);
     // Live with sound: a test clip and its sound watched as a stream give, frame for
     // frame, what `avad score --causal` gives for both modalities, and decide on the mean
     // of the two regularity scores.
     let causal_both = tmp.path().join("causal-both");
-    ok(&avad(&["score", s, "--model", m, "--model", a, "--clip", "clip01", "--causal", "--out", causal_both.to_str().unwrap()]));
+    ok(&avad(&[
+        "score",
+        s,
+        "--model",
+        m,
+        "--model",
+        a,
+        "--clip",
+        "clip01",
+        "--causal",
+        "--out",
+        causal_both.to_str().unwrap(),
+    ]));
     let rows: Vec<Vec<f64>> = read(&causal_both.join("scores.csv"))
         .lines()
         .skip(1)
         .map(|l| l.split(',').skip(3).map(|v| v.parse().unwrap()).collect())
         .collect();
     let sound = clip.join("audio.wav");
-    let live = ok(&avad(&["watch", clip.to_str().unwrap(), "--model", m, "--model", a, "--audio", sound.to_str().unwrap(), "--every-frame"]));
+    let live = ok(&avad(&[
+        "watch",
+        clip.to_str().unwrap(),
+        "--model",
+        m,
+        "--model",
+        a,
+        "--audio",
+        sound.to_str().unwrap(),
+        "--every-frame",
+    ]));
     let events = common::events(&live);
     let frames: Vec<&serde_json::Value> = events.iter().filter(|e| e["event"] == "frame").collect();
     assert_eq!(frames.len(), 40);
     let summary = events.last().unwrap();
     let gamma = summary["gamma"].as_f64();
     for (f, row) in frames.iter().zip(&rows) {
-        let (v, au, r) = (f["video_regularity"].as_f64().unwrap(), f["audio_regularity"].as_f64().unwrap(), f["regularity"].as_f64().unwrap());
-        assert!((v - row[2]).abs() <= 1e-9 * row[2].abs().max(1.0), "frame {}: video live {v}, offline {}", f["frame"], row[2]);
-        assert!((au - row[5]).abs() <= 1e-9 * row[5].abs().max(1.0), "frame {}: audio live {au}, offline {}", f["frame"], row[5]);
+        let (v, au, r) = (
+            f["video_regularity"].as_f64().unwrap(),
+            f["audio_regularity"].as_f64().unwrap(),
+            f["regularity"].as_f64().unwrap(),
+        );
+        assert!(
+            (v - row[2]).abs() <= 1e-9 * row[2].abs().max(1.0),
+            "frame {}: video live {v}, offline {}",
+            f["frame"],
+            row[2]
+        );
+        assert!(
+            (au - row[5]).abs() <= 1e-9 * row[5].abs().max(1.0),
+            "frame {}: audio live {au}, offline {}",
+            f["frame"],
+            row[5]
+        );
         assert!((r - 0.5 * (v + au)).abs() < 1e-12);
         if let Some(g) = gamma {
             assert_eq!(f["anomalous"].as_bool().unwrap(), r < g);
@@ -282,13 +591,31 @@ fn train_then_score_the_synthetic_scene() {
     // decisions, frame for frame (the workers change where a window is computed, not how).
     let scores_with = |workers: &str| -> Vec<String> {
         let live = ok(&avad(&[
-            "watch", clip.to_str().unwrap(), "--model", m, "--model", a, "--audio", sound.to_str().unwrap(),
-            "--every-frame", "--workers", workers,
+            "watch",
+            clip.to_str().unwrap(),
+            "--model",
+            m,
+            "--model",
+            a,
+            "--audio",
+            sound.to_str().unwrap(),
+            "--every-frame",
+            "--workers",
+            workers,
         ]));
         common::events(&live)
             .iter()
             .filter(|e| e["event"] == "frame")
-            .map(|f| format!("{} {} {} {} {}", f["frame"], f["video_regularity"], f["audio_regularity"], f["regularity"], f["anomalous"]))
+            .map(|f| {
+                format!(
+                    "{} {} {} {} {}",
+                    f["frame"],
+                    f["video_regularity"],
+                    f["audio_regularity"],
+                    f["regularity"],
+                    f["anomalous"]
+                )
+            })
             .collect()
     };
     let one = scores_with("1");
@@ -303,54 +630,125 @@ fn train_then_score_the_synthetic_scene() {
         let dir = tmp.path().join(format!("looped-{times}"));
         std::fs::create_dir_all(&dir).unwrap();
         for k in 0..times * names.len() {
-            std::os::unix::fs::symlink(&names[k % names.len()], dir.join(format!("{:05}.png", k + 1))).unwrap();
+            std::os::unix::fs::symlink(
+                &names[k % names.len()],
+                dir.join(format!("{:05}.png", k + 1)),
+            )
+            .unwrap();
         }
         let wav = dir.with_extension("wav");
         loop_wav(&sound, &wav, times);
-        let live = ok(&avad(&["watch", dir.to_str().unwrap(), "--model", m, "--model", a, "--audio", wav.to_str().unwrap()]));
+        let live = ok(&avad(&[
+            "watch",
+            dir.to_str().unwrap(),
+            "--model",
+            m,
+            "--model",
+            a,
+            "--audio",
+            wav.to_str().unwrap(),
+        ]));
         let summary = common::events(&live).pop().unwrap();
-        assert_eq!(summary["frames"].as_u64(), Some((times * names.len()) as u64));
-        (summary["max_pending_frames"].as_u64().unwrap(), summary["max_audio_held"].as_u64().unwrap(), summary["peak_rss_mb"].as_f64().unwrap())
+        assert_eq!(
+            summary["frames"].as_u64(),
+            Some((times * names.len()) as u64)
+        );
+        (
+            summary["max_pending_frames"].as_u64().unwrap(),
+            summary["max_audio_held"].as_u64().unwrap(),
+            summary["peak_rss_mb"].as_f64().unwrap(),
+        )
     };
     let (short, long) = (held(5), held(50));
     println!("held over 200 frames {short:?}, over 2000 {long:?} (pending frames, audio values, peak MB)");
     // About a second of sound ahead of the audio scores, a window and the windows queued.
-    assert!(long.0 < 80 && long.0 <= short.0 + 10, "frames pile up: {short:?} {long:?}");
-    assert!(long.1 <= short.1 + 4096, "the audio scorer's buffers grow: {short:?} {long:?}");
-    assert!(long.2 - short.2 < 60.0, "memory grows with the input: {short:?} {long:?}");
+    assert!(
+        long.0 < 80 && long.0 <= short.0 + 10,
+        "frames pile up: {short:?} {long:?}"
+    );
+    assert!(
+        long.1 <= short.1 + 4096,
+        "the audio scorer's buffers grow: {short:?} {long:?}"
+    );
+    assert!(
+        long.2 - short.2 < 60.0,
+        "memory grows with the input: {short:?} {long:?}"
+    );
     // Sound that stops while the picture goes on (the 2,000 frames, 80 s, with the clip's
     // own 1.6 s of sound): once it lags 5 s the frames are scored with silence, so they
     // keep coming out (instead of all waiting for sound until the end).
     let looped = tmp.path().join("looped-50");
-    let out = avad(&["watch", looped.to_str().unwrap(), "--model", m, "--model", a, "--audio", sound.to_str().unwrap()]);
+    let out = avad(&[
+        "watch",
+        looped.to_str().unwrap(),
+        "--model",
+        m,
+        "--model",
+        a,
+        "--audio",
+        sound.to_str().unwrap(),
+    ]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     assert!(err.contains("no sound for 5 s of picture"), "{err}");
-    let summary = common::events(&String::from_utf8_lossy(&out.stdout)).pop().unwrap();
+    let summary = common::events(&String::from_utf8_lossy(&out.stdout))
+        .pop()
+        .unwrap();
     assert_eq!(summary["frames"], 2000);
     let filled = summary["sound_filled_s"].as_f64().unwrap();
-    assert!((filled - (80.0 - 1.6 - 5.0)).abs() < 0.1, "{filled} s of silence filled");
+    assert!(
+        (filled - (80.0 - 1.6 - 5.0)).abs() < 0.1,
+        "{filled} s of silence filled"
+    );
     let pending = summary["max_pending_frames"].as_u64().unwrap();
     assert!(pending < 5 * 25 + 40, "{pending} frames waited at once");
     assert_fails_naming(
-        &avad(&["watch", looped.to_str().unwrap(), "--model", m, "--model", a, "--audio", sound.to_str().unwrap(), "--sound-timeout", "0.5"]),
+        &avad(&[
+            "watch",
+            looped.to_str().unwrap(),
+            "--model",
+            m,
+            "--model",
+            a,
+            "--audio",
+            sound.to_str().unwrap(),
+            "--sound-timeout",
+            "0.5",
+        ]),
         "--sound-timeout 0.5",
     );
     // --min-gap 3: an episode ends only after three frames in a row at or above γ (γ set
     // to the median joint score, so that the scores cross it often).
-    let mut sorted: Vec<f64> = frames.iter().map(|f| f["regularity"].as_f64().unwrap()).collect();
+    let mut sorted: Vec<f64> = frames
+        .iter()
+        .map(|f| f["regularity"].as_f64().unwrap())
+        .collect();
     sorted.sort_by(f64::total_cmp);
     let median = sorted[sorted.len() / 2];
     let live = ok(&avad(&[
-        "watch", clip.to_str().unwrap(), "--model", m, "--model", a, "--audio", sound.to_str().unwrap(),
-        "--every-frame", "--gamma", &median.to_string(), "--min-gap", "3",
+        "watch",
+        clip.to_str().unwrap(),
+        "--model",
+        m,
+        "--model",
+        a,
+        "--audio",
+        sound.to_str().unwrap(),
+        "--every-frame",
+        "--gamma",
+        &median.to_string(),
+        "--min-gap",
+        "3",
     ]));
     let gapped = common::events(&live);
     // The episodes the rule gives, from the frame records: (first frame, end frame).
     let mut want = Vec::new();
     let (mut open, mut run) = (None, 0);
     for f in gapped.iter().filter(|e| e["event"] == "frame") {
-        let (n, below) = (f["frame"].as_u64().unwrap(), f["anomalous"].as_bool().unwrap());
+        let (n, below) = (
+            f["frame"].as_u64().unwrap(),
+            f["anomalous"].as_bool().unwrap(),
+        );
         match (open, below) {
             (None, true) => open = Some(n),
             (Some(_), true) => run = 0,
@@ -364,11 +762,20 @@ fn train_then_score_the_synthetic_scene() {
             (None, false) => {}
         }
     }
-    let starts: Vec<u64> = gapped.iter().filter(|e| e["event"] == "start").map(|e| e["frame"].as_u64().unwrap()).collect();
+    let starts: Vec<u64> = gapped
+        .iter()
+        .filter(|e| e["event"] == "start")
+        .map(|e| e["frame"].as_u64().unwrap())
+        .collect();
     let ends: Vec<(u64, u64)> = gapped
         .iter()
         .filter(|e| e["event"] == "end" && e["reason"] == "score back above gamma")
-        .map(|e| (e["first_frame"].as_u64().unwrap(), e["frame"].as_u64().unwrap()))
+        .map(|e| {
+            (
+                e["first_frame"].as_u64().unwrap(),
+                e["frame"].as_u64().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(ends, want, "episodes end after three frames above gamma");
     assert!(!want.is_empty() && starts.len() >= want.len());
@@ -376,55 +783,144 @@ fn train_then_score_the_synthetic_scene() {
     // Evidence: with γ above every score the whole clip is one episode, saved whole.
     let evidence = tmp.path().join("evidence");
     let live = ok(&avad(&[
-        "watch", clip.to_str().unwrap(), "--model", m, "--model", a, "--audio", sound.to_str().unwrap(),
-        "--gamma", "10", "--evidence", evidence.to_str().unwrap(),
+        "watch",
+        clip.to_str().unwrap(),
+        "--model",
+        m,
+        "--model",
+        a,
+        "--audio",
+        sound.to_str().unwrap(),
+        "--gamma",
+        "10",
+        "--evidence",
+        evidence.to_str().unwrap(),
     ]));
-    let end = common::events(&live).into_iter().find(|e| e["event"] == "end").unwrap();
+    let end = common::events(&live)
+        .into_iter()
+        .find(|e| e["event"] == "end")
+        .unwrap();
     let episode = evidence.join("episode-0001");
     assert_eq!(end["evidence"].as_str(), Some(episode.to_str().unwrap()));
-    assert_eq!(std::fs::read_dir(episode.join("frames")).unwrap().count(), 40);
+    assert_eq!(
+        std::fs::read_dir(episode.join("frames")).unwrap().count(),
+        40
+    );
     let scores = read(&episode.join("scores.csv"));
     assert_eq!(scores.lines().count(), 41);
-    assert!(scores.lines().skip(1).all(|l| l.ends_with(",1")), "every frame anomalous");
+    assert!(
+        scores.lines().skip(1).all(|l| l.ends_with(",1")),
+        "every frame anomalous"
+    );
     let wav = std::fs::metadata(episode.join("sound.wav")).unwrap().len();
     // 40 frames at 25 fps: 1.6 s of 16-bit mono at 22,050 Hz, plus the header.
     assert_eq!(wav, 44 + 2 * (1.6f64 * 22050.0).round() as u64);
     assert!(episode.join("scores.png").is_file());
-    let meta: serde_json::Value = serde_json::from_str(&read(&episode.join("episode.json"))).unwrap();
-    assert_eq!((meta["first_frame"].as_u64(), meta["last_frame"].as_u64(), meta["truncated"].as_bool()), (Some(1), Some(40), Some(false)));
-    assert_eq!(std::fs::read_dir(&evidence).unwrap().count(), 1, "no partial folders left");
+    let meta: serde_json::Value =
+        serde_json::from_str(&read(&episode.join("episode.json"))).unwrap();
+    assert_eq!(
+        (
+            meta["first_frame"].as_u64(),
+            meta["last_frame"].as_u64(),
+            meta["truncated"].as_bool()
+        ),
+        (Some(1), Some(40), Some(false))
+    );
+    assert_eq!(
+        std::fs::read_dir(&evidence).unwrap().count(),
+        1,
+        "no partial folders left"
+    );
 
     // A frame folder without its sound is refused with a one-line error.
-    assert_fails_naming(&avad(&["watch", clip.to_str().unwrap(), "--model", m, "--model", a]), "--audio FILE");
+    assert_fails_naming(
+        &avad(&["watch", clip.to_str().unwrap(), "--model", m, "--model", a]),
+        "--audio FILE",
+    );
 
     // The evaluation: every modality, both fusions, a report that renders in a browser.
     let ev = tmp.path().join("eval");
-    let table = ok(&avad(&["eval", s, "--model", m, "--model", a, "--out", ev.to_str().unwrap(), "--fusion-epochs", "2"]));
-    for row in ["| audio, per-video min-max |", "| joint (mean), calibrated |", "| joint (Table 4 net), calibrated |", "| joint | 93.1 | 8.1 |"] {
+    let table = ok(&avad(&[
+        "eval",
+        s,
+        "--model",
+        m,
+        "--model",
+        a,
+        "--out",
+        ev.to_str().unwrap(),
+        "--fusion-epochs",
+        "2",
+    ]));
+    for row in [
+        "| audio, per-video min-max |",
+        "| joint (mean), calibrated |",
+        "| joint (Table 4 net), calibrated |",
+        "| joint | 93.1 | 8.1 |",
+    ] {
         assert!(table.contains(row), "{row} missing from\n{table}");
     }
     let results: serde_json::Value = serde_json::from_str(&read(&ev.join("results.json"))).unwrap();
-    assert_eq!(results["rows"].as_array().unwrap().len(), 8, "audio, video, two fusions, two normalisations each");
+    assert_eq!(
+        results["rows"].as_array().unwrap().len(),
+        8,
+        "audio, video, two fusions, two normalisations each"
+    );
     // scores.csv adds the fused regularity scores of every frame: the label-free mean is
     // the mean of the two modalities' regularity scores, the net's is 1 − P(anomalous).
     let csv = read(&ev.join("scores.csv"));
     let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
-    let col = |name: &str| header.iter().position(|h| *h == name).unwrap_or_else(|| panic!("{name} missing from {header:?}"));
-    let (vm, am, jm) = (col("video_regularity_minmax"), col("audio_regularity_minmax"), col("joint_mean_regularity_minmax"));
-    let (vc, ac, jc) = (col("video_regularity_calibrated"), col("audio_regularity_calibrated"), col("joint_mean_regularity_calibrated"));
-    let (nm, nc) = (col("joint_net_regularity_minmax"), col("joint_net_regularity_calibrated"));
-    let rows: Vec<Vec<f64>> = csv.lines().skip(1).map(|l| l.split(',').skip(3).map(|v| v.parse().unwrap()).collect()).collect();
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| *h == name)
+            .unwrap_or_else(|| panic!("{name} missing from {header:?}"))
+    };
+    let (vm, am, jm) = (
+        col("video_regularity_minmax"),
+        col("audio_regularity_minmax"),
+        col("joint_mean_regularity_minmax"),
+    );
+    let (vc, ac, jc) = (
+        col("video_regularity_calibrated"),
+        col("audio_regularity_calibrated"),
+        col("joint_mean_regularity_calibrated"),
+    );
+    let (nm, nc) = (
+        col("joint_net_regularity_minmax"),
+        col("joint_net_regularity_calibrated"),
+    );
+    let rows: Vec<Vec<f64>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').skip(3).map(|v| v.parse().unwrap()).collect())
+        .collect();
     assert_eq!(rows.len(), 80);
     for r in &rows {
         let at = |c: usize| r[c - 3];
         assert!((at(jm) - 0.5 * (at(vm) + at(am))).abs() < 1e-9, "{r:?}");
         assert!((at(jc) - 0.5 * (at(vc) + at(ac))).abs() < 1e-9, "{r:?}");
-        assert!((0.0..=1.0).contains(&at(nm)) && (0.0..=1.0).contains(&at(nc)), "{r:?}");
+        assert!(
+            (0.0..=1.0).contains(&at(nm)) && (0.0..=1.0).contains(&at(nc)),
+            "{r:?}"
+        );
     }
     check_report_renders(&ev.join("report.html"), 3);
 
     // Two models of one modality are refused.
-    assert_fails_naming(&avad(&["score", s, "--model", a, "--model", a, "--out", both.to_str().unwrap()]), "a second audio model");
+    assert_fails_naming(
+        &avad(&[
+            "score",
+            s,
+            "--model",
+            a,
+            "--model",
+            a,
+            "--out",
+            both.to_str().unwrap(),
+        ]),
+        "a second audio model",
+    );
 }
 
 #[test]
@@ -435,9 +931,18 @@ fn bad_models_and_presets_fail_with_one_line() {
     let o = out.to_str().unwrap();
     assert_fails_naming(&avad(&["score", t, "--model", t, "--out", o]), "model.json");
     std::fs::write(tmp.path().join("model.json"), "{\"kind\": 3}").unwrap();
-    assert_fails_naming(&avad(&["score", t, "--model", t, "--out", o]), "not an avad model card");
-    assert_fails_naming(&avad(&["train", "visual", t, "--out", o, "--preset", "fast"]), "not a built-in preset (paper, cpu, demo)");
-    assert_fails_naming(&avad(&["train", "visual", t, "--out", o, "--size", "100"]), "size 100 must be a positive multiple of 8");
+    assert_fails_naming(
+        &avad(&["score", t, "--model", t, "--out", o]),
+        "not an avad model card",
+    );
+    assert_fails_naming(
+        &avad(&["train", "visual", t, "--out", o, "--preset", "fast"]),
+        "not a built-in preset (paper, cpu, demo)",
+    );
+    assert_fails_naming(
+        &avad(&["train", "visual", t, "--out", o, "--size", "100"]),
+        "size 100 must be a positive multiple of 8",
+    );
     assert!(!out.exists(), "nothing written on failure");
 }
 
@@ -446,22 +951,45 @@ fn bad_models_and_presets_fail_with_one_line() {
 /// note, where Chromium is not installed (CI installs Debian's `chromium`).
 fn check_report_renders(report: &Path, images: usize) {
     let html = read(report);
-    assert_eq!(html.matches("<img ").count(), images, "one ROC and one plot per test clip");
-    assert!(!html.contains("src=\"plots/") && html.contains("data:image/png;base64,"), "images are embedded");
+    assert_eq!(
+        html.matches("<img ").count(),
+        images,
+        "one ROC and one plot per test clip"
+    );
+    assert!(
+        !html.contains("src=\"plots/") && html.contains("data:image/png;base64,"),
+        "images are embedded"
+    );
     let Some(browser) = ["chromium", "chromium-browser", "google-chrome"]
         .into_iter()
-        .find(|b| Command::new(b).arg("--version").output().is_ok_and(|o| o.status.success()))
+        .find(|b| {
+            Command::new(b)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
     else {
-        eprintln!("SKIPPED: report rendering check: no chromium on PATH (apt-get install chromium)");
+        eprintln!(
+            "SKIPPED: report rendering check: no chromium on PATH (apt-get install chromium)"
+        );
         return;
     };
     let url = format!("file://{}", report.canonicalize().unwrap().display());
     let out = Command::new(browser)
-        .args(["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", &url])
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--dump-dom",
+            &url,
+        ])
         .output()
         .unwrap();
     let dom = String::from_utf8_lossy(&out.stdout);
-    let rendered = dom.split("data-rendered=\"").nth(1).and_then(|r| r.split('"').next());
+    let rendered = dom
+        .split("data-rendered=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next());
     assert_eq!(
         rendered,
         Some(format!("tables=2 rows={} images={images}/{images}", 1 + 8 + 1 + 3).as_str()),

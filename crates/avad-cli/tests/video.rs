@@ -14,7 +14,14 @@ fn make_video(path: &Path, with_video: bool) -> bool {
     if with_video {
         cmd.args(["-f", "lavfi", "-i", "testsrc=size=320x240:rate=25"]);
     }
-    cmd.args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "2"]);
+    cmd.args([
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=48000",
+        "-t",
+        "2",
+    ]);
     if with_video {
         cmd.args(["-pix_fmt", "yuv420p"]);
     }
@@ -40,14 +47,34 @@ fn inspect_a_video_file_and_a_dataset_of_video_clips() {
     std::fs::write(test_dir.join("cam1.labels.csv"), "start,end\n11,20\n").unwrap();
     let out = avad(&["inspect", clip.to_str().unwrap()]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(text.contains("320x240 at 25.000 fps, 50 frames, 2.00 s"), "{text}");
-    assert!(text.contains("audio track: 48000 Hz, 1 channel(s)"), "{text}");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("320x240 at 25.000 fps, 50 frames, 2.00 s"),
+        "{text}"
+    );
+    assert!(
+        text.contains("audio track: 48000 Hz, 1 channel(s)"),
+        "{text}"
+    );
     let out = avad(&["inspect", d.path().to_str().unwrap()]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(text.contains("test: 1 clips, 50 frames") && text.contains("10 anomalous frames"), "{text}");
-    assert!(text.contains("cam1.mp4: 48000 Hz"), "audio from the video's own track: {text}");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("test: 1 clips, 50 frames") && text.contains("10 anomalous frames"),
+        "{text}"
+    );
+    assert!(
+        text.contains("cam1.mp4: 48000 Hz"),
+        "audio from the video's own track: {text}"
+    );
 }
 
 #[test]
@@ -66,7 +93,10 @@ fn truncated_or_videoless_files_fail_with_one_line() {
         let out = avad(&["inspect", file.to_str().unwrap()]);
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{err}");
-        assert!(err.contains(needle) && err.trim_end().lines().count() == 1, "{err}");
+        assert!(
+            err.contains(needle) && err.trim_end().lines().count() == 1,
+            "{err}"
+        );
         assert!(!err.contains("panicked"));
     }
 }
@@ -79,12 +109,25 @@ fn features_from_a_video_files_audio_track() {
         return;
     }
     let npy = d.path().join("f.npy");
-    let out = avad(&["features", clip.to_str().unwrap(), "--out", npy.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = avad(&[
+        "features",
+        clip.to_str().unwrap(),
+        "--out",
+        npy.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let (shape, data) = avad_features::npy::read_npy(&npy).unwrap();
     // 2 s at 22,050 Hz: 1 + 44100 / 512 = 87 frames; a 440 Hz tone's centroid is near 440 Hz.
     assert_eq!(shape, [87, 160]);
-    assert!((data[40 * 160 + 2] - 440.0).abs() < 40.0, "centroid {}", data[40 * 160 + 2]);
+    assert!(
+        (data[40 * 160 + 2] - 440.0).abs() < 40.0,
+        "centroid {}",
+        data[40 * 160 + 2]
+    );
 }
 
 #[test]
@@ -95,9 +138,17 @@ fn umn_recording_as_one_video_file() {
         return;
     }
     std::fs::write(d.path().join("labels.csv"), "start,end\n15,25\n40,50\n").unwrap();
-    std::fs::write(d.path().join("clips.csv"), "clip,start,end,scene\nlawn1,1,25,lawn\nlawn2,26,50,lawn\n").unwrap();
+    std::fs::write(
+        d.path().join("clips.csv"),
+        "clip,start,end,scene\nlawn1,1,25,lawn\nlawn2,26,50,lawn\n",
+    )
+    .unwrap();
     let out = avad(&["inspect", "--json", d.path().to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["kind"], "UMN");
     assert_eq!(v["test"]["clips"], 2);

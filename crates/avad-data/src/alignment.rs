@@ -44,14 +44,21 @@ impl AudioTiming {
         let first = (start * fps + 1e-9).floor() as usize;
         // The window ends just before `end`: a window ending exactly on a frame boundary
         // does not touch the next frame.
-        let last = ((end * fps - 1e-9).ceil() as usize).saturating_sub(1).max(first);
+        let last = ((end * fps - 1e-9).ceil() as usize)
+            .saturating_sub(1)
+            .max(first);
         (first, last)
     }
 
     /// Per feature frame (of `audio_frames`): `Some(true)` when any video frame its window
     /// touches is anomalous, `Some(false)` when all are normal, `None` when its centre lies
     /// past the last video frame (audio with no picture has no label).
-    pub fn audio_labels(&self, video_labels: &[bool], fps: f64, audio_frames: usize) -> Vec<Option<bool>> {
+    pub fn audio_labels(
+        &self,
+        video_labels: &[bool],
+        fps: f64,
+        audio_frames: usize,
+    ) -> Vec<Option<bool>> {
         (0..audio_frames)
             .map(|i| {
                 if self.video_frame(i, fps) >= video_labels.len() {
@@ -97,7 +104,11 @@ impl AudioTiming {
 impl Default for AudioTiming {
     /// librosa's defaults, as the paper's features use them.
     fn default() -> Self {
-        AudioTiming { hop: 512, window: 2048, sample_rate: 22050 }
+        AudioTiming {
+            hop: 512,
+            window: 2048,
+            sample_rate: 22050,
+        }
     }
 }
 
@@ -149,7 +160,10 @@ mod tests {
         assert_eq!((v[100], v[101]), (173.0, 174.5));
         // At 100 fps some video frames hold no centre and borrow the nearest one.
         let fast = t.to_video_frames(&values, 100.0, 400);
-        assert!(fast.windows(2).all(|w| w[1] >= w[0]), "monotone input, monotone output");
+        assert!(
+            fast.windows(2).all(|w| w[1] >= w[0]),
+            "monotone input, monotone output"
+        );
         assert!(t.to_video_frames(&[], 25.0, 10).is_empty());
     }
 }

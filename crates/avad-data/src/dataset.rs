@@ -28,7 +28,11 @@ pub enum VideoSource {
     Frames(FrameFolder),
     /// A video file (decoded through FFmpeg), optionally only a range of its
     /// frames (1-based, inclusive) when one file holds several clips (UMN).
-    File { path: PathBuf, range: Option<FrameRange>, info: VideoInfo },
+    File {
+        path: PathBuf,
+        range: Option<FrameRange>,
+        info: VideoInfo,
+    },
 }
 
 impl VideoSource {
@@ -42,7 +46,11 @@ impl VideoSource {
     /// Opens a video file and reads its header (needs the `ffmpeg` feature).
     pub fn video_file(path: &Path, range: Option<FrameRange>) -> Result<Self> {
         let info = probe_video(&path.to_string_lossy())?;
-        Ok(VideoSource::File { path: path.to_path_buf(), range, info })
+        Ok(VideoSource::File {
+            path: path.to_path_buf(),
+            range,
+            info,
+        })
     }
 
     /// Frames in this source: counted for folders and ranges, as the container
@@ -88,7 +96,10 @@ impl VideoSource {
                     if index <= l {
                         return Err(DataError::invalid(
                             path,
-                            format!("ends after {index} frames, before frame {} of its clip range", l + 1),
+                            format!(
+                                "ends after {index} frames, before frame {} of its clip range",
+                                l + 1
+                            ),
                         ));
                     }
                 }
@@ -151,7 +162,9 @@ impl Clip {
     }
 
     pub fn anomalous_frames(&self) -> usize {
-        self.labels.as_ref().map_or(0, |l| l.iter().filter(|&&a| a).count())
+        self.labels
+            .as_ref()
+            .map_or(0, |l| l.iter().filter(|&&a| a).count())
     }
 
     /// The clip's name with its split, `train/NAME` or `test/NAME`: unique within a
@@ -226,12 +239,23 @@ impl AudioAlignment {
 
 /// Cuts or pads mono audio at `sample_rate` to exactly the span of `frames`
 /// frames at `fps`: the explicit policy for audio longer or shorter than its video.
-pub fn align_audio(samples: &[f32], sample_rate: u32, frames: usize, fps: f64) -> (Vec<f32>, AudioAlignment) {
+pub fn align_audio(
+    samples: &[f32],
+    sample_rate: u32,
+    frames: usize,
+    fps: f64,
+) -> (Vec<f32>, AudioAlignment) {
     let video_s = frames as f64 / fps;
     let want = (video_s * f64::from(sample_rate)).round() as usize;
     let mut out: Vec<f32> = samples.iter().copied().take(want).collect();
     out.resize(want, 0.0);
-    (out, AudioAlignment { video_s, audio_s: samples.len() as f64 / f64::from(sample_rate) })
+    (
+        out,
+        AudioAlignment {
+            video_s,
+            audio_s: samples.len() as f64 / f64::from(sample_rate),
+        },
+    )
 }
 
 #[cfg(test)]

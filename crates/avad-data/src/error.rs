@@ -19,11 +19,17 @@ pub enum DataError {
 
 impl DataError {
     pub fn io(path: &Path, source: std::io::Error) -> Self {
-        DataError::Io { path: path.to_path_buf(), source }
+        DataError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
     }
 
     pub fn invalid(path: &Path, reason: impl Into<String>) -> Self {
-        DataError::Invalid { path: path.to_path_buf(), reason: reason.into() }
+        DataError::Invalid {
+            path: path.to_path_buf(),
+            reason: reason.into(),
+        }
     }
 }
 

@@ -36,7 +36,9 @@ pub const AUDIO_EXTENSIONS: [&str; 8] = ["wav", "flac", "mp3", "ogg", "oga", "m4
 
 fn has_ext(p: &Path, exts: &[&str]) -> bool {
     p.is_file()
-        && p.extension().and_then(|e| e.to_str()).is_some_and(|e| exts.contains(&e.to_ascii_lowercase().as_str()))
+        && p.extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| exts.contains(&e.to_ascii_lowercase().as_str()))
 }
 
 pub fn is_audio_path(p: &Path) -> bool {
@@ -53,9 +55,8 @@ fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
 }
 
 fn is_frame_folder(dir: &Path) -> bool {
-    std::fs::read_dir(dir).is_ok_and(|mut it| {
-        it.any(|e| e.is_ok_and(|e| has_ext(&e.path(), &IMAGE_EXTENSIONS)))
-    })
+    std::fs::read_dir(dir)
+        .is_ok_and(|mut it| it.any(|e| e.is_ok_and(|e| has_ext(&e.path(), &IMAGE_EXTENSIONS))))
 }
 
 #[derive(serde::Deserialize)]
@@ -69,11 +70,15 @@ fn read_fps(path: &Path) -> Result<f64> {
         return Ok(DEFAULT_FPS);
     }
     let text = crate::error::read_text(path)?;
-    let parsed: ClipToml = toml::from_str(&text).map_err(|e| DataError::invalid(path, format!("{}", e.message())))?;
+    let parsed: ClipToml =
+        toml::from_str(&text).map_err(|e| DataError::invalid(path, format!("{}", e.message())))?;
     match parsed.fps {
         None => Ok(DEFAULT_FPS),
         Some(f) if f.is_finite() && f > 0.0 => Ok(f),
-        Some(f) => Err(DataError::invalid(path, format!("fps must be a positive number, not {f}"))),
+        Some(f) => Err(DataError::invalid(
+            path,
+            format!("fps must be a positive number, not {f}"),
+        )),
     }
 }
 
@@ -81,19 +86,27 @@ fn read_fps(path: &Path) -> Result<f64> {
 pub fn clip_from_folder(dir: &Path, split: Split) -> Result<Clip> {
     let entries = sorted_entries(dir)?;
     let fps = read_fps(&dir.join("clip.toml"))?;
-    let videos: Vec<&PathBuf> = entries.iter().filter(|p| p.is_file() && is_video_path(p)).collect();
+    let videos: Vec<&PathBuf> = entries
+        .iter()
+        .filter(|p| p.is_file() && is_video_path(p))
+        .collect();
     let video = if is_frame_folder(dir) {
         VideoSource::Frames(FrameFolder::open(dir)?)
     } else if let [one] = videos.as_slice() {
         VideoSource::video_file(one, None)?
     } else if videos.len() > 1 {
-        return Err(DataError::invalid(dir, "a clip folder must hold frames or exactly one video file, not several"));
+        return Err(DataError::invalid(
+            dir,
+            "a clip folder must hold frames or exactly one video file, not several",
+        ));
     } else {
         list_frames(dir)?; // names the problem: no frames
         return Err(DataError::invalid(dir, "no frames or video file"));
     };
     let fps = match &video {
-        VideoSource::File { info, .. } if !dir.join("clip.toml").is_file() && info.fps > 0.0 => info.fps,
+        VideoSource::File { info, .. } if !dir.join("clip.toml").is_file() && info.fps > 0.0 => {
+            info.fps
+        }
         _ => fps,
     };
     let audio_files: Vec<&PathBuf> = entries.iter().filter(|p| is_audio_path(p)).collect();
@@ -103,29 +116,49 @@ pub fn clip_from_folder(dir: &Path, split: Split) -> Result<Clip> {
         _ => {
             return Err(DataError::invalid(
                 dir,
-                format!("{} audio files: a clip folder holds at most one", audio_files.len()),
+                format!(
+                    "{} audio files: a clip folder holds at most one",
+                    audio_files.len()
+                ),
             ))
         }
     };
     let frames = video.frame_count();
     let labels_path = dir.join("labels.csv");
-    let labels = labels_path.is_file().then(|| read_labels_csv(&labels_path, Some(frames))).transpose()?;
+    let labels = labels_path
+        .is_file()
+        .then(|| read_labels_csv(&labels_path, Some(frames)))
+        .transpose()?;
     let masks_dir = dir.join("masks");
     let masks = if masks_dir.is_dir() {
         let m = MaskFolder::open(&masks_dir)?;
         if m.files.len() != frames {
-            return Err(DataError::invalid(&masks_dir, format!("{} masks for {frames} frames", m.files.len())));
+            return Err(DataError::invalid(
+                &masks_dir,
+                format!("{} masks for {frames} frames", m.files.len()),
+            ));
         }
         Some(m)
     } else {
         None
     };
-    Ok(Clip { name: dir_name(dir), split, video, fps, audio, labels, masks, audio_offset_s: 0.0 })
+    Ok(Clip {
+        name: dir_name(dir),
+        split,
+        video,
+        fps,
+        audio,
+        labels,
+        masks,
+        audio_offset_s: 0.0,
+    })
 }
 
 fn video_track(video: &VideoSource) -> Option<AudioSource> {
     match video {
-        VideoSource::File { path, info, .. } if info.audio.is_some() => Some(AudioSource::VideoTrack(path.clone())),
+        VideoSource::File { path, info, .. } if info.audio.is_some() => {
+            Some(AudioSource::VideoTrack(path.clone()))
+        }
         _ => None,
     }
 }
@@ -134,7 +167,10 @@ fn video_track(video: &VideoSource) -> Option<AudioSource> {
 /// `<stem>.labels.csv` beside it.
 pub fn clip_from_video_file(path: &Path, split: Split) -> Result<Clip> {
     let video = VideoSource::video_file(path, None)?;
-    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let parent = path.parent().unwrap_or(Path::new("."));
     let audio = AUDIO_EXTENSIONS
         .iter()
@@ -143,13 +179,24 @@ pub fn clip_from_video_file(path: &Path, split: Split) -> Result<Clip> {
         .map(AudioSource::File)
         .or_else(|| video_track(&video));
     let labels_path = parent.join(format!("{stem}.labels.csv"));
-    let labels =
-        labels_path.is_file().then(|| read_labels_csv(&labels_path, Some(video.frame_count()))).transpose()?;
+    let labels = labels_path
+        .is_file()
+        .then(|| read_labels_csv(&labels_path, Some(video.frame_count())))
+        .transpose()?;
     let fps = match &video {
         VideoSource::File { info, .. } if info.fps > 0.0 => info.fps,
         _ => DEFAULT_FPS,
     };
-    Ok(Clip { name: stem, split, video, fps, audio, labels, masks: None, audio_offset_s: 0.0 })
+    Ok(Clip {
+        name: stem,
+        split,
+        video,
+        fps,
+        audio,
+        labels,
+        masks: None,
+        audio_offset_s: 0.0,
+    })
 }
 
 fn clips_in(dir: &Path, split: Split) -> Result<Vec<Clip>> {
@@ -178,7 +225,10 @@ pub fn open(path: &Path) -> Result<Dataset> {
         if is_video_path(path) {
             return Ok(one(clip_from_video_file(path, Split::Test)?));
         }
-        return Err(DataError::invalid(path, "not a dataset folder, frame folder or video file"));
+        return Err(DataError::invalid(
+            path,
+            "not a dataset folder, frame folder or video file",
+        ));
     }
     if is_frame_folder(path) {
         return Ok(one(clip_from_folder(path, Split::Test)?));
@@ -201,5 +251,10 @@ pub fn open(path: &Path) -> Result<Dataset> {
             "no clips: expected frame folders or video files (the layout is in the README, under Datasets)",
         ));
     }
-    Ok(Dataset { kind: DatasetKind::Generic, root: path.to_path_buf(), clips, extra_audio: Vec::new() })
+    Ok(Dataset {
+        kind: DatasetKind::Generic,
+        root: path.to_path_buf(),
+        clips,
+        extra_audio: Vec::new(),
+    })
 }

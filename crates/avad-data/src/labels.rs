@@ -27,12 +27,24 @@ pub fn parse_ucsd_m(path: &Path) -> Result<Vec<Vec<FrameRange>>> {
             continue;
         }
         let bad = |why: &str| DataError::invalid(path, format!("line {}: {why}: {line:?}", n + 1));
-        let open = line.find('[').ok_or_else(|| bad("no '[' in gt_frame line"))?;
-        let close = line.rfind(']').filter(|&c| c > open).ok_or_else(|| bad("no closing ']'"))?;
+        let open = line
+            .find('[')
+            .ok_or_else(|| bad("no '[' in gt_frame line"))?;
+        let close = line
+            .rfind(']')
+            .filter(|&c| c > open)
+            .ok_or_else(|| bad("no closing ']'"))?;
         let mut ranges = Vec::new();
-        for part in line[open + 1..close].split([',', ' ']).filter(|p| !p.trim().is_empty()) {
+        for part in line[open + 1..close]
+            .split([',', ' '])
+            .filter(|p| !p.trim().is_empty())
+        {
             let (a, b) = part.split_once(':').unwrap_or((part, part));
-            let parse = |v: &str| v.trim().parse::<usize>().map_err(|_| bad("frame numbers must be positive integers"));
+            let parse = |v: &str| {
+                v.trim()
+                    .parse::<usize>()
+                    .map_err(|_| bad("frame numbers must be positive integers"))
+            };
             let (start, end) = (parse(a)?, parse(b)?);
             if start == 0 || end < start {
                 return Err(bad("a range must be 1-based with start <= end"));
@@ -42,7 +54,10 @@ pub fn parse_ucsd_m(path: &Path) -> Result<Vec<Vec<FrameRange>>> {
         clips.push(ranges);
     }
     if clips.is_empty() {
-        return Err(DataError::invalid(path, "no `gt_frame = [a:b]` lines: not a UCSD ground-truth file"));
+        return Err(DataError::invalid(
+            path,
+            "no `gt_frame = [a:b]` lines: not a UCSD ground-truth file",
+        ));
     }
     Ok(clips)
 }
@@ -54,10 +69,15 @@ pub fn labels_from_ranges(ranges: &[FrameRange], frames: usize, path: &Path) -> 
         if r.end > frames {
             return Err(DataError::invalid(
                 path,
-                format!("anomalous range {}:{} runs past the clip's {frames} frames", r.start, r.end),
+                format!(
+                    "anomalous range {}:{} runs past the clip's {frames} frames",
+                    r.start, r.end
+                ),
             ));
         }
-        labels[r.start - 1..r.end].iter_mut().for_each(|l| *l = true);
+        labels[r.start - 1..r.end]
+            .iter_mut()
+            .for_each(|l| *l = true);
     }
     Ok(labels)
 }
@@ -71,9 +91,17 @@ pub fn labels_from_ranges(ranges: &[FrameRange], frames: usize, path: &Path) -> 
 /// An optional third column (e.g. a scene name) is ignored here.
 pub fn read_labels_csv(path: &Path, frames: Option<usize>) -> Result<Vec<bool>> {
     let text = read_text(path)?;
-    let mut rows = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'));
-    let (_, header) = rows.next().ok_or_else(|| DataError::invalid(path, "empty label file"))?;
-    let cols: Vec<String> = header.split(',').map(|c| c.trim().to_ascii_lowercase()).collect();
+    let mut rows = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'));
+    let (_, header) = rows
+        .next()
+        .ok_or_else(|| DataError::invalid(path, "empty label file"))?;
+    let cols: Vec<String> = header
+        .split(',')
+        .map(|c| c.trim().to_ascii_lowercase())
+        .collect();
     let is_ranges = match (cols.first().map(String::as_str), cols.get(1).map(String::as_str)) {
         (Some("frame"), Some("label")) => false,
         (Some("start"), Some("end")) => true,
@@ -90,7 +118,9 @@ pub fn read_labels_csv(path: &Path, frames: Option<usize>) -> Result<Vec<bool>> 
         let bad = |why: &str| DataError::invalid(path, format!("line {}: {why}: {line:?}", n + 1));
         let a = fields.next().unwrap_or("");
         let b = fields.next().ok_or_else(|| bad("expected two columns"))?;
-        let a: usize = a.parse().map_err(|_| bad("first column must be a 1-based frame number"))?;
+        let a: usize = a
+            .parse()
+            .map_err(|_| bad("first column must be a 1-based frame number"))?;
         let b: usize = if is_ranges {
             b.parse().map_err(|_| bad("`end` must be a frame number"))?
         } else {
@@ -107,13 +137,19 @@ pub fn read_labels_csv(path: &Path, frames: Option<usize>) -> Result<Vec<bool>> 
     }
     if is_ranges {
         let frames = frames.ok_or_else(|| {
-            DataError::invalid(path, "a `start,end` label file needs the clip's frame count, which is unknown here")
+            DataError::invalid(
+                path,
+                "a `start,end` label file needs the clip's frame count, which is unknown here",
+            )
         })?;
         let ranges: Vec<FrameRange> = pairs
             .into_iter()
             .map(|(start, end)| {
                 if end < start {
-                    Err(DataError::invalid(path, format!("range {start},{end}: end before start")))
+                    Err(DataError::invalid(
+                        path,
+                        format!("range {start},{end}: end before start"),
+                    ))
                 } else {
                     Ok(FrameRange { start, end })
                 }
@@ -126,13 +162,26 @@ pub fn read_labels_csv(path: &Path, frames: Option<usize>) -> Result<Vec<bool>> 
     for (frame, label) in pairs {
         match labels.get_mut(frame - 1) {
             Some(slot @ None) => *slot = Some(label == 1),
-            Some(Some(_)) => return Err(DataError::invalid(path, format!("frame {frame} listed twice"))),
-            None => return Err(DataError::invalid(path, format!("frame {frame} is beyond the {n} rows of the file"))),
+            Some(Some(_)) => {
+                return Err(DataError::invalid(
+                    path,
+                    format!("frame {frame} listed twice"),
+                ))
+            }
+            None => {
+                return Err(DataError::invalid(
+                    path,
+                    format!("frame {frame} is beyond the {n} rows of the file"),
+                ))
+            }
         }
     }
     let labels: Vec<bool> = labels.into_iter().flatten().collect();
     if let Some(f) = frames.filter(|&f| f != labels.len()) {
-        return Err(DataError::invalid(path, format!("labels cover {} frames but the clip has {f}", labels.len())));
+        return Err(DataError::invalid(
+            path,
+            format!("labels cover {} frames but the clip has {f}", labels.len()),
+        ));
     }
     Ok(labels)
 }
@@ -147,23 +196,45 @@ pub struct MaskFolder {
 
 impl MaskFolder {
     pub fn open(dir: &Path) -> Result<Self> {
-        Ok(MaskFolder { dir: dir.to_path_buf(), files: list_frames(dir)? })
+        Ok(MaskFolder {
+            dir: dir.to_path_buf(),
+            files: list_frames(dir)?,
+        })
     }
 
     /// The mask of frame `index` (0-based) at `size`: a pixel is anomalous when
     /// the resized mask is at least half set.
-    pub fn read(&self, index: usize, size: FrameSize, resizer: &mut GrayResizer) -> Result<Vec<bool>> {
+    pub fn read(
+        &self,
+        index: usize,
+        size: FrameSize,
+        resizer: &mut GrayResizer,
+    ) -> Result<Vec<bool>> {
         let path = self.files.get(index).ok_or_else(|| {
-            DataError::invalid(&self.dir, format!("no mask for frame {} ({} masks)", index + 1, self.files.len()))
+            DataError::invalid(
+                &self.dir,
+                format!(
+                    "no mask for frame {} ({} masks)",
+                    index + 1,
+                    self.files.len()
+                ),
+            )
         })?;
         let (native, gray) = read_gray8(path)?;
         let binary: Vec<u8> = gray.iter().map(|&p| if p > 0 { 255 } else { 0 }).collect();
-        Ok(resizer.resize(native, binary, size).into_iter().map(|p| p >= 128).collect())
+        Ok(resizer
+            .resize(native, binary, size)
+            .into_iter()
+            .map(|p| p >= 128)
+            .collect())
     }
 
     /// Whether frame `index` has any anomalous pixel at native resolution.
     pub fn any_set(&self, index: usize) -> Result<bool> {
-        let path = self.files.get(index).ok_or_else(|| DataError::invalid(&self.dir, "mask index out of range"))?;
+        let path = self
+            .files
+            .get(index)
+            .ok_or_else(|| DataError::invalid(&self.dir, "mask index out of range"))?;
         Ok(read_gray8(path)?.1.iter().any(|&p| p > 0))
     }
 }
@@ -188,8 +259,20 @@ mod tests {
         );
         let clips = parse_ucsd_m(&p).unwrap();
         assert_eq!(clips.len(), 3);
-        assert_eq!(clips[0], [FrameRange { start: 61, end: 180 }]);
-        assert_eq!(clips[1], [FrameRange { start: 5, end: 9 }, FrameRange { start: 20, end: 21 }]);
+        assert_eq!(
+            clips[0],
+            [FrameRange {
+                start: 61,
+                end: 180
+            }]
+        );
+        assert_eq!(
+            clips[1],
+            [
+                FrameRange { start: 5, end: 9 },
+                FrameRange { start: 20, end: 21 }
+            ]
+        );
         assert!(clips[2].is_empty());
         let labels = labels_from_ranges(&clips[1], 25, &p).unwrap();
         assert_eq!(labels.iter().filter(|&&l| l).count(), 7);
@@ -218,19 +301,34 @@ mod tests {
     #[test]
     fn range_past_the_clip_is_refused() {
         let r = [FrameRange { start: 5, end: 12 }];
-        let msg = labels_from_ranges(&r, 10, Path::new("gt.m")).unwrap_err().to_string();
+        let msg = labels_from_ranges(&r, 10, Path::new("gt.m"))
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains("past the clip's 10 frames"), "{msg}");
     }
 
     #[test]
     fn label_csv_both_forms() {
         let d = tempfile::tempdir().unwrap();
-        let per_frame = write(d.path(), "a.csv", "frame,label\n1,0\n3,1\n2,anomalous\n4,normal\n");
-        assert_eq!(read_labels_csv(&per_frame, None).unwrap(), [false, true, true, false]);
+        let per_frame = write(
+            d.path(),
+            "a.csv",
+            "frame,label\n1,0\n3,1\n2,anomalous\n4,normal\n",
+        );
+        assert_eq!(
+            read_labels_csv(&per_frame, None).unwrap(),
+            [false, true, true, false]
+        );
         assert_eq!(read_labels_csv(&per_frame, Some(4)).unwrap().len(), 4);
-        assert!(read_labels_csv(&per_frame, Some(5)).unwrap_err().to_string().contains("clip has 5"));
+        assert!(read_labels_csv(&per_frame, Some(5))
+            .unwrap_err()
+            .to_string()
+            .contains("clip has 5"));
         let ranges = write(d.path(), "r.csv", "start,end\n2,3\n# comment\n6,6\n");
-        assert_eq!(read_labels_csv(&ranges, Some(6)).unwrap(), [false, true, true, false, false, true]);
+        assert_eq!(
+            read_labels_csv(&ranges, Some(6)).unwrap(),
+            [false, true, true, false, false, true]
+        );
         assert!(read_labels_csv(&ranges, None).is_err());
         for (text, needle) in [
             ("frame,label\n1,0\n1,1\n", "listed twice"),
@@ -242,7 +340,10 @@ mod tests {
         ] {
             let p = write(d.path(), "bad.csv", text);
             let msg = read_labels_csv(&p, None).unwrap_err().to_string();
-            assert!(msg.contains("bad.csv") && msg.contains(needle), "{text:?}: {msg}");
+            assert!(
+                msg.contains("bad.csv") && msg.contains(needle),
+                "{text:?}: {msg}"
+            );
         }
     }
 }

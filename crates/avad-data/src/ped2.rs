@@ -34,8 +34,14 @@ fn numbered_dirs(dir: &Path, prefix: &str) -> Result<Vec<(usize, PathBuf)>> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(|e| DataError::io(dir, e))? {
         let path = entry.map_err(|e| DataError::io(dir, e))?.path();
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        if let Some(n) = name.strip_prefix(prefix).and_then(|d| d.parse::<usize>().ok()) {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if let Some(n) = name
+            .strip_prefix(prefix)
+            .and_then(|d| d.parse::<usize>().ok())
+        {
             if path.is_dir() {
                 out.push((n, path));
             }
@@ -47,9 +53,14 @@ fn numbered_dirs(dir: &Path, prefix: &str) -> Result<Vec<(usize, PathBuf)>> {
 
 pub fn open(root: &Path) -> Result<Dataset> {
     let ucsd = find_ucsd_dir(root).ok_or_else(|| {
-        DataError::invalid(root, "not a UCSD Ped2 folder (expected UCSDped2/Train and UCSDped2/Test/UCSDped2.m)")
+        DataError::invalid(
+            root,
+            "not a UCSD Ped2 folder (expected UCSDped2/Train and UCSDped2/Test/UCSDped2.m)",
+        )
     })?;
-    let audio_dir = [root.join("audio"), ucsd.join("..").join("audio")].into_iter().find(|d| d.is_dir());
+    let audio_dir = [root.join("audio"), ucsd.join("..").join("audio")]
+        .into_iter()
+        .find(|d| d.is_dir());
     let mut clips = Vec::new();
 
     let train_dir = ucsd.join("Train");
@@ -79,7 +90,11 @@ pub fn open(root: &Path) -> Result<Dataset> {
     if tests.len() != ground_truth.len() {
         return Err(DataError::invalid(
             &gt_path,
-            format!("{} ground-truth lines for {} TestNNN clip folders", ground_truth.len(), tests.len()),
+            format!(
+                "{} ground-truth lines for {} TestNNN clip folders",
+                ground_truth.len(),
+                tests.len()
+            ),
         ));
     }
     let mut paired_audio = Vec::new();
@@ -93,14 +108,21 @@ pub fn open(root: &Path) -> Result<Dataset> {
             if m.files.len() != frames.len() {
                 return Err(DataError::invalid(
                     &mask_dir,
-                    format!("{} masks for {} frames of {name}", m.files.len(), frames.len()),
+                    format!(
+                        "{} masks for {} frames of {name}",
+                        m.files.len(),
+                        frames.len()
+                    ),
                 ));
             }
             Some(m)
         } else {
             None
         };
-        let audio = audio_dir.as_ref().map(|d| d.join(format!("P2Te{n}.wav"))).filter(|p| p.is_file());
+        let audio = audio_dir
+            .as_ref()
+            .map(|d| d.join(format!("P2Te{n}.wav")))
+            .filter(|p| p.is_file());
         paired_audio.extend(audio.clone());
         clips.push(Clip {
             name,
@@ -124,9 +146,16 @@ pub fn open(root: &Path) -> Result<Dataset> {
         }
         extra_audio.sort();
     }
-    Ok(Dataset { kind: DatasetKind::UcsdPed2, root: root.to_path_buf(), clips, extra_audio })
+    Ok(Dataset {
+        kind: DatasetKind::UcsdPed2,
+        root: root.to_path_buf(),
+        clips,
+        extra_audio,
+    })
 }
 
 pub(crate) fn dir_name(p: &Path) -> String {
-    p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }

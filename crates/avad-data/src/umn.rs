@@ -39,10 +39,21 @@ pub struct ClipSpan {
 
 pub fn read_clips_csv(path: &Path) -> Result<Vec<ClipSpan>> {
     let text = read_text(path)?;
-    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty() && !l.starts_with('#'));
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty() && !l.starts_with('#'));
     match lines.next() {
-        Some((_, h)) if h.replace(' ', "").to_ascii_lowercase().starts_with("clip,start,end") => {}
-        _ => return Err(DataError::invalid(path, "expected the header `clip,start,end[,scene]`")),
+        Some((_, h))
+            if h.replace(' ', "")
+                .to_ascii_lowercase()
+                .starts_with("clip,start,end") => {}
+        _ => {
+            return Err(DataError::invalid(
+                path,
+                "expected the header `clip,start,end[,scene]`",
+            ))
+        }
     }
     let mut spans: Vec<ClipSpan> = Vec::new();
     for (n, line) in lines {
@@ -51,8 +62,14 @@ pub fn read_clips_csv(path: &Path) -> Result<Vec<ClipSpan>> {
         if f.len() < 3 || f[0].is_empty() {
             return Err(bad("expected clip,start,end"));
         }
-        let num = |v: &str| v.parse::<usize>().map_err(|_| bad("start and end must be 1-based frame numbers"));
-        let range = FrameRange { start: num(f[1])?, end: num(f[2])? };
+        let num = |v: &str| {
+            v.parse::<usize>()
+                .map_err(|_| bad("start and end must be 1-based frame numbers"))
+        };
+        let range = FrameRange {
+            start: num(f[1])?,
+            end: num(f[2])?,
+        };
         if range.start == 0 || range.end < range.start {
             return Err(bad("a clip needs 1 <= start <= end"));
         }
@@ -61,7 +78,11 @@ pub fn read_clips_csv(path: &Path) -> Result<Vec<ClipSpan>> {
                 return Err(bad("clips must be in order and must not overlap"));
             }
         }
-        spans.push(ClipSpan { name: f[0].to_string(), range, scene: f.get(3).map(|s| s.to_string()) });
+        spans.push(ClipSpan {
+            name: f[0].to_string(),
+            range,
+            scene: f.get(3).map(|s| s.to_string()),
+        });
     }
     if spans.is_empty() {
         return Err(DataError::invalid(path, "no clips listed"));
@@ -79,17 +100,27 @@ fn single(dir: &Path, what: &str, pick: impl Fn(&Path) -> bool) -> Result<Option
     }
     match found.len() {
         0 | 1 => Ok(found.pop()),
-        n => Err(DataError::invalid(dir, format!("{n} {what} files: a UMN folder holds one"))),
+        n => Err(DataError::invalid(
+            dir,
+            format!("{n} {what} files: a UMN folder holds one"),
+        )),
     }
 }
 
 pub fn open(dir: &Path) -> Result<Dataset> {
     let frames_dir = dir.join("frames");
     let (video_path, whole) = if frames_dir.is_dir() {
-        (frames_dir.clone(), VideoSource::Frames(FrameFolder::open(&frames_dir)?))
+        (
+            frames_dir.clone(),
+            VideoSource::Frames(FrameFolder::open(&frames_dir)?),
+        )
     } else {
-        let v = single(dir, "video", is_video_path)?
-            .ok_or_else(|| DataError::invalid(dir, "no video file (or `frames/` folder) for the UMN recording"))?;
+        let v = single(dir, "video", is_video_path)?.ok_or_else(|| {
+            DataError::invalid(
+                dir,
+                "no video file (or `frames/` folder) for the UMN recording",
+            )
+        })?;
         (v.clone(), VideoSource::video_file(&v, None)?)
     };
     let total = whole.frame_count();
@@ -103,7 +134,9 @@ pub fn open(dir: &Path) -> Result<Dataset> {
     let audio = match single(dir, "audio", is_audio_path)? {
         Some(a) => Some(AudioSource::File(a)),
         None => match &whole {
-            VideoSource::File { info, .. } if info.audio.is_some() => Some(AudioSource::VideoTrack(video_path.clone())),
+            VideoSource::File { info, .. } if info.audio.is_some() => {
+                Some(AudioSource::VideoTrack(video_path.clone()))
+            }
             _ => None,
         },
     };
@@ -112,7 +145,10 @@ pub fn open(dir: &Path) -> Result<Dataset> {
         if span.range.end > total {
             return Err(DataError::invalid(
                 &clips_path,
-                format!("clip {} ends at frame {} but the recording has {total}", span.name, span.range.end),
+                format!(
+                    "clip {} ends at frame {} but the recording has {total}",
+                    span.name, span.range.end
+                ),
             ));
         }
         let video = match &whole {
@@ -121,9 +157,11 @@ pub fn open(dir: &Path) -> Result<Dataset> {
                 part.files = f.files[span.range.start - 1..span.range.end].to_vec();
                 VideoSource::Frames(part)
             }
-            VideoSource::File { path, info, .. } => {
-                VideoSource::File { path: path.clone(), range: Some(span.range), info: info.clone() }
-            }
+            VideoSource::File { path, info, .. } => VideoSource::File {
+                path: path.clone(),
+                range: Some(span.range),
+                info: info.clone(),
+            },
         };
         clips.push(Clip {
             name: span.name,
@@ -136,5 +174,10 @@ pub fn open(dir: &Path) -> Result<Dataset> {
             audio_offset_s: (span.range.start - 1) as f64 / fps,
         });
     }
-    Ok(Dataset { kind: DatasetKind::Umn, root: dir.to_path_buf(), clips, extra_audio: Vec::new() })
+    Ok(Dataset {
+        kind: DatasetKind::Umn,
+        root: dir.to_path_buf(),
+        clips,
+        extra_audio: Vec::new(),
+    })
 }

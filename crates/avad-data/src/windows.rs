@@ -62,9 +62,20 @@ pub fn scoring_windows(frames: usize, len: usize, hop: usize) -> Vec<Window> {
         return Vec::new();
     }
     let last_start = frames - len;
-    let mut out: Vec<Window> = (0..=last_start).step_by(hop).map(|start| Window { start, len, stride: 1 }).collect();
+    let mut out: Vec<Window> = (0..=last_start)
+        .step_by(hop)
+        .map(|start| Window {
+            start,
+            len,
+            stride: 1,
+        })
+        .collect();
     if out.last().is_some_and(|w| w.start != last_start) {
-        out.push(Window { start: last_start, len, stride: 1 });
+        out.push(Window {
+            start: last_start,
+            len,
+            stride: 1,
+        });
     }
     out
 }
@@ -90,7 +101,12 @@ pub enum ScoreAssignment {
 /// Per-frame scores from window scores. `windows` and `scores` pair up; frames
 /// no window reaches take the nearest assigned frame's score (before, else after).
 /// Returns `None` when there are no windows or the lengths differ.
-pub fn frame_scores(frames: usize, windows: &[Window], scores: &[f64], how: ScoreAssignment) -> Option<Vec<f64>> {
+pub fn frame_scores(
+    frames: usize,
+    windows: &[Window],
+    scores: &[f64],
+    how: ScoreAssignment,
+) -> Option<Vec<f64>> {
     if windows.is_empty() || windows.len() != scores.len() || frames == 0 {
         return None;
     }
@@ -107,7 +123,11 @@ pub fn frame_scores(frames: usize, windows: &[Window], scores: &[f64], how: Scor
             count[f] += 1;
         }
     }
-    let assigned: Vec<Option<f64>> = sum.iter().zip(&count).map(|(&s, &c)| (c > 0).then(|| s / c as f64)).collect();
+    let assigned: Vec<Option<f64>> = sum
+        .iter()
+        .zip(&count)
+        .map(|(&s, &c)| (c > 0).then(|| s / c as f64))
+        .collect();
     let first = assigned.iter().flatten().next().copied()?;
     let mut last = first;
     Some(
@@ -129,8 +149,15 @@ mod tests {
 
     #[test]
     fn windows_cover_the_frames_they_say() {
-        let w = Window { start: 4, len: 10, stride: 3 };
-        assert_eq!(w.frames().collect::<Vec<_>>(), [4, 7, 10, 13, 16, 19, 22, 25, 28, 31]);
+        let w = Window {
+            start: 4,
+            len: 10,
+            stride: 3,
+        };
+        assert_eq!(
+            w.frames().collect::<Vec<_>>(),
+            [4, 7, 10, 13, 16, 19, 22, 25, 28, 31]
+        );
         assert_eq!(w.last(), 31);
     }
 
@@ -154,9 +181,14 @@ mod tests {
     #[test]
     fn scoring_windows_cover_every_frame() {
         let ws = scoring_windows(25, 10, 4);
-        assert_eq!(ws.iter().map(|w| w.start).collect::<Vec<_>>(), [0, 4, 8, 12, 15]);
+        assert_eq!(
+            ws.iter().map(|w| w.start).collect::<Vec<_>>(),
+            [0, 4, 8, 12, 15]
+        );
         let mut covered = [false; 25];
-        ws.iter().flat_map(|w| w.frames()).for_each(|f| covered[f] = true);
+        ws.iter()
+            .flat_map(|w| w.frames())
+            .for_each(|f| covered[f] = true);
         assert!(covered.iter().all(|&c| c));
         assert_eq!(scoring_windows(10, 10, 1).len(), 1);
         assert!(scoring_windows(9, 10, 1).is_empty());
@@ -173,9 +205,15 @@ mod tests {
         assert!((mean[5] - 7.0 / 3.0).abs() < 1e-12);
         assert_eq!(mean[11], 4.0);
         let first = frame_scores(12, &ws, &s, ScoreAssignment::First).unwrap();
-        assert_eq!(first, [1.0, 2.0, 4.0, 4.0, 4.0, 4.0, 4.0, 4.0, 4.0, 4.0, 4.0, 4.0]);
+        assert_eq!(
+            first,
+            [1.0, 2.0, 4.0, 4.0, 4.0, 4.0, 4.0, 4.0, 4.0, 4.0, 4.0, 4.0]
+        );
         let last = frame_scores(12, &ws, &s, ScoreAssignment::Last).unwrap();
-        assert_eq!(last, [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 2.0, 4.0]);
+        assert_eq!(
+            last,
+            [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 2.0, 4.0]
+        );
         assert!(frame_scores(12, &ws, &s[..2], ScoreAssignment::Mean).is_none());
         assert!(frame_scores(12, &[], &[], ScoreAssignment::Mean).is_none());
     }

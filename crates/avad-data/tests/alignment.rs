@@ -26,7 +26,10 @@ fn a_staged_bang_lands_on_its_own_video_frames() {
     let timing = AudioTiming::default();
     for (seed, start) in [(3u64, 40usize), (4, 77), (5, 121)] {
         let config = SceneConfig {
-            anomalies: vec![ScheduledAnomaly { kind: AnomalyKind::Bang, start_frame: start }],
+            anomalies: vec![ScheduledAnomaly {
+                kind: AnomalyKind::Bang,
+                start_frame: start,
+            }],
             ..SceneConfig::normal(seed, 200)
         };
         let scene = generate(&config).unwrap();
@@ -41,9 +44,17 @@ fn a_staged_bang_lands_on_its_own_video_frames() {
         let median = sorted[100];
         let onset = per_video.iter().position(|&e| e > 20.0 * median).unwrap();
         // A centred window starts hearing the bang 1024 samples (1.16 video frames) early.
-        assert!(onset + 2 >= start && onset <= start, "seed {seed}: bang at {start}, heard from {onset}");
-        let loudest = (0..200).max_by(|&a, &b| per_video[a].total_cmp(&per_video[b])).unwrap();
-        assert!((event.start_frame..event.end_frame).contains(&loudest), "seed {seed}: loudest {loudest}");
+        assert!(
+            onset + 2 >= start && onset <= start,
+            "seed {seed}: bang at {start}, heard from {onset}"
+        );
+        let loudest = (0..200)
+            .max_by(|&a, &b| per_video[a].total_cmp(&per_video[b]))
+            .unwrap();
+        assert!(
+            (event.start_frame..event.end_frame).contains(&loudest),
+            "seed {seed}: loudest {loudest}"
+        );
         // Labels: no audio frame labelled normal hears the bang (a training window of
         // normal sound never contains its onset), and the loudest frames are anomalous.
         let labels = timing.audio_labels(&scene.audio_labels, 25.0, energy.len());
@@ -52,7 +63,10 @@ fn a_staged_bang_lands_on_its_own_video_frames() {
         let frame_median = frame_sorted[energy.len() / 2];
         for (i, l) in labels.iter().enumerate() {
             if *l == Some(false) {
-                assert!(energy[i] < 20.0 * frame_median, "seed {seed}: audio frame {i} is labelled normal but hears the bang");
+                assert!(
+                    energy[i] < 20.0 * frame_median,
+                    "seed {seed}: audio frame {i} is labelled normal but hears the bang"
+                );
             }
             if energy[i] > 100.0 * frame_median {
                 assert_eq!(*l, Some(true), "seed {seed}: audio frame {i}");

@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod normalize;
 pub mod plots;
 pub mod report;
+pub mod smooth;
 
 pub use metrics::{
     anomaly_from_regularity, auc, confusion, confusion_regularity, eer, eer_score, roc_auc_score,
@@ -20,3 +21,4 @@ pub use normalize::{
     min_max_per_video, regularity_score, regularity_scores, Calibration, CalibrationError,
 };
 pub use report::{markdown_table, ModalityMetrics};
+pub use smooth::gaussian_smooth;

@@ -25,7 +25,13 @@ impl ModalityMetrics {
         labels: &[bool],
         threshold: f64,
     ) -> Result<Self, MetricsError> {
-        Self::with_roc(modality, &roc_curve(scores, labels)?, scores, labels, threshold)
+        Self::with_roc(
+            modality,
+            &roc_curve(scores, labels)?,
+            scores,
+            labels,
+            threshold,
+        )
     }
 
     /// [`compute`](Self::compute) for a caller that already holds the ROC curve of

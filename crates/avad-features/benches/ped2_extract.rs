@@ -46,7 +46,10 @@ fn main() {
             y.into_iter().map(|v| v as f32).collect()
         })
         .collect();
-    let wav_paths: Vec<PathBuf> = stems.iter().map(|s| wavs.join(format!("{s}.wav"))).collect();
+    let wav_paths: Vec<PathBuf> = stems
+        .iter()
+        .map(|s| wavs.join(format!("{s}.wav")))
+        .collect();
     let audio_s: f64 = signals.iter().map(|y| y.len() as f64 / 22050.0).sum();
     let frames: usize = signals.iter().map(|y| 1 + y.len() / 512).sum();
     let mut ex = FeatureExtractor::new(&FeatureConfig::default()).expect("config");
@@ -58,7 +61,10 @@ fn main() {
     });
     let only_features = std::env::args().any(|a| a == "--features-only");
     if only_features {
-        println!("rust features_from_y  {features:>9.4} s  {:>8.0}x real time", audio_s / features);
+        println!(
+            "rust features_from_y  {features:>9.4} s  {:>8.0}x real time",
+            audio_s / features
+        );
         return;
     }
     let load = |p: &Path| avad_media::audio::load_audio(p, 22050).expect("load_audio");
@@ -77,7 +83,14 @@ fn main() {
         "{} clips, {frames} frames, {audio_s:.1} s of audio, best of {ROUNDS}, one thread",
         stems.len()
     );
-    for (name, t) in [("features_from_y", features), ("load_audio", decode), ("wav_to_features", full)] {
-        println!("rust {name:<16} {t:>9.4} s  {:>8.0}x real time", audio_s / t);
+    for (name, t) in [
+        ("features_from_y", features),
+        ("load_audio", decode),
+        ("wav_to_features", full),
+    ] {
+        println!(
+            "rust {name:<16} {t:>9.4} s  {:>8.0}x real time",
+            audio_s / t
+        );
     }
 }

@@ -73,7 +73,10 @@ impl FeatureConfig {
         // Odd sizes change librosa's frame count to 1 + (n - 1) / hop; the paper's
         // layout (and every librosa default) uses an even size.
         if self.n_fft < 2 || self.n_fft & 1 == 1 {
-            return bad(format!("n_fft = {} must be an even number of at least 2", self.n_fft));
+            return bad(format!(
+                "n_fft = {} must be an even number of at least 2",
+                self.n_fft
+            ));
         }
         if self.hop_length == 0 {
             return bad("hop_length must be positive".into());
@@ -96,7 +99,10 @@ impl FeatureConfig {
             }
         }
         if !(self.roll_percent > 0.0 && self.roll_percent < 1.0) {
-            return bad(format!("roll_percent = {} must lie in (0, 1)", self.roll_percent));
+            return bad(format!(
+                "roll_percent = {} must lie in (0, 1)",
+                self.roll_percent
+            ));
         }
         if !(self.contrast_quantile > 0.0 && self.contrast_quantile < 1.0) {
             return bad(format!(
@@ -106,14 +112,21 @@ impl FeatureConfig {
         }
         // librosa: every lower band edge, fmin * 2^k for k < n_bands, lies below Nyquist.
         let top_edge = self.contrast_fmin * 2f64.powi(N_CONTRAST as i32 - 2);
-        if self.contrast_fmin.is_nan() || self.contrast_fmin <= 0.0 || top_edge.is_nan() || top_edge >= nyquist {
+        if self.contrast_fmin.is_nan()
+            || self.contrast_fmin <= 0.0
+            || top_edge.is_nan()
+            || top_edge >= nyquist
+        {
             return bad(format!(
                 "contrast_fmin = {} Hz puts a contrast band above Nyquist ({nyquist} Hz)",
                 self.contrast_fmin
             ));
         }
         if self.zcr_threshold.is_nan() || self.zcr_threshold < 0.0 {
-            return bad(format!("zcr_threshold = {} must be non-negative", self.zcr_threshold));
+            return bad(format!(
+                "zcr_threshold = {} must be non-negative",
+                self.zcr_threshold
+            ));
         }
         Ok(())
     }

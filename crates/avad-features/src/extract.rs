@@ -108,7 +108,9 @@ impl FeatureExtractor {
             mel_basis: SparseMel::from_dense(&dense),
             dct_by_band: {
                 let dct = dct_ortho_matrix(N_MFCC, N_MELS);
-                (0..N_MELS * N_MFCC).map(|i| dct[(i % N_MFCC) * N_MELS + i / N_MFCC]).collect()
+                (0..N_MELS * N_MFCC)
+                    .map(|i| dct[(i % N_MFCC) * N_MELS + i / N_MFCC])
+                    .collect()
             },
             contrast_bands,
             pairwise: pairwise_plan(freqs.len()),
@@ -154,7 +156,12 @@ impl FeatureExtractor {
     /// Frames `keep` of `y`'s features, with the dB floors (`top_db`) measured from
     /// `maxima` updated by those frames, rather than from the whole of `y`: the causal
     /// form [`StreamingFeatures`] uses.
-    pub fn compute_frames(&mut self, y: &[f32], keep: std::ops::Range<usize>, maxima: &mut DbMaxima) -> Result<Features> {
+    pub fn compute_frames(
+        &mut self,
+        y: &[f32],
+        keep: std::ops::Range<usize>,
+        maxima: &mut DbMaxima,
+    ) -> Result<Features> {
         let mut raw = self.raw(y)?;
         let keep = keep.start.min(raw.frames)..keep.end.min(raw.frames);
         *maxima = maxima.include(&raw, keep.clone(), self.config.amin);
@@ -289,7 +296,10 @@ impl FeatureExtractor {
                 data.push(v as f32);
             }
         });
-        FeatureMatrix { frames: raw.frames, data }
+        FeatureMatrix {
+            frames: raw.frames,
+            data,
+        }
     }
 
     /// Each frame's MFCC and contrast, in frame order, to `emit(frame, mfcc, contrast)`.
@@ -303,7 +313,8 @@ impl FeatureExtractor {
         let amin = self.config.amin;
         // Without top_db nothing is clamped: a floor of -inf.
         let floor = |max: f64| self.config.top_db.map_or(f64::NEG_INFINITY, |t| max - t);
-        let (mel_floor, peak_floor, valley_floor) = (floor(maxima.mel), floor(maxima.peak), floor(maxima.valley));
+        let (mel_floor, peak_floor, valley_floor) =
+            (floor(maxima.mel), floor(maxima.peak), floor(maxima.valley));
         for (t, ((mel, p), v)) in raw.mel.iter().zip(&raw.peaks).zip(&raw.valleys).enumerate() {
             let mut power = [0.0; N_MELS];
             for (m, &x) in power.iter_mut().zip(mel) {
@@ -321,7 +332,10 @@ impl FeatureExtractor {
             }
             // librosa: power_to_db(peak) - power_to_db(valley), each clamped at its own
             // clip-wide maximum minus top_db.
-            let (p, v) = (power_to_db(p, amin, peak_floor), power_to_db(v, amin, valley_floor));
+            let (p, v) = (
+                power_to_db(p, amin, peak_floor),
+                power_to_db(v, amin, valley_floor),
+            );
             let mut contrast = [0.0; N_CONTRAST];
             for k in 0..N_CONTRAST {
                 contrast[k] = p[k] - v[k];
@@ -335,7 +349,9 @@ impl FeatureExtractor {
     fn use_avx2(&self) -> bool {
         #[cfg(target_arch = "x86_64")]
         {
-            !self.portable && std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+            !self.portable
+                && std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
         }
         #[cfg(not(target_arch = "x86_64"))]
         {
@@ -370,7 +386,8 @@ impl FeatureExtractor {
         let flatness = self.flatness::<FMA>();
         let (centroid, bandwidth) = self.centroid_bandwidth();
         let rolloff = self.rolloff();
-        out.flatness.extend(flatness[..n].iter().map(|&v| f64::from(v)));
+        out.flatness
+            .extend(flatness[..n].iter().map(|&v| f64::from(v)));
         out.centroid.extend_from_slice(&centroid[..n]);
         out.bandwidth.extend_from_slice(&bandwidth[..n]);
         out.rolloff.extend_from_slice(&rolloff[..n]);
@@ -415,7 +432,11 @@ impl FeatureExtractor {
         self.frame[..lo].fill(0.0);
         self.frame[hi..].fill(0.0);
         let src = &y[offset + lo - half..offset + hi - half];
-        for ((f, &w), &s) in self.frame[lo..hi].iter_mut().zip(&self.window[lo..hi]).zip(src) {
+        for ((f, &w), &s) in self.frame[lo..hi]
+            .iter_mut()
+            .zip(&self.window[lo..hi])
+            .zip(src)
+        {
             *f = w * f64::from(s);
         }
         self.fft
@@ -440,7 +461,12 @@ impl FeatureExtractor {
     fn flatness<const FMA: bool>(&mut self) -> Lanes {
         let amin = self.config.amin as f32;
         let n = self.mag.len() as f32;
-        for (w, &m) in self.work.as_flattened_mut().iter_mut().zip(self.mag.as_flattened()) {
+        for (w, &m) in self
+            .work
+            .as_flattened_mut()
+            .iter_mut()
+            .zip(self.mag.as_flattened())
+        {
             *w = (m * m).max(amin);
         }
         let sum = pairwise_sum_lanes(&self.pairwise, &self.work);
@@ -473,9 +499,16 @@ impl FeatureExtractor {
         let mut bandwidth = [0.0; LANES];
         for h in 0..LANES / HALF {
             let lanes = h * HALF..(h + 1) * HALF;
-            let (total, weighted) = sum4_lanes(&self.mag, &self.freqs, lanes.clone(), |m, f| (m, m.map(|m| m * f)));
-            let norm: [f64; HALF] =
-                std::array::from_fn(|l| if total[l] < f64::from(f32::MIN_POSITIVE) { 1.0 } else { total[l] });
+            let (total, weighted) = sum4_lanes(&self.mag, &self.freqs, lanes.clone(), |m, f| {
+                (m, m.map(|m| m * f))
+            });
+            let norm: [f64; HALF] = std::array::from_fn(|l| {
+                if total[l] < f64::from(f32::MIN_POSITIVE) {
+                    1.0
+                } else {
+                    total[l]
+                }
+            });
             let c: [f64; HALF] = std::array::from_fn(|l| weighted[l] / norm[l]);
             let (spread, _) = sum4_lanes(&self.mag, &self.freqs, lanes, |m, f| {
                 let d: [f64; HALF] = std::array::from_fn(|l| f - c[l]);
@@ -520,7 +553,11 @@ impl FeatureExtractor {
                     hi = mid;
                 }
             }
-            self.freqs.get(lo).or(self.freqs.last()).copied().unwrap_or(0.0)
+            self.freqs
+                .get(lo)
+                .or(self.freqs.last())
+                .copied()
+                .unwrap_or(0.0)
         })
     }
 
@@ -565,7 +602,8 @@ impl FeatureExtractor {
             let Some(sub) = self.mag.get(b.start..b.start + b.len) else {
                 continue;
             };
-            let (lo, hi) = extreme_means_lanes(sub, b.n_avg.clamp(1, sub.len().max(1)), &mut self.select);
+            let (lo, hi) =
+                extreme_means_lanes(sub, b.n_avg.clamp(1, sub.len().max(1)), &mut self.select);
             for l in 0..LANES {
                 valley[l][k] = lo[l];
                 peak[l][k] = hi[l];
@@ -584,7 +622,10 @@ pub(crate) fn first_non_finite(y: &[f32]) -> Option<usize> {
         if chunk.iter().fold(true, |ok, v| ok & v.is_finite()) {
             None
         } else {
-            chunk.iter().position(|v| !v.is_finite()).map(|i| b * BLOCK + i)
+            chunk
+                .iter()
+                .position(|v| !v.is_finite())
+                .map(|i| b * BLOCK + i)
         }
     })
 }
@@ -662,7 +703,11 @@ fn ln_normal_f32<const FMA: bool>(x: f32) -> f32 {
     let s = (m - 1.0) / (m + 1.0);
     let z = s * s;
     let madd = |a: f64, b: f64, c: f64| if FMA { a.mul_add(b, c) } else { a * b + c };
-    let p = madd(madd(madd(madd(madd(P[5], z, P[4]), z, P[3]), z, P[2]), z, P[1]), z, P[0]);
+    let p = madd(
+        madd(madd(madd(madd(P[5], z, P[4]), z, P[3]), z, P[2]), z, P[1]),
+        z,
+        P[0],
+    );
     let series = madd(z, p, 1.0);
     madd(e, std::f64::consts::LN_2, 2.0 * s * series) as f32
 }
@@ -671,7 +716,11 @@ fn ln_normal_f32<const FMA: bool>(x: f32) -> f32 {
 /// (spectral contrast's valley and peak), each summed in f64 from the most extreme
 /// value inwards (the order of the sorted sets).
 #[inline(always)]
-fn extreme_means_lanes(rows: &[Lanes], k: usize, select: &mut Vec<f32>) -> ([f64; LANES], [f64; LANES]) {
+fn extreme_means_lanes(
+    rows: &[Lanes],
+    k: usize,
+    select: &mut Vec<f32>,
+) -> ([f64; LANES], [f64; LANES]) {
     macro_rules! by_k {
         ($($n:literal)*) => {
             match k {
@@ -824,7 +873,8 @@ fn pairwise_leaf(a: &[Lanes]) -> Lanes {
         }
     }
     for l in 0..LANES {
-        res[l] = ((r[0][l] + r[1][l]) + (r[2][l] + r[3][l])) + ((r[4][l] + r[5][l]) + (r[6][l] + r[7][l]));
+        res[l] = ((r[0][l] + r[1][l]) + (r[2][l] + r[3][l]))
+            + ((r[4][l] + r[5][l]) + (r[6][l] + r[7][l]));
     }
     for row in &a[body..] {
         for l in 0..LANES {
@@ -944,7 +994,13 @@ struct RawFeatures {
 impl RawFeatures {
     fn keep(&mut self, keep: std::ops::Range<usize>) {
         self.frames = keep.len();
-        for v in [&mut self.flatness, &mut self.zero_crossing_rate, &mut self.centroid, &mut self.bandwidth, &mut self.rolloff] {
+        for v in [
+            &mut self.flatness,
+            &mut self.zero_crossing_rate,
+            &mut self.centroid,
+            &mut self.bandwidth,
+            &mut self.rolloff,
+        ] {
             *v = v[keep.clone()].to_vec();
         }
         self.mel = self.mel[keep.clone()].to_vec();
@@ -966,18 +1022,30 @@ pub struct DbMaxima {
 
 impl Default for DbMaxima {
     fn default() -> Self {
-        DbMaxima { mel: f64::NEG_INFINITY, peak: f64::NEG_INFINITY, valley: f64::NEG_INFINITY }
+        DbMaxima {
+            mel: f64::NEG_INFINITY,
+            peak: f64::NEG_INFINITY,
+            valley: f64::NEG_INFINITY,
+        }
     }
 }
 
 impl DbMaxima {
     fn include(self, raw: &RawFeatures, frames: std::ops::Range<usize>, amin: f64) -> Self {
         // dB is increasing in the power: the maximum's dB is the maximum dB.
-        let mel = to_db(f64::from(max_f32(raw.mel[frames.clone()].as_flattened())), amin);
+        let mel = to_db(
+            f64::from(max_f32(raw.mel[frames.clone()].as_flattened())),
+            amin,
+        );
         DbMaxima {
             mel: self.mel.max(mel),
-            peak: self.peak.max(to_db(max_f64(raw.peaks[frames.clone()].as_flattened()), amin)),
-            valley: self.valley.max(to_db(max_f64(raw.valleys[frames].as_flattened()), amin)),
+            peak: self.peak.max(to_db(
+                max_f64(raw.peaks[frames.clone()].as_flattened()),
+                amin,
+            )),
+            valley: self
+                .valley
+                .max(to_db(max_f64(raw.valleys[frames].as_flattened()), amin)),
         }
     }
 }
@@ -992,7 +1060,11 @@ fn max_f32(v: &[f32]) -> f32 {
             *m = if x > *m { x } else { *m };
         }
     }
-    chunks.remainder().iter().chain(&m).fold(f32::NEG_INFINITY, |a, &x| a.max(x))
+    chunks
+        .remainder()
+        .iter()
+        .chain(&m)
+        .fold(f32::NEG_INFINITY, |a, &x| a.max(x))
 }
 
 /// [`max_f32`] for f64 values.
@@ -1004,7 +1076,11 @@ fn max_f64(v: &[f64]) -> f64 {
             *m = if x > *m { x } else { *m };
         }
     }
-    chunks.remainder().iter().chain(&m).fold(f64::NEG_INFINITY, |a, &x| a.max(x))
+    chunks
+        .remainder()
+        .iter()
+        .chain(&m)
+        .fold(f64::NEG_INFINITY, |a, &x| a.max(x))
 }
 
 /// The sub-bands of `librosa.feature.spectral_contrast`: octave band `k` spans
@@ -1043,7 +1119,11 @@ fn contrast_bands(freqs: &[f64], cfg: &FeatureConfig) -> Result<Vec<ContrastBand
                  raise n_fft or contrast_fmin"
             )));
         }
-        bands.push(ContrastBand { start: a, len, n_avg });
+        bands.push(ContrastBand {
+            start: a,
+            len,
+            n_avg,
+        });
     }
     Ok(bands)
 }
@@ -1133,7 +1213,11 @@ mod tests {
         for n in [1, 1000, 22050 + 77, 40_000] {
             let y = mixed_signal(n);
             let fast = FeatureExtractor::new(&cfg).unwrap().compute(&y).unwrap();
-            let slow = FeatureExtractor::new(&cfg).unwrap().portable().compute(&y).unwrap();
+            let slow = FeatureExtractor::new(&cfg)
+                .unwrap()
+                .portable()
+                .compute(&y)
+                .unwrap();
             assert_eq!(fast.frames, slow.frames);
             // Only the mel sums differ (fused multiply-add against its f64 emulation, which
             // differs on exact ties), and the MFCC through them.
@@ -1144,10 +1228,16 @@ mod tests {
             assert_eq!(fast.rolloff, slow.rolloff, "n = {n}");
             assert_eq!(fast.contrast, slow.contrast, "n = {n}");
             for (a, b) in fast.mel.iter().flatten().zip(slow.mel.iter().flatten()) {
-                assert!((a - b).abs() <= f64::from(f32::EPSILON) * a.abs(), "n = {n}: mel {a} vs {b}");
+                assert!(
+                    (a - b).abs() <= f64::from(f32::EPSILON) * a.abs(),
+                    "n = {n}: mel {a} vs {b}"
+                );
             }
             for (a, b) in fast.mfcc.iter().flatten().zip(slow.mfcc.iter().flatten()) {
-                assert!((a - b).abs() <= 1e-9 * (1.0 + a.abs()), "n = {n}: mfcc {a} vs {b}");
+                assert!(
+                    (a - b).abs() <= 1e-9 * (1.0 + a.abs()),
+                    "n = {n}: mfcc {a} vs {b}"
+                );
             }
         }
     }
@@ -1174,12 +1264,18 @@ mod tests {
     fn pairwise_sum_of_lanes_is_numpys_in_every_lane() {
         for n in [1, 7, 8, 9, 100, 128, 129, 300, 1025, 2049] {
             let rows: Vec<Lanes> = (0..n)
-                .map(|i| std::array::from_fn(|l| ((i * 31 + l * 17) % 97) as f32 / (3.0 + l as f32)))
+                .map(|i| {
+                    std::array::from_fn(|l| ((i * 31 + l * 17) % 97) as f32 / (3.0 + l as f32))
+                })
                 .collect();
             let got = pairwise_sum_lanes(&pairwise_plan(n), &rows);
             for l in 0..LANES {
                 let column: Vec<f32> = rows.iter().map(|r| r[l]).collect();
-                assert_eq!(got[l].to_bits(), pairwise_sum_f32(&column).to_bits(), "n = {n}, lane {l}");
+                assert_eq!(
+                    got[l].to_bits(),
+                    pairwise_sum_f32(&column).to_bits(),
+                    "n = {n}, lane {l}"
+                );
             }
         }
     }
@@ -1189,7 +1285,11 @@ mod tests {
         let mut worst = 0f64;
         let mut x = 1e-12f64;
         while x < 1e39 {
-            for y in [x, f64::from_bits(x.to_bits() + 1), 1.0 + (x - x.floor()) * 1e-9] {
+            for y in [
+                x,
+                f64::from_bits(x.to_bits() + 1),
+                1.0 + (x - x.floor()) * 1e-9,
+            ] {
                 let (want, got) = (y.log10(), log10_normal(y));
                 worst = worst.max((want - got).abs() / (want.abs().max(1e-300) * f64::EPSILON));
             }
@@ -1201,7 +1301,10 @@ mod tests {
         // Subnormal and infinite powers take libm.
         assert_eq!(to_db(1e-310, 1e-320), 10.0 * 1e-310f64.log10());
         assert_eq!(to_db(f64::INFINITY, 1e-10), f64::INFINITY);
-        assert_eq!(power_to_db(&[f64::INFINITY, 1e-310, 10.0], 1e-320, f64::NEG_INFINITY), [f64::INFINITY, 10.0 * 1e-310f64.log10(), 10.0]);
+        assert_eq!(
+            power_to_db(&[f64::INFINITY, 1e-310, 10.0], 1e-320, f64::NEG_INFINITY),
+            [f64::INFINITY, 10.0 * 1e-310f64.log10(), 10.0]
+        );
         assert_eq!(power_to_db(&[1e-310, 10.0], 1e-320, -500.0), [-500.0, 10.0]);
     }
 
@@ -1209,7 +1312,13 @@ mod tests {
     fn first_non_finite_finds_the_first_across_blocks() {
         let mut y = vec![0.5f32; 1000];
         assert_eq!(first_non_finite(&y), None);
-        for (i, bad) in [(999, f32::NAN), (512, f32::INFINITY), (256, f32::NAN), (255, f32::NEG_INFINITY), (0, f32::NAN)] {
+        for (i, bad) in [
+            (999, f32::NAN),
+            (512, f32::INFINITY),
+            (256, f32::NAN),
+            (255, f32::NEG_INFINITY),
+            (0, f32::NAN),
+        ] {
             y[i] = bad;
             assert_eq!(first_non_finite(&y), Some(i));
         }
@@ -1220,9 +1329,17 @@ mod tests {
     fn running_maxima_match_a_plain_fold() {
         for n in [0, 1, 7, 8, 9, 100, 1025] {
             let v: Vec<f32> = (0..n).map(|i| ((i * 7919) % 1031) as f32 * 0.25).collect();
-            assert_eq!(max_f32(&v), v.iter().fold(f32::NEG_INFINITY, |a, &x| a.max(x)), "n = {n}");
+            assert_eq!(
+                max_f32(&v),
+                v.iter().fold(f32::NEG_INFINITY, |a, &x| a.max(x)),
+                "n = {n}"
+            );
             let w: Vec<f64> = v.iter().map(|&x| f64::from(x) - 3.0).collect();
-            assert_eq!(max_f64(&w), w.iter().fold(f64::NEG_INFINITY, |a, &x| a.max(x)), "n = {n}");
+            assert_eq!(
+                max_f64(&w),
+                w.iter().fold(f64::NEG_INFINITY, |a, &x| a.max(x)),
+                "n = {n}"
+            );
         }
     }
 
@@ -1230,7 +1347,11 @@ mod tests {
     fn extreme_means_match_sorting() {
         // Every lane its own permutation, with repeated values.
         let rows: Vec<Lanes> = (0..431)
-            .map(|i| std::array::from_fn(|l| ((i * (7919 + 2 * l) + 13 * l) % 433 / (1 + l % 3)) as f32 * 0.5))
+            .map(|i| {
+                std::array::from_fn(|l| {
+                    ((i * (7919 + 2 * l) + 13 * l) % 433 / (1 + l % 3)) as f32 * 0.5
+                })
+            })
             .collect();
         let mut select = Vec::new();
         for k in [1, 2, 3, 6, 9, 16, 17, 40] {
@@ -1238,8 +1359,14 @@ mod tests {
             for l in 0..LANES {
                 let mut sorted: Vec<f32> = rows.iter().map(|r| r[l]).collect();
                 sorted.sort_by(f32::total_cmp);
-                let want_lo: f64 = sorted[..k].iter().map(|&x| f64::from(x)).sum::<f64>() / k as f64;
-                let want_hi: f64 = sorted[431 - k..].iter().rev().map(|&x| f64::from(x)).sum::<f64>() / k as f64;
+                let want_lo: f64 =
+                    sorted[..k].iter().map(|&x| f64::from(x)).sum::<f64>() / k as f64;
+                let want_hi: f64 = sorted[431 - k..]
+                    .iter()
+                    .rev()
+                    .map(|&x| f64::from(x))
+                    .sum::<f64>()
+                    / k as f64;
                 assert_eq!((lo[l], hi[l]), (want_lo, want_hi), "k = {k}, lane {l}");
             }
         }

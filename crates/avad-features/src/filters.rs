@@ -141,7 +141,11 @@ pub fn dct_ortho_matrix(n_out: usize, n_in: usize) -> Vec<f64> {
     let n = n_in as f64;
     let mut m = Vec::with_capacity(n_out * n_in);
     for k in 0..n_out {
-        let scale = if k == 0 { (1.0 / n).sqrt() } else { (2.0 / n).sqrt() };
+        let scale = if k == 0 {
+            (1.0 / n).sqrt()
+        } else {
+            (2.0 / n).sqrt()
+        };
         for i in 0..n_in {
             let angle = std::f64::consts::PI * k as f64 * (2 * i + 1) as f64 / (2.0 * n);
             m.push(scale * angle.cos());
@@ -183,11 +187,18 @@ mod tests {
         for (row, (start, w)) in dense.iter().zip(&sparse.bands) {
             nonzero += row.iter().filter(|&&x| x != 0.0).count();
             for (k, &x) in row.iter().enumerate() {
-                let s = k.checked_sub(*start).and_then(|j| w.get(j)).copied().unwrap_or(0.0);
+                let s = k
+                    .checked_sub(*start)
+                    .and_then(|j| w.get(j))
+                    .copied()
+                    .unwrap_or(0.0);
                 assert_eq!(s, x);
             }
         }
         let stored: usize = sparse.bands.iter().map(|b| b.1.len()).sum();
-        assert!(stored < 3 * 1025, "{stored} weights stored for {nonzero} nonzero");
+        assert!(
+            stored < 3 * 1025,
+            "{stored} weights stored for {nonzero} nonzero"
+        );
     }
 }

@@ -31,9 +31,9 @@ mod zcr;
 pub use config::FeatureConfig;
 pub use error::{FeatureError, Result};
 pub use extract::{compute, extract, DbMaxima, FeatureExtractor, Features};
-pub use streaming::{StreamingFeatures, BLOCK};
 pub use matrix::{column_names, columns, write_csv, FeatureMatrix};
 pub use normalize::{MelScale, Normalizer};
+pub use streaming::{StreamingFeatures, BLOCK};
 
 /// Mel bands of librosa's `melspectrogram` default.
 pub const N_MELS: usize = 128;

@@ -45,17 +45,23 @@ pub mod columns {
     pub const MFCC: Range<usize> = 4..4 + N_MFCC;
     pub const MEL: Range<usize> = MFCC.end..MFCC.end + N_MELS;
     pub const SPECTRAL_ROLLOFF: usize = MEL.end;
-    pub const SPECTRAL_CONTRAST: Range<usize> = SPECTRAL_ROLLOFF + 1..SPECTRAL_ROLLOFF + 1 + N_CONTRAST;
+    pub const SPECTRAL_CONTRAST: Range<usize> =
+        SPECTRAL_ROLLOFF + 1..SPECTRAL_ROLLOFF + 1 + N_CONTRAST;
 }
 
 /// The 160 column names in the paper's order: spectral_flatness, zero_crossing_rate,
 /// spectral_centroid, spectral_bandwidth, mfcc_1..mfcc_20, mel_1..mel_128,
 /// spectral_rolloff, spectral_contrast_1..spectral_contrast_7.
 pub fn column_names() -> Vec<String> {
-    let mut names: Vec<String> = ["spectral_flatness", "zero_crossing_rate", "spectral_centroid", "spectral_bandwidth"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let mut names: Vec<String> = [
+        "spectral_flatness",
+        "zero_crossing_rate",
+        "spectral_centroid",
+        "spectral_bandwidth",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     names.extend((1..=N_MFCC).map(|i| format!("mfcc_{i}")));
     names.extend((1..=N_MELS).map(|i| format!("mel_{i}")));
     names.push("spectral_rolloff".into());
@@ -104,7 +110,9 @@ mod tests {
 
     #[test]
     fn csv_round_trips_every_value() {
-        let data: Vec<f32> = (0..2 * N_FEATURES).map(|i| (i as f32).sqrt() * 1e-3 - 0.1).collect();
+        let data: Vec<f32> = (0..2 * N_FEATURES)
+            .map(|i| (i as f32).sqrt() * 1e-3 - 0.1)
+            .collect();
         let m = FeatureMatrix { frames: 2, data };
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("f.csv");
@@ -112,7 +120,9 @@ mod tests {
         let text = std::fs::read_to_string(&p).unwrap();
         let mut lines = text.lines();
         assert_eq!(lines.next().unwrap(), column_names().join(","));
-        let back: Vec<f32> = lines.flat_map(|l| l.split(',').map(|v| v.parse::<f32>().unwrap())).collect();
+        let back: Vec<f32> = lines
+            .flat_map(|l| l.split(',').map(|v| v.parse::<f32>().unwrap()))
+            .collect();
         assert_eq!(back, m.data);
         // Only the final file is left behind.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);

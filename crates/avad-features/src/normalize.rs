@@ -124,7 +124,10 @@ mod tests {
     use super::*;
 
     fn matrix(frames: usize, f: impl Fn(usize, usize) -> f32) -> FeatureMatrix {
-        let data = (0..frames).flat_map(|t| (0..N_FEATURES).map(move |c| (t, c))).map(|(t, c)| f(t, c)).collect();
+        let data = (0..frames)
+            .flat_map(|t| (0..N_FEATURES).map(move |c| (t, c)))
+            .map(|(t, c)| f(t, c))
+            .collect();
         FeatureMatrix { frames, data }
     }
 
@@ -141,13 +144,21 @@ mod tests {
         back.apply(&mut a2).unwrap();
         back.apply(&mut b2).unwrap();
         for c in 0..N_FEATURES {
-            let col: Vec<f64> = a2.column(c).into_iter().chain(b2.column(c)).map(f64::from).collect();
+            let col: Vec<f64> = a2
+                .column(c)
+                .into_iter()
+                .chain(b2.column(c))
+                .map(f64::from)
+                .collect();
             let mean = col.iter().sum::<f64>() / col.len() as f64;
             let var = col.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / col.len() as f64;
             assert!(mean.abs() < 1e-5, "column {c}: mean {mean}");
             // Column 0 of `b` and `a`'s t*c term vanish at c = 0, leaving constant-ish columns.
             let constant = norm.std[c] == 1.0;
-            assert!(constant || (var - 1.0).abs() < 1e-4, "column {c}: var {var}");
+            assert!(
+                constant || (var - 1.0).abs() < 1e-4,
+                "column {c}: var {var}"
+            );
         }
     }
 
@@ -166,7 +177,13 @@ mod tests {
     #[test]
     fn refuses_empty_and_misshaped_input() {
         assert!(Normalizer::fit(&[]).is_err());
-        let bad = FeatureMatrix { frames: 2, data: vec![0.0; 3] };
-        assert!(Normalizer::fit(&[&bad]).unwrap_err().to_string().contains("2 frames"));
+        let bad = FeatureMatrix {
+            frames: 2,
+            data: vec![0.0; 3],
+        };
+        assert!(Normalizer::fit(&[&bad])
+            .unwrap_err()
+            .to_string()
+            .contains("2 frames"));
     }
 }

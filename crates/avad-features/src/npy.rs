@@ -64,7 +64,9 @@ fn parse_npy(bytes: &[u8]) -> std::result::Result<(Vec<usize>, Vec<f64>), String
         v => return Err(format!("unsupported format version {v}")),
     };
     let data_start = header_start + header_len;
-    let header = bytes.get(header_start..data_start).ok_or("truncated header")?;
+    let header = bytes
+        .get(header_start..data_start)
+        .ok_or("truncated header")?;
     let header = std::str::from_utf8(header).map_err(|_| "header is not text")?;
     let descr = dict_value(header, "descr").ok_or("header has no 'descr'")?;
     let width = match descr.trim_matches(|c| c == '\'' || c == '"') {
@@ -81,7 +83,10 @@ fn parse_npy(bytes: &[u8]) -> std::result::Result<(Vec<usize>, Vec<f64>), String
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(|s| s.parse::<usize>().map_err(|_| format!("bad shape {shape_text}")))
+        .map(|s| {
+            s.parse::<usize>()
+                .map_err(|_| format!("bad shape {shape_text}"))
+        })
         .collect::<std::result::Result<Vec<_>, _>>()?;
     let count = shape
         .iter()
@@ -135,7 +140,10 @@ mod tests {
         assert_eq!((bytes.len() - 4 * 6) % 64, 0);
         let (shape, values) = read_npy(&p).unwrap();
         assert_eq!(shape, vec![2, 3]);
-        assert_eq!(values, data.iter().map(|&v| f64::from(v)).collect::<Vec<_>>());
+        assert_eq!(
+            values,
+            data.iter().map(|&v| f64::from(v)).collect::<Vec<_>>()
+        );
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
@@ -157,7 +165,9 @@ mod tests {
         let at = i8.windows(3).position(|w| w == b"<f8").unwrap();
         i8[at + 1] = b'i';
         assert!(parse_npy(&i8).unwrap_err().contains("<i8"));
-        assert!(parse_npy(&b[..b.len() - 1]).unwrap_err().contains("data bytes"));
+        assert!(parse_npy(&b[..b.len() - 1])
+            .unwrap_err()
+            .contains("data bytes"));
         assert!(parse_npy(b"not numpy").is_err());
     }
 

@@ -64,11 +64,16 @@ impl StreamingFeatures {
     /// became complete, from [`Self::next_frame`] on (possibly none).
     pub fn push(&mut self, samples: &[f32]) -> Result<FeatureMatrix> {
         if let Some(index) = crate::extract::first_non_finite(samples) {
-            return Err(FeatureError::NonFinite { index: self.received + index });
+            return Err(FeatureError::NonFinite {
+                index: self.received + index,
+            });
         }
         self.buffer.extend_from_slice(samples);
         self.received += samples.len();
-        let mut out = FeatureMatrix { frames: 0, data: Vec::new() };
+        let mut out = FeatureMatrix {
+            frames: 0,
+            data: Vec::new(),
+        };
         loop {
             let (first, end) = self.block_span(self.next + BLOCK);
             if end > self.received {
@@ -86,13 +91,19 @@ impl StreamingFeatures {
     pub fn finish(&mut self) -> Result<FeatureMatrix> {
         if self.finished || self.received == 0 {
             self.finished = true;
-            return Ok(FeatureMatrix { frames: 0, data: Vec::new() });
+            return Ok(FeatureMatrix {
+                frames: 0,
+                data: Vec::new(),
+            });
         }
         self.finished = true;
         let c = self.extractor.config();
         let total = c.n_frames(self.received);
         if total <= self.next {
-            return Ok(FeatureMatrix { frames: 0, data: Vec::new() });
+            return Ok(FeatureMatrix {
+                frames: 0,
+                data: Vec::new(),
+            });
         }
         let (first, _) = self.block_span(total);
         self.compute(first, self.received, total - self.next)
@@ -113,12 +124,16 @@ impl StreamingFeatures {
         let y = &self.buffer[first - self.base..end - self.base];
         // Frame k of the slice is centred on sample first + k·hop.
         let skip = self.next - first / hop;
-        let f = self.extractor.compute_frames(y, skip..skip + count, &mut self.maxima)?;
+        let f = self
+            .extractor
+            .compute_frames(y, skip..skip + count, &mut self.maxima)?;
         let m = f.to_matrix();
         debug_assert_eq!(m.data.len(), count * N_FEATURES);
         self.next += count;
         // Keep only what later frames read.
-        let keep_from = (self.next * hop).saturating_sub(self.extractor.config().n_fft / 2).min(self.received);
+        let keep_from = (self.next * hop)
+            .saturating_sub(self.extractor.config().n_fft / 2)
+            .min(self.received);
         if keep_from > self.base {
             self.buffer.drain(..keep_from - self.base);
             self.base = keep_from;
@@ -156,7 +171,10 @@ mod tests {
 
     fn feed(y: &[f32], pieces: &[usize]) -> FeatureMatrix {
         let mut s = streaming();
-        let mut out = FeatureMatrix { frames: 0, data: Vec::new() };
+        let mut out = FeatureMatrix {
+            frames: 0,
+            data: Vec::new(),
+        };
         let mut at = 0;
         let mut k = 0;
         while at < y.len() {
@@ -168,7 +186,11 @@ mod tests {
             at += n;
             k += 1;
             // Only what the next block reads is kept, whatever the stream's length.
-            assert!(s.buffered() <= (BLOCK + 4) * 512 + n, "{} samples held", s.buffered());
+            assert!(
+                s.buffered() <= (BLOCK + 4) * 512 + n,
+                "{} samples held",
+                s.buffered()
+            );
         }
         let m = s.finish().unwrap();
         out.frames += m.frames;
@@ -180,10 +202,16 @@ mod tests {
     fn any_cutting_of_the_signal_gives_the_offline_features() {
         for n in [1, 700, 2048, 22050, 22050 * 3 + 333] {
             let y = signal(n);
-            let offline = FeatureExtractor::new(&FeatureConfig::default()).unwrap().extract(&y).unwrap();
+            let offline = FeatureExtractor::new(&FeatureConfig::default())
+                .unwrap()
+                .extract(&y)
+                .unwrap();
             for pieces in [&[n][..], &[1, 511, 4096][..], &[10_000][..]] {
                 let streamed = feed(&y, pieces);
-                assert_eq!(streamed.frames, offline.frames, "n = {n}, pieces {pieces:?}");
+                assert_eq!(
+                    streamed.frames, offline.frames,
+                    "n = {n}, pieces {pieces:?}"
+                );
                 assert!(streamed.data == offline.data, "n = {n}, pieces {pieces:?}");
             }
         }
@@ -198,10 +226,14 @@ mod tests {
             *v = 1e-6 * ((i as f32) * 0.3).sin();
         }
         y.extend(signal(22050).iter().map(|v| v * 1000.0));
-        let offline = FeatureExtractor::new(&FeatureConfig::default()).unwrap().extract(&y).unwrap();
+        let offline = FeatureExtractor::new(&FeatureConfig::default())
+            .unwrap()
+            .extract(&y)
+            .unwrap();
         let streamed = feed(&y, &[1000]);
         let mfcc0 = crate::columns::MFCC.start;
-        let row = |m: &FeatureMatrix, t: usize| m.data[t * N_FEATURES..(t + 1) * N_FEATURES].to_vec();
+        let row =
+            |m: &FeatureMatrix, t: usize| m.data[t * N_FEATURES..(t + 1) * N_FEATURES].to_vec();
         // Early on the MFCC differ (the floors differ); the spectral shape features do not.
         assert_ne!(row(&offline, 5)[mfcc0], row(&streamed, 5)[mfcc0]);
         assert_eq!(row(&offline, 5)[..4], row(&streamed, 5)[..4]);

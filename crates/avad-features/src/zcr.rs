@@ -22,7 +22,9 @@ pub(crate) fn zero_crossing_rate(
     // Edge padding repeats y[0] and y[n-1], so the padding itself never crosses.
     let span = |t: usize| {
         let first = (t * hop + 1).saturating_sub(half).max(1);
-        let last = (t * hop + frame_length).saturating_sub(half + 1).min(n.saturating_sub(1));
+        let last = (t * hop + frame_length)
+            .saturating_sub(half + 1)
+            .min(n.saturating_sub(1));
         (first, last + 1)
     };
     // The crossing count before each frame's ends, P(j) = crossings at 1 <= i < j, from
@@ -59,7 +61,10 @@ pub(crate) fn zero_crossing_rate(
 /// set exactly when it lies below `thr`.
 fn crossings(y: &[f32], thr: f32) -> u32 {
     let Some(tail) = y.get(1..) else { return 0 };
-    y.iter().zip(tail).map(|(&a, &b)| u32::from((a < thr) != (b < thr))).sum()
+    y.iter()
+        .zip(tail)
+        .map(|(&a, &b)| u32::from((a < thr) != (b < thr)))
+        .sum()
 }
 
 #[cfg(test)]
@@ -91,13 +96,18 @@ mod tests {
             .chain([0.0, -0.0, 1e-11, -1e-11, 0.3, -0.2])
             .collect();
         for &(fl, hop) in &[(2048, 512), (64, 16), (8, 3)] {
-            assert_eq!(zero_crossing_rate(&y, fl, hop, 1e-10), by_frames(&y, fl, hop, 1e-10));
+            assert_eq!(
+                zero_crossing_rate(&y, fl, hop, 1e-10),
+                by_frames(&y, fl, hop, 1e-10)
+            );
         }
     }
 
     #[test]
     fn alternating_signal_crosses_at_every_sample_but_the_first() {
-        let y: Vec<f32> = (0..4096).map(|i| if i % 2 == 0 { 0.5 } else { -0.5 }).collect();
+        let y: Vec<f32> = (0..4096)
+            .map(|i| if i % 2 == 0 { 0.5 } else { -0.5 })
+            .collect();
         let z = zero_crossing_rate(&y, 2048, 512, 1e-10);
         // Frame 4 lies entirely inside the signal: 2047 crossings out of 2048 samples.
         assert_eq!(z[4], 2047.0 / 2048.0);

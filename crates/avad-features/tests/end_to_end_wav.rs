@@ -28,8 +28,12 @@ struct EndToEnd {
 
 fn wav_path(shared: &std::path::Path, group: &str, stem: &str) -> PathBuf {
     match group {
-        "ucsd-ped2" => shared.join("datasets/ucsd-ped2/audio").join(format!("{stem}.wav")),
-        _ => shared.join("reference/librosa/synthetic-wav").join(format!("{stem}.wav")),
+        "ucsd-ped2" => shared
+            .join("datasets/ucsd-ped2/audio")
+            .join(format!("{stem}.wav")),
+        _ => shared
+            .join("reference/librosa/synthetic-wav")
+            .join(format!("{stem}.wav")),
     }
 }
 
@@ -48,7 +52,9 @@ fn snr_db(ours: &[f32], reference: &[f32]) -> f64 {
 }
 
 fn end_to_end(group: &str, test: &str, bounds: &EndToEnd) {
-    let Some(shared) = shared_dir(test) else { return };
+    let Some(shared) = shared_dir(test) else {
+        return;
+    };
     let mut ex = FeatureExtractor::new(&FeatureConfig::default()).unwrap();
     let mut all = Report::empty();
     let mut worst_snr = f64::INFINITY;
@@ -69,22 +75,47 @@ fn end_to_end(group: &str, test: &str, bounds: &EndToEnd) {
         all.merge(&rep);
     }
     all.print(&format!("ALL {group} from WAV"));
-    println!("{:>22} worst signal SNR {worst_snr:.1} dB", format!("ALL {group} from WAV"));
+    println!(
+        "{:>22} worst signal SNR {worst_snr:.1} dB",
+        format!("ALL {group} from WAV")
+    );
 
-    assert!(worst_snr >= bounds.signal_snr_db, "signal SNR {worst_snr:.1} dB");
+    assert!(
+        worst_snr >= bounds.signal_snr_db,
+        "signal SNR {worst_snr:.1} dB"
+    );
     let checks = [
-        ("flatness max abs", all.flatness.max_abs, bounds.flatness_abs),
+        (
+            "flatness max abs",
+            all.flatness.max_abs,
+            bounds.flatness_abs,
+        ),
         ("zcr max abs", all.zcr.max_abs, bounds.zcr_abs),
-        ("centroid max rel to row max", all.centroid.max_rel_to_row_max, bounds.centroid_row_rel),
-        ("bandwidth max rel to row max", all.bandwidth.max_rel_to_row_max, bounds.bandwidth_row_rel),
+        (
+            "centroid max rel to row max",
+            all.centroid.max_rel_to_row_max,
+            bounds.centroid_row_rel,
+        ),
+        (
+            "bandwidth max rel to row max",
+            all.bandwidth.max_rel_to_row_max,
+            bounds.bandwidth_row_rel,
+        ),
         ("mfcc max abs", all.mfcc.max_abs, bounds.mfcc_abs),
         ("mel max abs dB", all.mel_db.max_abs, bounds.mel_db_abs),
-        ("contrast max abs dB", all.contrast.max_abs, bounds.contrast_abs_db),
+        (
+            "contrast max abs dB",
+            all.contrast.max_abs,
+            bounds.contrast_abs_db,
+        ),
     ];
     for (name, got, bound) in checks {
         assert!(got <= bound, "{group}: {name} = {got:e} exceeds {bound:e}");
     }
-    assert_eq!(all.rolloff_beyond_one_bin, 0, "{group}: roll-off more than one bin off");
+    assert_eq!(
+        all.rolloff_beyond_one_bin, 0,
+        "{group}: roll-off more than one bin off"
+    );
     assert!(
         all.rolloff.fraction_within() >= bounds.rolloff_frac_exact,
         "{group}: roll-off exact on {:.4} of frames",

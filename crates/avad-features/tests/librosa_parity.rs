@@ -9,7 +9,6 @@ use avad_features::filters::{fft_frequencies, hann_window, mel_filterbank};
 use avad_features::{compute, npy, FeatureConfig, FeatureExtractor};
 use common::{report, shared_dir, stems, Reference, Report, BIN_HZ, FED_Y_TOL};
 
-
 fn assert_within(label: &str, r: &Report, rolloff_frames_one_bin_off: usize) {
     for (name, e) in [
         ("flatness", &r.flatness),
@@ -26,7 +25,10 @@ fn assert_within(label: &str, r: &Report, rolloff_frames_one_bin_off: usize) {
             e.values - e.within, e.values, e.max_abs, e.max_rel_to_row_max
         );
     }
-    assert_eq!(r.rolloff_beyond_one_bin, 0, "{label}: roll-off more than one bin off");
+    assert_eq!(
+        r.rolloff_beyond_one_bin, 0,
+        "{label}: roll-off more than one bin off"
+    );
     let off = r.rolloff.values - r.rolloff.within;
     assert!(
         off <= rolloff_frames_one_bin_off,
@@ -36,7 +38,9 @@ fn assert_within(label: &str, r: &Report, rolloff_frames_one_bin_off: usize) {
 }
 
 fn parity(group: &str, test: &str, max_rolloff_off: usize) {
-    let Some(shared) = shared_dir(test) else { return };
+    let Some(shared) = shared_dir(test) else {
+        return;
+    };
     let stems = stems(&shared, group);
     assert!(!stems.is_empty());
     // The path this CPU takes (AVX2/FMA where it has them), then the portable one, which
@@ -54,10 +58,17 @@ fn parity(group: &str, test: &str, max_rolloff_off: usize) {
             if !portable {
                 rep.print(stem);
             }
-            assert_within(&format!("{stem} (portable: {portable})"), &rep, max_rolloff_off);
+            assert_within(
+                &format!("{stem} (portable: {portable})"),
+                &rep,
+                max_rolloff_off,
+            );
             all.merge(&rep);
         }
-        all.print(&format!("ALL {group}{}", if portable { " portable" } else { "" }));
+        all.print(&format!(
+            "ALL {group}{}",
+            if portable { " portable" } else { "" }
+        ));
     }
 }
 
@@ -73,12 +84,18 @@ fn synthetic_features_match_librosa_fed_y() {
 
 #[test]
 fn tables_match_librosa_shared_arrays() {
-    let Some(shared) = shared_dir("tables_match_librosa_shared_arrays") else { return };
+    let Some(shared) = shared_dir("tables_match_librosa_shared_arrays") else {
+        return;
+    };
     let dir = shared.join("reference/librosa/ucsd-ped2/_shared");
     let (shape, hann) = npy::read_npy(&dir.join("hann_window_2048.npy")).unwrap();
     assert_eq!(shape, vec![2048]);
     let ours = hann_window(2048);
-    let max_ulps = ours.iter().zip(&hann).map(|(a, b)| (a - b).abs() / f64::EPSILON).fold(0.0, f64::max);
+    let max_ulps = ours
+        .iter()
+        .zip(&hann)
+        .map(|(a, b)| (a - b).abs() / f64::EPSILON)
+        .fold(0.0, f64::max);
     assert!(max_ulps <= 1.0, "Hann window off by {max_ulps} eps");
 
     let (_, freqs) = npy::read_npy(&dir.join("fft_frequencies_22050_2048.npy")).unwrap();
@@ -95,17 +112,31 @@ fn tables_match_librosa_shared_arrays() {
     let max_rel = ours
         .iter()
         .zip(&basis)
-        .map(|(a, b)| if *b == 0.0 { (a - b).abs() } else { ((a - b) / b).abs() })
+        .map(|(a, b)| {
+            if *b == 0.0 {
+                (a - b).abs()
+            } else {
+                ((a - b) / b).abs()
+            }
+        })
         .fold(0.0, f64::max);
-    println!("mel basis: {differing} of {} weights differ, max rel {max_rel:e}", basis.len());
-    assert!(max_rel <= 2.0 * f64::from(f32::EPSILON), "mel basis max rel error {max_rel:e}");
+    println!(
+        "mel basis: {differing} of {} weights differ, max rel {max_rel:e}",
+        basis.len()
+    );
+    assert!(
+        max_rel <= 2.0 * f64::from(f32::EPSILON),
+        "mel basis max rel error {max_rel:e}"
+    );
 }
 
 /// librosa pads a clip shorter than n_fft with zeros on both sides: 1000 samples give
 /// 1 + 1000 / 512 = 2 frames.
 #[test]
 fn clip_shorter_than_n_fft_matches_librosa() {
-    let Some(shared) = shared_dir("clip_shorter_than_n_fft_matches_librosa") else { return };
+    let Some(shared) = shared_dir("clip_shorter_than_n_fft_matches_librosa") else {
+        return;
+    };
     let r = Reference::load(&shared, "synthetic", "short1000");
     assert_eq!(r.y.len(), 1000);
     let ours = compute(&r.y, &FeatureConfig::default()).unwrap();
@@ -125,7 +156,10 @@ fn silence_follows_librosa_conventions() {
     assert_eq!(f.frames, 44);
     for t in 0..f.frames {
         assert!((f.flatness[t] - 1.0).abs() < 1e-6);
-        assert_eq!((f.centroid[t], f.bandwidth[t], f.rolloff[t]), (0.0, 0.0, 0.0));
+        assert_eq!(
+            (f.centroid[t], f.bandwidth[t], f.rolloff[t]),
+            (0.0, 0.0, 0.0)
+        );
         assert_eq!(f.zero_crossing_rate[t], 0.0);
         assert!(f.mel[t].iter().all(|&m| m == 0.0));
         assert!(f.contrast[t].iter().all(|&c| c == 0.0));
@@ -169,18 +203,36 @@ fn non_finite_and_empty_input_are_refused() {
     y[4999] = f32::NEG_INFINITY;
     let err = compute(&y, &cfg).unwrap_err();
     assert!(err.to_string().contains("sample 4999"), "{err}");
-    assert!(matches!(compute(&[], &cfg), Err(avad_features::FeatureError::Empty)));
+    assert!(matches!(
+        compute(&[], &cfg),
+        Err(avad_features::FeatureError::Empty)
+    ));
 }
 
 #[test]
 fn invalid_configs_are_refused() {
     let bad = [
-        FeatureConfig { n_fft: 2047, ..FeatureConfig::default() },
-        FeatureConfig { hop_length: 0, ..FeatureConfig::default() },
-        FeatureConfig { roll_percent: 1.0, ..FeatureConfig::default() },
+        FeatureConfig {
+            n_fft: 2047,
+            ..FeatureConfig::default()
+        },
+        FeatureConfig {
+            hop_length: 0,
+            ..FeatureConfig::default()
+        },
+        FeatureConfig {
+            roll_percent: 1.0,
+            ..FeatureConfig::default()
+        },
         // 200 Hz * 2^5 = 6400 Hz lies above the 4000 Hz Nyquist of 8 kHz audio.
-        FeatureConfig { sample_rate: 8000, ..FeatureConfig::default() },
-        FeatureConfig { amin: 0.0, ..FeatureConfig::default() },
+        FeatureConfig {
+            sample_rate: 8000,
+            ..FeatureConfig::default()
+        },
+        FeatureConfig {
+            amin: 0.0,
+            ..FeatureConfig::default()
+        },
     ];
     for cfg in bad {
         assert!(FeatureExtractor::new(&cfg).is_err(), "{cfg:?} accepted");

@@ -14,7 +14,8 @@ use avad_media::frames::{FrameFolder, GrayResizer};
 use avad_media::FrameSize;
 
 fn main() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets/ucsd-ped2/UCSDped2/Test");
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/datasets/ucsd-ped2/UCSDped2/Test");
     if !root.is_dir() {
         println!("SKIPPED: ped2_frames: ../shared not found");
         return;
@@ -31,7 +32,9 @@ fn main() {
         frames = 0;
         for f in &folders {
             for i in 0..f.len() {
-                let g = f.read(i, FrameSize::PAPER, &mut resizer).expect("Ped2 frame");
+                let g = f
+                    .read(i, FrameSize::PAPER, &mut resizer)
+                    .expect("Ped2 frame");
                 checksum += f64::from(g.data[240 * 120 + 120]);
                 frames += 1;
             }
@@ -48,10 +51,16 @@ fn main() {
         Ok(out) if out.status.success() => {
             let text = String::from_utf8_lossy(&out.stdout);
             print!("{text}");
-            if let Some(peer) = text.lines().find_map(|l| l.strip_prefix("pillow_fps ")).and_then(|v| v.trim().parse::<f64>().ok()) {
+            if let Some(peer) = text
+                .lines()
+                .find_map(|l| l.strip_prefix("pillow_fps "))
+                .and_then(|v| v.trim().parse::<f64>().ok())
+            {
                 println!("ratio avad/Pillow: {:.2}x", ours / peer);
             }
         }
-        _ => println!("Pillow peer not run (needs python3 with pillow and numpy: pip install pillow numpy)"),
+        _ => println!(
+            "Pillow peer not run (needs python3 with pillow and numpy: pip install pillow numpy)"
+        ),
     }
 }

@@ -11,9 +11,13 @@ use avad_media::resample::resample_pure_rust;
 const TARGET_SR: u32 = 22_050;
 
 fn main() {
-    let dir = std::env::args().nth(1).map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets/ucsd-ped2/audio")
-    });
+    let dir = std::env::args()
+        .nth(1)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../../../shared/datasets/ucsd-ped2/audio")
+        });
     let mut paths: Vec<PathBuf> = match std::fs::read_dir(&dir) {
         Ok(rd) => rd
             .filter_map(|e| e.ok().map(|e| e.path()))
@@ -42,7 +46,9 @@ fn main() {
         audio_s += mono.len() as f64 / decoded.sample_rate as f64;
         println!(
             "{:<14} {:>6} Hz {:>8} -> {:>8} samples  {:>8.1} ms",
-            path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(),
+            path.file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default(),
             decoded.sample_rate,
             mono.len(),
             out.len(),

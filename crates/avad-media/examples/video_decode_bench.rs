@@ -13,15 +13,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     use avad_media::FrameSize;
 
     let mut args = std::env::args().skip(1);
-    let file = args.next().ok_or("usage: video_decode_bench FILE [WIDTHxHEIGHT] [THREADS]")?;
+    let file = args
+        .next()
+        .ok_or("usage: video_decode_bench FILE [WIDTHxHEIGHT] [THREADS]")?;
     let size = match args.next() {
         Some(s) => {
             let (w, h) = s.split_once('x').ok_or("size must look like 240x240")?;
-            FrameSize { width: w.parse()?, height: h.parse()? }
+            FrameSize {
+                width: w.parse()?,
+                height: h.parse()?,
+            }
         }
         None => FrameSize::PAPER,
     };
-    let options = OpenOptions { decoder_threads: args.next().map(|t| t.parse()).transpose()?.unwrap_or(0), ..OpenOptions::default() };
+    let options = OpenOptions {
+        decoder_threads: args.next().map(|t| t.parse()).transpose()?.unwrap_or(0),
+        ..OpenOptions::default()
+    };
 
     let info = avad_media::video::probe_video(&file)?;
     println!(
@@ -45,14 +53,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         for frame in reader.by_ref() {
             let frame = frame?;
             // Touch the pixels so the conversion cannot be skipped.
-            checksum += frame.frame.data.iter().step_by(101).map(|&v| f64::from(v)).sum::<f64>();
+            checksum += frame
+                .frame
+                .data
+                .iter()
+                .step_by(101)
+                .map(|&v| f64::from(v))
+                .sum::<f64>();
             frames += 1;
         }
         let seconds = start.elapsed().as_secs_f64();
-        println!("pass {pass}: {frames} frames in {seconds:.3} s = {:.0} frames/s", frames as f64 / seconds);
+        println!(
+            "pass {pass}: {frames} frames in {seconds:.3} s = {:.0} frames/s",
+            frames as f64 / seconds
+        );
         best = best.min(seconds);
     }
-    println!("best: {:.0} frames/s ({frames} frames, checksum {checksum:.3})", frames as f64 / best);
+    println!(
+        "best: {:.0} frames/s ({frames} frames, checksum {checksum:.3})",
+        frames as f64 / best
+    );
     Ok(())
 }
 

@@ -44,7 +44,10 @@ mod tests {
         write_atomic(&path, b"first").unwrap();
         write_atomic(&path, b"second").unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"second");
-        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("out.json")]);
     }
 
@@ -59,7 +62,14 @@ mod tests {
         fs::write(blocked.join("x"), b"").unwrap();
         assert!(write_atomic(&blocked, b"new").is_err());
         assert_eq!(fs::read(&path).unwrap(), b"kept");
-        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2, "no temporary left");
-        assert!(write_atomic(Path::new("/"), b"x").is_err(), "a path without a file name");
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            2,
+            "no temporary left"
+        );
+        assert!(
+            write_atomic(Path::new("/"), b"x").is_err(),
+            "a path without a file name"
+        );
     }
 }

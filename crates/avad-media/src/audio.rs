@@ -71,8 +71,10 @@ pub struct Audio {
 
 /// Containers whose audio track symphonia may not read; decoding them is
 /// FFmpeg's job (see [`crate::video`]).
-const VIDEO_EXTENSIONS: &[&str] =
-    &["mp4", "m4v", "mov", "avi", "mkv", "webm", "mpg", "mpeg", "ts", "mts", "flv", "wmv", "3gp", "ogv"];
+const VIDEO_EXTENSIONS: &[&str] = &[
+    "mp4", "m4v", "mov", "avi", "mkv", "webm", "mpg", "mpeg", "ts", "mts", "flv", "wmv", "3gp",
+    "ogv",
+];
 
 const READABLE: &str = "avad reads WAV (PCM or float), FLAC, MP3, Ogg Vorbis and M4A/AAC";
 
@@ -87,7 +89,10 @@ fn video_audio_error(path: &Path, detail: &str) -> MediaError {
     if cfg!(feature = "ffmpeg") {
         MediaError::invalid(path, format!("cannot read the audio track of this video container ({detail}); decode it through avad_media::video"))
     } else {
-        MediaError::NeedsFfmpeg { path: path.to_path_buf(), what: format!("the audio track of a video container ({detail})") }
+        MediaError::NeedsFfmpeg {
+            path: path.to_path_buf(),
+            what: format!("the audio track of a video container ({detail})"),
+        }
     }
 }
 
@@ -101,7 +106,11 @@ fn sniff(bytes: &[u8]) -> &'static str {
         " (it is a TIFF image)"
     } else if bytes.starts_with(b"%PDF") {
         " (it is a PDF document)"
-    } else if !bytes.is_empty() && bytes.iter().all(|&b| b == b'\n' || b == b'\r' || b == b'\t' || (0x20..0x7f).contains(&b)) {
+    } else if !bytes.is_empty()
+        && bytes
+            .iter()
+            .all(|&b| b == b'\n' || b == b'\r' || b == b'\t' || (0x20..0x7f).contains(&b))
+    {
         " (it looks like text)"
     } else {
         ""
@@ -169,7 +178,11 @@ fn open(path: &Path) -> Result<Opened> {
         })?;
     let track_id = track.id;
     let params = track.codec_params.clone();
-    Ok(Opened { format, track_id, params })
+    Ok(Opened {
+        format,
+        track_id,
+        params,
+    })
 }
 
 fn codec_name(params: &CodecParameters) -> String {
@@ -191,7 +204,10 @@ fn unsupported_codec(path: &Path, params: &CodecParameters) -> MediaError {
     if has_video_extension(path) {
         return video_audio_error(path, &format!("codec {}", codec_name(params)));
     }
-    MediaError::invalid(path, format!("unsupported audio codec {}; {READABLE}", codec_name(params)))
+    MediaError::invalid(
+        path,
+        format!("unsupported audio codec {}; {READABLE}", codec_name(params)),
+    )
 }
 
 /// Read a file's header: rate, channels, length and codec. Only formats that
@@ -201,20 +217,38 @@ pub fn probe_audio(path: &Path) -> Result<AudioInfo> {
     let params = &opened.params;
     let codec = codec_name(params);
     let bits = bits_per_sample(params, &codec);
-    let (sample_rate, channels, frames) = match (params.sample_rate, params.channels, params.n_frames) {
-        (Some(rate), Some(ch), Some(n)) => (rate, ch.count() as u16, n),
-        _ => {
-            let decoded = decode_opened(path, opened)?;
-            (decoded.sample_rate, decoded.channels, decoded.frames() as u64)
-        }
-    };
+    let (sample_rate, channels, frames) =
+        match (params.sample_rate, params.channels, params.n_frames) {
+            (Some(rate), Some(ch), Some(n)) => (rate, ch.count() as u16, n),
+            _ => {
+                let decoded = decode_opened(path, opened)?;
+                (
+                    decoded.sample_rate,
+                    decoded.channels,
+                    decoded.frames() as u64,
+                )
+            }
+        };
     if sample_rate == 0 {
-        return Err(MediaError::invalid(path, "the header gives a sample rate of 0 Hz"));
+        return Err(MediaError::invalid(
+            path,
+            "the header gives a sample rate of 0 Hz",
+        ));
     }
     if frames == 0 {
-        return Err(MediaError::invalid(path, "no audio samples: the header declares 0 frames"));
+        return Err(MediaError::invalid(
+            path,
+            "no audio samples: the header declares 0 frames",
+        ));
     }
-    Ok(AudioInfo { sample_rate, channels, frames, duration_s: frames as f64 / sample_rate as f64, codec, bits_per_sample: bits })
+    Ok(AudioInfo {
+        sample_rate,
+        channels,
+        frames,
+        duration_s: frames as f64 / sample_rate as f64,
+        codec,
+        bits_per_sample: bits,
+    })
 }
 
 /// Decode a whole file (WAV 16/24/32-bit integer or 32/64-bit float, FLAC,
@@ -234,7 +268,11 @@ fn decode_opened(path: &Path, opened: Opened) -> Result<DecodedAudio> {
     while let Some(chunk) = stream.next_chunk()? {
         samples.extend_from_slice(&chunk);
     }
-    Ok(DecodedAudio { sample_rate: stream.sample_rate, channels: stream.channels, samples })
+    Ok(DecodedAudio {
+        sample_rate: stream.sample_rate,
+        channels: stream.channels,
+        samples,
+    })
 }
 
 /// An audio file decoded packet by packet, for sound too long to hold at once: the
@@ -274,9 +312,16 @@ impl AudioStream {
     }
 
     fn from_opened(path: &Path, opened: Opened) -> Result<Self> {
-        let Opened { format, track_id, params } = opened;
+        let Opened {
+            format,
+            track_id,
+            params,
+        } = opened;
         if params.n_frames == Some(0) {
-            return Err(MediaError::invalid(path, "no audio samples: the data chunk is empty"));
+            return Err(MediaError::invalid(
+                path,
+                "no audio samples: the data chunk is empty",
+            ));
         }
         let decoder = symphonia::default::get_codecs()
             .make(&params, &DecoderOptions::default())
@@ -327,10 +372,19 @@ impl AudioStream {
                 Ok(p) => p,
                 // symphonia reports the end of a stream as an unexpected EOF; a
                 // cut-short file is caught below by comparing with the header.
-                Err(SymphoniaError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
+                Err(SymphoniaError::IoError(e))
+                    if e.kind() == std::io::ErrorKind::UnexpectedEof =>
+                {
+                    break
+                }
                 Err(SymphoniaError::ResetRequired) => break,
                 Err(SymphoniaError::IoError(e)) => return Err(MediaError::io(path, e)),
-                Err(e) => return Err(MediaError::invalid(path, format!("malformed audio stream: {e}"))),
+                Err(e) => {
+                    return Err(MediaError::invalid(
+                        path,
+                        format!("malformed audio stream: {e}"),
+                    ))
+                }
             };
             if packet.track_id() != self.track_id {
                 continue;
@@ -341,7 +395,13 @@ impl AudioStream {
                     let channels = spec.channels.count() as u16;
                     if self.channels == 0 {
                         if spec.rate == 0 || channels == 0 {
-                            return Err(MediaError::invalid(path, format!("invalid stream format: {} Hz, {channels} channels", spec.rate)));
+                            return Err(MediaError::invalid(
+                                path,
+                                format!(
+                                    "invalid stream format: {} Hz, {channels} channels",
+                                    spec.rate
+                                ),
+                            ));
                         }
                         (self.sample_rate, self.channels) = (spec.rate, channels);
                     } else if (self.sample_rate, self.channels) != (spec.rate, channels) {
@@ -363,7 +423,11 @@ impl AudioStream {
                         let what = if chunk[i].is_nan() { "NaN" } else { "infinite" };
                         return Err(MediaError::invalid(
                             path,
-                            format!("corrupt audio: sample {} of channel {} is {what}", self.frames + (i / ch) as u64, i % ch),
+                            format!(
+                                "corrupt audio: sample {} of channel {} is {what}",
+                                self.frames + (i / ch) as u64,
+                                i % ch
+                            ),
                         ));
                     }
                     self.frames += (chunk.len() / ch) as u64;
@@ -375,7 +439,9 @@ impl AudioStream {
                     self.bad_packets += 1;
                     self.last_decode_error = msg.to_string();
                 }
-                Err(SymphoniaError::Unsupported(_)) => return Err(unsupported_codec(path, &self.params)),
+                Err(SymphoniaError::Unsupported(_)) => {
+                    return Err(unsupported_codec(path, &self.params))
+                }
                 Err(SymphoniaError::IoError(e)) => return Err(MediaError::io(path, e)),
                 Err(e) => return Err(MediaError::invalid(path, format!("cannot decode: {e}"))),
             }
@@ -388,10 +454,16 @@ impl AudioStream {
             if self.bad_packets > 0 {
                 return Err(MediaError::invalid(
                     path,
-                    format!("no packet could be decoded ({} malformed, last: {})", self.bad_packets, self.last_decode_error),
+                    format!(
+                        "no packet could be decoded ({} malformed, last: {})",
+                        self.bad_packets, self.last_decode_error
+                    ),
                 ));
             }
-            return Err(MediaError::invalid(path, "no audio samples: the stream is empty"));
+            return Err(MediaError::invalid(
+                path,
+                "no audio samples: the stream is empty",
+            ));
         }
         if let Some(declared) = self.params.n_frames {
             // Lossy codecs may report a length that counts encoder padding, so
@@ -437,8 +509,12 @@ fn append_interleaved(buf: &AudioBufferRef<'_>, out: &mut Vec<f32>) {
     match buf {
         AudioBufferRef::U8(b) => interleave(b, out, |s: u8| (s as f32 - 128.0) * S8),
         AudioBufferRef::U16(b) => interleave(b, out, |s: u16| (s as f32 - 32768.0) * S16),
-        AudioBufferRef::U24(b) => interleave(b, out, |s: u24| (s.inner() as f32 - 8_388_608.0) * S24),
-        AudioBufferRef::U32(b) => interleave(b, out, |s: u32| ((s as i64 - 2_147_483_648) as f32) * S32),
+        AudioBufferRef::U24(b) => {
+            interleave(b, out, |s: u24| (s.inner() as f32 - 8_388_608.0) * S24)
+        }
+        AudioBufferRef::U32(b) => {
+            interleave(b, out, |s: u32| ((s as i64 - 2_147_483_648) as f32) * S32)
+        }
         AudioBufferRef::S8(b) => interleave(b, out, |s: i8| s as f32 * S8),
         AudioBufferRef::S16(b) => interleave(b, out, |s: i16| s as f32 * S16),
         AudioBufferRef::S24(b) => interleave(b, out, |s: i24| s.inner() as f32 * S24),
@@ -472,5 +548,8 @@ pub fn load_audio(path: &Path, target_rate: u32) -> Result<Audio> {
     let decoded = decode_audio(path)?;
     let mono = downmix_mono(&decoded);
     let samples = crate::resample::resample(&mono, decoded.sample_rate, target_rate);
-    Ok(Audio { sample_rate: target_rate, samples })
+    Ok(Audio {
+        sample_rate: target_rate,
+        samples,
+    })
 }

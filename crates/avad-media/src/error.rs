@@ -21,11 +21,17 @@ pub enum MediaError {
 
 impl MediaError {
     pub fn io(path: &Path, source: std::io::Error) -> Self {
-        MediaError::Io { path: path.to_path_buf(), source }
+        MediaError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
     }
 
     pub fn invalid(path: &Path, reason: impl Into<String>) -> Self {
-        MediaError::Invalid { path: path.to_path_buf(), reason: reason.into() }
+        MediaError::Invalid {
+            path: path.to_path_buf(),
+            reason: reason.into(),
+        }
     }
 }
 

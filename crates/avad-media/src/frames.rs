@@ -24,7 +24,10 @@ pub struct FrameSize {
 
 impl FrameSize {
     /// The paper's model input (§3.2): 240x240.
-    pub const PAPER: FrameSize = FrameSize { width: 240, height: 240 };
+    pub const PAPER: FrameSize = FrameSize {
+        width: 240,
+        height: 240,
+    };
 
     pub const fn new(width: u32, height: u32) -> Self {
         FrameSize { width, height }
@@ -49,7 +52,9 @@ impl std::str::FromStr for FrameSize {
         let parse = |v: &str| -> std::result::Result<u32, String> {
             match v.trim().parse::<u32>() {
                 Ok(n) if n > 0 => Ok(n),
-                _ => Err(format!("bad frame size {s:?}: expected WIDTHxHEIGHT, e.g. 240x240")),
+                _ => Err(format!(
+                    "bad frame size {s:?}: expected WIDTHxHEIGHT, e.g. 240x240"
+                )),
             }
         };
         match s.split_once(['x', 'X']) {
@@ -72,7 +77,10 @@ pub struct GrayFrame {
 impl GrayFrame {
     /// Scales 8-bit gray to [0, 1].
     pub fn from_gray8(size: FrameSize, pixels: &[u8]) -> Self {
-        GrayFrame { size, data: pixels.iter().map(|&p| f32::from(p) / 255.0).collect() }
+        GrayFrame {
+            size,
+            data: pixels.iter().map(|&p| f32::from(p) / 255.0).collect(),
+        }
     }
 }
 
@@ -139,7 +147,10 @@ pub fn list_frames(dir: &Path) -> Result<Vec<PathBuf>> {
     if files.is_empty() {
         return Err(MediaError::invalid(
             dir,
-            format!("no frames (expected image files: {})", IMAGE_EXTENSIONS.join(", ")),
+            format!(
+                "no frames (expected image files: {})",
+                IMAGE_EXTENSIONS.join(", ")
+            ),
         ));
     }
     files.sort_by(|a, b| natural_cmp(&file_name(a), &file_name(b)));
@@ -147,7 +158,9 @@ pub fn list_frames(dir: &Path) -> Result<Vec<PathBuf>> {
 }
 
 fn file_name(p: &Path) -> String {
-    p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// The pixel size stored in an image file's header (no pixel decoding).
@@ -158,11 +171,15 @@ pub fn image_size(path: &Path) -> Result<FrameSize> {
 
 fn image_error(path: &Path, e: image::ImageError) -> MediaError {
     match e {
-        image::ImageError::IoError(io) if io.kind() == std::io::ErrorKind::NotFound => MediaError::io(path, io),
+        image::ImageError::IoError(io) if io.kind() == std::io::ErrorKind::NotFound => {
+            MediaError::io(path, io)
+        }
         image::ImageError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
             MediaError::invalid(path, "truncated image")
         }
-        image::ImageError::Unsupported(_) => MediaError::invalid(path, "not an image avad can read"),
+        image::ImageError::Unsupported(_) => {
+            MediaError::invalid(path, "not an image avad can read")
+        }
         other => MediaError::invalid(path, format!("cannot decode image: {other}")),
     }
 }
@@ -184,7 +201,8 @@ pub fn read_gray8(path: &Path) -> Result<(FrameSize, Vec<u8>)> {
                 .map(|p| {
                     // Pillow's "L": L = R*299/1000 + G*587/1000 + B*114/1000, rounded.
                     let [r, g, b] = p.0;
-                    ((u32::from(r) * 19595 + u32::from(g) * 38470 + u32::from(b) * 7471 + 0x8000) >> 16) as u8
+                    ((u32::from(r) * 19595 + u32::from(g) * 38470 + u32::from(b) * 7471 + 0x8000)
+                        >> 16) as u8
                 })
                 .collect()
         }
@@ -239,7 +257,11 @@ impl FrameFolder {
     pub fn open(dir: &Path) -> Result<Self> {
         let files = list_frames(dir)?;
         let native_size = image_size(&files[0])?;
-        Ok(FrameFolder { dir: dir.to_path_buf(), files, native_size })
+        Ok(FrameFolder {
+            dir: dir.to_path_buf(),
+            files,
+            native_size,
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -258,7 +280,10 @@ impl FrameFolder {
             if size != self.native_size {
                 return Err(MediaError::invalid(
                     f,
-                    format!("frame is {size} but the folder's first frame is {}", self.native_size),
+                    format!(
+                        "frame is {size} but the folder's first frame is {}",
+                        self.native_size
+                    ),
                 ));
             }
         }
@@ -266,25 +291,40 @@ impl FrameFolder {
     }
 
     /// Decodes frame `index` (0-based) to gray at `size`, values in [0, 1].
-    pub fn read(&self, index: usize, size: FrameSize, resizer: &mut GrayResizer) -> Result<GrayFrame> {
-        let path = self
-            .files
-            .get(index)
-            .ok_or_else(|| MediaError::invalid(&self.dir, format!("no frame {index} (folder has {})", self.len())))?;
+    pub fn read(
+        &self,
+        index: usize,
+        size: FrameSize,
+        resizer: &mut GrayResizer,
+    ) -> Result<GrayFrame> {
+        let path = self.files.get(index).ok_or_else(|| {
+            MediaError::invalid(
+                &self.dir,
+                format!("no frame {index} (folder has {})", self.len()),
+            )
+        })?;
         let (native, gray) = read_gray8(path)?;
         if native != self.native_size {
             return Err(MediaError::invalid(
                 path,
-                format!("frame is {native} but the folder's first frame is {}", self.native_size),
+                format!(
+                    "frame is {native} but the folder's first frame is {}",
+                    self.native_size
+                ),
             ));
         }
-        Ok(GrayFrame::from_gray8(size, &resizer.resize(native, gray, size)))
+        Ok(GrayFrame::from_gray8(
+            size,
+            &resizer.resize(native, gray, size),
+        ))
     }
 
     /// Decodes every frame in order.
     pub fn read_all(&self, size: FrameSize) -> Result<Vec<GrayFrame>> {
         let mut resizer = GrayResizer::default();
-        (0..self.len()).map(|i| self.read(i, size, &mut resizer)).collect()
+        (0..self.len())
+            .map(|i| self.read(i, size, &mut resizer))
+            .collect()
     }
 }
 
@@ -294,9 +334,28 @@ mod tests {
 
     #[test]
     fn natural_order_compares_numbers_by_value() {
-        let mut names = vec!["frame10.png", "frame9.png", "100.tif", "2.tif", "10.tif", "Frame1.png", "frame001.png"];
+        let mut names = vec![
+            "frame10.png",
+            "frame9.png",
+            "100.tif",
+            "2.tif",
+            "10.tif",
+            "Frame1.png",
+            "frame001.png",
+        ];
         names.sort_by(|a, b| natural_cmp(a, b));
-        assert_eq!(names, ["2.tif", "10.tif", "100.tif", "Frame1.png", "frame001.png", "frame9.png", "frame10.png"]);
+        assert_eq!(
+            names,
+            [
+                "2.tif",
+                "10.tif",
+                "100.tif",
+                "Frame1.png",
+                "frame001.png",
+                "frame9.png",
+                "frame10.png"
+            ]
+        );
         assert_eq!(natural_cmp("a2b10", "a2b9"), Ordering::Greater);
         assert_eq!(natural_cmp("001", "1"), Ordering::Less); // equal value: exact tie-break, total order
     }
@@ -313,14 +372,25 @@ mod tests {
     fn resize_matches_pillow_bilinear() {
         // Golden values from Pillow: Image.fromarray(a).resize((w, h), Image.BILINEAR).
         let mut r = GrayResizer::default();
-        assert_eq!(r.resize(FrameSize::new(4, 1), vec![0, 0, 200, 200], FrameSize::new(2, 1)), [29, 171]);
+        assert_eq!(
+            r.resize(
+                FrameSize::new(4, 1),
+                vec![0, 0, 200, 200],
+                FrameSize::new(2, 1)
+            ),
+            [29, 171]
+        );
         let ramp: Vec<u8> = (0..240).map(|v| v as u8).collect();
         let expected = [
-            19, 22, 25, 28, 30, 33, 36, 63, 66, 69, 72, 74, 77, 80, 111, 114, 117, 120, 122, 125, 128, 159, 162,
-            165, 168, 170, 173, 176, 203, 206, 209, 212, 214, 217, 220,
+            19, 22, 25, 28, 30, 33, 36, 63, 66, 69, 72, 74, 77, 80, 111, 114, 117, 120, 122, 125,
+            128, 159, 162, 165, 168, 170, 173, 176, 203, 206, 209, 212, 214, 217, 220,
         ];
         let got = r.resize(FrameSize::new(20, 12), ramp, FrameSize::new(7, 5));
-        let worst = got.iter().zip(expected).map(|(&g, e)| (i32::from(g) - e).abs()).max();
+        let worst = got
+            .iter()
+            .zip(expected)
+            .map(|(&g, e)| (i32::from(g) - e).abs())
+            .max();
         assert!(worst <= Some(1), "{got:?}");
     }
 

@@ -59,7 +59,15 @@ impl StreamResampler {
     pub const MARGIN: usize = 2048;
 
     pub fn new(from: u32, to: u32) -> Self {
-        StreamResampler { from, to, input: Vec::new(), base: 0, received: 0, next: 0, finished: false }
+        StreamResampler {
+            from,
+            to,
+            input: Vec::new(),
+            base: 0,
+            received: 0,
+            next: 0,
+            finished: false,
+        }
     }
 
     /// Input samples held for blocks still to come (bounded: memory stays flat).
@@ -122,7 +130,11 @@ impl StreamResampler {
         let (step_in, step_out) = self.steps();
         let start_out = self.next.saturating_sub(Self::MARGIN) / step_out * step_out;
         let start = start_out / step_out * step_in;
-        let y = resample(&self.input[start - self.base..end - self.base], self.from, self.to);
+        let y = resample(
+            &self.input[start - self.base..end - self.base],
+            self.from,
+            self.to,
+        );
         let skip = self.next - start_out;
         let mut block: Vec<f32> = y.iter().skip(skip).take(count).copied().collect();
         block.resize(count, 0.0);
@@ -183,7 +195,11 @@ pub fn resample_pure_rust(samples: &[f32], from: u32, to: u32) -> Vec<f32> {
         return samples.to_vec();
     }
     let n = samples.len();
-    let mut out = port::resample(samples, from as f64 / to as f64, soxr_output_len(n, from, to));
+    let mut out = port::resample(
+        samples,
+        from as f64 / to as f64,
+        soxr_output_len(n, from, to),
+    );
     out.resize(librosa_output_len(n, from, to), 0.0);
     out
 }
@@ -199,8 +215,10 @@ mod system_soxr {
     /// `48000 * in / out` frames, then one flush.
     pub fn resample(samples: &[f32], from: u32, to: u32) -> Result<Vec<f32>, soxr::Error> {
         let (from_f, to_f) = (from as f64, to as f64);
-        let quality = QualitySpec::configure(QualityRecipe::Bits20, Rolloff::Small, QualityFlags::empty());
-        let mut soxr = Soxr::<Mono<f32>>::new_with_params(from_f, to_f, quality, RuntimeSpec::new(1))?;
+        let quality =
+            QualitySpec::configure(QualityRecipe::Bits20, Rolloff::Small, QualityFlags::empty());
+        let mut soxr =
+            Soxr::<Mono<f32>>::new_with_params(from_f, to_f, quality, RuntimeSpec::new(1))?;
         let olen = (samples.len() as f64 * to_f / from_f) as usize + 1;
         let mut out = vec![0.0f32; olen + 16];
         let chunk_len = ((48000.0 * from_f / to_f) as usize).max(1);
@@ -338,7 +356,14 @@ mod port {
     /// `lsx_design_lpf`. `k > 0`: number of phases; `k < 0`: taps ≡ 1 (mod -k).
     /// `num_taps == 0` estimates the length. Returns the taps (empty when `fn_ < 0`,
     /// which libsoxr uses to ask only for the length) and the tap count.
-    fn design_lpf(fp: f64, fs: f64, fn_: f64, att: f64, num_taps: usize, k: i64) -> (Vec<f64>, usize) {
+    fn design_lpf(
+        fp: f64,
+        fs: f64,
+        fn_: f64,
+        att: f64,
+        num_taps: usize,
+        k: i64,
+    ) -> (Vec<f64>, usize) {
         let phases = k.max(1) as f64;
         let modulo = (-k).max(1) as usize;
         let rho = if phases == 1.0 {
@@ -364,7 +389,11 @@ mod port {
         if n == 0 {
             let est = (att_k / tr_bw + 1.0).ceil() as usize;
             let p = phases as usize;
-            n = if p > 1 { est / p * p + p - 1 } else { (est + modulo - 2) / modulo * modulo + 1 };
+            n = if p > 1 {
+                est / p * p + p - 1
+            } else {
+                (est + modulo - 2) / modulo * modulo + 1
+            };
         }
         if fn_ < 0.0 {
             return (Vec::new(), n);
@@ -381,7 +410,14 @@ mod port {
         /// are read from `h_ext` (a leading zero, then the designed filter) at
         /// `phases` per input sample, interpolated with `order` when the ratio
         /// is not rational.
-        Poly { h_ext: Vec<f64>, num_coefs: usize, phases: usize, order: usize, step: Step, start: f64 },
+        Poly {
+            h_ext: Vec<f64>,
+            num_coefs: usize,
+            phases: usize,
+            order: usize,
+            step: Step,
+            start: f64,
+        },
     }
 
     enum Step {
@@ -405,7 +441,8 @@ mod port {
         let bits1 = bits.min(33.0);
         let mut att = (bits1 + 1.0) * linear_to_db(2.0);
         let mut att_arb = att;
-        let (mut pre_l, mut pre_m, mut shr, mut arb_l, mut post_l, mut post_m) = (1i64, 1i64, 0i64, 1i64, 1i64, 1i64);
+        let (mut pre_l, mut pre_m, mut shr, mut arb_l, mut post_l, mut post_m) =
+            (1i64, 1i64, 0i64, 1i64, 1i64, 1i64);
         let mut upsample = false;
         let mut rational = false;
         let mode: i64 = (bits1.ceil() as i64 - 6) / 4; // rolloff small, not 16-bit: 3
@@ -509,8 +546,19 @@ mod port {
             stages.push(half_band_stage(att));
         }
         if have_pre {
-            let fn1 = if pre_m != 0 { pre_l.max(pre_m) as f64 } else { arb_m / arb_l as f64 };
-            stages.push(dft_stage(fp1, fs1, fn1, att, pre_l as usize, pre_m.max(1) as usize));
+            let fn1 = if pre_m != 0 {
+                pre_l.max(pre_m) as f64
+            } else {
+                arb_m / arb_l as f64
+            };
+            stages.push(dft_stage(
+                fp1,
+                fs1,
+                fn1,
+                att,
+                pre_l as usize,
+                pre_m.max(1) as usize,
+            ));
             fp1 /= fn1;
             fs1 /= fn1;
         }
@@ -531,14 +579,29 @@ mod port {
         }
         if have_post {
             let fp = fp0 / if upsample { alpha } else { 1.0 };
-            let fs = if upsample { (2.0 - fs0 / alpha).max(1.0) } else { fs0 };
-            stages.push(dft_stage(fp, fs, post_l.max(post_m) as f64, att, post_l as usize, post_m as usize));
+            let fs = if upsample {
+                (2.0 - fs0 / alpha).max(1.0)
+            } else {
+                fs0
+            };
+            stages.push(dft_stage(
+                fp,
+                fs,
+                post_l.max(post_m) as f64,
+                att,
+                post_l as usize,
+                post_m as usize,
+            ));
         }
         stages
     }
 
     fn dft_stage(fp: f64, fs: f64, fn_: f64, att: f64, l: usize, m: usize) -> Stage {
-        let k: i64 = if l.is_power_of_two() && fn_ == l as f64 { (l as i64) << 1 } else { 4 };
+        let k: i64 = if l.is_power_of_two() && fn_ == l as f64 {
+            (l as i64) << 1
+        } else {
+            4
+        };
         let (mut h, _) = design_lpf(fp, fs, fn_, att, 0, -k);
         // libsoxr scales the DFT filter by L (zero-stuffing loses that gain).
         for c in &mut h {
@@ -585,7 +648,19 @@ mod port {
     }
 
     fn arb_stage(p: ArbParams) -> Stage {
-        let ArbParams { upsample, pre_m, mode, mut rational, mut arb_m, mut arb_l, fp1, fs1, att_arb, interpolator, coef_size_kbytes } = p;
+        let ArbParams {
+            upsample,
+            pre_m,
+            mode,
+            mut rational,
+            mut arb_m,
+            mut arb_l,
+            fp1,
+            fs1,
+            att_arb,
+            interpolator,
+            coef_size_kbytes,
+        } = p;
         let rolloff_small = -0.01f32 as f64;
         let interp_bits = poly_fir_row(upsample, pre_m, mode);
         let mult = if upsample { 1.0 } else { arb_m / arb_l as f64 };
@@ -596,7 +671,11 @@ mod port {
         };
         let fp = fs - (fs - fp1) / (1.0 - inv_f_resp(rolloff_small, att_arb));
 
-        let mut i: i64 = if interpolator < 0 { (!rational) as i64 } else { interpolator.max((!rational) as i64) } - 1;
+        let mut i: i64 = if interpolator < 0 {
+            (!rational) as i64
+        } else {
+            interpolator.max((!rational) as i64)
+        } - 1;
         let (mut num_coefs, mut phases, mut order, mut phase0);
         loop {
             i += 1;
@@ -605,9 +684,17 @@ mod port {
                 arb_l = 1;
                 rational = false;
             }
-            let scalar = if i == 0 { 0.0 } else { interp_bits[(i - 1) as usize] };
+            let scalar = if i == 0 {
+                0.0
+            } else {
+                interp_bits[(i - 1) as usize]
+            };
             let phase_bits = (scalar - mult.ln() / 2f64.ln()).ceil() as i64;
-            phases = if !rational { 1usize << phase_bits.clamp(0, 30) } else { arb_l as usize };
+            phases = if !rational {
+                1usize << phase_bits.clamp(0, 30)
+            } else {
+                arb_l as usize
+            };
             let phases0 = phases.max(19);
             let (_, n0) = design_lpf(fp, fs, -fn_, att_arb, 0, phases0 as i64);
             num_coefs = n0 / phases0 + 1;
@@ -632,11 +719,24 @@ mod port {
         h_ext.extend_from_slice(&h);
         let at = arb_l as f64 * phase0;
         let step = if order == 0 {
-            Step::Rational { at0: at as u64, l: arb_l as u64, m: arb_m as u64 }
+            Step::Rational {
+                at0: at as u64,
+                l: arb_l as u64,
+                m: arb_m as u64,
+            }
         } else {
-            Step::Fixed { whole: (arb_m * MULT32 + 0.5) as u64 }
+            Step::Fixed {
+                whole: (arb_m * MULT32 + 0.5) as u64,
+            }
         };
-        Stage::Poly { h_ext, num_coefs, phases, order, step, start: phase0 }
+        Stage::Poly {
+            h_ext,
+            num_coefs,
+            phases,
+            order,
+            step,
+            start: phase0,
+        }
     }
 
     impl Stage {
@@ -652,8 +752,14 @@ mod port {
         fn out_per_in(&self) -> f64 {
             match self {
                 Stage::Fir { l, m, .. } => *l as f64 / *m as f64,
-                Stage::Poly { step: Step::Rational { l, m, .. }, .. } => *l as f64 / *m as f64,
-                Stage::Poly { step: Step::Fixed { whole }, .. } => MULT32 / *whole as f64,
+                Stage::Poly {
+                    step: Step::Rational { l, m, .. },
+                    ..
+                } => *l as f64 / *m as f64,
+                Stage::Poly {
+                    step: Step::Fixed { whole },
+                    ..
+                } => MULT32 / *whole as f64,
             }
         }
 
@@ -662,9 +768,14 @@ mod port {
         fn run(&self, x: &[f64], n_out: usize) -> Vec<f64> {
             match self {
                 Stage::Fir { h, l, m } => fir(x, h, *l, *m, n_out),
-                Stage::Poly { h_ext, num_coefs, phases, order, step, start } => {
-                    poly(x, h_ext, *num_coefs, *phases, *order, step, *start, n_out)
-                }
+                Stage::Poly {
+                    h_ext,
+                    num_coefs,
+                    phases,
+                    order,
+                    step,
+                    start,
+                } => poly(x, h_ext, *num_coefs, *phases, *order, step, *start, n_out),
             }
         }
     }
@@ -709,7 +820,9 @@ mod port {
         // Polyphase split: in the l-times up-sampled signal, tap k meets index
         // u + k - centre, which holds an input sample only when that is a
         // multiple of l, so each output uses one contiguous sub-filter.
-        let sub: Vec<Vec<f64>> = (0..l).map(|p| h.iter().skip(p).step_by(l).copied().collect()).collect();
+        let sub: Vec<Vec<f64>> = (0..l)
+            .map(|p| h.iter().skip(p).step_by(l).copied().collect())
+            .collect();
         let mut out = Vec::with_capacity(n_out);
         for j in 0..n_out as i64 {
             let u = j * m as i64;
@@ -721,7 +834,16 @@ mod port {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn poly(x: &[f64], h_ext: &[f64], n: usize, phases: usize, order: usize, step: &Step, start: f64, n_out: usize) -> Vec<f64> {
+    fn poly(
+        x: &[f64],
+        h_ext: &[f64],
+        n: usize,
+        phases: usize,
+        order: usize,
+        step: &Step,
+        start: f64,
+        n_out: usize,
+    ) -> Vec<f64> {
         let preload = ((n - 1) >> 1) as i64;
         let tap = |idx: i64| -> f64 {
             if idx < 0 {
@@ -752,7 +874,8 @@ mod port {
                         [f0, b, c, 0.0]
                     }
                     _ => {
-                        let (fm1, f0, f1, f2) = (tap(base - 1), tap(base), tap(base + 1), tap(base + 2));
+                        let (fm1, f0, f1, f2) =
+                            (tap(base - 1), tap(base), tap(base + 1), tap(base + 2));
                         let c = 0.5 * (f1 + fm1) - f0;
                         let d = (1.0 / 6.0) * (f2 - f1 + fm1 - f0 - 4.0 * c);
                         let b = f1 - f0 - d - c;
@@ -804,7 +927,8 @@ mod port {
                 // Every output whose window still overlaps the input (plus the
                 // next stage's reach), so the zero-padded flush is reproduced.
                 let reach = stages.get(i + 1).map_or(0.0, |s| s.half_support());
-                ((x.len() as f64 + stage.half_support()) * stage.out_per_in() + reach).ceil() as usize
+                ((x.len() as f64 + stage.half_support()) * stage.out_per_in() + reach).ceil()
+                    as usize
             };
             x = stage.run(&x, count);
         }
@@ -827,7 +951,14 @@ mod port {
             let stages = plan(48000.0 / 22050.0);
             assert_eq!(stages.len(), 2);
             assert!(matches!(stages[0], Stage::Fir { l: 1, m: 1, .. }));
-            assert!(matches!(stages[1], Stage::Poly { step: Step::Rational { l: 147, m: 320, .. }, order: 0, .. }));
+            assert!(matches!(
+                stages[1],
+                Stage::Poly {
+                    step: Step::Rational { l: 147, m: 320, .. },
+                    order: 0,
+                    ..
+                }
+            ));
         }
 
         #[test]
@@ -854,7 +985,8 @@ mod stream_tests {
         (0..n)
             .map(|i| {
                 let t = i as f32 / rate;
-                0.5 * (2.0 * std::f32::consts::PI * 440.0 * t).sin() + 0.3 * (2.0 * std::f32::consts::PI * 7000.0 * t * t).sin()
+                0.5 * (2.0 * std::f32::consts::PI * 440.0 * t).sin()
+                    + 0.3 * (2.0 * std::f32::consts::PI * 7000.0 * t * t).sin()
             })
             .collect()
     }
@@ -870,10 +1002,19 @@ mod stream_tests {
                 for chunk in x.chunks(piece) {
                     out.extend(r.push(chunk));
                 }
-                assert!(r.buffered() <= (StreamResampler::BLOCK + 3 * StreamResampler::MARGIN) * 3 + piece, "{} held", r.buffered());
+                assert!(
+                    r.buffered()
+                        <= (StreamResampler::BLOCK + 3 * StreamResampler::MARGIN) * 3 + piece,
+                    "{} held",
+                    r.buffered()
+                );
                 out.extend(r.finish());
                 assert_eq!(out.len(), whole.len(), "{from} Hz, pieces of {piece}");
-                let worst = out.iter().zip(&whole).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+                let worst = out
+                    .iter()
+                    .zip(&whole)
+                    .map(|(a, b)| (a - b).abs())
+                    .fold(0f32, f32::max);
                 assert!(worst < 1e-6, "{from} Hz, pieces of {piece}: off by {worst}");
             }
         }

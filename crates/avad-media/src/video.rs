@@ -32,11 +32,13 @@ use crate::{GrayFrame, Result};
 
 /// Extensions of the containers FFmpeg reads that are routed here rather than
 /// to the audio or frame-folder decoders.
-const VIDEO_EXTENSIONS: [&str; 11] =
-    ["mp4", "avi", "mkv", "mov", "webm", "m4v", "mpg", "mpeg", "ts", "flv", "wmv"];
+const VIDEO_EXTENSIONS: [&str; 11] = [
+    "mp4", "avi", "mkv", "mov", "webm", "m4v", "mpg", "mpeg", "ts", "flv", "wmv",
+];
 
-const STREAM_SCHEMES: [&str; 8] =
-    ["rtsp://", "rtsps://", "http://", "https://", "udp://", "rtp://", "srt://", "tcp://"];
+const STREAM_SCHEMES: [&str; 8] = [
+    "rtsp://", "rtsps://", "http://", "https://", "udp://", "rtp://", "srt://", "tcp://",
+];
 
 /// True when the path's extension names a video container (case-insensitive).
 pub fn is_video_path(p: &Path) -> bool {
@@ -47,9 +49,10 @@ pub fn is_video_path(p: &Path) -> bool {
 
 /// True when `s` is a URL of a network source FFmpeg can read live.
 pub fn is_stream_url(s: &str) -> bool {
-    STREAM_SCHEMES
-        .iter()
-        .any(|scheme| s.get(..scheme.len()).is_some_and(|head| head.eq_ignore_ascii_case(scheme)))
+    STREAM_SCHEMES.iter().any(|scheme| {
+        s.get(..scheme.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(scheme))
+    })
 }
 
 /// What a container says about its video (and first audio) stream.
@@ -113,7 +116,13 @@ pub struct OpenOptions {
 
 impl Default for OpenOptions {
     fn default() -> Self {
-        OpenOptions { timeout: Duration::from_secs(10), rtsp_over_tcp: true, decoder_threads: 0, audio: false, rtsp_listen: false }
+        OpenOptions {
+            timeout: Duration::from_secs(10),
+            rtsp_over_tcp: true,
+            decoder_threads: 0,
+            audio: false,
+            rtsp_listen: false,
+        }
     }
 }
 
@@ -176,7 +185,13 @@ pub fn settle_clock(times: &[f64], frame_s: f64) -> (f64, Vec<f64>) {
     let fixed = times
         .iter()
         .enumerate()
-        .map(|(k, &t)| if (t - implied(k)).abs() <= 0.5 * frame_s { t - shift } else { implied(k) - shift })
+        .map(|(k, &t)| {
+            if (t - implied(k)).abs() <= 0.5 * frame_s {
+                t - shift
+            } else {
+                implied(k) - shift
+            }
+        })
         .collect();
     (shift, fixed)
 }
@@ -296,7 +311,9 @@ impl Iterator for VideoReader {
 
 impl std::fmt::Debug for VideoReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("VideoReader").field("info", self.info()).finish_non_exhaustive()
+        f.debug_struct("VideoReader")
+            .field("info", self.info())
+            .finish_non_exhaustive()
     }
 }
 
@@ -309,7 +326,10 @@ mod backend {
     use crate::{FrameSize, MediaError, Result};
 
     fn needs_ffmpeg(source: &str, what: &str) -> MediaError {
-        MediaError::NeedsFfmpeg { path: Path::new(source).to_path_buf(), what: what.to_string() }
+        MediaError::NeedsFfmpeg {
+            path: Path::new(source).to_path_buf(),
+            what: what.to_string(),
+        }
     }
 
     fn kind(source: &str) -> &'static str {
@@ -370,10 +390,10 @@ mod backend {
     use std::sync::{Arc, Once};
     use std::time::{Duration, Instant};
 
-    use ffmpeg_next as ff;
     use ff::ffi;
     use ff::format::context::Input;
     use ff::media::Type as MediaType;
+    use ffmpeg_next as ff;
 
     use super::{AudioChunk, AudioStreamInfo, OpenOptions, TimedFrame, VideoInfo};
     use crate::audio::DecodedAudio;
@@ -407,12 +427,19 @@ mod backend {
 
     impl Watchdog {
         fn new(timeout: Duration) -> Self {
-            Watchdog { clock: Instant::now(), deadline_ms: Arc::new(AtomicU64::new(u64::MAX)), timeout }
+            Watchdog {
+                clock: Instant::now(),
+                deadline_ms: Arc::new(AtomicU64::new(u64::MAX)),
+                timeout,
+            }
         }
 
         fn arm(&self) {
             let deadline = self.clock.elapsed().saturating_add(self.timeout);
-            self.deadline_ms.store(u64::try_from(deadline.as_millis()).unwrap_or(u64::MAX), Ordering::Relaxed);
+            self.deadline_ms.store(
+                u64::try_from(deadline.as_millis()).unwrap_or(u64::MAX),
+                Ordering::Relaxed,
+            );
         }
 
         fn callback(&self) -> impl FnMut() -> bool + Send + 'static {
@@ -426,7 +453,10 @@ mod backend {
 
         fn describe(&self, e: ff::Error) -> String {
             match e {
-                ff::Error::Exit => format!("no data for {:.1} s: the stream stalled or the source is unreachable", self.timeout.as_secs_f64()),
+                ff::Error::Exit => format!(
+                    "no data for {:.1} s: the stream stalled or the source is unreachable",
+                    self.timeout.as_secs_f64()
+                ),
                 e => e.to_string(),
             }
         }
@@ -441,7 +471,10 @@ mod backend {
         let path = Path::new(source);
         let meta = std::fs::metadata(path).map_err(|e| MediaError::io(path, e))?;
         if meta.is_dir() {
-            return Err(MediaError::invalid(path, "is a directory, not a video file"));
+            return Err(MediaError::invalid(
+                path,
+                "is a directory, not a video file",
+            ));
         }
         Ok(())
     }
@@ -458,7 +491,9 @@ mod backend {
         }
         check_local_source(source)?;
         let mut dict = ff::Dictionary::new();
-        let rtsp = source.get(..4).is_some_and(|s| s.eq_ignore_ascii_case("rtsp"));
+        let rtsp = source
+            .get(..4)
+            .is_some_and(|s| s.eq_ignore_ascii_case("rtsp"));
         if options.rtsp_over_tcp && rtsp {
             dict.set("rtsp_transport", "tcp");
         }
@@ -467,12 +502,19 @@ mod backend {
         }
         let watchdog = Watchdog::new(options.timeout);
         watchdog.arm();
-        let input = ff::format::input_with_interrupt_and_dictionary(source, watchdog.callback(), dict)
-            .map_err(|e| match e {
-                ff::Error::InvalidData => err(source, "not a media file FFmpeg can read (truncated, corrupt, or not audio/video)"),
-                e if super::is_stream_url(source) => err(source, format!("cannot open stream: {}", watchdog.describe(e))),
-                e => err(source, format!("cannot open: {}", watchdog.describe(e))),
-            })?;
+        let input =
+            ff::format::input_with_interrupt_and_dictionary(source, watchdog.callback(), dict)
+                .map_err(|e| match e {
+                    ff::Error::InvalidData => err(
+                        source,
+                        "not a media file FFmpeg can read (truncated, corrupt, or not audio/video)",
+                    ),
+                    e if super::is_stream_url(source) => err(
+                        source,
+                        format!("cannot open stream: {}", watchdog.describe(e)),
+                    ),
+                    e => err(source, format!("cannot open: {}", watchdog.describe(e))),
+                })?;
         Ok(Opened { input, watchdog })
     }
 
@@ -488,7 +530,9 @@ mod backend {
         let params = stream.parameters();
         // SAFETY: `params` wraps the stream's live AVCodecParameters, valid while `input` is.
         let (width, height) = unsafe { ((*params.as_ptr()).width, (*params.as_ptr()).height) };
-        let fps = rational(stream.avg_frame_rate()).or_else(|| rational(stream.rate())).unwrap_or(0.0);
+        let fps = rational(stream.avg_frame_rate())
+            .or_else(|| rational(stream.rate()))
+            .unwrap_or(0.0);
         let time_base = f64::from(stream.time_base());
         let duration_s = if stream.duration() > 0 && time_base > 0.0 {
             Some(stream.duration() as f64 * time_base)
@@ -500,7 +544,12 @@ mod backend {
         let audio = input.streams().best(MediaType::Audio).map(|a| {
             let p = a.parameters();
             // SAFETY: as above.
-            let (rate, channels) = unsafe { ((*p.as_ptr()).sample_rate, (*p.as_ptr()).ch_layout.nb_channels) };
+            let (rate, channels) = unsafe {
+                (
+                    (*p.as_ptr()).sample_rate,
+                    (*p.as_ptr()).ch_layout.nb_channels,
+                )
+            };
             AudioStreamInfo {
                 sample_rate: u32::try_from(rate).unwrap_or(0),
                 channels: u16::try_from(channels).unwrap_or(0),
@@ -520,7 +569,10 @@ mod backend {
 
     fn no_video(source: &str, input: &Input) -> MediaError {
         if input.streams().best(MediaType::Audio).is_some() {
-            err(source, "has no video stream (audio only): give it as the audio input instead")
+            err(
+                source,
+                "has no video stream (audio only): give it as the audio input instead",
+            )
         } else {
             err(source, "has no video stream")
         }
@@ -528,28 +580,49 @@ mod backend {
 
     pub fn probe_video(source: &str, options: &OpenOptions) -> Result<VideoInfo> {
         let opened = open_input(source, options)?;
-        let stream = opened.input.streams().best(MediaType::Video).ok_or_else(|| no_video(source, &opened.input))?;
+        let stream = opened
+            .input
+            .streams()
+            .best(MediaType::Video)
+            .ok_or_else(|| no_video(source, &opened.input))?;
         Ok(video_info(&opened.input, &stream))
     }
 
     fn decoder_options(options: &OpenOptions) -> ff::Dictionary<'static> {
         let mut dict = ff::Dictionary::new();
-        let threads = if options.decoder_threads == 0 { "auto".to_string() } else { options.decoder_threads.to_string() };
+        let threads = if options.decoder_threads == 0 {
+            "auto".to_string()
+        } else {
+            options.decoder_threads.to_string()
+        };
         dict.set("threads", &threads);
         dict
     }
 
-    fn open_decoder(source: &str, stream: &ff::Stream, options: &OpenOptions) -> Result<ff::decoder::Opened> {
+    fn open_decoder(
+        source: &str,
+        stream: &ff::Stream,
+        options: &OpenOptions,
+    ) -> Result<ff::decoder::Opened> {
         let context = ff::codec::Context::from_parameters(stream.parameters())
             .map_err(|e| err(source, format!("cannot read the codec parameters: {e}")))?;
         let id = context.id();
-        let codec = ff::decoder::find(id)
-            .ok_or_else(|| err(source, format!("this FFmpeg has no decoder for {}", id.name())))?;
+        let codec = ff::decoder::find(id).ok_or_else(|| {
+            err(
+                source,
+                format!("this FFmpeg has no decoder for {}", id.name()),
+            )
+        })?;
         let mut decoder = context.decoder();
         decoder.set_packet_time_base(stream.time_base());
         decoder
             .open_as_with(codec, decoder_options(options))
-            .map_err(|e| err(source, format!("cannot open the {} decoder: {e}", codec.name())))
+            .map_err(|e| {
+                err(
+                    source,
+                    format!("cannot open the {} decoder: {e}", codec.name()),
+                )
+            })
     }
 
     /// swscale context from one decoded format/size to full-range GRAY8 at the model size.
@@ -565,8 +638,17 @@ mod backend {
     unsafe impl Send for GrayScaler {}
 
     impl GrayScaler {
-        fn new(format: ffi::AVPixelFormat, width: i32, height: i32, full_range: bool, size: FrameSize) -> Option<Self> {
-            let (dst_w, dst_h) = (i32::try_from(size.width).ok()?, i32::try_from(size.height).ok()?);
+        fn new(
+            format: ffi::AVPixelFormat,
+            width: i32,
+            height: i32,
+            full_range: bool,
+            size: FrameSize,
+        ) -> Option<Self> {
+            let (dst_w, dst_h) = (
+                i32::try_from(size.width).ok()?,
+                i32::try_from(size.height).ok()?,
+            );
             // Options rather than sws_getContext + sws_setColorspaceDetails: the
             // ranges must be known when the context is initialised, or a
             // same-size yuv→gray conversion takes the plane-copy path and never
@@ -600,8 +682,13 @@ mod backend {
                     ffi::sws_freeContext(ptr);
                     return None;
                 }
-                let output = ff::frame::Video::new(ff::format::Pixel::GRAY8, size.width, size.height);
-                Some(GrayScaler { ptr, input: (format, width, height, full_range), output })
+                let output =
+                    ff::frame::Video::new(ff::format::Pixel::GRAY8, size.width, size.height);
+                Some(GrayScaler {
+                    ptr,
+                    input: (format, width, height, full_range),
+                    output,
+                })
             }
         }
 
@@ -705,7 +792,11 @@ mod backend {
 
         /// Decodes one packet of this stream into the sink; a corrupt one is counted in
         /// `skipped` and passed over.
-        fn send(&mut self, packet: &ff::Packet, skipped: &mut u64) -> std::result::Result<(), String> {
+        fn send(
+            &mut self,
+            packet: &ff::Packet,
+            skipped: &mut u64,
+        ) -> std::result::Result<(), String> {
             match self.decoder.send_packet(packet) {
                 Ok(()) => {}
                 Err(ff::Error::InvalidData) => *skipped += 1,
@@ -716,7 +807,9 @@ mod backend {
 
         /// The end of the stream: what the decoder still holds.
         fn end(&mut self, skipped: &mut u64) -> std::result::Result<(), String> {
-            self.decoder.send_eof().map_err(|e| format!("audio decoder failed at the end: {e}"))?;
+            self.decoder
+                .send_eof()
+                .map_err(|e| format!("audio decoder failed at the end: {e}"))?;
             self.drain(skipped)
         }
 
@@ -744,10 +837,19 @@ mod backend {
     impl Reader {
         pub fn open(source: &str, size: FrameSize, options: &OpenOptions) -> Result<Self> {
             if size.width == 0 || size.height == 0 {
-                return Err(err(source, format!("cannot decode to an empty frame size {}x{}", size.width, size.height)));
+                return Err(err(
+                    source,
+                    format!(
+                        "cannot decode to an empty frame size {}x{}",
+                        size.width, size.height
+                    ),
+                ));
             }
             let Opened { input, watchdog } = open_input(source, options)?;
-            let stream = input.streams().best(MediaType::Video).ok_or_else(|| no_video(source, &input))?;
+            let stream = input
+                .streams()
+                .best(MediaType::Video)
+                .ok_or_else(|| no_video(source, &input))?;
             let info = video_info(&input, &stream);
             let decoder = open_decoder(source, &stream, options)?
                 .video()
@@ -755,7 +857,11 @@ mod backend {
             let stream_index = stream.index();
             let time_base = f64::from(stream.time_base());
             let start_ts = Some(stream.start_time()).filter(|&t| t != AV_NOPTS_VALUE);
-            let audio = match input.streams().best(MediaType::Audio).filter(|_| options.audio) {
+            let audio = match input
+                .streams()
+                .best(MediaType::Audio)
+                .filter(|_| options.audio)
+            {
                 None => None,
                 Some(a) => Some(AudioTrack::open(source, &a, options)?),
             };
@@ -797,9 +903,15 @@ mod backend {
             let samples = std::mem::take(&mut track.sink.samples);
             // Times on the video's clock: its first timestamp is 0.
             let origin = self.start_ts.map_or(0.0, |t| t as f64 * self.time_base);
-            let start_s = track.first_s.unwrap_or(origin) - origin + track.taken as f64 / f64::from(sample_rate);
+            let start_s = track.first_s.unwrap_or(origin) - origin
+                + track.taken as f64 / f64::from(sample_rate);
             track.taken += (samples.len() / usize::from(channels.max(1))) as u64;
-            Some(AudioChunk { start_s, sample_rate, channels, samples })
+            Some(AudioChunk {
+                start_s,
+                sample_rate,
+                channels,
+                samples,
+            })
         }
 
         pub fn info(&self) -> &VideoInfo {
@@ -810,7 +922,9 @@ mod backend {
             if self.state != State::Done {
                 return None;
             }
-            self.info.frames.map(|declared| declared.saturating_sub(self.delivered))
+            self.info
+                .frames
+                .map(|declared| declared.saturating_sub(self.delivered))
         }
 
         pub fn next_frame(&mut self) -> Result<Option<TimedFrame>> {
@@ -836,7 +950,12 @@ mod backend {
                         self.skipped += 1;
                         continue;
                     }
-                    Err(e) => return Err(err(&self.source, format!("video decoder failed after {} frames: {e}", self.delivered))),
+                    Err(e) => {
+                        return Err(err(
+                            &self.source,
+                            format!("video decoder failed after {} frames: {e}", self.delivered),
+                        ))
+                    }
                 }
                 if self.state == State::Draining {
                     // EOF was sent and the decoder wants more: nothing left.
@@ -859,19 +978,33 @@ mod backend {
                                 self.skipped += 1;
                                 Ok(())
                             }
-                            Err(e) => Err(err(&self.source, format!("video decoder failed after {} frames: {e}", self.delivered))),
+                            Err(e) => Err(err(
+                                &self.source,
+                                format!(
+                                    "video decoder failed after {} frames: {e}",
+                                    self.delivered
+                                ),
+                            )),
                         };
                     }
                     Ok(()) => {
-                        if let Some(track) = self.audio.as_mut().filter(|a| a.stream_index == packet.stream()) {
-                            track.send(&packet, &mut self.skipped).map_err(|reason| err(&self.source, reason))?;
+                        if let Some(track) = self
+                            .audio
+                            .as_mut()
+                            .filter(|a| a.stream_index == packet.stream())
+                        {
+                            track
+                                .send(&packet, &mut self.skipped)
+                                .map_err(|reason| err(&self.source, reason))?;
                         }
                     }
                     // The demuxer resyncs past a corrupt packet.
                     Err(ff::Error::InvalidData) => self.skipped += 1,
                     Err(e) => {
                         if let Some(track) = self.audio.as_mut() {
-                            track.end(&mut self.skipped).map_err(|reason| err(&self.source, reason))?;
+                            track
+                                .end(&mut self.skipped)
+                                .map_err(|reason| err(&self.source, reason))?;
                         }
                         if e != ff::Error::Eof {
                             // Frames the decoder already holds are still
@@ -879,10 +1012,12 @@ mod backend {
                             self.read_error = Some(self.watchdog.describe(e));
                         }
                         self.state = State::Draining;
-                        return self
-                            .decoder
-                            .send_eof()
-                            .map_err(|e| err(&self.source, format!("video decoder failed at the end: {e}")));
+                        return self.decoder.send_eof().map_err(|e| {
+                            err(
+                                &self.source,
+                                format!("video decoder failed at the end: {e}"),
+                            )
+                        });
                     }
                 }
             }
@@ -891,10 +1026,16 @@ mod backend {
         fn finish(&mut self) -> Result<Option<TimedFrame>> {
             self.state = State::Done;
             if let Some(reason) = self.read_error.take() {
-                return Err(err(&self.source, format!("read failed after {} frames: {reason}", self.delivered)));
+                return Err(err(
+                    &self.source,
+                    format!("read failed after {} frames: {reason}", self.delivered),
+                ));
             }
             if self.delivered == 0 {
-                return Err(err(&self.source, "no video frame could be decoded: the file is truncated or corrupt"));
+                return Err(err(
+                    &self.source,
+                    "no video frame could be decoded: the file is truncated or corrupt",
+                ));
             }
             Ok(None)
         }
@@ -902,15 +1043,29 @@ mod backend {
         fn deliver(&mut self) -> Result<TimedFrame> {
             let frame = &self.decoded;
             let format: ffi::AVPixelFormat = frame.format().into();
-            let key = (format, frame.width() as i32, frame.height() as i32, is_full_range(frame));
+            let key = (
+                format,
+                frame.width() as i32,
+                frame.height() as i32,
+                is_full_range(frame),
+            );
             if self.scaler.as_ref().is_none_or(|s| s.input != key) {
                 // A new context only when the stream changes format or size mid-way.
-                self.scaler = Some(GrayScaler::new(key.0, key.1, key.2, key.3, self.size).ok_or_else(|| {
-                    err(
-                        &self.source,
-                        format!("cannot convert {:?} {}x{} frames to gray {}x{}", frame.format(), key.1, key.2, self.size.width, self.size.height),
-                    )
-                })?);
+                self.scaler = Some(
+                    GrayScaler::new(key.0, key.1, key.2, key.3, self.size).ok_or_else(|| {
+                        err(
+                            &self.source,
+                            format!(
+                                "cannot convert {:?} {}x{} frames to gray {}x{}",
+                                frame.format(),
+                                key.1,
+                                key.2,
+                                self.size.width,
+                                self.size.height
+                            ),
+                        )
+                    })?,
+                );
             }
             let index = self.delivered;
             let pts_s = match frame.timestamp().or_else(|| frame.pts()) {
@@ -920,7 +1075,12 @@ mod backend {
                 }
                 None if self.info.fps > 0.0 => index as f64 / self.info.fps,
                 None => {
-                    return Err(err(&self.source, format!("frame {index} has no timestamp and the stream declares no frame rate")));
+                    return Err(err(
+                        &self.source,
+                        format!(
+                            "frame {index} has no timestamp and the stream declares no frame rate"
+                        ),
+                    ));
                 }
             };
             let Some(scaler) = self.scaler.as_mut() else {
@@ -928,17 +1088,29 @@ mod backend {
             };
             let gray = scaler.convert(&self.decoded, self.size);
             // SAFETY: reading plain fields of the decoded frame.
-            let (flags, errors) = unsafe { ((*self.decoded.as_ptr()).flags, (*self.decoded.as_ptr()).decode_error_flags) };
+            let (flags, errors) = unsafe {
+                (
+                    (*self.decoded.as_ptr()).flags,
+                    (*self.decoded.as_ptr()).decode_error_flags,
+                )
+            };
             if errors != 0 || flags & ffi::AV_FRAME_FLAG_CORRUPT != 0 {
                 self.damaged += 1;
             }
             self.delivered += 1;
-            Ok(TimedFrame { index, pts_s, frame: gray })
+            Ok(TimedFrame {
+                index,
+                pts_s,
+                frame: gray,
+            })
         }
     }
 
     pub fn decode_audio_track(source: &str, options: &OpenOptions) -> Result<DecodedAudio> {
-        let Opened { mut input, watchdog } = open_input(source, options)?;
+        let Opened {
+            mut input,
+            watchdog,
+        } = open_input(source, options)?;
         let stream = input
             .streams()
             .best(MediaType::Audio)
@@ -951,14 +1123,23 @@ mod backend {
             watchdog.arm();
             match packet.read(&mut input) {
                 Ok(()) if packet.stream() == track.stream_index => {
-                    track.send(&packet, &mut skipped).map_err(|reason| err(source, reason))?;
+                    track
+                        .send(&packet, &mut skipped)
+                        .map_err(|reason| err(source, reason))?;
                 }
                 Ok(()) | Err(ff::Error::InvalidData) => {}
                 Err(ff::Error::Eof) => {
-                    track.end(&mut skipped).map_err(|reason| err(source, reason))?;
+                    track
+                        .end(&mut skipped)
+                        .map_err(|reason| err(source, reason))?;
                     break;
                 }
-                Err(e) => return Err(err(source, format!("read failed: {}", watchdog.describe(e)))),
+                Err(e) => {
+                    return Err(err(
+                        source,
+                        format!("read failed: {}", watchdog.describe(e)),
+                    ))
+                }
             }
         }
         track.sink.finish().map_err(|reason| err(source, reason))
@@ -967,17 +1148,24 @@ mod backend {
     /// Collects decoded audio frames as interleaved f32 through swresample.
     #[derive(Default)]
     struct AudioSink {
-        converter: Option<(ff::software::resampling::Context, (ff::format::Sample, u32, u16))>,
+        converter: Option<(
+            ff::software::resampling::Context,
+            (ff::format::Sample, u32, u16),
+        )>,
         samples: Vec<f32>,
     }
 
     impl AudioSink {
         fn push(&mut self, frame: &ff::frame::Audio) -> std::result::Result<(), String> {
             // SAFETY: reading plain fields of a decoded frame.
-            let channels = u16::try_from(unsafe { (*frame.as_ptr()).ch_layout.nb_channels }).unwrap_or(0);
+            let channels =
+                u16::try_from(unsafe { (*frame.as_ptr()).ch_layout.nb_channels }).unwrap_or(0);
             let key = (frame.format(), frame.rate(), channels);
             if channels == 0 || key.1 == 0 {
-                return Err(format!("audio frame with {channels} channels at {} Hz", key.1));
+                return Err(format!(
+                    "audio frame with {channels} channels at {} Hz",
+                    key.1
+                ));
             }
             if let Some((_, current)) = &self.converter {
                 if *current != key {
@@ -1003,15 +1191,23 @@ mod backend {
                 .map_err(|e| format!("cannot convert {:?} x{channels} audio to f32: {e}", key.0))?;
                 self.converter = Some((context, key));
             }
-            let in_count = i32::try_from(frame.samples()).map_err(|_| "audio frame too long".to_string())?;
+            let in_count =
+                i32::try_from(frame.samples()).map_err(|_| "audio frame too long".to_string())?;
             // SAFETY: extended_data points at the frame's plane pointers (one per
             // channel when planar), each holding `samples()` samples.
             let input = unsafe { (*frame.as_ptr()).extended_data as *mut *const u8 };
             self.convert(input, in_count, channels)
         }
 
-        fn convert(&mut self, input: *mut *const u8, in_count: i32, channels: u16) -> std::result::Result<(), String> {
-            let Some((context, _)) = self.converter.as_mut() else { return Ok(()) };
+        fn convert(
+            &mut self,
+            input: *mut *const u8,
+            in_count: i32,
+            channels: u16,
+        ) -> std::result::Result<(), String> {
+            let Some((context, _)) = self.converter.as_mut() else {
+                return Ok(());
+            };
             // SAFETY: swr_get_out_samples bounds what swr_convert writes; the
             // output buffer holds that many interleaved f32 frames.
             unsafe {
@@ -1021,23 +1217,33 @@ mod backend {
                     return Err(format!("swresample failed: {}", ff::Error::from(capacity)));
                 }
                 let start = self.samples.len();
-                self.samples.resize(start + capacity as usize * usize::from(channels), 0.0);
+                self.samples
+                    .resize(start + capacity as usize * usize::from(channels), 0.0);
                 let mut out_ptr = self.samples.as_mut_ptr().add(start).cast::<u8>();
                 let written = ffi::swr_convert(ctx, &mut out_ptr, capacity, input, in_count);
                 if written < 0 {
                     return Err(format!("swresample failed: {}", ff::Error::from(written)));
                 }
-                self.samples.truncate(start + written as usize * usize::from(channels));
+                self.samples
+                    .truncate(start + written as usize * usize::from(channels));
             }
             Ok(())
         }
 
         fn finish(mut self) -> std::result::Result<DecodedAudio, String> {
-            let Some((_, sample_rate, channels)) = self.converter.as_ref().map(|(_, key)| *key) else {
-                return Err("no audio could be decoded: the track is empty, truncated or corrupt".to_string());
+            let Some((_, sample_rate, channels)) = self.converter.as_ref().map(|(_, key)| *key)
+            else {
+                return Err(
+                    "no audio could be decoded: the track is empty, truncated or corrupt"
+                        .to_string(),
+                );
             };
             self.convert(std::ptr::null_mut(), 0, channels)?;
-            Ok(DecodedAudio { sample_rate, channels, samples: self.samples })
+            Ok(DecodedAudio {
+                sample_rate,
+                channels,
+                samples: self.samples,
+            })
         }
     }
 }
@@ -1065,7 +1271,13 @@ mod tests {
         // one frame or none, nothing to settle.
         let (shift, fixed) = settle_clock(&[0.0, 0.5, 0.54], 0.04);
         assert!((shift - 0.46).abs() < 1e-12);
-        assert!(fixed.iter().zip([0.0, 0.04, 0.08]).all(|(a, b)| (a - b).abs() < 1e-12), "{fixed:?}");
+        assert!(
+            fixed
+                .iter()
+                .zip([0.0, 0.04, 0.08])
+                .all(|(a, b)| (a - b).abs() < 1e-12),
+            "{fixed:?}"
+        );
         assert_eq!(settle_clock(&[0.0, 0.5], 0.0), (0.0, vec![0.0, 0.5]));
         assert_eq!(settle_clock(&[3.0], 0.04), (0.0, vec![3.0]));
         assert_eq!(settle_clock(&[], 0.04), (0.0, vec![]));
@@ -1073,20 +1285,46 @@ mod tests {
 
     #[test]
     fn video_paths_are_recognised_by_extension_in_any_case() {
-        for name in ["a.mp4", "b.AVI", "c.mkv", "d.MoV", "e.webm", "f.m4v", "g.mpg", "h.mpeg", "i.ts", "j.flv", "k.wmv"] {
+        for name in [
+            "a.mp4", "b.AVI", "c.mkv", "d.MoV", "e.webm", "f.m4v", "g.mpg", "h.mpeg", "i.ts",
+            "j.flv", "k.wmv",
+        ] {
             assert!(is_video_path(Path::new(name)), "{name}");
         }
-        for name in ["a.wav", "b.m4a", "c.png", "mp4", "dir.mp4/frame.tif", "noext"] {
+        for name in [
+            "a.wav",
+            "b.m4a",
+            "c.png",
+            "mp4",
+            "dir.mp4/frame.tif",
+            "noext",
+        ] {
             assert!(!is_video_path(Path::new(name)), "{name}");
         }
     }
 
     #[test]
     fn stream_urls_are_recognised_by_scheme() {
-        for url in ["rtsp://cam/1", "RTSPS://cam", "http://h/x.ts", "https://h/x.m3u8", "udp://0.0.0.0:5000", "rtp://h:1", "srt://h:9000", "tcp://h:1"] {
+        for url in [
+            "rtsp://cam/1",
+            "RTSPS://cam",
+            "http://h/x.ts",
+            "https://h/x.m3u8",
+            "udp://0.0.0.0:5000",
+            "rtp://h:1",
+            "srt://h:9000",
+            "tcp://h:1",
+        ] {
             assert!(is_stream_url(url), "{url}");
         }
-        for s in ["file:///x.mp4", "/data/rtsp/clip.mp4", "rtsp:/cam", "ftp://h/x", "", "ud"] {
+        for s in [
+            "file:///x.mp4",
+            "/data/rtsp/clip.mp4",
+            "rtsp:/cam",
+            "ftp://h/x",
+            "",
+            "ud",
+        ] {
             assert!(!is_stream_url(s), "{s}");
         }
     }
@@ -1098,9 +1336,18 @@ mod tests {
         for source in ["clip.mp4", "rtsp://cam/1"] {
             let e = VideoReader::open(source, size, &OpenOptions::default()).unwrap_err();
             assert!(matches!(e, MediaError::NeedsFfmpeg { .. }), "{e}");
-            assert!(e.to_string().starts_with(source) && e.to_string().contains("--features ffmpeg"), "{e}");
-            assert!(matches!(probe_video(source), Err(MediaError::NeedsFfmpeg { .. })));
-            assert!(matches!(decode_audio_track(source), Err(MediaError::NeedsFfmpeg { .. })));
+            assert!(
+                e.to_string().starts_with(source) && e.to_string().contains("--features ffmpeg"),
+                "{e}"
+            );
+            assert!(matches!(
+                probe_video(source),
+                Err(MediaError::NeedsFfmpeg { .. })
+            ));
+            assert!(matches!(
+                decode_audio_track(source),
+                Err(MediaError::NeedsFfmpeg { .. })
+            ));
         }
     }
 }

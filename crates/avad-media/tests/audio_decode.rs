@@ -3,7 +3,9 @@
 use std::f64::consts::PI;
 use std::path::{Path, PathBuf};
 
-use avad_media::audio::{decode_audio, downmix_mono, load_audio, probe_audio, AudioStream, DecodedAudio};
+use avad_media::audio::{
+    decode_audio, downmix_mono, load_audio, probe_audio, AudioStream, DecodedAudio,
+};
 use avad_media::MediaError;
 
 const PCM: u16 = 1;
@@ -11,7 +13,14 @@ const IEEE_FLOAT: u16 = 3;
 
 /// A canonical RIFF/WAVE file. `declared_frames` overrides the data chunk's
 /// length field (to fake a truncated file).
-fn wav_bytes(tag: u16, channels: u16, rate: u32, bits: u16, data: &[u8], declared_frames: Option<u32>) -> Vec<u8> {
+fn wav_bytes(
+    tag: u16,
+    channels: u16,
+    rate: u32,
+    bits: u16,
+    data: &[u8],
+    declared_frames: Option<u32>,
+) -> Vec<u8> {
     let block = channels as u32 * bits as u32 / 8;
     let data_len = declared_frames.map_or(data.len() as u32, |f| f * block);
     let mut b = Vec::new();
@@ -46,12 +55,18 @@ fn f32_bytes(v: &[f32]) -> Vec<u8> {
 }
 
 fn sine(rate: u32, n: usize, hz: f64, amp: f64) -> Vec<f64> {
-    (0..n).map(|i| amp * (2.0 * PI * hz * i as f64 / rate as f64).sin()).collect()
+    (0..n)
+        .map(|i| amp * (2.0 * PI * hz * i as f64 / rate as f64).sin())
+        .collect()
 }
 
 fn err_of(path: &Path) -> MediaError {
     match decode_audio(path) {
-        Ok(a) => panic!("{}: decoded {} frames, expected an error", path.display(), a.frames()),
+        Ok(a) => panic!(
+            "{}: decoded {} frames, expected an error",
+            path.display(),
+            a.frames()
+        ),
         Err(e) => e,
     }
 }
@@ -61,7 +76,10 @@ fn assert_message(e: &MediaError, path: &Path, needle: &str) {
     let msg = e.to_string();
     println!("{msg}");
     assert!(!msg.contains('\n'), "not one line: {msg}");
-    assert!(msg.contains(&path.display().to_string()), "does not name the file: {msg}");
+    assert!(
+        msg.contains(&path.display().to_string()),
+        "does not name the file: {msg}"
+    );
     assert!(msg.contains(needle), "expected {needle:?} in: {msg}");
 }
 
@@ -69,14 +87,26 @@ fn assert_message(e: &MediaError, path: &Path, needle: &str) {
 fn pcm16_round_trip_scales_by_2_pow_15() {
     let dir = tempfile::tempdir().expect("tempdir");
     let v: Vec<i16> = vec![0, 1, -1, 16384, -16384, i16::MAX, i16::MIN, 1234];
-    let path = write(dir.path(), "s16.wav", &wav_bytes(PCM, 1, 16000, 16, &i16_bytes(&v), None));
+    let path = write(
+        dir.path(),
+        "s16.wav",
+        &wav_bytes(PCM, 1, 16000, 16, &i16_bytes(&v), None),
+    );
     let a = decode_audio(&path).expect("decode");
     assert_eq!((a.sample_rate, a.channels, a.frames()), (16000, 1, v.len()));
     let want: Vec<f32> = v.iter().map(|&s| s as f32 / 32768.0).collect();
     assert_eq!(a.samples, want);
     assert_eq!(a.samples[6], -1.0);
     let info = probe_audio(&path).expect("probe");
-    assert_eq!((info.sample_rate, info.channels, info.frames, info.bits_per_sample), (16000, 1, 8, Some(16)));
+    assert_eq!(
+        (
+            info.sample_rate,
+            info.channels,
+            info.frames,
+            info.bits_per_sample
+        ),
+        (16000, 1, 8, Some(16))
+    );
     assert_eq!(info.codec, "pcm_s16le");
     assert!((info.duration_s - 8.0 / 16000.0).abs() < 1e-12);
 }
@@ -85,8 +115,15 @@ fn pcm16_round_trip_scales_by_2_pow_15() {
 fn pcm24_round_trip_scales_by_2_pow_23() {
     let dir = tempfile::tempdir().expect("tempdir");
     let v: Vec<i32> = vec![0, 1, -1, 4_194_304, -8_388_608, 8_388_607, -123_456];
-    let data: Vec<u8> = v.iter().flat_map(|s| s.to_le_bytes()[..3].to_vec()).collect();
-    let path = write(dir.path(), "s24.wav", &wav_bytes(PCM, 1, 22050, 24, &data, None));
+    let data: Vec<u8> = v
+        .iter()
+        .flat_map(|s| s.to_le_bytes()[..3].to_vec())
+        .collect();
+    let path = write(
+        dir.path(),
+        "s24.wav",
+        &wav_bytes(PCM, 1, 22050, 24, &data, None),
+    );
     let a = decode_audio(&path).expect("decode");
     let want: Vec<f32> = v.iter().map(|&s| s as f32 / 8_388_608.0).collect();
     assert_eq!(a.samples, want);
@@ -99,7 +136,11 @@ fn pcm32_round_trip_rounds_like_libsndfile() {
     // 2^31 - 1 rounds to 1.0 in f32, as libsndfile's (float)i * 2^-31 does.
     let v: Vec<i32> = vec![0, 1, -1, i32::MAX, i32::MIN, 1_073_741_824, 123_456_789];
     let data: Vec<u8> = v.iter().flat_map(|s| s.to_le_bytes()).collect();
-    let path = write(dir.path(), "s32.wav", &wav_bytes(PCM, 1, 48000, 32, &data, None));
+    let path = write(
+        dir.path(),
+        "s32.wav",
+        &wav_bytes(PCM, 1, 48000, 32, &data, None),
+    );
     let a = decode_audio(&path).expect("decode");
     let want: Vec<f32> = v.iter().map(|&s| s as f32 / 2_147_483_648.0).collect();
     assert_eq!(a.samples, want);
@@ -111,12 +152,19 @@ fn pcm32_round_trip_rounds_like_libsndfile() {
 fn float32_round_trip_is_exact() {
     let dir = tempfile::tempdir().expect("tempdir");
     let v: Vec<f32> = vec![0.0, 0.25, -0.5, 1.0, -1.0, 1e-7, 0.333_333_34, -0.999];
-    let path = write(dir.path(), "f32.wav", &wav_bytes(IEEE_FLOAT, 2, 44100, 32, &f32_bytes(&v), None));
+    let path = write(
+        dir.path(),
+        "f32.wav",
+        &wav_bytes(IEEE_FLOAT, 2, 44100, 32, &f32_bytes(&v), None),
+    );
     let a = decode_audio(&path).expect("decode");
     assert_eq!((a.channels, a.frames()), (2, 4));
     assert_eq!(a.samples, v);
     let info = probe_audio(&path).expect("probe");
-    assert_eq!((info.codec.as_str(), info.bits_per_sample, info.frames), ("pcm_f32le", Some(32), 4));
+    assert_eq!(
+        (info.codec.as_str(), info.bits_per_sample, info.frames),
+        ("pcm_f32le", Some(32), 4)
+    );
 }
 
 #[test]
@@ -124,13 +172,29 @@ fn stereo_downmix_is_the_f32_mean() {
     let dir = tempfile::tempdir().expect("tempdir");
     // Interleaved L, R: 16384 = 0.5, -8192 = -0.25, 1 and 2 (odd sum, exact halving in f32).
     let v: Vec<i16> = vec![16384, -8192, 1, 2, -32768, 32767, 0, 0];
-    let path = write(dir.path(), "stereo.wav", &wav_bytes(PCM, 2, 8000, 16, &i16_bytes(&v), None));
+    let path = write(
+        dir.path(),
+        "stereo.wav",
+        &wav_bytes(PCM, 2, 8000, 16, &i16_bytes(&v), None),
+    );
     let a = decode_audio(&path).expect("decode");
     let mono = downmix_mono(&a);
     let s = |x: i16| x as f32 / 32768.0;
-    assert_eq!(mono, vec![0.125, (s(1) + s(2)) / 2.0, (s(-32768) + s(32767)) / 2.0, 0.0]);
+    assert_eq!(
+        mono,
+        vec![
+            0.125,
+            (s(1) + s(2)) / 2.0,
+            (s(-32768) + s(32767)) / 2.0,
+            0.0
+        ]
+    );
     assert_eq!(mono[2], -1.0 / 65536.0);
-    let three = DecodedAudio { sample_rate: 8000, channels: 3, samples: vec![0.3, 0.6, 0.9, -1.0, 0.0, 1.0] };
+    let three = DecodedAudio {
+        sample_rate: 8000,
+        channels: 3,
+        samples: vec![0.3, 0.6, 0.9, -1.0, 0.0, 1.0],
+    };
     assert_eq!(downmix_mono(&three), vec![(0.3f32 + 0.6 + 0.9) / 3.0, 0.0]);
 }
 
@@ -140,16 +204,29 @@ fn stereo_downmix_is_the_f32_mean() {
 #[test]
 fn resampled_lengths_and_alignment() {
     let dir = tempfile::tempdir().expect("tempdir");
-    for (rate, n, want_len) in [(44100u32, 44101usize, 22051usize), (48000, 48001, 22051), (16000, 16000, 22050), (8000, 8001, 22053)] {
+    for (rate, n, want_len) in [
+        (44100u32, 44101usize, 22051usize),
+        (48000, 48001, 22051),
+        (16000, 16000, 22050),
+        (8000, 8001, 22053),
+    ] {
         let x = sine(rate, n, 1000.0, 0.5);
         let data: Vec<f32> = x.iter().map(|&v| v as f32).collect();
-        let path = write(dir.path(), &format!("tone{rate}.wav"), &wav_bytes(IEEE_FLOAT, 1, rate, 32, &f32_bytes(&data), None));
+        let path = write(
+            dir.path(),
+            &format!("tone{rate}.wav"),
+            &wav_bytes(IEEE_FLOAT, 1, rate, 32, &f32_bytes(&data), None),
+        );
         let y = load_audio(&path, 22050).expect("load").samples;
         assert_eq!(y.len(), want_len, "{rate} Hz: length");
         let expect = sine(22050, y.len(), 1000.0, 0.5);
         let (a, b) = (2000, y.len() - 2000);
         let signal: f64 = expect[a..b].iter().map(|v| v * v).sum();
-        let noise: f64 = expect[a..b].iter().zip(&y[a..b]).map(|(e, &o)| (e - o as f64).powi(2)).sum();
+        let noise: f64 = expect[a..b]
+            .iter()
+            .zip(&y[a..b])
+            .map(|(e, &o)| (e - o as f64).powi(2))
+            .sum();
         let snr = 10.0 * (signal / noise).log10();
         // f32 samples bound this near 140 dB; a half-sample misalignment would give ~10 dB.
         println!("{rate} Hz -> 22050 Hz: 1 kHz tone SNR {snr:.1} dB");
@@ -184,14 +261,28 @@ fn missing_file_is_an_io_error() {
 fn truncated_wav_is_an_error() {
     let dir = tempfile::tempdir().expect("tempdir");
     let v: Vec<i16> = (0..5000).map(|i| (i % 100) as i16).collect();
-    let path = write(dir.path(), "cut.wav", &wav_bytes(PCM, 1, 16000, 16, &i16_bytes(&v), Some(100_000)));
-    assert_message(&err_of(&path), &path, "truncated: the header declares 100000 frames");
+    let path = write(
+        dir.path(),
+        "cut.wav",
+        &wav_bytes(PCM, 1, 16000, 16, &i16_bytes(&v), Some(100_000)),
+    );
+    assert_message(
+        &err_of(&path),
+        &path,
+        "truncated: the header declares 100000 frames",
+    );
 }
 
 #[test]
 fn text_renamed_wav_is_not_audio() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let path = write(dir.path(), "notes.wav", b"these are meeting notes, not a recording\n".repeat(20).as_slice());
+    let path = write(
+        dir.path(),
+        "notes.wav",
+        b"these are meeting notes, not a recording\n"
+            .repeat(20)
+            .as_slice(),
+    );
     let e = err_of(&path);
     assert_message(&e, &path, "not an audio file");
     assert_message(&e, &path, "looks like text");
@@ -217,53 +308,124 @@ fn streamed(path: &Path) -> avad_media::Result<DecodedAudio> {
         chunks += 1;
     }
     assert!(chunks > 0);
-    Ok(DecodedAudio { sample_rate: stream.sample_rate(), channels: stream.channels(), samples })
+    Ok(DecodedAudio {
+        sample_rate: stream.sample_rate(),
+        channels: stream.channels(),
+        samples,
+    })
 }
 
 #[test]
 fn a_stream_gives_the_whole_decode_chunk_by_chunk_and_the_same_errors() {
     let dir = tempfile::tempdir().expect("tempdir");
     // Five seconds of stereo at 48 kHz: many packets.
-    let v: Vec<i16> = sine(48000, 2 * 240_000, 440.0, 0.5).iter().map(|x| (x * 32767.0).round() as i16).collect();
-    let path = write(dir.path(), "long.wav", &wav_bytes(PCM, 2, 48000, 16, &i16_bytes(&v), None));
+    let v: Vec<i16> = sine(48000, 2 * 240_000, 440.0, 0.5)
+        .iter()
+        .map(|x| (x * 32767.0).round() as i16)
+        .collect();
+    let path = write(
+        dir.path(),
+        "long.wav",
+        &wav_bytes(PCM, 2, 48000, 16, &i16_bytes(&v), None),
+    );
     let mut stream = AudioStream::open(&path).expect("open");
-    assert_eq!((stream.sample_rate(), stream.channels()), (48000, 2), "known once opened");
+    assert_eq!(
+        (stream.sample_rate(), stream.channels()),
+        (48000, 2),
+        "known once opened"
+    );
     let mut chunks = 0;
     while stream.next_chunk().expect("chunk").is_some() {
         chunks += 1;
     }
     assert!(chunks > 10, "{chunks} chunks");
     assert!(stream.next_chunk().expect("after the end").is_none());
-    assert_eq!(streamed(&path).expect("stream"), decode_audio(&path).expect("whole"));
+    assert_eq!(
+        streamed(&path).expect("stream"),
+        decode_audio(&path).expect("whole")
+    );
     // Bad input fails the same way, once the stream reaches it.
-    let nan = write(dir.path(), "nan.wav", &wav_bytes(IEEE_FLOAT, 1, 22050, 32, &f32_bytes(&[0.0, 0.5, f32::NAN, 0.1]), None));
-    assert_message(&streamed(&nan).unwrap_err(), &nan, "sample 2 of channel 0 is NaN");
-    let cut = write(dir.path(), "cut.wav", &wav_bytes(PCM, 1, 22050, 16, &i16_bytes(&[1, 2, 3, 4]), Some(100)));
+    let nan = write(
+        dir.path(),
+        "nan.wav",
+        &wav_bytes(
+            IEEE_FLOAT,
+            1,
+            22050,
+            32,
+            &f32_bytes(&[0.0, 0.5, f32::NAN, 0.1]),
+            None,
+        ),
+    );
+    assert_message(
+        &streamed(&nan).unwrap_err(),
+        &nan,
+        "sample 2 of channel 0 is NaN",
+    );
+    let cut = write(
+        dir.path(),
+        "cut.wav",
+        &wav_bytes(PCM, 1, 22050, 16, &i16_bytes(&[1, 2, 3, 4]), Some(100)),
+    );
     assert_message(&streamed(&cut).unwrap_err(), &cut, "truncated");
 }
 
 #[test]
 fn nan_and_infinite_float_samples_are_errors() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let nan = write(dir.path(), "nan.wav", &wav_bytes(IEEE_FLOAT, 1, 22050, 32, &f32_bytes(&[0.0, 0.5, f32::NAN, 0.1]), None));
+    let nan = write(
+        dir.path(),
+        "nan.wav",
+        &wav_bytes(
+            IEEE_FLOAT,
+            1,
+            22050,
+            32,
+            &f32_bytes(&[0.0, 0.5, f32::NAN, 0.1]),
+            None,
+        ),
+    );
     assert_message(&err_of(&nan), &nan, "sample 2 of channel 0 is NaN");
-    let inf = write(dir.path(), "inf.wav", &wav_bytes(IEEE_FLOAT, 2, 22050, 32, &f32_bytes(&[0.0, 0.5, 0.1, f32::INFINITY]), None));
+    let inf = write(
+        dir.path(),
+        "inf.wav",
+        &wav_bytes(
+            IEEE_FLOAT,
+            2,
+            22050,
+            32,
+            &f32_bytes(&[0.0, 0.5, 0.1, f32::INFINITY]),
+            None,
+        ),
+    );
     assert_message(&err_of(&inf), &inf, "sample 1 of channel 1 is infinite");
 }
 
 #[test]
 fn zero_length_data_chunk_has_no_samples() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let path = write(dir.path(), "zero.wav", &wav_bytes(PCM, 1, 16000, 16, &[], None));
+    let path = write(
+        dir.path(),
+        "zero.wav",
+        &wav_bytes(PCM, 1, 16000, 16, &[], None),
+    );
     assert_message(&err_of(&path), &path, "no audio samples");
-    assert_message(&probe_audio(&path).expect_err("probe"), &path, "no audio samples");
+    assert_message(
+        &probe_audio(&path).expect_err("probe"),
+        &path,
+        "no audio samples",
+    );
 }
 
 #[test]
 fn unsupported_wav_codec_is_named() {
     let dir = tempfile::tempdir().expect("tempdir");
     // Format tag 0x0055: MPEG layer 3 inside RIFF, which symphonia's WAV reader does not take.
-    let path = write(dir.path(), "mp3in.wav", &wav_bytes(0x0055, 1, 16000, 16, &[0u8; 64], None));
+    let path = write(
+        dir.path(),
+        "mp3in.wav",
+        &wav_bytes(0x0055, 1, 16000, 16, &[0u8; 64], None),
+    );
     assert_message(&err_of(&path), &path, "unsupported audio format or codec");
 }
 
@@ -271,7 +433,11 @@ fn unsupported_wav_codec_is_named() {
 #[test]
 fn video_container_needs_ffmpeg() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let path = write(dir.path(), "clip.avi", b"RIFF\x10\0\0\0AVI LIST\0\0\0\0 and then video frames");
+    let path = write(
+        dir.path(),
+        "clip.avi",
+        b"RIFF\x10\0\0\0AVI LIST\0\0\0\0 and then video frames",
+    );
     let e = err_of(&path);
     assert!(matches!(e, MediaError::NeedsFfmpeg { .. }), "{e}");
     assert_message(&e, &path, "--features ffmpeg");
@@ -286,14 +452,32 @@ fn flac_round_trip_when_encoder_present() {
     };
     assert!(status.status.success());
     let dir = tempfile::tempdir().expect("tempdir");
-    let v: Vec<i16> = (0..4000).map(|i| ((i * 37 % 2000) as i16 - 1000) * 16).collect();
-    let wav = write(dir.path(), "src.wav", &wav_bytes(PCM, 2, 32000, 16, &i16_bytes(&v), None));
+    let v: Vec<i16> = (0..4000)
+        .map(|i| ((i * 37 % 2000) as i16 - 1000) * 16)
+        .collect();
+    let wav = write(
+        dir.path(),
+        "src.wav",
+        &wav_bytes(PCM, 2, 32000, 16, &i16_bytes(&v), None),
+    );
     let flac = dir.path().join("src.flac");
-    let out = std::process::Command::new("flac").args(["-s", "-f", "-o"]).arg(&flac).arg(&wav).output().expect("run flac");
-    assert!(out.status.success(), "flac failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = std::process::Command::new("flac")
+        .args(["-s", "-f", "-o"])
+        .arg(&flac)
+        .arg(&wav)
+        .output()
+        .expect("run flac");
+    assert!(
+        out.status.success(),
+        "flac failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let a = decode_audio(&flac).expect("decode flac");
     assert_eq!((a.sample_rate, a.channels, a.frames()), (32000, 2, 2000));
     assert_eq!(a.samples, decode_audio(&wav).expect("decode wav").samples);
     let info = probe_audio(&flac).expect("probe flac");
-    assert_eq!((info.codec.as_str(), info.frames, info.bits_per_sample), ("flac", 2000, Some(16)));
+    assert_eq!(
+        (info.codec.as_str(), info.frames, info.bits_per_sample),
+        ("flac", 2000, Some(16))
+    );
 }

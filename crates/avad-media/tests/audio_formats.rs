@@ -9,7 +9,17 @@ use avad_media::audio::{decode_audio, load_audio, probe_audio, AudioStream};
 /// 1 s of a 440 Hz sine at 44.1 kHz, stereo, encoded with `codec` into `path`.
 fn encode(path: &Path, codec: &[&str]) -> bool {
     let status = Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100:duration=1", "-ac", "2"])
+        .args([
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=44100:duration=1",
+            "-ac",
+            "2",
+        ])
         .args(codec)
         .arg(path)
         .status();
@@ -32,7 +42,10 @@ fn rms(y: &[f32]) -> f64 {
 
 /// Zero-crossing frequency of a mono signal.
 fn tone_hz(y: &[f32], rate: u32) -> f64 {
-    let crossings = y.windows(2).filter(|w| (w[0] < 0.0) != (w[1] < 0.0)).count();
+    let crossings = y
+        .windows(2)
+        .filter(|w| (w[0] < 0.0) != (w[1] < 0.0))
+        .count();
     crossings as f64 / 2.0 / (y.len() as f64 / f64::from(rate))
 }
 
@@ -48,8 +61,16 @@ fn compressed_formats_decode_to_the_tone_they_hold() {
     let ref_rms = rms(&reference.samples[2205..reference.samples.len() - 2205]);
     assert!(ref_rms > 0.01);
     for (name, codec, expect_codec) in [
-        ("tone.mp3", &["-c:a", "libmp3lame", "-b:a", "192k"][..], "mp3"),
-        ("tone.ogg", &["-c:a", "libvorbis", "-q:a", "6"][..], "vorbis"),
+        (
+            "tone.mp3",
+            &["-c:a", "libmp3lame", "-b:a", "192k"][..],
+            "mp3",
+        ),
+        (
+            "tone.ogg",
+            &["-c:a", "libvorbis", "-q:a", "6"][..],
+            "vorbis",
+        ),
         ("tone.m4a", &["-c:a", "aac", "-b:a", "192k"][..], "aac"),
         ("tone.flac", &["-c:a", "flac"][..], "flac"),
     ] {
@@ -59,7 +80,11 @@ fn compressed_formats_decode_to_the_tone_they_hold() {
         }
         let info = probe_audio(&path).unwrap();
         assert_eq!((info.sample_rate, info.channels), (44100, 2), "{name}");
-        assert!(info.codec.contains(expect_codec), "{name}: codec {}", info.codec);
+        assert!(
+            info.codec.contains(expect_codec),
+            "{name}: codec {}",
+            info.codec
+        );
         let decoded = decode_audio(&path).unwrap();
         assert_eq!(decoded.channels, 2);
         // Packet by packet, the same samples.
@@ -68,10 +93,18 @@ fn compressed_formats_decode_to_the_tone_they_hold() {
         while let Some(chunk) = stream.next_chunk().unwrap() {
             joined.extend(chunk);
         }
-        assert_eq!((stream.sample_rate(), stream.channels()), (decoded.sample_rate, decoded.channels), "{name}");
+        assert_eq!(
+            (stream.sample_rate(), stream.channels()),
+            (decoded.sample_rate, decoded.channels),
+            "{name}"
+        );
         assert!(joined == decoded.samples, "{name}: streamed samples differ");
         // Encoders add priming/padding: allow 50 ms around the second.
-        assert!((decoded.duration_s() - 1.0).abs() < 0.05, "{name}: {} s", decoded.duration_s());
+        assert!(
+            (decoded.duration_s() - 1.0).abs() < 0.05,
+            "{name}: {} s",
+            decoded.duration_s()
+        );
         let mono = load_audio(&path, 22050).unwrap();
         assert_eq!(mono.sample_rate, 22050);
         // Skip the edges, where codecs fade in and out.
@@ -79,6 +112,9 @@ fn compressed_formats_decode_to_the_tone_they_hold() {
         let hz = tone_hz(mid, 22050);
         assert!((hz - 440.0).abs() < 3.0, "{name}: {hz} Hz");
         let r = rms(mid);
-        assert!((r / ref_rms - 1.0).abs() < 0.05, "{name}: rms {r} vs PCM {ref_rms}");
+        assert!(
+            (r / ref_rms - 1.0).abs() < 0.05,
+            "{name}: rms {r} vs PCM {ref_rms}"
+        );
     }
 }

@@ -49,8 +49,18 @@ fn fixture(dir: &Path, name: &str, video: &str, channels: u32, codec_args: &[&st
     let video = format!("{video}{separator}size=320x240:rate=25");
     let ac = channels.to_string();
     let mut args = vec![
-        "-f", "lavfi", "-i", &video, "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "2",
-        "-ac", &ac,
+        "-f",
+        "lavfi",
+        "-i",
+        &video,
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=48000",
+        "-t",
+        "2",
+        "-ac",
+        &ac,
     ];
     args.extend_from_slice(codec_args);
     ffmpeg(&args, &out);
@@ -93,7 +103,14 @@ const CONTAINERS: [Container; 4] = [
     },
     Container {
         name: "clip.mov",
-        codec_args: &["-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "pcm_s16le"],
+        codec_args: &[
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "pcm_s16le",
+        ],
         video_codec: "h264",
         audio_codec: "pcm_s16le",
         audio_channels: 1,
@@ -110,7 +127,11 @@ fn read_all(source: &str, size: FrameSize) -> (Vec<TimedFrame>, Option<u64>) {
 fn assert_timestamps(frames: &[TimedFrame]) {
     for (i, f) in frames.iter().enumerate() {
         assert_eq!(f.index, i as u64);
-        assert!((f.pts_s - i as f64 / FPS).abs() < 1e-3, "frame {i}: pts {} s", f.pts_s);
+        assert!(
+            (f.pts_s - i as f64 / FPS).abs() < 1e-3,
+            "frame {i}: pts {} s",
+            f.pts_s
+        );
     }
 }
 
@@ -125,27 +146,66 @@ fn each_container_gives_50_frames_at_25_fps_with_timestamps() {
     }
     let dir = tempfile::tempdir().unwrap();
     for c in &CONTAINERS {
-        let path = fixture(dir.path(), c.name, "testsrc", c.audio_channels.into(), c.codec_args);
+        let path = fixture(
+            dir.path(),
+            c.name,
+            "testsrc",
+            c.audio_channels.into(),
+            c.codec_args,
+        );
         let info = probe_video(source(&path)).unwrap();
         assert_eq!((info.width, info.height), (320, 240), "{}", c.name);
-        assert!((info.fps - FPS).abs() < 1e-9, "{}: fps {}", c.name, info.fps);
+        assert!(
+            (info.fps - FPS).abs() < 1e-9,
+            "{}: fps {}",
+            c.name,
+            info.fps
+        );
         assert_eq!(info.codec, c.video_codec, "{}", c.name);
-        assert_eq!(info.frames, c.declares_frames.then_some(FRAMES), "{}", c.name);
+        assert_eq!(
+            info.frames,
+            c.declares_frames.then_some(FRAMES),
+            "{}",
+            c.name
+        );
         let duration = info.duration_s.expect("duration");
-        assert!((duration - 2.0).abs() < 0.05, "{}: duration {duration}", c.name);
+        assert!(
+            (duration - 2.0).abs() < 0.05,
+            "{}: duration {duration}",
+            c.name
+        );
         let audio = info.audio.as_ref().expect("audio stream");
-        assert_eq!((audio.sample_rate, audio.channels), (48_000, c.audio_channels), "{}", c.name);
+        assert_eq!(
+            (audio.sample_rate, audio.channels),
+            (48_000, c.audio_channels),
+            "{}",
+            c.name
+        );
         assert_eq!(audio.codec, c.audio_codec, "{}", c.name);
 
         let (frames, missing) = read_all(source(&path), SIZE);
         assert_eq!(frames.len() as u64, FRAMES, "{}", c.name);
-        assert!(frames.iter().all(|f| f.frame.size == SIZE && f.frame.data.len() == SIZE.pixels()));
-        assert!(frames.iter().all(|f| f.frame.data.iter().all(|v| (0.0..=1.0).contains(v))));
+        assert!(frames
+            .iter()
+            .all(|f| f.frame.size == SIZE && f.frame.data.len() == SIZE.pixels()));
+        assert!(frames
+            .iter()
+            .all(|f| f.frame.data.iter().all(|v| (0.0..=1.0).contains(v))));
         assert_timestamps(&frames);
         assert_eq!(missing, c.declares_frames.then_some(0), "{}", c.name);
         // testsrc moves: consecutive frames differ.
-        let diff: f32 = frames[0].frame.data.iter().zip(&frames[25].frame.data).map(|(a, b)| (a - b).abs()).sum();
-        assert!(diff > 100.0, "{}: frames 0 and 25 nearly equal ({diff})", c.name);
+        let diff: f32 = frames[0]
+            .frame
+            .data
+            .iter()
+            .zip(&frames[25].frame.data)
+            .map(|(a, b)| (a - b).abs())
+            .sum();
+        assert!(
+            diff > 100.0,
+            "{}: frames 0 and 25 nearly equal ({diff})",
+            c.name
+        );
     }
 }
 
@@ -161,7 +221,16 @@ fn frames_match_the_ffmpeg_cli_gray_conversion() {
         let path = fixture(dir.path(), c.name, "testsrc", 1, c.codec_args);
         let raw = dir.path().join(format!("{}.gray", c.name));
         ffmpeg(
-            &["-i", source(&path), "-vf", "scale=240:240:flags=area:out_range=full,format=gray", "-f", "rawvideo", "-pix_fmt", "gray"],
+            &[
+                "-i",
+                source(&path),
+                "-vf",
+                "scale=240:240:flags=area:out_range=full,format=gray",
+                "-f",
+                "rawvideo",
+                "-pix_fmt",
+                "gray",
+            ],
             &raw,
         );
         let reference = std::fs::read(&raw).unwrap();
@@ -177,7 +246,11 @@ fn frames_match_the_ffmpeg_cli_gray_conversion() {
             }
         }
         let mean_diff = sum_diff / reference.len() as f64;
-        assert!(max_diff <= 2.0 && mean_diff < 0.1, "{}: max {max_diff} mean {mean_diff} levels", c.name);
+        assert!(
+            max_diff <= 2.0 && mean_diff < 0.1,
+            "{}: max {max_diff} mean {mean_diff} levels",
+            c.name
+        );
     }
 }
 
@@ -194,12 +267,27 @@ fn uniform_pictures_decode_to_their_full_range_level() {
         for (size, name) in [("320x240", "wide"), ("240x240", "square")] {
             let path = dir.path().join(format!("{color}_{name}.mp4"));
             let input = format!("color=c={color}:size={size}:rate=25");
-            ffmpeg(&["-f", "lavfi", "-i", &input, "-t", "0.4", "-c:v", "libx264", "-pix_fmt", "yuv420p"], &path);
+            ffmpeg(
+                &[
+                    "-f", "lavfi", "-i", &input, "-t", "0.4", "-c:v", "libx264", "-pix_fmt",
+                    "yuv420p",
+                ],
+                &path,
+            );
             let (frames, _) = read_all(source(&path), SIZE);
             assert_eq!(frames.len(), 10);
             for f in &frames {
-                let worst = f.frame.data.iter().map(|v| (v - level).abs()).fold(0.0f32, f32::max);
-                assert!(worst <= 2.0 / 255.0, "{color} {size}: off by {} levels", worst * 255.0);
+                let worst = f
+                    .frame
+                    .data
+                    .iter()
+                    .map(|v| (v - level).abs())
+                    .fold(0.0f32, f32::max);
+                assert!(
+                    worst <= 2.0 / 255.0,
+                    "{color} {size}: off by {} levels",
+                    worst * 255.0
+                );
             }
         }
     }
@@ -211,8 +299,23 @@ fn frames_come_at_any_requested_size() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let path = fixture(dir.path(), "clip.mp4", "testsrc", 1, CONTAINERS[0].codec_args);
-    for size in [FrameSize { width: 640, height: 480 }, FrameSize { width: 17, height: 9 }] {
+    let path = fixture(
+        dir.path(),
+        "clip.mp4",
+        "testsrc",
+        1,
+        CONTAINERS[0].codec_args,
+    );
+    for size in [
+        FrameSize {
+            width: 640,
+            height: 480,
+        },
+        FrameSize {
+            width: 17,
+            height: 9,
+        },
+    ] {
         let mut reader = VideoReader::open(source(&path), size, &OpenOptions::default()).unwrap();
         let first = reader.next_frame().unwrap().expect("a frame");
         assert_eq!(first.frame.size, size);
@@ -224,7 +327,10 @@ fn frames_come_at_any_requested_size() {
 fn zero_crossing_hz(samples: &[f32], channels: usize, ch: usize, rate: f64) -> f64 {
     let mono: Vec<f32> = samples.chunks(channels).map(|f| f[ch]).collect();
     let middle = &mono[mono.len() / 4..mono.len() * 3 / 4];
-    let rising = middle.windows(2).filter(|w| w[0] < 0.0 && w[1] >= 0.0).count();
+    let rising = middle
+        .windows(2)
+        .filter(|w| w[0] < 0.0 && w[1] >= 0.0)
+        .count();
     rising as f64 * rate / middle.len() as f64
 }
 
@@ -235,10 +341,26 @@ fn audio_track_is_the_440_hz_sine_at_48_khz() {
     }
     let dir = tempfile::tempdir().unwrap();
     for c in &CONTAINERS {
-        let path = fixture(dir.path(), c.name, "testsrc", c.audio_channels.into(), c.codec_args);
+        let path = fixture(
+            dir.path(),
+            c.name,
+            "testsrc",
+            c.audio_channels.into(),
+            c.codec_args,
+        );
         let audio = decode_audio_track(source(&path)).unwrap();
-        assert_eq!((audio.sample_rate, audio.channels), (48_000, c.audio_channels), "{}", c.name);
-        assert!((audio.duration_s() - 2.0).abs() < 0.03, "{}: {} s", c.name, audio.duration_s());
+        assert_eq!(
+            (audio.sample_rate, audio.channels),
+            (48_000, c.audio_channels),
+            "{}",
+            c.name
+        );
+        assert!(
+            (audio.duration_s() - 2.0).abs() < 0.03,
+            "{}: {} s",
+            c.name,
+            audio.duration_s()
+        );
         for ch in 0..usize::from(audio.channels) {
             let hz = zero_crossing_hz(&audio.samples, audio.channels.into(), ch, 48_000.0);
             assert!((hz - 440.0).abs() < 2.0, "{} channel {ch}: {hz} Hz", c.name);
@@ -247,11 +369,20 @@ fn audio_track_is_the_440_hz_sine_at_48_khz() {
         // (lossy codecs overshoot at the edges, not in the steady state).
         let n = audio.samples.len();
         let middle = &audio.samples[n / 4..n * 3 / 4];
-        let rms = (middle.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>() / middle.len() as f64).sqrt();
+        let rms = (middle.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>() / middle.len() as f64)
+            .sqrt();
         // ffmpeg's mono→stereo upmix puts the centre at -3 dB in each side.
-        let upmix = if audio.channels == 2 { 2f64.sqrt() } else { 1.0 };
+        let upmix = if audio.channels == 2 {
+            2f64.sqrt()
+        } else {
+            1.0
+        };
         let expected = 0.125 / 2f64.sqrt() / upmix;
-        assert!((rms / expected - 1.0).abs() < 0.03, "{}: rms {rms}, expected {expected}", c.name);
+        assert!(
+            (rms / expected - 1.0).abs() < 0.03,
+            "{}: rms {rms}, expected {expected}",
+            c.name
+        );
     }
 }
 
@@ -262,11 +393,31 @@ fn pcm_audio_track_equals_the_ffmpeg_cli_decode() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let path = fixture(dir.path(), "clip.avi", "testsrc", 2, CONTAINERS[1].codec_args);
+    let path = fixture(
+        dir.path(),
+        "clip.avi",
+        "testsrc",
+        2,
+        CONTAINERS[1].codec_args,
+    );
     let raw = dir.path().join("audio.f32");
-    ffmpeg(&["-i", source(&path), "-vn", "-f", "f32le", "-c:a", "pcm_f32le"], &raw);
-    let expected: Vec<f32> =
-        std::fs::read(&raw).unwrap().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+    ffmpeg(
+        &[
+            "-i",
+            source(&path),
+            "-vn",
+            "-f",
+            "f32le",
+            "-c:a",
+            "pcm_f32le",
+        ],
+        &raw,
+    );
+    let expected: Vec<f32> = std::fs::read(&raw)
+        .unwrap()
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
     let audio = decode_audio_track(source(&path)).unwrap();
     assert_eq!(audio.samples.len(), 2 * 96_000);
     assert_eq!(audio.samples, expected);
@@ -301,27 +452,76 @@ fn missing_and_non_video_files_are_one_line_errors_naming_the_file() {
     let text = dir.path().join("notes.mp4");
     std::fs::write(&text, "this is a shopping list, not a video\n".repeat(50)).unwrap();
     let e = open_error(source(&text));
-    assert!(e.contains("notes.mp4") && e.contains("not a media file"), "{e}");
+    assert!(
+        e.contains("notes.mp4") && e.contains("not a media file"),
+        "{e}"
+    );
 
     let wav = dir.path().join("tone.wav");
-    ffmpeg(&["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=16000", "-t", "0.5"], &wav);
+    ffmpeg(
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=16000",
+            "-t",
+            "0.5",
+        ],
+        &wav,
+    );
     let renamed = dir.path().join("tone.mp4");
     std::fs::rename(&wav, &renamed).unwrap();
     let e = open_error(source(&renamed));
-    assert!(e.contains("tone.mp4") && e.contains("no video stream (audio only)"), "{e}");
+    assert!(
+        e.contains("tone.mp4") && e.contains("no video stream (audio only)"),
+        "{e}"
+    );
     // Its audio is still readable through the same door.
     let audio = decode_audio_track(source(&renamed)).unwrap();
-    assert_eq!((audio.sample_rate, audio.channels, audio.frames()), (16_000, 1, 8_000));
+    assert_eq!(
+        (audio.sample_rate, audio.channels, audio.frames()),
+        (16_000, 1, 8_000)
+    );
 
     let m4a = dir.path().join("voice.m4a");
-    ffmpeg(&["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "0.5", "-c:a", "aac"], &m4a);
+    ffmpeg(
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=48000",
+            "-t",
+            "0.5",
+            "-c:a",
+            "aac",
+        ],
+        &m4a,
+    );
     let e = probe_video(source(&m4a)).unwrap_err();
-    assert!(error_text(&e).contains("voice.m4a") && e.to_string().contains("no video stream"), "{e}");
+    assert!(
+        error_text(&e).contains("voice.m4a") && e.to_string().contains("no video stream"),
+        "{e}"
+    );
 
     let silent = dir.path().join("silent.mp4");
-    ffmpeg(&["-f", "lavfi", "-i", "testsrc=size=64x48:rate=25", "-t", "0.2", "-c:v", "libx264"], &silent);
+    ffmpeg(
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=64x48:rate=25",
+            "-t",
+            "0.2",
+            "-c:v",
+            "libx264",
+        ],
+        &silent,
+    );
     let e = decode_audio_track(source(&silent)).unwrap_err();
-    assert!(error_text(&e).contains("silent.mp4") && e.to_string().contains("no audio stream"), "{e}");
+    assert!(
+        error_text(&e).contains("silent.mp4") && e.to_string().contains("no audio stream"),
+        "{e}"
+    );
 
     let e = open_error(source(dir.path()));
     assert!(e.contains("directory"), "{e}");
@@ -329,7 +529,10 @@ fn missing_and_non_video_files_are_one_line_errors_naming_the_file() {
 
 fn truncated_copy(path: &Path, keep: usize) -> PathBuf {
     let bytes = std::fs::read(path).unwrap();
-    let out = path.with_file_name(format!("cut_{}", path.file_name().unwrap().to_str().unwrap()));
+    let out = path.with_file_name(format!(
+        "cut_{}",
+        path.file_name().unwrap().to_str().unwrap()
+    ));
     std::fs::write(&out, &bytes[..keep.min(bytes.len())]).unwrap();
     out
 }
@@ -345,7 +548,13 @@ fn truncated_files_decode_what_is_there_or_fail_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let half = |p: &Path| std::fs::metadata(p).unwrap().len() as usize / 2;
 
-    let mp4 = fixture(dir.path(), "clip.mp4", "testsrc", 1, CONTAINERS[0].codec_args);
+    let mp4 = fixture(
+        dir.path(),
+        "clip.mp4",
+        "testsrc",
+        1,
+        CONTAINERS[0].codec_args,
+    );
     let cut = truncated_copy(&mp4, half(&mp4));
     let e = open_error(source(&cut));
     assert!(e.contains("cut_clip.mp4") && e.contains("truncated"), "{e}");
@@ -353,7 +562,13 @@ fn truncated_files_decode_what_is_there_or_fail_naming_the_file() {
     let mut args = CONTAINERS[0].codec_args.to_vec();
     args.extend(["-movflags", "+faststart"]);
     let faststart = fixture(dir.path(), "faststart.mp4", "testsrc", 1, &args);
-    let avi = fixture(dir.path(), "clip.avi", "testsrc", 1, CONTAINERS[1].codec_args);
+    let avi = fixture(
+        dir.path(),
+        "clip.avi",
+        "testsrc",
+        1,
+        CONTAINERS[1].codec_args,
+    );
     for full in [faststart, avi] {
         let cut = truncated_copy(&full, half(&full));
         let (frames, missing) = read_all(source(&cut), SIZE);
@@ -363,7 +578,9 @@ fn truncated_files_decode_what_is_there_or_fail_naming_the_file() {
         // H.264 near the cut may lose a B-frame whose reference lies past it
         // (ffprobe does too), so timestamps rise on the 1/25 s grid with gaps.
         assert!(frames.windows(2).all(|w| w[1].pts_s > w[0].pts_s));
-        assert!(frames.iter().all(|f| (f.pts_s * FPS - (f.pts_s * FPS).round()).abs() < 1e-3));
+        assert!(frames
+            .iter()
+            .all(|f| (f.pts_s * FPS - (f.pts_s * FPS).round()).abs() < 1e-3));
     }
     // Intra-only MJPEG loses nothing before the cut.
     let (frames, _) = read_all(source(&dir.path().join("cut_clip.avi")), SIZE);
@@ -386,22 +603,33 @@ fn closed_port() -> u16 {
 #[test]
 fn unreachable_url_is_an_error_naming_it() {
     let url = format!("http://127.0.0.1:{}/live.ts", closed_port());
-    let options = OpenOptions { timeout: Duration::from_secs(3), ..OpenOptions::default() };
+    let options = OpenOptions {
+        timeout: Duration::from_secs(3),
+        ..OpenOptions::default()
+    };
     let e = VideoReader::open(&url, SIZE, &options).unwrap_err();
     let text = error_text(&e);
-    assert!(text.contains(&url) && text.contains("cannot open stream"), "{text}");
+    assert!(
+        text.contains(&url) && text.contains("cannot open stream"),
+        "{text}"
+    );
     assert!(probe_video(&url).is_err());
 }
 
 /// A one-connection HTTP server on loopback that sends `body` in small paced
 /// chunks (like a live source), sending only `stall_after` bytes and then
 /// holding the connection open silently until `release` fires, if given.
-fn serve_http(body: Vec<u8>, stall_after: Option<usize>) -> (String, mpsc::Sender<()>, thread::JoinHandle<()>) {
+fn serve_http(
+    body: Vec<u8>,
+    stall_after: Option<usize>,
+) -> (String, mpsc::Sender<()>, thread::JoinHandle<()>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/live.ts", listener.local_addr().unwrap());
     let (release, released) = mpsc::channel::<()>();
     let server = thread::spawn(move || {
-        let Ok((mut socket, _)) = listener.accept() else { return };
+        let Ok((mut socket, _)) = listener.accept() else {
+            return;
+        };
         let mut request = Vec::new();
         let mut buf = [0u8; 1024];
         while !request.windows(4).any(|w| w == b"\r\n\r\n") {
@@ -442,7 +670,16 @@ fn serve_http(body: Vec<u8>, stall_after: Option<usize>) -> (String, mpsc::Sende
 fn mpegts_fixture(dir: &Path, video: &str) -> PathBuf {
     // Short GOPs without B-frames: a live viewer that joins late finds a
     // key frame soon.
-    fixture(dir, "live.ts", video, 1, &["-c:v", "libx264", "-pix_fmt", "yuv420p", "-g", "5", "-bf", "0", "-c:a", "aac", "-f", "mpegts"])
+    fixture(
+        dir,
+        "live.ts",
+        video,
+        1,
+        &[
+            "-c:v", "libx264", "-pix_fmt", "yuv420p", "-g", "5", "-bf", "0", "-c:a", "aac", "-f",
+            "mpegts",
+        ],
+    )
 }
 
 #[test]
@@ -453,7 +690,10 @@ fn http_live_stream_is_read_to_its_end() {
     let dir = tempfile::tempdir().unwrap();
     let ts = mpegts_fixture(dir.path(), "testsrc");
     let (url, _release, server) = serve_http(std::fs::read(&ts).unwrap(), None);
-    let options = OpenOptions { timeout: Duration::from_secs(5), ..OpenOptions::default() };
+    let options = OpenOptions {
+        timeout: Duration::from_secs(5),
+        ..OpenOptions::default()
+    };
     let mut reader = VideoReader::open(&url, SIZE, &options).unwrap();
     assert_eq!((reader.info().width, reader.info().height), (320, 240));
     assert!((reader.info().fps - FPS).abs() < 1e-9);
@@ -462,7 +702,10 @@ fn http_live_stream_is_read_to_its_end() {
     assert_timestamps(&frames);
     // Same pictures as reading the file itself.
     let (from_file, _) = read_all(source(&ts), SIZE);
-    assert!(frames.iter().zip(&from_file).all(|(a, b)| a.frame == b.frame));
+    assert!(frames
+        .iter()
+        .zip(&from_file)
+        .all(|(a, b)| a.frame == b.frame));
     server.join().unwrap();
 }
 
@@ -476,7 +719,10 @@ fn stalled_http_stream_times_out_instead_of_hanging() {
     let body = std::fs::read(&ts).unwrap();
     let half = body.len() / 2;
     let (url, release, server) = serve_http(body, Some(half));
-    let options = OpenOptions { timeout: Duration::from_secs(1), ..OpenOptions::default() };
+    let options = OpenOptions {
+        timeout: Duration::from_secs(1),
+        ..OpenOptions::default()
+    };
     let mut reader = VideoReader::open(&url, SIZE, &options).unwrap();
     let mut delivered = 0u64;
     let error = loop {
@@ -486,7 +732,10 @@ fn stalled_http_stream_times_out_instead_of_hanging() {
             Err(e) => break error_text(&e),
         }
     };
-    assert!(delivered > 0 && delivered < FRAMES, "{delivered} frames before the stall");
+    assert!(
+        delivered > 0 && delivered < FRAMES,
+        "{delivered} frames before the stall"
+    );
     assert!(error.contains(&url) && error.contains("stalled"), "{error}");
     // The reader stays finished after an error.
     assert!(reader.next_frame().unwrap().is_none());
@@ -511,7 +760,10 @@ fn udp_mpegts_stream_delivers_frames_then_times_out() {
     let reader_url = url.clone();
     // The reader binds the port while it opens; the sender starts after.
     let reading = thread::spawn(move || {
-        let options = OpenOptions { timeout: Duration::from_secs(3), ..OpenOptions::default() };
+        let options = OpenOptions {
+            timeout: Duration::from_secs(3),
+            ..OpenOptions::default()
+        };
         let mut reader = VideoReader::open(&reader_url, SIZE, &options)?;
         let mut frames = Vec::new();
         loop {
@@ -534,11 +786,18 @@ fn udp_mpegts_stream_delivers_frames_then_times_out() {
     let result: Result<_, MediaError> = reading.join().unwrap();
     let (frames, end) = result.expect("open the udp stream");
     assert!(!frames.is_empty(), "no frame arrived over udp");
-    assert!(frames.windows(2).all(|w| w[1].pts_s > w[0].pts_s), "pts not increasing");
+    assert!(
+        frames.windows(2).all(|w| w[1].pts_s > w[0].pts_s),
+        "pts not increasing"
+    );
     for f in &frames {
         assert_eq!(f.frame.size, SIZE);
         let mean = f.frame.data.iter().sum::<f32>() / f.frame.data.len() as f32;
-        assert!((mean - 128.0 / 255.0).abs() < 2.0 / 255.0, "frame {}: mean {mean}", f.index);
+        assert!(
+            (mean - 128.0 / 255.0).abs() < 2.0 / 255.0,
+            "frame {}: mean {mean}",
+            f.index
+        );
     }
     let end = end.expect("a udp stream has no end marker: the read times out");
     assert!(end.contains(&url) && end.contains("stalled"), "{end}");

@@ -70,7 +70,10 @@ fn parse_args() -> Result<Args, String> {
         return Err("--steps must be positive, --size a multiple of 8, --frames of 4".into());
     }
     if !["visual", "audio", "fusion"].contains(&args.model.as_str()) {
-        return Err(format!("--model {}: expected visual, audio or fusion", args.model));
+        return Err(format!(
+            "--model {}: expected visual, audio or fusion",
+            args.model
+        ));
     }
     Ok(args)
 }
@@ -160,7 +163,9 @@ fn run_small(args: &Args) -> Result<String, String> {
     let mut infer_times = Vec::new();
     let (params, input, infer_input);
     if args.model == "audio" {
-        let mut model = AudioAutoencoderConfig::new().init(&device).map_err(|e| e.to_string())?;
+        let mut model = AudioAutoencoderConfig::new()
+            .init(&device)
+            .map_err(|e| e.to_string())?;
         params = model.num_params();
         let dims = [args.batch, args.frames, 160];
         let x = Tensor::<3>::random(dims, uniform, &device);
@@ -177,7 +182,11 @@ fn run_small(args: &Args) -> Result<String, String> {
         let xi = Tensor::<3>::random([1, args.frames, 160], uniform, &plain);
         for step in 0..=args.steps {
             let start = Instant::now();
-            let _ = inference.forward(xi.clone()).map_err(|e| e.to_string())?.sum().into_scalar::<f32>();
+            let _ = inference
+                .forward(xi.clone())
+                .map_err(|e| e.to_string())?
+                .sum()
+                .into_scalar::<f32>();
             if step > 0 {
                 infer_times.push(start.elapsed().as_secs_f64());
             }
@@ -191,7 +200,9 @@ fn run_small(args: &Args) -> Result<String, String> {
         let y = x.clone().sum_dim(1).greater_elem(1.0).float();
         for step in 0..=args.steps {
             let start = Instant::now();
-            let loss = model.loss((x.clone(), y.clone())).map_err(|e| e.to_string())?;
+            let loss = model
+                .loss((x.clone(), y.clone()))
+                .map_err(|e| e.to_string())?;
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = optim.step(1e-3, model, grads);
             if step > 0 {

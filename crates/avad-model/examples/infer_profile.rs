@@ -24,9 +24,27 @@ fn main() {
     let reps: usize = args.next().map(|a| a.parse().expect("reps")).unwrap_or(20);
     let host = args.next().is_none_or(|a| a != "burn");
     let device = Device::flex();
-    let model = VisualAutoencoderConfig::new().init(&device).expect("model").valid();
-    let input = Tensor::<5>::random([1, 10, 1, side, side], Distribution::Uniform(0.0, 1.0), &device);
-    let names = ["conv1+bn+lrelu", "conv2+bn", "convlstm1+bn", "convlstm2+bn", "convlstm3+bn", "deconv1+bn", "deconv2", "bn7+lrelu", "output+sigmoid", "read back"];
+    let model = VisualAutoencoderConfig::new()
+        .init(&device)
+        .expect("model")
+        .valid();
+    let input = Tensor::<5>::random(
+        [1, 10, 1, side, side],
+        Distribution::Uniform(0.0, 1.0),
+        &device,
+    );
+    let names = [
+        "conv1+bn+lrelu",
+        "conv2+bn",
+        "convlstm1+bn",
+        "convlstm2+bn",
+        "convlstm3+bn",
+        "deconv1+bn",
+        "deconv2",
+        "bn7+lrelu",
+        "output+sigmoid",
+        "read back",
+    ];
     let mut totals = vec![0.0f64; names.len()];
     let mut whole = 0.0;
     for rep in 0..=reps {
@@ -45,7 +63,11 @@ fn main() {
         lap(&x, &mut times, &mut t);
         let [_, c, h, w] = x.dims();
         let mut seq = x.reshape([1, 10, c, h, w]);
-        for (lstm, norm) in [(&model.convlstm1, &model.norm3), (&model.convlstm2, &model.norm4), (&model.convlstm3, &model.norm5)] {
+        for (lstm, norm) in [
+            (&model.convlstm1, &model.norm3),
+            (&model.convlstm2, &model.norm4),
+            (&model.convlstm3, &model.norm5),
+        ] {
             let y = lstm.forward(seq);
             let [_, _, c, h, w] = y.dims();
             let y = norm.forward(y.reshape([10, c, h, w]));
@@ -53,13 +75,19 @@ fn main() {
             seq = y.reshape([1, 10, c, h, w]);
         }
         let [_, _, c, h, w] = seq.dims();
-        let x = model.norm6.forward(model.deconv1.forward(seq.reshape([10, c, h, w])));
+        let x = model
+            .norm6
+            .forward(model.deconv1.forward(seq.reshape([10, c, h, w])));
         lap(&x, &mut times, &mut t);
         let x = model.deconv2.forward(x);
         lap(&x, &mut times, &mut t);
         let x = leaky_relu(model.norm7.forward(x), 0.3);
         lap(&x, &mut times, &mut t);
-        let x = if host { model.output_conv(x).expect("output conv") } else { conv2d_same_fast(&model.output, x) };
+        let x = if host {
+            model.output_conv(x).expect("output conv")
+        } else {
+            conv2d_same_fast(&model.output, x)
+        };
         let x = sigmoid(x);
         lap(&x, &mut times, &mut t);
         let _ = x.into_data();
@@ -76,5 +104,10 @@ fn main() {
     for (n, t) in names.iter().zip(&totals) {
         println!("  {n:>20}: {:7.2} ms", 1e3 * t / reps as f64);
     }
-    println!("  {:>20}: {:7.2} ms ({:.0} frames/s at one window per 10 frames)", "whole", 1e3 * whole / reps as f64, 10.0 * reps as f64 / whole);
+    println!(
+        "  {:>20}: {:7.2} ms ({:.0} frames/s at one window per 10 frames)",
+        "whole",
+        1e3 * whole / reps as f64,
+        10.0 * reps as f64 / whole
+    );
 }

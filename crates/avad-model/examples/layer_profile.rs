@@ -27,7 +27,10 @@ fn time<F: FnMut()>(name: &str, mut f: F) {
     for _ in 0..reps {
         f();
     }
-    println!("{name:>45}: {:.3} s", start.elapsed().as_secs_f64() / reps as f64);
+    println!(
+        "{name:>45}: {:.3} s",
+        start.elapsed().as_secs_f64() / reps as f64
+    );
 }
 
 fn main() {
@@ -50,16 +53,22 @@ fn main() {
             let _ = conv.forward(x.clone()).sum().into_scalar::<f32>();
         });
         time("fast output conv fwd", || {
-            let _ = fast_conv::conv2d_same_fast(&conv, x.clone()).sum().into_scalar::<f32>();
+            let _ = fast_conv::conv2d_same_fast(&conv, x.clone())
+                .sum()
+                .into_scalar::<f32>();
         });
         time("output conv 32->1 7x7 fwd+bwd", || {
             let _ = conv.forward(x.clone()).sum().backward();
         });
         time("fast output conv fwd+bwd", || {
-            let _ = fast_conv::conv2d_same_fast(&conv, x.clone()).sum().backward();
+            let _ = fast_conv::conv2d_same_fast(&conv, x.clone())
+                .sum()
+                .backward();
         });
         time("host_ops output conv fwd+bwd", || {
-            let _ = host_ops::conv_single_output(&conv, x.clone()).sum().backward();
+            let _ = host_ops::conv_single_output(&conv, x.clone())
+                .sum()
+                .backward();
         });
         let conv = conv.clone().no_grad();
         time("output conv fwd+bwd (x grad only)", || {
@@ -68,7 +77,10 @@ fn main() {
     }
 
     if which == "all" || which == "deconv" {
-        for (name, c, scale, stride) in [("deconv2 64->32 5x5 s4", 32, 4, 4), ("deconv1 64->64 5x5 s2", 64, 8, 2)] {
+        for (name, c, scale, stride) in [
+            ("deconv2 64->32 5x5 s4", 32, 4, 4),
+            ("deconv1 64->64 5x5 s2", 64, 8, 2),
+        ] {
             let x = input([frames, 64, side / scale, side / scale]);
             let deconv = avad_model::ConvTranspose2dSameConfig::new([64, c], [5, 5], [stride; 2])
                 .init(&device)
@@ -81,17 +93,28 @@ fn main() {
 
     if which == "all" || which == "rest" {
         let x = input([frames, 1, side, side]);
-        let conv1 = Conv2dConfig::new([1, 32], [5, 5]).with_stride([4, 4]).with_padding(PaddingConfig2d::Same).init(&device);
+        let conv1 = Conv2dConfig::new([1, 32], [5, 5])
+            .with_stride([4, 4])
+            .with_padding(PaddingConfig2d::Same)
+            .init(&device);
         time("conv1 1->32 5x5 s4 fwd+bwd", || {
             let _ = conv1.forward(x.clone()).sum().backward();
         });
         let x = input([frames, 32, side / 4, side / 4]);
-        let conv2 = Conv2dConfig::new([32, 64], [5, 5]).with_stride([2, 2]).with_padding(PaddingConfig2d::Same).init(&device);
+        let conv2 = Conv2dConfig::new([32, 64], [5, 5])
+            .with_stride([2, 2])
+            .with_padding(PaddingConfig2d::Same)
+            .init(&device);
         time("conv2 32->64 5x5 s2 fwd+bwd", || {
             let _ = conv2.forward(x.clone()).sum().backward();
         });
         let seq = |c: usize| {
-            Tensor::<5>::random([frames / 10, 10, c, side / 8, side / 8], Distribution::Uniform(0.0, 1.0), &device).require_grad()
+            Tensor::<5>::random(
+                [frames / 10, 10, c, side / 8, side / 8],
+                Distribution::Uniform(0.0, 1.0),
+                &device,
+            )
+            .require_grad()
         };
         for (cin, cout) in [(64, 64), (64, 32), (32, 64)] {
             let lstm = avad_model::ConvLstm2dConfig::new(cin, cout).init(&device);
@@ -104,7 +127,11 @@ fn main() {
         let norm = burn::nn::BatchNormConfig::new(32).init(&device);
         // Backward from a weighted sum, so that the gradient arriving is a dense tensor as in
         // the model (the gradient of a plain sum is one broadcast value).
-        let r = Tensor::<4>::random([frames, 32, side, side], Distribution::Uniform(-1.0, 1.0), &device);
+        let r = Tensor::<4>::random(
+            [frames, 32, side, side],
+            Distribution::Uniform(-1.0, 1.0),
+            &device,
+        );
         time("batch norm 32 ch full size fwd+bwd", || {
             let _ = (norm.forward(x.clone()) * r.clone()).sum().backward();
         });
@@ -113,10 +140,14 @@ fn main() {
             let _ = (y * r.clone()).sum().backward();
         });
         time("host_ops batch norm + leaky relu fwd", || {
-            let _ = host_ops::norm_leaky(&norm, x.clone(), 0.3).sum().into_scalar::<f32>();
+            let _ = host_ops::norm_leaky(&norm, x.clone(), 0.3)
+                .sum()
+                .into_scalar::<f32>();
         });
         time("host_ops batch norm + leaky relu fwd+bwd", || {
-            let _ = (host_ops::norm_leaky(&norm, x.clone(), 0.3) * r.clone()).sum().backward();
+            let _ = (host_ops::norm_leaky(&norm, x.clone(), 0.3) * r.clone())
+                .sum()
+                .backward();
         });
         time("the weighted sum alone fwd+bwd", || {
             let _ = (x.clone() * r.clone()).sum().backward();

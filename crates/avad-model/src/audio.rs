@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 
 use avad_features::{FeatureMatrix, Normalizer, N_FEATURES};
 
-use crate::train::{Part, Objective, Samples};
+use crate::train::{Objective, Part, Samples};
 use crate::ModelError;
 
 /// Hyper-parameters of the audio autoencoder; the defaults are Table 2's.
@@ -111,8 +111,11 @@ impl AudioAutoencoderConfig {
                 self.lstm_decoder[0], self.lstm_encoder[1]
             )));
         }
-        if self.kernel % 2 == 0 || self.output_kernel % 2 == 0 || self.encoder_strides.contains(&0) {
-            return Err(ModelError::Data("kernels must be odd and strides positive".into()));
+        if self.kernel % 2 == 0 || self.output_kernel % 2 == 0 || self.encoder_strides.contains(&0)
+        {
+            return Err(ModelError::Data(
+                "kernels must be odd and strides positive".into(),
+            ));
         }
         let norm = |channels: usize| {
             BatchNormConfig::new(channels)
@@ -197,8 +200,14 @@ impl AudioAutoencoder {
         // RepeatVector: the encoder's final hidden state at every step; the decoder LSTM
         // starts from the encoder's final (hidden, cell) state.
         let [_, hidden] = state.hidden.dims();
-        let repeated = state.hidden.clone().reshape([batch, 1, hidden]).repeat_dim(1, steps);
-        let (y, _) = self.lstm_dec1.forward(repeated, Some(LstmState::new(state.cell, state.hidden)));
+        let repeated = state
+            .hidden
+            .clone()
+            .reshape([batch, 1, hidden])
+            .repeat_dim(1, steps);
+        let (y, _) = self
+            .lstm_dec1
+            .forward(repeated, Some(LstmState::new(state.cell, state.hidden)));
         let (y, _) = self.lstm_dec2.forward(y, None);
         let mut y = y.swap_dims(1, 2);
         for (deconv, norm) in self.decoder.iter().zip(&self.decoder_norms) {
@@ -238,7 +247,9 @@ impl AudioScaler {
     /// `matrix` scaled into (0, 1).
     pub fn apply(&self, matrix: &FeatureMatrix) -> Result<FeatureMatrix, ModelError> {
         let mut m = matrix.clone();
-        self.normalizer.apply(&mut m).map_err(|e| ModelError::Data(e.to_string()))?;
+        self.normalizer
+            .apply(&mut m)
+            .map_err(|e| ModelError::Data(e.to_string()))?;
         for v in &mut m.data {
             *v = 1.0 / (1.0 + (-*v).exp());
         }
@@ -295,7 +306,12 @@ pub struct AudioSequences {
 impl AudioSequences {
     /// Windows of `steps` normal frames every `hop` frames; the clips listed in
     /// `validation_clips` give the validation windows.
-    pub fn new(clips: Vec<AudioClip>, validation_clips: &[usize], steps: usize, hop: usize) -> Result<Self, ModelError> {
+    pub fn new(
+        clips: Vec<AudioClip>,
+        validation_clips: &[usize],
+        steps: usize,
+        hop: usize,
+    ) -> Result<Self, ModelError> {
         let mut train = Vec::new();
         let mut validation = Vec::new();
         for (i, clip) in clips.iter().enumerate() {
@@ -307,10 +323,23 @@ impl AudioSequences {
                     clip.features.frames
                 )));
             }
-            let target = if validation_clips.contains(&i) { &mut validation } else { &mut train };
-            target.extend(normal_windows(&clip.normal, steps, hop).into_iter().map(|s| (i, s)));
+            let target = if validation_clips.contains(&i) {
+                &mut validation
+            } else {
+                &mut train
+            };
+            target.extend(
+                normal_windows(&clip.normal, steps, hop)
+                    .into_iter()
+                    .map(|s| (i, s)),
+            );
         }
-        Ok(AudioSequences { clips, train, validation, steps })
+        Ok(AudioSequences {
+            clips,
+            train,
+            validation,
+            steps,
+        })
     }
 
     /// The clips.
@@ -333,15 +362,25 @@ impl Samples for AudioSequences {
         self.windows(part).len()
     }
 
-    fn batch(&self, part: Part, indices: &[usize], device: &Device) -> Result<Tensor<3>, ModelError> {
+    fn batch(
+        &self,
+        part: Part,
+        indices: &[usize],
+        device: &Device,
+    ) -> Result<Tensor<3>, ModelError> {
         let windows = self.windows(part);
         let mut values = Vec::with_capacity(indices.len() * self.steps * N_FEATURES);
         for &i in indices {
-            let &(clip, start) = windows.get(i).ok_or_else(|| ModelError::Data(format!("sample {i} out of range")))?;
+            let &(clip, start) = windows
+                .get(i)
+                .ok_or_else(|| ModelError::Data(format!("sample {i} out of range")))?;
             let data = &self.clips[clip].features.data;
             values.extend_from_slice(&data[start * N_FEATURES..(start + self.steps) * N_FEATURES]);
         }
-        Ok(Tensor::from_data(TensorData::new(values, [indices.len(), self.steps, N_FEATURES]), device))
+        Ok(Tensor::from_data(
+            TensorData::new(values, [indices.len(), self.steps, N_FEATURES]),
+            device,
+        ))
     }
 }
 
@@ -359,7 +398,9 @@ pub fn audio_errors(
     device: &Device,
 ) -> Result<Vec<f64>, ModelError> {
     if hop == 0 || batch == 0 || steps == 0 {
-        return Err(ModelError::Data("steps, hop and batch must be at least 1".into()));
+        return Err(ModelError::Data(
+            "steps, hop and batch must be at least 1".into(),
+        ));
     }
     let frames = features.frames;
     if frames == 0 {
@@ -377,12 +418,18 @@ pub fn audio_errors(
     for chunk in windows.chunks(batch) {
         let mut values = Vec::with_capacity(chunk.len() * steps * N_FEATURES);
         for w in chunk {
-            values.extend_from_slice(&data[w.first() * N_FEATURES..(w.first() + steps) * N_FEATURES]);
+            values
+                .extend_from_slice(&data[w.first() * N_FEATURES..(w.first() + steps) * N_FEATURES]);
         }
         let b = chunk.len();
         let input = Tensor::<3>::from_data(TensorData::new(values, [b, steps, N_FEATURES]), device);
         let output = model.forward(input.clone())?;
-        let per_frame = crate::tensor_values((output - input).powi_scalar(2).sum_dim(2).reshape([b * steps]))?;
+        let per_frame = crate::tensor_values(
+            (output - input)
+                .powi_scalar(2)
+                .sum_dim(2)
+                .reshape([b * steps]),
+        )?;
         for (k, w) in chunk.iter().enumerate() {
             for (i, frame) in w.frames().enumerate() {
                 sums[frame] += f64::from(per_frame[k * steps + i]).sqrt();
@@ -390,7 +437,11 @@ pub fn audio_errors(
             }
         }
     }
-    Ok(sums[..frames].iter().zip(&counts).map(|(s, &c)| s / f64::from(c.max(1))).collect())
+    Ok(sums[..frames]
+        .iter()
+        .zip(&counts)
+        .map(|(s, &c)| s / f64::from(c.max(1)))
+        .collect())
 }
 
 #[cfg(test)]
@@ -420,8 +471,13 @@ mod tests {
         assert_eq!(out.dims(), [3, 32, 160]);
         let v = values(out);
         assert!(v.iter().all(|&x| x > 0.0 && x < 1.0));
-        assert!(model.forward(pattern(1, 30, &device)).is_err(), "30 is not a multiple of 4");
-        let bad = AudioAutoencoderConfig::new().with_lstm_decoder([32, 128]).init(&device);
+        assert!(
+            model.forward(pattern(1, 30, &device)).is_err(),
+            "30 is not a multiple of 4"
+        );
+        let bad = AudioAutoencoderConfig::new()
+            .with_lstm_decoder([32, 128])
+            .init(&device);
         assert!(bad.unwrap_err().to_string().contains("must match"));
     }
 
@@ -456,7 +512,11 @@ mod tests {
         }
         assert!(losses[7] < 0.8 * losses[0], "loss did not fall: {losses:?}");
         for (k, (a, b)) in before.iter().zip(watched(&model)).enumerate() {
-            let moved = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max);
+            let moved = a
+                .iter()
+                .zip(&b)
+                .map(|(x, y)| (x - y).abs())
+                .fold(0.0, f32::max);
             assert!(moved > 1e-6, "watched parameter {k} did not move");
         }
     }
@@ -473,9 +533,15 @@ mod tests {
 
     #[test]
     fn scaler_maps_into_unit_range_and_keeps_order() {
-        let m = FeatureMatrix { frames: 3, data: (0..3 * N_FEATURES).map(|i| (i % 7) as f32 + 0.5).collect() };
+        let m = FeatureMatrix {
+            frames: 3,
+            data: (0..3 * N_FEATURES).map(|i| (i % 7) as f32 + 0.5).collect(),
+        };
         let scaler = AudioScaler::fit(&[&m]).unwrap();
-        let louder = FeatureMatrix { frames: 1, data: vec![100.0; N_FEATURES] };
+        let louder = FeatureMatrix {
+            frames: 1,
+            data: vec![100.0; N_FEATURES],
+        };
         let s = scaler.apply(&louder).unwrap();
         let base = scaler.apply(&m).unwrap();
         assert!(s.data.iter().all(|&v| v > 0.0 && v <= 1.0));
@@ -488,11 +554,24 @@ mod tests {
         let device = Device::flex();
         device.seed(4);
         let model = AudioAutoencoderConfig::new().init(&device).unwrap();
-        let m = FeatureMatrix { frames: 37, data: (0..37 * N_FEATURES).map(|i| ((i * 31) % 97) as f32 / 97.0).collect() };
+        let m = FeatureMatrix {
+            frames: 37,
+            data: (0..37 * N_FEATURES)
+                .map(|i| ((i * 31) % 97) as f32 / 97.0)
+                .collect(),
+        };
         let e = audio_errors(&model, &m, 16, 4, 8, &device).unwrap();
         assert_eq!(e.len(), 37);
         assert!(e.iter().all(|v| v.is_finite() && *v > 0.0));
-        let short = FeatureMatrix { frames: 5, data: m.data[..5 * N_FEATURES].to_vec() };
-        assert_eq!(audio_errors(&model, &short, 16, 4, 8, &device).unwrap().len(), 5);
+        let short = FeatureMatrix {
+            frames: 5,
+            data: m.data[..5 * N_FEATURES].to_vec(),
+        };
+        assert_eq!(
+            audio_errors(&model, &short, 16, 4, 8, &device)
+                .unwrap()
+                .len(),
+            5
+        );
     }
 }

@@ -41,7 +41,9 @@ impl FromStr for Accelerator {
             "cpu" => Ok(Accelerator::Cpu),
             "cuda" => Ok(Accelerator::Cuda),
             "wgpu" => Ok(Accelerator::Wgpu),
-            other => Err(ModelError::Data(format!("unknown device {other}: expected cpu, cuda or wgpu"))),
+            other => Err(ModelError::Data(format!(
+                "unknown device {other}: expected cpu, cuda or wgpu"
+            ))),
         }
     }
 }

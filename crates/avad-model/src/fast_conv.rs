@@ -55,7 +55,10 @@ fn same_conv_applies(conv: &Conv2d) -> bool {
 /// Exposed for profiling; prefer [`conv2d_same_fast`].
 #[doc(hidden)]
 pub fn conv2d_same_skew(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
-    assert!(same_conv_applies(conv), "conv2d_same_skew: not a stride-1 'same' conv");
+    assert!(
+        same_conv_applies(conv),
+        "conv2d_same_skew: not a stride-1 'same' conv"
+    );
     let [n, c, h, w] = x.dims();
     let weight = conv.weight.val();
     let [c_out, c_in, kh, kw] = weight.dims();
@@ -67,9 +70,10 @@ pub fn conv2d_same_skew(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
         .permute([0, 2, 3, 1])
         .reshape([1, c_out * kh * kw, c]);
     let z = taps.matmul(x.reshape([n, c, h * w]));
-    let z = z
-        .reshape([n * c_out, kh, kw, h, w])
-        .pad([(pt, kh - 1 - pt), (pl, kw - 1 - pl)], PadMode::Constant(0.0));
+    let z = z.reshape([n * c_out, kh, kw, h, w]).pad(
+        [(pt, kh - 1 - pt), (pl, kw - 1 - pl)],
+        PadMode::Constant(0.0),
+    );
     let rows = n * c_out;
     let len = hp * wp;
     // Stage over v: a[u, f] = sum_v z[u, v, f + v] (f flat over the padded frame).
@@ -116,7 +120,10 @@ mod tests {
     ) {
         assert_eq!(actual.dims(), expected.dims(), "{what}: shape");
         let (a, e) = (values(actual), values(expected));
-        let scale = e.iter().fold(0f32, |m, v| m.max(v.abs())).max(f32::MIN_POSITIVE);
+        let scale = e
+            .iter()
+            .fold(0f32, |m, v| m.max(v.abs()))
+            .max(f32::MIN_POSITIVE);
         assert!(scale > 1e-6, "{what}: degenerate reference");
         let worst = a
             .iter()
@@ -162,14 +169,24 @@ mod tests {
             let x = random(shape, &device);
             let expected = conv.forward(x.clone());
             let what = format!("{shape:?} -> {c_out}, {k}x{k}");
-            assert_rel_close(conv2d_same_fast(&conv, x.clone()), expected.clone(), 1e-4, &what);
+            assert_rel_close(
+                conv2d_same_fast(&conv, x.clone()),
+                expected.clone(),
+                1e-4,
+                &what,
+            );
             let skew = conv2d_same_skew(&conv, x.clone());
             assert_rel_close(skew, expected.clone(), 1e-4, &format!("{what} skew"));
         }
         // No bias.
         let conv = conv_layer(6, 1, 7, false, &device);
         let x = random([2, 6, 16, 8], &device);
-        assert_rel_close(conv2d_same_fast(&conv, x.clone()), conv.forward(x), 1e-4, "no bias");
+        assert_rel_close(
+            conv2d_same_fast(&conv, x.clone()),
+            conv.forward(x),
+            1e-4,
+            "no bias",
+        );
     }
 
     /// Gradients w.r.t. input, weight and bias of `sum(out * g)` for both computations.
@@ -188,7 +205,12 @@ mod tests {
         let expected = direct(x.clone());
         let g = random(expected.dims(), &x.device()).detach();
         let actual = fast(x.clone());
-        assert_rel_close(actual.clone(), expected.clone(), 1e-4, &format!("{what} forward"));
+        assert_rel_close(
+            actual.clone(),
+            expected.clone(),
+            1e-4,
+            &format!("{what} forward"),
+        );
         let grads_direct = (expected * g.clone()).sum().backward();
         let grads_fast = (actual * g).sum().backward();
         assert_rel_close(
@@ -243,5 +265,4 @@ mod tests {
             );
         }
     }
-
 }

@@ -18,7 +18,9 @@ use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig};
 use burn::tensor::activation::{leaky_relu, sigmoid};
 use burn::tensor::{Device, Tensor, TensorData};
 
-use crate::train::{train_in_memory, Objective, Part, Progress, Samples, TrainError, TrainSettings};
+use crate::train::{
+    train_in_memory, Objective, Part, Progress, Samples, TrainError, TrainSettings,
+};
 use crate::ModelError;
 
 /// Hyper-parameters of the fusion net; the defaults are Table 4's.
@@ -85,7 +87,11 @@ impl FusionNet {
             let width = chunk.first().map_or(0, Vec::len);
             let data: Vec<f32> = chunk.iter().flatten().map(|&v| v as f32).collect();
             let x = Tensor::<2>::from_data(TensorData::new(data, [chunk.len(), width]), device);
-            out.extend(crate::tensor_values(self.forward(x))?.into_iter().map(f64::from));
+            out.extend(
+                crate::tensor_values(self.forward(x))?
+                    .into_iter()
+                    .map(f64::from),
+            );
         }
         Ok(out)
     }
@@ -125,7 +131,12 @@ impl Samples for FusionSamples {
         }
     }
 
-    fn batch(&self, part: Part, indices: &[usize], device: &Device) -> Result<FusionBatch, ModelError> {
+    fn batch(
+        &self,
+        part: Part,
+        indices: &[usize],
+        device: &Device,
+    ) -> Result<FusionBatch, ModelError> {
         let rows = match part {
             Part::Train => &self.train,
             Part::Validation => &self.validation,
@@ -134,7 +145,9 @@ impl Samples for FusionSamples {
         let mut x = Vec::with_capacity(indices.len() * width);
         let mut y = Vec::with_capacity(indices.len());
         for &i in indices {
-            let (s, l) = rows.get(i).ok_or_else(|| ModelError::Data(format!("sample {i} out of range")))?;
+            let (s, l) = rows
+                .get(i)
+                .ok_or_else(|| ModelError::Data(format!("sample {i} out of range")))?;
             x.extend(s.iter().map(|&v| v as f32));
             y.push(if *l { 1.0f32 } else { 0.0 });
         }
@@ -175,15 +188,35 @@ mod tests {
             let v = (rng.next_u64() % 1000) as f64 / 1000.0;
             rows.push((vec![a, v], a > 0.7 || v > 0.7));
         }
-        let samples = FusionSamples { train: rows[..500].to_vec(), validation: Vec::new() };
-        let settings = TrainSettings { epochs: 15, batch_size: 32, learning_rate: 1e-3, patience: 0, seed: 1 };
+        let samples = FusionSamples {
+            train: rows[..500].to_vec(),
+            validation: Vec::new(),
+        };
+        let settings = TrainSettings {
+            epochs: 15,
+            batch_size: 32,
+            learning_rate: 1e-3,
+            patience: 0,
+            seed: 1,
+        };
         let device = Device::flex().autodiff();
         let net = fit_fusion(&samples, &settings, &device, &mut Silent).unwrap();
         let plain = Device::flex();
-        let net = crate::train::copy_weights(&net, FusionNetConfig::new().init(&plain)).unwrap().valid();
+        let net = crate::train::copy_weights(&net, FusionNetConfig::new().init(&plain))
+            .unwrap()
+            .valid();
         let test = &rows[500..];
-        let p = net.predict(&test.iter().map(|r| r.0.clone()).collect::<Vec<_>>(), &plain).unwrap();
-        let correct = p.iter().zip(test).filter(|(p, r)| (**p >= 0.5) == r.1).count();
+        let p = net
+            .predict(
+                &test.iter().map(|r| r.0.clone()).collect::<Vec<_>>(),
+                &plain,
+            )
+            .unwrap();
+        let correct = p
+            .iter()
+            .zip(test)
+            .filter(|(p, r)| (**p >= 0.5) == r.1)
+            .count();
         assert!(correct >= 90, "{correct}/100 held-out frames right");
         assert!(p.iter().all(|v| (0.0..=1.0).contains(v)));
     }

@@ -44,27 +44,48 @@ pub fn conv2d_single_output(conv: &Conv2d, x: Tensor<4>) -> Result<Tensor<4>, Mo
     let weight = crate::tensor_values(conv.weight.val())?;
     let [_, c_in, kh, kw] = conv.weight.dims();
     if c_in != c {
-        return Err(ModelError::Data(format!("output conv expects {c_in} channels, got {c}")));
+        return Err(ModelError::Data(format!(
+            "output conv expects {c_in} channels, got {c}"
+        )));
     }
     let bias = match &conv.bias {
         Some(b) => crate::tensor_values(b.val())?[0],
         None => 0.0,
     };
     let input = crate::tensor_values(x)?;
-    let shape = Shape { c, h, w, kh, kw, simd: has_avx2_fma() };
+    let shape = Shape {
+        c,
+        h,
+        w,
+        kh,
+        kw,
+        simd: has_avx2_fma(),
+    };
     let out = convolve(&input, n, &weight, bias, &shape);
-    Ok(Tensor::from_data(TensorData::new(out, [n, 1, h, w]), &device))
+    Ok(Tensor::from_data(
+        TensorData::new(out, [n, 1, h, w]),
+        &device,
+    ))
 }
 
 /// `n` frames of `input` (`[n, c, h, w]`) convolved with `weight` (`[1, c, kh, kw]`), plus
 /// `bias`: `[n, 1, h, w]`, frames split over the cores.
-pub(crate) fn convolve(input: &[f32], n: usize, weight: &[f32], bias: f32, shape: &Shape) -> Vec<f32> {
+pub(crate) fn convolve(
+    input: &[f32],
+    n: usize,
+    weight: &[f32],
+    bias: f32,
+    shape: &Shape,
+) -> Vec<f32> {
     let (c, h, w, kh, kw) = (shape.c, shape.h, shape.w, shape.kh, shape.kw);
     let mut out = vec![bias; n * h * w];
     if n == 0 || h * w == 0 {
         return out;
     }
-    let threads = std::thread::available_parallelism().map_or(1, |t| t.get()).min(n).max(1);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |t| t.get())
+        .min(n)
+        .max(1);
     let per = n.div_ceil(threads);
     std::thread::scope(|scope| {
         for (k, chunk) in out.chunks_mut(per * h * w).enumerate() {
@@ -72,7 +93,13 @@ pub(crate) fn convolve(input: &[f32], n: usize, weight: &[f32], bias: f32, shape
             scope.spawn(move || {
                 let mut padded = vec![0.0f32; (h + kh - 1) * (w + kw - 1)];
                 for (f, frame_out) in chunk.chunks_mut(h * w).enumerate() {
-                    frame(&input[f * c * h * w..(f + 1) * c * h * w], weight, shape, &mut padded, frame_out);
+                    frame(
+                        &input[f * c * h * w..(f + 1) * c * h * w],
+                        weight,
+                        shape,
+                        &mut padded,
+                        frame_out,
+                    );
                 }
             });
         }
@@ -109,7 +136,8 @@ pub(crate) fn frame(input: &[f32], weight: &[f32], s: &Shape, padded: &mut [f32]
     for ch in 0..s.c {
         let plane = &input[ch * s.h * s.w..(ch + 1) * s.h * s.w];
         for y in 0..s.h {
-            padded[(y + pt) * wp + pl..(y + pt) * wp + pl + s.w].copy_from_slice(&plane[y * s.w..(y + 1) * s.w]);
+            padded[(y + pt) * wp + pl..(y + pt) * wp + pl + s.w]
+                .copy_from_slice(&plane[y * s.w..(y + 1) * s.w]);
         }
         for dy in 0..s.kh {
             let taps = &weight[(ch * s.kh + dy) * s.kw..(ch * s.kh + dy + 1) * s.kw];
@@ -158,7 +186,11 @@ unsafe fn row_avx2(dst: &mut [f32], src: &[f32], taps: &[f32]) {
         unsafe {
             let mut acc = _mm256_loadu_ps(dst.as_ptr().add(x));
             for (k, &t) in taps.iter().enumerate() {
-                acc = _mm256_fmadd_ps(_mm256_set1_ps(t), _mm256_loadu_ps(src.as_ptr().add(x + k)), acc);
+                acc = _mm256_fmadd_ps(
+                    _mm256_set1_ps(t),
+                    _mm256_loadu_ps(src.as_ptr().add(x + k)),
+                    acc,
+                );
             }
             _mm256_storeu_ps(dst.as_mut_ptr().add(x), acc);
         }
@@ -179,14 +211,19 @@ mod tests {
         let device = Device::flex();
         // 13 wide: one AVX2 block and a scalar tail per row; 3 frames over the threads.
         for (c, h, w, k) in [(32, 12, 13, 7), (3, 5, 8, 3), (1, 9, 17, 1)] {
-            let conv = Conv2dConfig::new([c, 1], [k, k]).with_padding(PaddingConfig2d::Same).init(&device);
+            let conv = Conv2dConfig::new([c, 1], [k, k])
+                .with_padding(PaddingConfig2d::Same)
+                .init(&device);
             let x = Tensor::<4>::random([3, c, h, w], Distribution::Uniform(-1.0, 1.0), &device);
             assert!(applies(&conv, &x));
             let want = crate::tensor_values(conv.forward(x.clone())).unwrap();
             let got = crate::tensor_values(conv2d_single_output(&conv, x).unwrap()).unwrap();
             assert_eq!(got.len(), want.len());
             for (i, (g, e)) in got.iter().zip(&want).enumerate() {
-                assert!((g - e).abs() <= 1e-5 * (1.0 + e.abs()), "{c}x{h}x{w} k{k} [{i}]: {g} vs {e}");
+                assert!(
+                    (g - e).abs() <= 1e-5 * (1.0 + e.abs()),
+                    "{c}x{h}x{w} k{k} [{i}]: {g} vs {e}"
+                );
             }
         }
     }
@@ -195,12 +232,16 @@ mod tests {
     fn training_and_other_layers_keep_burns_path() {
         let _rng = crate::fixtures::rng_lock();
         let device = Device::flex();
-        let conv = Conv2dConfig::new([4, 1], [3, 3]).with_padding(PaddingConfig2d::Same).init(&device);
+        let conv = Conv2dConfig::new([4, 1], [3, 3])
+            .with_padding(PaddingConfig2d::Same)
+            .init(&device);
         let x = Tensor::<4>::zeros([1, 4, 6, 6], &device);
         assert!(applies(&conv, &x));
         let autodiff = Tensor::<4>::zeros([1, 4, 6, 6], &Device::flex().autodiff());
         assert!(!applies(&conv, &autodiff), "autodiff needs burn's layer");
-        let two = Conv2dConfig::new([4, 2], [3, 3]).with_padding(PaddingConfig2d::Same).init(&device);
+        let two = Conv2dConfig::new([4, 2], [3, 3])
+            .with_padding(PaddingConfig2d::Same)
+            .init(&device);
         assert!(!applies(&two, &x), "two output channels");
         let valid = Conv2dConfig::new([4, 1], [3, 3]).init(&device);
         assert!(!applies(&valid, &x), "no padding");

@@ -75,7 +75,11 @@ pub trait HostOps: Backend {
 
     /// A stride-1 'same' convolution of `x` (`[n, c, h, w]`) with one output channel:
     /// `weight` `[1, c, kh, kw]` (odd sides), `bias` `[1]`; returns `[n, 1, h, w]`.
-    fn conv_single_output(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>) -> FloatTensor<Self>;
+    fn conv_single_output(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
 
     /// The gradients of [`HostOps::conv_single_output`] for `x`, `weight` and `bias`.
     fn conv_single_output_backward(
@@ -98,7 +102,11 @@ pub fn norm_leaky<const D: usize>(norm: &BatchNorm, x: Tensor<D>, slope: f64) ->
     let device = x.device();
     if !(norm.training.is_enabled() && trains_on_host(&device, x.dtype())) {
         let y = norm.forward(x);
-        return if slope == 1.0 { y } else { leaky_relu(y, slope) };
+        return if slope == 1.0 {
+            y
+        } else {
+            leaky_relu(y, slope)
+        };
     }
     let (y, mean, variance) = <Dispatch as HostOps>::norm_leaky_train(
         x.into_dispatch(),
@@ -107,7 +115,10 @@ pub fn norm_leaky<const D: usize>(norm: &BatchNorm, x: Tensor<D>, slope: f64) ->
         norm.epsilon,
         slope,
     );
-    let (mean, variance) = (Tensor::<1>::from_dispatch(mean), Tensor::<1>::from_dispatch(variance));
+    let (mean, variance) = (
+        Tensor::<1>::from_dispatch(mean),
+        Tensor::<1>::from_dispatch(variance),
+    );
     // As burn-nn's `BatchNorm::forward_train`.
     let running_mean = norm.running_mean.value_sync().to_device(&device);
     let running_var = norm.running_var.value_sync().to_device(&device);
@@ -135,7 +146,10 @@ pub fn lstm_cell(gates: Tensor<4>, cell: Tensor<4>) -> (Tensor<4>, Tensor<4>) {
         let hidden = sigmoid(o) * tanh(cell.clone());
         return (hidden, cell);
     }
-    let both = Tensor::<4>::from_dispatch(<Dispatch as HostOps>::lstm_cell(gates.into_dispatch(), cell.into_dispatch()));
+    let both = Tensor::<4>::from_dispatch(<Dispatch as HostOps>::lstm_cell(
+        gates.into_dispatch(),
+        cell.into_dispatch(),
+    ));
     (both.clone().narrow(1, 0, h), both.narrow(1, h, h))
 }
 
@@ -167,12 +181,18 @@ pub fn conv_single_output(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
 
 /// A contiguous f32 tensor's values, and its shape.
 fn host(t: &FlexTensor) -> (&[f32], Vec<usize>) {
-    let values = t.as_slice::<f32>().expect("host_ops: a contiguous f32 tensor");
+    let values = t
+        .as_slice::<f32>()
+        .expect("host_ops: a contiguous f32 tensor");
     (values, t.shape().iter().copied().collect())
 }
 
 fn contiguous(t: FlexTensor) -> FlexTensor {
-    if t.is_contiguous() { t } else { t.to_contiguous() }
+    if t.is_contiguous() {
+        t
+    } else {
+        t.to_contiguous()
+    }
 }
 
 fn tensor(values: Vec<f32>, shape: Vec<usize>) -> FlexTensor {
@@ -195,7 +215,10 @@ fn split<T: Send>(items: usize, f: impl Fn(std::ops::Range<usize>) -> T + Sync) 
         let handles: Vec<_> = (0..t)
             .map(|k| scope.spawn(move || f(k * per..((k + 1) * per).min(items))))
             .collect();
-        handles.into_iter().map(|h| h.join().expect("host_ops worker panicked")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("host_ops worker panicked"))
+            .collect()
     })
 }
 
@@ -354,8 +377,12 @@ fn lstm_plane_backward(out: [&mut [f32]; 5], gates: [&[f32]; 4], prev: &[f32], d
 fn channel_stats(x: &[f32], n: usize, c: usize, plane: usize) -> Vec<(f64, f64)> {
     // Sums of x - (the channel's first value), which keeps the variance exact when the
     // mean is far from zero.
-    let shift: Vec<f32> = (0..c).map(|ch| x.get(ch * plane).copied().unwrap_or(0.0)).collect();
-    let sums = channel_sums(n, c, |p| shifted_sums(&x[p * plane..(p + 1) * plane], shift[p % c]));
+    let shift: Vec<f32> = (0..c)
+        .map(|ch| x.get(ch * plane).copied().unwrap_or(0.0))
+        .collect();
+    let sums = channel_sums(n, c, |p| {
+        shifted_sums(&x[p * plane..(p + 1) * plane], shift[p % c])
+    });
     let count = (n * plane) as f64;
     sums.iter()
         .enumerate()
@@ -379,18 +406,31 @@ fn channel_sums(n: usize, c: usize, plane: impl Fn(usize) -> (f64, f64) + Sync) 
         sums
     });
     (0..c)
-        .map(|ch| parts.iter().fold((0.0, 0.0), |acc, p| (acc.0 + p[ch].0, acc.1 + p[ch].1)))
+        .map(|ch| {
+            parts
+                .iter()
+                .fold((0.0, 0.0), |acc, p| (acc.0 + p[ch].0, acc.1 + p[ch].1))
+        })
         .collect()
 }
 
 /// `[n, c, plane]` sizes of a `[n, c, ...]` shape.
 fn planes(shape: &[usize]) -> (usize, usize, usize) {
-    assert!(shape.len() >= 2, "host_ops: batch norm needs [batch, channels, ...], got {shape:?}");
+    assert!(
+        shape.len() >= 2,
+        "host_ops: batch norm needs [batch, channels, ...], got {shape:?}"
+    );
     (shape[0], shape[1], shape[2..].iter().product())
 }
 
 /// The per-channel affine map of the normalisation, `x * a + b`, and `inv_std`.
-fn affine(gamma: &[f32], beta: &[f32], mean: &[f32], variance: &[f32], epsilon: f64) -> Vec<(f32, f32, f32)> {
+fn affine(
+    gamma: &[f32],
+    beta: &[f32],
+    mean: &[f32],
+    variance: &[f32],
+    epsilon: f64,
+) -> Vec<(f32, f32, f32)> {
     (0..gamma.len())
         .map(|ch| {
             let inv_std = 1.0 / (f64::from(variance[ch]) + epsilon).sqrt();
@@ -415,14 +455,19 @@ fn conv_weight_grad(x: &[f32], grad: &[f32], n: usize, s: &host_conv::Shape) -> 
             for f in 0..n {
                 let plane = &x[(f * c + ch) * h * w..(f * c + ch + 1) * h * w];
                 for y in 0..h {
-                    padded[(y + pt) * wp + pl..(y + pt) * wp + pl + w].copy_from_slice(&plane[y * w..(y + 1) * w]);
+                    padded[(y + pt) * wp + pl..(y + pt) * wp + pl + w]
+                        .copy_from_slice(&plane[y * w..(y + 1) * w]);
                 }
                 let g = &grad[f * h * w..(f + 1) * h * w];
                 for u in 0..kh {
                     for v in 0..kw {
                         let mut acc = 0.0f32;
                         for y in 0..h {
-                            acc += dot(&g[y * w..(y + 1) * w], &padded[(y + u) * wp + v..(y + u) * wp + v + w], s.simd);
+                            acc += dot(
+                                &g[y * w..(y + 1) * w],
+                                &padded[(y + u) * wp + v..(y + u) * wp + v + w],
+                                s.simd,
+                            );
                         }
                         taps[u * kw + v] += f64::from(acc);
                     }
@@ -455,13 +500,19 @@ fn conv_input_grad(weight: &[f32], grad: &[f32], n: usize, s: &host_conv::Shape)
         for (k, frame) in chunk.chunks_mut(c * h * w).enumerate() {
             let g = &grad[(first + k) * h * w..(first + k + 1) * h * w];
             for y in 0..h {
-                padded[(y + top) * wp + left..(y + top) * wp + left + w].copy_from_slice(&g[y * w..(y + 1) * w]);
+                padded[(y + top) * wp + left..(y + top) * wp + left + w]
+                    .copy_from_slice(&g[y * w..(y + 1) * w]);
             }
             for (ch, dst) in frame.chunks_mut(h * w).enumerate() {
                 for u in 0..kh {
                     let taps = &flipped[(ch * kh + u) * kw..(ch * kh + u + 1) * kw];
                     for y in 0..h {
-                        host_conv::row(&mut dst[y * w..(y + 1) * w], &padded[(y + u) * wp..(y + u + 1) * wp], taps, s.simd);
+                        host_conv::row(
+                            &mut dst[y * w..(y + 1) * w],
+                            &padded[(y + u) * wp..(y + u + 1) * wp],
+                            taps,
+                            s.simd,
+                        );
                     }
                 }
             }
@@ -505,8 +556,16 @@ unsafe fn dot_avx2(a: &[f32], b: &[f32]) -> f32 {
     while k < full {
         // SAFETY: k + 16 <= n <= a.len(), b.len().
         unsafe {
-            acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a.as_ptr().add(k)), _mm256_loadu_ps(b.as_ptr().add(k)), acc0);
-            acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a.as_ptr().add(k + 8)), _mm256_loadu_ps(b.as_ptr().add(k + 8)), acc1);
+            acc0 = _mm256_fmadd_ps(
+                _mm256_loadu_ps(a.as_ptr().add(k)),
+                _mm256_loadu_ps(b.as_ptr().add(k)),
+                acc0,
+            );
+            acc1 = _mm256_fmadd_ps(
+                _mm256_loadu_ps(a.as_ptr().add(k + 8)),
+                _mm256_loadu_ps(b.as_ptr().add(k + 8)),
+                acc1,
+            );
         }
         k += 16;
     }
@@ -541,7 +600,11 @@ impl HostOps for Flex {
                 normalise(dst, &xs[p * plane..(p + 1) * plane], a, b, slope);
             }
         });
-        (tensor(out, shape), tensor(mean, vec![c]), tensor(variance, vec![c]))
+        (
+            tensor(out, shape),
+            tensor(mean, vec![c]),
+            tensor(variance, vec![c]),
+        )
     }
 
     fn norm_leaky_train_backward(
@@ -555,12 +618,23 @@ impl HostOps for Flex {
         grad: FlexTensor,
     ) -> (FlexTensor, FlexTensor, FlexTensor) {
         let (x, grad) = (contiguous(x), contiguous(grad));
-        let (gamma, beta, mean, variance) = (contiguous(gamma), contiguous(beta), contiguous(mean), contiguous(variance));
+        let (gamma, beta, mean, variance) = (
+            contiguous(gamma),
+            contiguous(beta),
+            contiguous(mean),
+            contiguous(variance),
+        );
         let (xs, shape) = host(&x);
         let gs = host(&grad).0;
         let (n, c, plane) = planes(&shape);
         let means = host(&mean).0;
-        let map = affine(host(&gamma).0, host(&beta).0, means, host(&variance).0, epsilon);
+        let map = affine(
+            host(&gamma).0,
+            host(&beta).0,
+            means,
+            host(&variance).0,
+            epsilon,
+        );
         let slope = slope as f32;
         let sums = channel_sums(n, c, |p| {
             let ch = p % c;
@@ -570,19 +644,34 @@ impl HostOps for Flex {
         });
         let count = (n * plane) as f64;
         // dx = a (g - mean(g) - xhat mean(g xhat)), a = gamma inv_std
-        let centre: Vec<(f32, f32)> = sums.iter().map(|&(s, q)| ((s / count) as f32, (q / count) as f32)).collect();
+        let centre: Vec<(f32, f32)> = sums
+            .iter()
+            .map(|&(s, q)| ((s / count) as f32, (q / count) as f32))
+            .collect();
         let mut dx = vec![0.0f32; xs.len()];
         split_mut(&mut dx, plane, |first, chunk| {
             for (k, dst) in chunk.chunks_mut(plane).enumerate() {
                 let p = first + k;
                 let ch = p % c;
                 let r = p * plane..(p + 1) * plane;
-                norm_input_grad(dst, &xs[r.clone()], &gs[r], map[ch], slope, means[ch], centre[ch]);
+                norm_input_grad(
+                    dst,
+                    &xs[r.clone()],
+                    &gs[r],
+                    map[ch],
+                    slope,
+                    means[ch],
+                    centre[ch],
+                );
             }
         });
         let gamma_grad = sums.iter().map(|s| s.1 as f32).collect();
         let beta_grad = sums.iter().map(|s| s.0 as f32).collect();
-        (tensor(dx, shape), tensor(gamma_grad, vec![c]), tensor(beta_grad, vec![c]))
+        (
+            tensor(dx, shape),
+            tensor(gamma_grad, vec![c]),
+            tensor(beta_grad, vec![c]),
+        )
     }
 
     fn lstm_cell(gates: FlexTensor, cell: FlexTensor) -> FlexTensor {
@@ -597,10 +686,17 @@ impl HostOps for Flex {
                 let n = first + k;
                 let (hid, cel) = both.split_at_mut(h * plane);
                 for ch in 0..h {
-                    let gate = |q: usize| &gs[((n * 4 + q) * h + ch) * plane..((n * 4 + q) * h + ch + 1) * plane];
+                    let gate = |q: usize| {
+                        &gs[((n * 4 + q) * h + ch) * plane..((n * 4 + q) * h + ch + 1) * plane]
+                    };
                     let prev = &cs[(n * h + ch) * plane..(n * h + ch + 1) * plane];
                     let r = ch * plane..(ch + 1) * plane;
-                    lstm_plane(&mut hid[r.clone()], &mut cel[r], [gate(0), gate(1), gate(2), gate(3)], prev);
+                    lstm_plane(
+                        &mut hid[r.clone()],
+                        &mut cel[r],
+                        [gate(0), gate(1), gate(2), gate(3)],
+                        prev,
+                    );
                 }
             }
         });
@@ -609,7 +705,11 @@ impl HostOps for Flex {
         tensor(out, shape)
     }
 
-    fn lstm_cell_backward(gates: FlexTensor, cell: FlexTensor, grad: FlexTensor) -> (FlexTensor, FlexTensor) {
+    fn lstm_cell_backward(
+        gates: FlexTensor,
+        cell: FlexTensor,
+        grad: FlexTensor,
+    ) -> (FlexTensor, FlexTensor) {
         let (gates, cell, grad) = (contiguous(gates), contiguous(cell), contiguous(grad));
         let (gs, gshape) = host(&gates);
         let (cs, cshape) = host(&cell);
@@ -625,12 +725,20 @@ impl HostOps for Flex {
                 let (d_f, rest) = rest.split_at_mut(h * plane);
                 let (d_g, d_o) = rest.split_at_mut(h * plane);
                 for ch in 0..h {
-                    let gate = |q: usize| &gs[((n * 4 + q) * h + ch) * plane..((n * 4 + q) * h + ch + 1) * plane];
+                    let gate = |q: usize| {
+                        &gs[((n * 4 + q) * h + ch) * plane..((n * 4 + q) * h + ch + 1) * plane]
+                    };
                     let prev = &cs[(n * h + ch) * plane..(n * h + ch + 1) * plane];
                     let dh = &ds[(n * 2 * h + ch) * plane..(n * 2 * h + ch + 1) * plane];
                     let dc = &ds[(n * 2 * h + h + ch) * plane..(n * 2 * h + h + ch + 1) * plane];
                     let r = ch * plane..(ch + 1) * plane;
-                    let out = [&mut d_i[r.clone()], &mut d_f[r.clone()], &mut d_g[r.clone()], &mut d_o[r.clone()], &mut dcell[r]];
+                    let out = [
+                        &mut d_i[r.clone()],
+                        &mut d_f[r.clone()],
+                        &mut d_g[r.clone()],
+                        &mut d_o[r.clone()],
+                        &mut dcell[r],
+                    ];
                     lstm_plane_backward(out, [gate(0), gate(1), gate(2), gate(3)], prev, dh, dc);
                 }
             }
@@ -653,7 +761,11 @@ impl HostOps for Flex {
         tensor(out, vec![shape[0], 1, s.h, s.w])
     }
 
-    fn conv_single_output_backward(x: FlexTensor, weight: FlexTensor, grad: FlexTensor) -> (FlexTensor, FlexTensor, FlexTensor) {
+    fn conv_single_output_backward(
+        x: FlexTensor,
+        weight: FlexTensor,
+        grad: FlexTensor,
+    ) -> (FlexTensor, FlexTensor, FlexTensor) {
         let (x, weight, grad) = (contiguous(x), contiguous(weight), contiguous(grad));
         let (xs, shape) = host(&x);
         let (ws, wshape) = host(&weight);
@@ -663,14 +775,22 @@ impl HostOps for Flex {
         let dx = conv_input_grad(ws, gs, n, &s);
         let dw = conv_weight_grad(xs, gs, n, &s);
         let db = (shifted_sums(gs, 0.0).0) as f32;
-        (tensor(dx, shape), tensor(dw, wshape), tensor(vec![db], vec![1]))
+        (
+            tensor(dx, shape),
+            tensor(dw, wshape),
+            tensor(vec![db], vec![1]),
+        )
     }
 }
 
 /// `(batch, hidden channels, plane)` of a ConvLSTM step's gates and cell shapes.
 fn lstm_shape(gates: &[usize], cell: &[usize]) -> (usize, usize, usize) {
     assert!(
-        gates.len() >= 2 && gates.len() == cell.len() && gates[0] == cell[0] && gates[1] == 4 * cell[1] && gates[2..] == cell[2..],
+        gates.len() >= 2
+            && gates.len() == cell.len()
+            && gates[0] == cell[0]
+            && gates[1] == 4 * cell[1]
+            && gates[2..] == cell[2..],
         "host_ops: ConvLSTM gates {gates:?} and cell {cell:?}"
     );
     (cell[0], cell[1], cell[2..].iter().product())
@@ -708,10 +828,22 @@ fn fast_tanh(x: f32) -> f32 {
 
 fn conv_shape(x: &[usize], weight: &[usize]) -> host_conv::Shape {
     assert!(
-        x.len() == 4 && weight.len() == 4 && weight[0] == 1 && weight[1] == x[1] && weight[2] % 2 == 1 && weight[3] % 2 == 1,
+        x.len() == 4
+            && weight.len() == 4
+            && weight[0] == 1
+            && weight[1] == x[1]
+            && weight[2] % 2 == 1
+            && weight[3] % 2 == 1,
         "host_ops: single-output conv of {x:?} with weight {weight:?}"
     );
-    host_conv::Shape { c: x[1], h: x[2], w: x[3], kh: weight[2], kw: weight[3], simd: host_conv::has_avx2_fma() }
+    host_conv::Shape {
+        c: x[1],
+        h: x[2],
+        w: x[3],
+        kh: weight[2],
+        kw: weight[3],
+        simd: host_conv::has_avx2_fma(),
+    }
 }
 
 // ---- autodiff: the backward passes ----
@@ -730,16 +862,29 @@ impl<B: Backend + HostOps, C: CheckpointStrategy> HostOps for Autodiff<B, C> {
         #[derive(Debug)]
         struct NormLeaky;
 
-
         impl<B: Backend + HostOps> Backward<B, 3> for NormLeaky {
-            type State = (Primitive<B>, Primitive<B>, Primitive<B>, Primitive<B>, Primitive<B>, f64, f64);
+            type State = (
+                Primitive<B>,
+                Primitive<B>,
+                Primitive<B>,
+                Primitive<B>,
+                Primitive<B>,
+                f64,
+                f64,
+            );
 
-            fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+            fn backward(
+                self,
+                ops: Ops<Self::State, 3>,
+                grads: &mut Gradients,
+                _checkpointer: &mut Checkpointer,
+            ) {
                 let [node_x, node_gamma, node_beta] = ops.parents;
                 let grad = grads.consume::<B>(&ops.node);
                 let (x, gamma, beta, mean, variance, epsilon, slope) = ops.state;
-                let (dx, dgamma, dbeta) =
-                    B::norm_leaky_train_backward(x, gamma, beta, mean, variance, epsilon, slope, grad);
+                let (dx, dgamma, dbeta) = B::norm_leaky_train_backward(
+                    x, gamma, beta, mean, variance, epsilon, slope, grad,
+                );
                 for (node, value) in [(node_x, dx), (node_gamma, dgamma), (node_beta, dbeta)] {
                     if let Some(node) = node {
                         grads.register::<B>(node.id, value);
@@ -749,15 +894,33 @@ impl<B: Backend + HostOps, C: CheckpointStrategy> HostOps for Autodiff<B, C> {
         }
 
         let nodes = [x.node(), gamma.node(), beta.node()];
-        let (x, gamma, beta) = (x.into_primitive(), gamma.into_primitive(), beta.into_primitive());
-        let (out, mean, variance) = B::norm_leaky_train(x.clone(), gamma.clone(), beta.clone(), epsilon, slope);
+        let (x, gamma, beta) = (
+            x.into_primitive(),
+            gamma.into_primitive(),
+            beta.into_primitive(),
+        );
+        let (out, mean, variance) =
+            B::norm_leaky_train(x.clone(), gamma.clone(), beta.clone(), epsilon, slope);
         let out = match NormLeaky.prepare::<C>(nodes).compute_bound().stateful() {
-            OpsKind::Tracked(prep) => {
-                prep.finish((x, gamma, beta, mean.clone(), variance.clone(), epsilon, slope), out)
-            }
+            OpsKind::Tracked(prep) => prep.finish(
+                (
+                    x,
+                    gamma,
+                    beta,
+                    mean.clone(),
+                    variance.clone(),
+                    epsilon,
+                    slope,
+                ),
+                out,
+            ),
             OpsKind::UnTracked(prep) => prep.finish(out),
         };
-        (out, FloatTensor::<Self>::new(mean), FloatTensor::<Self>::new(variance))
+        (
+            out,
+            FloatTensor::<Self>::new(mean),
+            FloatTensor::<Self>::new(variance),
+        )
     }
 
     fn norm_leaky_train_backward(
@@ -777,11 +940,15 @@ impl<B: Backend + HostOps, C: CheckpointStrategy> HostOps for Autodiff<B, C> {
         #[derive(Debug)]
         struct LstmCell;
 
-
         impl<B: Backend + HostOps> Backward<B, 2> for LstmCell {
             type State = (Primitive<B>, Primitive<B>);
 
-            fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+            fn backward(
+                self,
+                ops: Ops<Self::State, 2>,
+                grads: &mut Gradients,
+                _checkpointer: &mut Checkpointer,
+            ) {
                 let [node_gates, node_cell] = ops.parents;
                 let grad = grads.consume::<B>(&ops.node);
                 let (gates, cell) = ops.state;
@@ -811,15 +978,23 @@ impl<B: Backend + HostOps, C: CheckpointStrategy> HostOps for Autodiff<B, C> {
         panic!("host_ops: the ConvLSTM step's backward is not differentiable again");
     }
 
-    fn conv_single_output(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>) -> FloatTensor<Self> {
+    fn conv_single_output(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
         #[derive(Debug)]
         struct ConvSingle;
-
 
         impl<B: Backend + HostOps> Backward<B, 3> for ConvSingle {
             type State = (Primitive<B>, Primitive<B>);
 
-            fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+            fn backward(
+                self,
+                ops: Ops<Self::State, 3>,
+                grads: &mut Gradients,
+                _checkpointer: &mut Checkpointer,
+            ) {
                 let [node_x, node_weight, node_bias] = ops.parents;
                 let grad = grads.consume::<B>(&ops.node);
                 let (x, weight) = ops.state;
@@ -833,7 +1008,11 @@ impl<B: Backend + HostOps, C: CheckpointStrategy> HostOps for Autodiff<B, C> {
         }
 
         let nodes = [x.node(), weight.node(), bias.node()];
-        let (x, weight, bias) = (x.into_primitive(), weight.into_primitive(), bias.into_primitive());
+        let (x, weight, bias) = (
+            x.into_primitive(),
+            weight.into_primitive(),
+            bias.into_primitive(),
+        );
         let out = B::conv_single_output(x.clone(), weight.clone(), bias);
         match ConvSingle.prepare::<C>(nodes).compute_bound().stateful() {
             OpsKind::Tracked(prep) => prep.finish((x, weight), out),
@@ -853,8 +1032,8 @@ impl<B: Backend + HostOps, C: CheckpointStrategy> HostOps for Autodiff<B, C> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::nn::conv::Conv2dConfig;
     use burn::module::Param;
+    use burn::nn::conv::Conv2dConfig;
     use burn::nn::{BatchNormConfig, PaddingConfig2d};
     use burn::tensor::Distribution;
 
@@ -862,7 +1041,10 @@ mod tests {
         assert_eq!(got.len(), want.len(), "{what}: lengths");
         let scale = want.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(1e-6);
         for (i, (g, w)) in got.iter().zip(want).enumerate() {
-            assert!((g - w).abs() <= tol * scale, "{what}[{i}]: {g} vs {w} (scale {scale})");
+            assert!(
+                (g - w).abs() <= tol * scale,
+                "{what}[{i}]: {g} vs {w} (scale {scale})"
+            );
         }
     }
 
@@ -888,8 +1070,16 @@ mod tests {
                 norm
             };
             let (ours, theirs) = (make(), make());
-            let data = Tensor::<1>::random([shape.iter().product::<usize>()], Distribution::Uniform(-2.0, 3.0), &device);
-            let weights = Tensor::<1>::random([shape.iter().product::<usize>()], Distribution::Uniform(-1.0, 1.0), &device);
+            let data = Tensor::<1>::random(
+                [shape.iter().product::<usize>()],
+                Distribution::Uniform(-2.0, 3.0),
+                &device,
+            );
+            let weights = Tensor::<1>::random(
+                [shape.iter().product::<usize>()],
+                Distribution::Uniform(-1.0, 1.0),
+                &device,
+            );
             macro_rules! run {
                 ($d:literal) => {{
                     let dims: [usize; $d] = shape.clone().try_into().unwrap();
@@ -897,18 +1087,51 @@ mod tests {
                     let x1 = data.clone().reshape(dims).detach().require_grad();
                     let x2 = data.clone().reshape(dims).detach().require_grad();
                     let y1 = norm_leaky(&ours, x1.clone(), slope);
-                    let y2 = if slope == 1.0 { theirs.forward(x2.clone()) } else { leaky_relu(theirs.forward(x2.clone()), slope) };
+                    let y2 = if slope == 1.0 {
+                        theirs.forward(x2.clone())
+                    } else {
+                        leaky_relu(theirs.forward(x2.clone()), slope)
+                    };
                     close(&values(y1.clone()), &values(y2.clone()), 1e-5, "output");
                     let g1 = (y1 * r.clone()).sum().backward();
                     let g2 = (y2 * r).sum().backward();
-                    close(&values(x1.grad(&g1).unwrap()), &values(x2.grad(&g2).unwrap()), 1e-4, "x grad");
-                    close(&values(ours.gamma.val().grad(&g1).unwrap()), &values(theirs.gamma.val().grad(&g2).unwrap()), 1e-4, "gamma grad");
-                    close(&values(ours.beta.val().grad(&g1).unwrap()), &values(theirs.beta.val().grad(&g2).unwrap()), 1e-5, "beta grad");
+                    close(
+                        &values(x1.grad(&g1).unwrap()),
+                        &values(x2.grad(&g2).unwrap()),
+                        1e-4,
+                        "x grad",
+                    );
+                    close(
+                        &values(ours.gamma.val().grad(&g1).unwrap()),
+                        &values(theirs.gamma.val().grad(&g2).unwrap()),
+                        1e-4,
+                        "gamma grad",
+                    );
+                    close(
+                        &values(ours.beta.val().grad(&g1).unwrap()),
+                        &values(theirs.beta.val().grad(&g2).unwrap()),
+                        1e-5,
+                        "beta grad",
+                    );
                 }};
             }
-            if shape.len() == 4 { run!(4) } else { run!(5) }
-            close(&values(ours.running_mean.value()), &values(theirs.running_mean.value()), 1e-6, "running mean");
-            close(&values(ours.running_var.value()), &values(theirs.running_var.value()), 1e-6, "running var");
+            if shape.len() == 4 {
+                run!(4)
+            } else {
+                run!(5)
+            }
+            close(
+                &values(ours.running_mean.value()),
+                &values(theirs.running_mean.value()),
+                1e-6,
+                "running mean",
+            );
+            close(
+                &values(ours.running_var.value()),
+                &values(theirs.running_var.value()),
+                1e-6,
+                "running var",
+            );
         }
     }
 
@@ -920,7 +1143,9 @@ mod tests {
         let device = Device::flex().autodiff();
         device.seed(4);
         for (n, c, h, w, k) in [(3, 5, 6, 21, 7), (2, 3, 9, 8, 3), (1, 2, 4, 5, 1)] {
-            let conv = Conv2dConfig::new([c, 1], [k, k]).with_padding(PaddingConfig2d::Same).init(&device);
+            let conv = Conv2dConfig::new([c, 1], [k, k])
+                .with_padding(PaddingConfig2d::Same)
+                .init(&device);
             let data = Tensor::<4>::random([n, c, h, w], Distribution::Uniform(-1.0, 1.0), &device);
             let r = Tensor::<4>::random([n, 1, h, w], Distribution::Uniform(-1.0, 1.0), &device);
             let x1 = data.clone().detach().require_grad();
@@ -932,11 +1157,26 @@ mod tests {
             let g2 = (y2.clone() * r).sum().backward();
             let what = format!("{n}x{c}x{h}x{w} k{k}");
             close(&values(y1), &values(y2), 1e-5, &format!("{what} output"));
-            close(&values(x1.grad(&g1).unwrap()), &values(x2.grad(&g2).unwrap()), 1e-5, &format!("{what} x grad"));
+            close(
+                &values(x1.grad(&g1).unwrap()),
+                &values(x2.grad(&g2).unwrap()),
+                1e-5,
+                &format!("{what} x grad"),
+            );
             // The two passes share the layer's parameters: their gradients sit in g1 and g2.
-            close(&values(conv.weight.val().grad(&g1).unwrap()), &values(conv.weight.val().grad(&g2).unwrap()), 1e-5, &format!("{what} weight grad"));
+            close(
+                &values(conv.weight.val().grad(&g1).unwrap()),
+                &values(conv.weight.val().grad(&g2).unwrap()),
+                1e-5,
+                &format!("{what} weight grad"),
+            );
             let bias = conv.bias.as_ref().unwrap().val();
-            close(&values(bias.grad(&g1).unwrap()), &values(bias.grad(&g2).unwrap()), 1e-5, &format!("{what} bias grad"));
+            close(
+                &values(bias.grad(&g1).unwrap()),
+                &values(bias.grad(&g2).unwrap()),
+                1e-5,
+                &format!("{what} bias grad"),
+            );
         }
     }
 
@@ -949,17 +1189,39 @@ mod tests {
         assert!(fast_exp(-100.0) > 0.0 && fast_exp(-100.0) <= 1.01 * (-87.3f32).exp());
         for x in [-87.0f32, -20.0, -3.3, -0.5, 0.0, 1e-3, 0.7, 5.0, 30.0, 87.0] {
             let (got, want) = (fast_exp(x), x.exp());
-            assert!((got - want).abs() <= 4.0 * f32::EPSILON * want, "exp({x}): {got} vs {want}");
+            assert!(
+                (got - want).abs() <= 4.0 * f32::EPSILON * want,
+                "exp({x}): {got} vs {want}"
+            );
         }
         let device = Device::flex().autodiff();
         device.seed(5);
         let (b, h, side) = (2, 3, 5);
-        let gates = Tensor::<4>::random([b, 4 * h, side, side + 1], Distribution::Uniform(-4.0, 4.0), &device);
-        let cell = Tensor::<4>::random([b, h, side, side + 1], Distribution::Uniform(-2.0, 2.0), &device);
-        let rh = Tensor::<4>::random([b, h, side, side + 1], Distribution::Uniform(-1.0, 1.0), &device);
-        let rc = Tensor::<4>::random([b, h, side, side + 1], Distribution::Uniform(-1.0, 1.0), &device);
+        let gates = Tensor::<4>::random(
+            [b, 4 * h, side, side + 1],
+            Distribution::Uniform(-4.0, 4.0),
+            &device,
+        );
+        let cell = Tensor::<4>::random(
+            [b, h, side, side + 1],
+            Distribution::Uniform(-2.0, 2.0),
+            &device,
+        );
+        let rh = Tensor::<4>::random(
+            [b, h, side, side + 1],
+            Distribution::Uniform(-1.0, 1.0),
+            &device,
+        );
+        let rc = Tensor::<4>::random(
+            [b, h, side, side + 1],
+            Distribution::Uniform(-1.0, 1.0),
+            &device,
+        );
         let run = |fused: bool| {
-            let (g, c) = (gates.clone().detach().require_grad(), cell.clone().detach().require_grad());
+            let (g, c) = (
+                gates.clone().detach().require_grad(),
+                cell.clone().detach().require_grad(),
+            );
             let (hidden, next) = if fused {
                 lstm_cell(g.clone(), c.clone())
             } else {
@@ -967,8 +1229,15 @@ mod tests {
                 let next = sigmoid(gate(1)) * c.clone() + sigmoid(gate(0)) * tanh(gate(2));
                 (sigmoid(gate(3)) * tanh(next.clone()), next)
             };
-            let grads = (hidden.clone() * rh.clone() + next.clone() * rc.clone()).sum().backward();
-            (values(hidden), values(next), values(g.grad(&grads).unwrap()), values(c.grad(&grads).unwrap()))
+            let grads = (hidden.clone() * rh.clone() + next.clone() * rc.clone())
+                .sum()
+                .backward();
+            (
+                values(hidden),
+                values(next),
+                values(g.grad(&grads).unwrap()),
+                values(c.grad(&grads).unwrap()),
+            )
         };
         let (ours, theirs) = (run(true), run(false));
         close(&ours.0, &theirs.0, 1e-5, "hidden");
@@ -982,11 +1251,19 @@ mod tests {
     fn inference_keeps_burns_layers() {
         let _rng = crate::fixtures::rng_lock();
         let device = Device::flex();
-        let conv = Conv2dConfig::new([3, 1], [3, 3]).with_padding(PaddingConfig2d::Same).init(&device);
+        let conv = Conv2dConfig::new([3, 1], [3, 3])
+            .with_padding(PaddingConfig2d::Same)
+            .init(&device);
         let x = Tensor::<4>::random([2, 3, 5, 6], Distribution::Uniform(-1.0, 1.0), &device);
         assert!(!conv_applies(&conv, &x));
-        assert_eq!(values(conv_single_output(&conv, x.clone())), values(conv.forward(x.clone())));
+        assert_eq!(
+            values(conv_single_output(&conv, x.clone())),
+            values(conv.forward(x.clone()))
+        );
         let norm = BatchNormConfig::new(3).init(&device);
-        assert_eq!(values(norm_leaky(&norm, x.clone(), 0.3)), values(leaky_relu(norm.forward(x), 0.3)));
+        assert_eq!(
+            values(norm_leaky(&norm, x.clone(), 0.3)),
+            values(leaky_relu(norm.forward(x), 0.3))
+        );
     }
 }

@@ -8,11 +8,11 @@
 pub mod audio;
 pub mod convlstm;
 pub mod device;
-pub mod model_dir;
 pub mod fast_conv;
 pub mod fusion;
 pub mod host_conv;
 pub mod host_ops;
+pub mod model_dir;
 pub mod same_padding;
 pub mod score;
 pub mod sequences;

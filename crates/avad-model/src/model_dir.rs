@@ -17,13 +17,13 @@
 use std::path::{Path, PathBuf};
 
 use avad_eval::normalize::Calibration;
-use avad_media::write_atomic;
 use avad_eval::plots::{write_loss_curve, LossCurve};
+use avad_media::write_atomic;
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
-use crate::score::{ClipErrors, PatchScorer};
 use crate::audio::{AudioAutoencoder, AudioAutoencoderConfig, AudioScaler};
+use crate::score::{ClipErrors, PatchScorer};
 use crate::train::{load_model, save_model, EpochRecord, TrainSettings, Trained};
 use crate::visual::{VisualAutoencoder, VisualAutoencoderConfig};
 
@@ -61,14 +61,20 @@ fn preset_text(
     label: &str,
 ) -> Result<(String, PathBuf), ModelDirError> {
     if let Some((name, text)) = builtin.iter().find(|(n, _)| *n == name_or_path) {
-        return Ok((text.to_string(), PathBuf::from(format!("presets/{folder_prefix}-{name}.toml"))));
+        return Ok((
+            text.to_string(),
+            PathBuf::from(format!("presets/{folder_prefix}-{name}.toml")),
+        ));
     }
     let path = Path::new(name_or_path);
     if !path.exists() {
         let names: Vec<&str> = builtin.iter().map(|(n, _)| *n).collect();
         return Err(dir_error(
             path,
-            format!("no such preset file, and not a built-in {label} ({})", names.join(", ")),
+            format!(
+                "no such preset file, and not a built-in {label} ({})",
+                names.join(", ")
+            ),
         ));
     }
     let text = std::fs::read_to_string(path).map_err(|e| dir_error(path, e))?;
@@ -112,7 +118,8 @@ impl VisualPreset {
 
     /// Parses and checks a preset; `origin` names it in errors.
     pub fn from_toml(text: &str, origin: &Path) -> Result<Self, ModelDirError> {
-        let preset: VisualPreset = toml::from_str(text).map_err(|e| dir_error(origin, e.message()))?;
+        let preset: VisualPreset =
+            toml::from_str(text).map_err(|e| dir_error(origin, e.message()))?;
         preset.check().map_err(|reason| dir_error(origin, reason))?;
         Ok(preset)
     }
@@ -120,22 +127,34 @@ impl VisualPreset {
     /// Checks that the settings can train.
     pub fn check(&self) -> Result<(), String> {
         if self.size == 0 || self.size % 8 != 0 {
-            return Err(format!("size {} must be a positive multiple of 8", self.size));
+            return Err(format!(
+                "size {} must be a positive multiple of 8",
+                self.size
+            ));
         }
         if self.steps == 0 || self.strides.is_empty() || self.strides.contains(&0) {
             return Err("steps and strides must be positive".into());
         }
         if self.steps < 2 {
-            return Err(format!("steps {} must be at least 2: the motion score compares consecutive frames", self.steps));
+            return Err(format!(
+                "steps {} must be at least 2: the motion score compares consecutive frames",
+                self.steps
+            ));
         }
         if !(0.0..1.0).contains(&self.validation_fraction) {
-            return Err(format!("validation_fraction {} must be in [0, 1)", self.validation_fraction));
+            return Err(format!(
+                "validation_fraction {} must be in [0, 1)",
+                self.validation_fraction
+            ));
         }
         if self.score_hop == 0 || self.train.epochs == 0 || self.train.batch_size == 0 {
             return Err("score_hop, epochs and batch_size must be at least 1".into());
         }
         if !(self.train.learning_rate.is_finite() && self.train.learning_rate > 0.0) {
-            return Err(format!("learning_rate {} must be positive", self.train.learning_rate));
+            return Err(format!(
+                "learning_rate {} must be positive",
+                self.train.learning_rate
+            ));
         }
         Ok(())
     }
@@ -240,9 +259,13 @@ impl VisualModel {
     /// Loads `dir` onto `device`.
     pub fn load(dir: &Path, device: &Device) -> Result<Self, ModelDirError> {
         let (card_path, card): (PathBuf, VisualModelCard) = read_card(dir, "visual", "a visual")?;
-        card.preset.check().map_err(|reason| dir_error(&card_path, reason))?;
+        card.preset
+            .check()
+            .map_err(|reason| dir_error(&card_path, reason))?;
         for p in card.patch.iter().chain(&card.motion) {
-            p.scorer.check(card.preset.size).map_err(|reason| dir_error(&card_path, reason))?;
+            p.scorer
+                .check(card.preset.size)
+                .map_err(|reason| dir_error(&card_path, reason))?;
         }
         let network = card
             .model
@@ -261,14 +284,19 @@ impl VisualModel {
         std::fs::create_dir_all(dir).map_err(|e| dir_error(dir, e))?;
         let weights = dir.join(WEIGHTS_FILE);
         save_model(&self.network, &weights).map_err(|e| dir_error(&weights, e))?;
-        write_history(dir, &self.card.training.history, &format!("visual model, preset {}", self.card.preset.name))?;
+        write_history(
+            dir,
+            &self.card.training.history,
+            &format!("visual model, preset {}", self.card.preset.name),
+        )?;
         self.save_card(dir)
     }
 
     /// Writes only the card into `dir` (after a new calibration: the weights are unchanged).
     pub fn save_card(&self, dir: &Path) -> Result<(), ModelDirError> {
         let card_path = dir.join(CARD_FILE);
-        let text = serde_json::to_string_pretty(&self.card).map_err(|e| dir_error(&card_path, e))?;
+        let text =
+            serde_json::to_string_pretty(&self.card).map_err(|e| dir_error(&card_path, e))?;
         write_atomic(&card_path, text.as_bytes()).map_err(|e| dir_error(&card_path, e))
     }
 }
@@ -284,23 +312,33 @@ struct CardHeader {
 fn read_header(dir: &Path) -> Result<(PathBuf, String, CardHeader), ModelDirError> {
     let card_path = dir.join(CARD_FILE);
     let text = std::fs::read_to_string(&card_path).map_err(|e| dir_error(&card_path, e))?;
-    let header: CardHeader =
-        serde_json::from_str(&text).map_err(|e| dir_error(&card_path, format!("not an avad model card ({e})")))?;
+    let header: CardHeader = serde_json::from_str(&text)
+        .map_err(|e| dir_error(&card_path, format!("not an avad model card ({e})")))?;
     if header.format != FORMAT_VERSION {
-        return Err(dir_error(&card_path, format!("model format {} is not {FORMAT_VERSION}", header.format)));
+        return Err(dir_error(
+            &card_path,
+            format!("model format {} is not {FORMAT_VERSION}", header.format),
+        ));
     }
     Ok((card_path, text, header))
 }
 
 /// `dir/model.json` as the card of a `kind` model (`"an audio"`, `"a visual"` name it in
 /// errors). The kind is checked before the rest, so a card of another kind is named as such.
-fn read_card<C: serde::de::DeserializeOwned>(dir: &Path, kind: &str, a_kind: &str) -> Result<(PathBuf, C), ModelDirError> {
+fn read_card<C: serde::de::DeserializeOwned>(
+    dir: &Path,
+    kind: &str,
+    a_kind: &str,
+) -> Result<(PathBuf, C), ModelDirError> {
     let (card_path, text, header) = read_header(dir)?;
     if header.kind != kind {
-        return Err(dir_error(&card_path, format!("is a {} model, expected {a_kind} model", header.kind)));
+        return Err(dir_error(
+            &card_path,
+            format!("is a {} model, expected {a_kind} model", header.kind),
+        ));
     }
-    let card =
-        serde_json::from_str(&text).map_err(|e| dir_error(&card_path, format!("not an avad {kind} model card ({e})")))?;
+    let card = serde_json::from_str(&text)
+        .map_err(|e| dir_error(&card_path, format!("not an avad {kind} model card ({e})")))?;
     Ok((card_path, card))
 }
 
@@ -329,7 +367,8 @@ pub struct AudioPreset {
     pub train: TrainSettings,
 }
 
-const AUDIO_BUILTIN: [(&str, &str); 1] = [("paper", include_str!("../../../presets/audio-paper.toml"))];
+const AUDIO_BUILTIN: [(&str, &str); 1] =
+    [("paper", include_str!("../../../presets/audio-paper.toml"))];
 
 impl AudioPreset {
     /// A built-in preset by name (`paper`), or a preset file by path.
@@ -340,7 +379,8 @@ impl AudioPreset {
 
     /// Parses and checks a preset; `origin` names it in errors.
     pub fn from_toml(text: &str, origin: &Path) -> Result<Self, ModelDirError> {
-        let preset: AudioPreset = toml::from_str(text).map_err(|e| dir_error(origin, e.message()))?;
+        let preset: AudioPreset =
+            toml::from_str(text).map_err(|e| dir_error(origin, e.message()))?;
         preset.check().map_err(|reason| dir_error(origin, reason))?;
         Ok(preset)
     }
@@ -348,16 +388,29 @@ impl AudioPreset {
     /// Checks that the settings can train.
     pub fn check(&self) -> Result<(), String> {
         if self.steps == 0 || self.steps % 4 != 0 {
-            return Err(format!("steps {} must be a positive multiple of 4", self.steps));
+            return Err(format!(
+                "steps {} must be a positive multiple of 4",
+                self.steps
+            ));
         }
-        if self.train_hop == 0 || self.score_hop == 0 || self.train.epochs == 0 || self.train.batch_size == 0 {
+        if self.train_hop == 0
+            || self.score_hop == 0
+            || self.train.epochs == 0
+            || self.train.batch_size == 0
+        {
             return Err("train_hop, score_hop, epochs and batch_size must be at least 1".into());
         }
         if !(0.0..1.0).contains(&self.validation_fraction) {
-            return Err(format!("validation_fraction {} must be in [0, 1)", self.validation_fraction));
+            return Err(format!(
+                "validation_fraction {} must be in [0, 1)",
+                self.validation_fraction
+            ));
         }
         if !(self.train.learning_rate.is_finite() && self.train.learning_rate > 0.0) {
-            return Err(format!("learning_rate {} must be positive", self.train.learning_rate));
+            return Err(format!(
+                "learning_rate {} must be positive",
+                self.train.learning_rate
+            ));
         }
         Ok(())
     }
@@ -414,13 +467,18 @@ impl AudioModel {
     /// Loads `dir` onto `device`.
     pub fn load(dir: &Path, device: &Device) -> Result<Self, ModelDirError> {
         let (card_path, card): (PathBuf, AudioModelCard) = read_card(dir, "audio", "an audio")?;
-        card.preset.check().map_err(|reason| dir_error(&card_path, reason))?;
+        card.preset
+            .check()
+            .map_err(|reason| dir_error(&card_path, reason))?;
         if card.folds.is_empty() {
             return Err(dir_error(&card_path, "lists no weights (folds)"));
         }
         let mut networks = Vec::new();
         for fold in &card.folds {
-            let network = card.model.init(device).map_err(|e| dir_error(&card_path, e))?;
+            let network = card
+                .model
+                .init(device)
+                .map_err(|e| dir_error(&card_path, e))?;
             let weights = dir.join(&fold.weights);
             let network = load_model(network, &weights).map_err(|e| dir_error(&weights, e))?;
             networks.push(burn::module::Module::valid(&network));
@@ -432,7 +490,10 @@ impl AudioModel {
     /// never saw it. Scoring a clip with weights fitted on it is refused.
     pub fn fold_for(&self, clip: &str) -> Result<usize, String> {
         let folds = &self.card.folds;
-        if let Some(i) = folds.iter().position(|f| f.held_out.as_deref() == Some(clip)) {
+        if let Some(i) = folds
+            .iter()
+            .position(|f| f.held_out.as_deref() == Some(clip))
+        {
             return Ok(i);
         }
         folds
@@ -466,23 +527,35 @@ impl AudioModel {
         };
         write_history(dir, &first.training.history, &title)?;
         let card_path = dir.join(CARD_FILE);
-        let text = serde_json::to_string_pretty(&self.card).map_err(|e| dir_error(&card_path, e))?;
+        let text =
+            serde_json::to_string_pretty(&self.card).map_err(|e| dir_error(&card_path, e))?;
         write_atomic(&card_path, text.as_bytes()).map_err(|e| dir_error(&card_path, e))
     }
 }
 
 /// Writes `loss.csv`, `loss.png` and `loss.svg` for `history` into `dir`.
-pub fn write_history(dir: &Path, history: &[EpochRecord], title: &str) -> Result<(), ModelDirError> {
+pub fn write_history(
+    dir: &Path,
+    history: &[EpochRecord],
+    title: &str,
+) -> Result<(), ModelDirError> {
     let csv_path = dir.join("loss.csv");
     let mut csv = String::from("epoch,train_loss,validation_loss,seconds\n");
     for r in history {
         let valid = r.validation_loss.map(|v| v.to_string()).unwrap_or_default();
-        csv.push_str(&format!("{},{},{},{:.1}\n", r.epoch, r.train_loss, valid, r.seconds));
+        csv.push_str(&format!(
+            "{},{},{},{:.1}\n",
+            r.epoch, r.train_loss, valid, r.seconds
+        ));
     }
     write_atomic(&csv_path, csv.as_bytes()).map_err(|e| dir_error(&csv_path, e))?;
     let train: Vec<f64> = history.iter().map(|r| r.train_loss).collect();
     let validation: Vec<f64> = history.iter().filter_map(|r| r.validation_loss).collect();
-    let validation = if validation.len() == train.len() { validation } else { Vec::new() };
+    let validation = if validation.len() == train.len() {
+        validation
+    } else {
+        Vec::new()
+    };
     let curve = LossCurve {
         title,
         train: &train,
@@ -502,25 +575,47 @@ mod tests {
     #[test]
     fn builtin_presets_parse_and_cite_the_paper() {
         let paper = VisualPreset::load("paper").unwrap();
-        assert_eq!((paper.size, paper.steps, paper.train.epochs, paper.train.batch_size), (240, 10, 300, 10));
+        assert_eq!(
+            (
+                paper.size,
+                paper.steps,
+                paper.train.epochs,
+                paper.train.batch_size
+            ),
+            (240, 10, 300, 10)
+        );
         assert_eq!(paper.strides, vec![1, 2, 3]);
         let cpu = VisualPreset::load("cpu").unwrap();
         assert!(cpu.size < paper.size && cpu.train.epochs < paper.train.epochs);
-        let err = VisualPreset::load("no-such-preset").unwrap_err().to_string();
-        assert!(err.contains("not a built-in preset (paper, cpu, demo)"), "{err}");
+        let err = VisualPreset::load("no-such-preset")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("not a built-in preset (paper, cpu, demo)"),
+            "{err}"
+        );
     }
 
     #[test]
     fn audio_preset_is_table_6s_ped2_run() {
         let p = AudioPreset::load("paper").unwrap();
         assert_eq!((p.steps, p.train.epochs, p.train.batch_size), (32, 50, 10));
-        let text = include_str!("../../../presets/audio-paper.toml").replace("steps = 32", "steps = 30");
-        let err = AudioPreset::from_toml(&text, Path::new("a.toml")).unwrap_err().to_string();
-        assert!(err.starts_with("a.toml: steps 30 must be a positive multiple of 4"), "{err}");
+        let text =
+            include_str!("../../../presets/audio-paper.toml").replace("steps = 32", "steps = 30");
+        let err = AudioPreset::from_toml(&text, Path::new("a.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("a.toml: steps 30 must be a positive multiple of 4"),
+            "{err}"
+        );
     }
 
     fn fold(held_out: Option<&str>, train: &[&str]) -> AudioFold {
-        let m = avad_features::FeatureMatrix { frames: 2, data: (0..320).map(|i| i as f32).collect() };
+        let m = avad_features::FeatureMatrix {
+            frames: 2,
+            data: (0..320).map(|i| i as f32).collect(),
+        };
         AudioFold {
             held_out: held_out.map(str::to_string),
             weights: "w.bpk".into(),
@@ -549,26 +644,53 @@ mod tests {
             source: String::new(),
             folds,
         };
-        let loco = AudioModel { card: card(vec![fold(Some("a"), &["b", "c"]), fold(Some("b"), &["a", "c"])]), networks: vec![] };
+        let loco = AudioModel {
+            card: card(vec![
+                fold(Some("a"), &["b", "c"]),
+                fold(Some("b"), &["a", "c"]),
+            ]),
+            networks: vec![],
+        };
         assert_eq!(loco.fold_for("a"), Ok(0));
         assert_eq!(loco.fold_for("b"), Ok(1));
         let err = loco.fold_for("c").unwrap_err();
-        assert!(err.contains("every audio fold of this model was trained on it"), "{err}");
-        let normal = AudioModel { card: card(vec![fold(None, &["n1", "n2"])]), networks: vec![] };
+        assert!(
+            err.contains("every audio fold of this model was trained on it"),
+            "{err}"
+        );
+        let normal = AudioModel {
+            card: card(vec![fold(None, &["n1", "n2"])]),
+            networks: vec![],
+        };
         assert_eq!(normal.fold_for("test1"), Ok(0));
         assert!(normal.fold_for("n2").is_err());
     }
 
     #[test]
     fn bad_presets_name_the_file_and_the_field() {
-        let text = include_str!("../../../presets/visual-cpu.toml").replace("size = 96", "size = 100");
-        let err = VisualPreset::from_toml(&text, Path::new("my.toml")).unwrap_err().to_string();
-        assert!(err.starts_with("my.toml: size 100 must be a positive multiple of 8"), "{err}");
-        let text = include_str!("../../../presets/visual-cpu.toml").replace("steps = 10", "steps = 1");
-        let err = VisualPreset::from_toml(&text, Path::new("my.toml")).unwrap_err().to_string();
-        assert!(err.starts_with("my.toml: steps 1 must be at least 2"), "{err}");
-        let text = include_str!("../../../presets/visual-cpu.toml").replace("steps = 10", "stepz = 10");
-        let err = VisualPreset::from_toml(&text, Path::new("my.toml")).unwrap_err().to_string();
+        let text =
+            include_str!("../../../presets/visual-cpu.toml").replace("size = 96", "size = 100");
+        let err = VisualPreset::from_toml(&text, Path::new("my.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("my.toml: size 100 must be a positive multiple of 8"),
+            "{err}"
+        );
+        let text =
+            include_str!("../../../presets/visual-cpu.toml").replace("steps = 10", "steps = 1");
+        let err = VisualPreset::from_toml(&text, Path::new("my.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("my.toml: steps 1 must be at least 2"),
+            "{err}"
+        );
+        let text =
+            include_str!("../../../presets/visual-cpu.toml").replace("steps = 10", "stepz = 10");
+        let err = VisualPreset::from_toml(&text, Path::new("my.toml"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("stepz"), "{err}");
     }
 }
@@ -603,7 +725,9 @@ impl std::str::FromStr for FrameScore {
             "paper" => Ok(FrameScore::Paper),
             "patch" => Ok(FrameScore::Patch),
             "motion" => Ok(FrameScore::Motion),
-            other => Err(format!("{other}: expected paper (eq. 3, the whole frame), patch or motion")),
+            other => Err(format!(
+                "{other}: expected paper (eq. 3, the whole frame), patch or motion"
+            )),
         }
     }
 }
@@ -636,7 +760,10 @@ impl VisualScoring<'_> {
                     _ => errors.patch_maps.as_ref(),
                 };
                 let maps = maps.ok_or_else(|| {
-                    crate::ModelError::Data(format!("the {} score needs error maps pooled at its block", self.kind.name()))
+                    crate::ModelError::Data(format!(
+                        "the {} score needs error maps pooled at its block",
+                        self.kind.name()
+                    ))
                 })?;
                 scorer.scores(maps)
             }
@@ -658,7 +785,11 @@ impl VisualModel {
         });
         let fitted = match kind {
             FrameScore::Paper => {
-                return Ok(VisualScoring { kind, calibration: &card.training.calibration, scorer: None });
+                return Ok(VisualScoring {
+                    kind,
+                    calibration: &card.training.calibration,
+                    scorer: None,
+                });
             }
             FrameScore::Patch => card.patch.as_ref(),
             FrameScore::Motion => card.motion.as_ref(),

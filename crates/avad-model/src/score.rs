@@ -17,8 +17,8 @@
 //! both patch scores) on held-out normal clips.
 
 use avad_data::windows::scoring_windows;
-use burn::tensor::{Device, Tensor, TensorData};
 use avad_eval::normalize::Calibration;
+use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 use crate::sequences::FrameClip;
@@ -113,8 +113,13 @@ pub fn visual_errors(
             "patch block {patch_block} does not divide the {w}x{h} frames"
         )));
     }
-    let mut maps = MapSums::new(options.map_block.map(|_| (h / block, w / block, block)), frames);
-    let patch_shape = options.patch_block.map(|_| (h / patch_block, w / patch_block, patch_block));
+    let mut maps = MapSums::new(
+        options.map_block.map(|_| (h / block, w / block, block)),
+        frames,
+    );
+    let patch_shape = options
+        .patch_block
+        .map(|_| (h / patch_block, w / patch_block, patch_block));
     let mut patch_maps = MapSums::new(patch_shape, frames);
     let mut motion_maps = MapSums::new(if steps > 1 { patch_shape } else { None }, frames);
     let windows = scoring_windows(frames, steps, options.hop);
@@ -128,19 +133,25 @@ pub fn visual_errors(
             clip.window_values(window, &mut values);
         }
         let b = chunk.len();
-        let input = Tensor::<5>::from_data(TensorData::new(values.clone(), [b, steps, 1, h, w]), device);
+        let input =
+            Tensor::<5>::from_data(TensorData::new(values.clone(), [b, steps, 1, h, w]), device);
         let output = model.forward(input.clone())?;
         let residual = output - input;
         let motion_pooled = match motion_maps.shape {
             None => None,
             Some(_) => {
-                let change = residual.clone().slice([0..b, 1..steps]) - residual.clone().slice([0..b, 0..steps - 1]);
+                let change = residual.clone().slice([0..b, 1..steps])
+                    - residual.clone().slice([0..b, 0..steps - 1]);
                 let change = Tensor::cat(vec![change.clone().slice([0..b, 0..1]), change], 1);
-                motion_maps.pool(&change.powi_scalar(2).reshape([b * steps, 1, h, w]), b * steps)?
+                motion_maps.pool(
+                    &change.powi_scalar(2).reshape([b * steps, 1, h, w]),
+                    b * steps,
+                )?
             }
         };
         let squared = residual.powi_scalar(2).reshape([b * steps, 1, h, w]);
-        let per_frame = crate::tensor_values(squared.clone().sum_dims(&[1, 2, 3]).reshape([b * steps]))?;
+        let per_frame =
+            crate::tensor_values(squared.clone().sum_dims(&[1, 2, 3]).reshape([b * steps]))?;
         let pooled = maps.pool(&squared, b * steps)?;
         let patch_pooled = patch_maps.pool(&squared, b * steps)?;
         for (k, window) in chunk.iter().enumerate() {
@@ -159,7 +170,11 @@ pub fn visual_errors(
         done += b;
         on_window(done, windows.len());
     }
-    let errors = sums.iter().zip(&counts).map(|(s, &c)| s / f64::from(c.max(1))).collect();
+    let errors = sums
+        .iter()
+        .zip(&counts)
+        .map(|(s, &c)| s / f64::from(c.max(1)))
+        .collect();
     Ok(ClipErrors {
         errors,
         maps: maps.finish(&counts),
@@ -184,7 +199,9 @@ impl MapSums {
     /// Mean of `squared` (`[n, 1, h, w]`) over block x block pixel blocks: `[n, mh, block,
     /// mw, block]` summed on 2 and 4. `None` when no maps are asked for.
     fn pool(&self, squared: &Tensor<4>, n: usize) -> Result<Option<Vec<f32>>, ModelError> {
-        let Some((mh, mw, block)) = self.shape else { return Ok(None) };
+        let Some((mh, mw, block)) = self.shape else {
+            return Ok(None);
+        };
         if block == 1 {
             return Ok(Some(crate::tensor_values(squared.clone())?));
         }
@@ -199,7 +216,9 @@ impl MapSums {
 
     /// Adds row `row` of `pooled` to frame `frame`'s sum.
     fn add(&mut self, frame: usize, row: usize, pooled: Option<&[f32]>) {
-        let (Some((mh, mw, _)), Some(pooled)) = (self.shape, pooled) else { return };
+        let (Some((mh, mw, _)), Some(pooled)) = (self.shape, pooled) else {
+            return;
+        };
         let plane = mh * mw;
         let dst = &mut self.values[frame * plane..(frame + 1) * plane];
         for (d, s) in dst.iter_mut().zip(&pooled[row * plane..(row + 1) * plane]) {
@@ -217,7 +236,11 @@ impl MapSums {
                 *v /= c.max(1) as f32;
             }
         }
-        Some(ErrorMaps { height: mh, width: mw, values })
+        Some(ErrorMaps {
+            height: mh,
+            width: mw,
+            values,
+        })
     }
 }
 
@@ -280,10 +303,17 @@ impl PatchScorer {
             ));
         }
         if self.patch == 0 || self.patch > self.grid {
-            return Err(format!("patch {} does not fit a grid of {}", self.patch, self.grid));
+            return Err(format!(
+                "patch {} does not fit a grid of {}",
+                self.patch, self.grid
+            ));
         }
         if self.baseline.len() != self.grid * self.grid {
-            return Err(format!("patch baseline has {} values, not {}", self.baseline.len(), self.grid * self.grid));
+            return Err(format!(
+                "patch baseline has {} values, not {}",
+                self.baseline.len(),
+                self.grid * self.grid
+            ));
         }
         if self.baseline.iter().any(|v| !v.is_finite()) {
             return Err("patch baseline holds a non-finite value".into());
@@ -300,7 +330,9 @@ impl PatchScorer {
             )));
         }
         let frames = maps.values.len() / (self.grid * self.grid);
-        Ok((0..frames).map(|f| patch_max(maps.frame(f), &self.baseline, self.grid, self.patch)).collect())
+        Ok((0..frames)
+            .map(|f| patch_max(maps.frame(f), &self.baseline, self.grid, self.patch))
+            .collect())
     }
 }
 
@@ -320,7 +352,8 @@ fn patch_max(map: &[f32], baseline: &[f32], grid: usize, patch: usize) -> f64 {
     for y in 0..=grid - patch {
         for x in 0..=grid - patch {
             let (y1, x1) = (y + patch, x + patch);
-            let sum = table[y1 * g1 + x1] - table[y * g1 + x1] - table[y1 * g1 + x] + table[y * g1 + x];
+            let sum =
+                table[y1 * g1 + x1] - table[y * g1 + x1] - table[y1 * g1 + x] + table[y * g1 + x];
             best = best.max(sum);
         }
     }
@@ -334,13 +367,20 @@ fn patch_max(map: &[f32], baseline: &[f32], grid: usize, patch: usize) -> f64 {
 /// cross-fitted: each clip's frames are scored against the baseline of the *other* clips,
 /// so that the calibration, like a test clip, never sees a baseline fitted on itself (with
 /// a single clip there is no other, and its own baseline is used).
-pub fn fit_patch_scorer(maps: &[ErrorMaps], block: usize) -> Result<(PatchScorer, Vec<f64>), ModelError> {
+pub fn fit_patch_scorer(
+    maps: &[ErrorMaps],
+    block: usize,
+) -> Result<(PatchScorer, Vec<f64>), ModelError> {
     let Some(first) = maps.first() else {
-        return Err(ModelError::Data("no normal clips to fit the patch score on".into()));
+        return Err(ModelError::Data(
+            "no normal clips to fit the patch score on".into(),
+        ));
     };
     let grid = first.height;
     if maps.iter().any(|m| m.height != grid || m.width != grid) {
-        return Err(ModelError::Data("the normal clips' error maps differ in size".into()));
+        return Err(ModelError::Data(
+            "the normal clips' error maps differ in size".into(),
+        ));
     }
     let plane = grid * grid;
     let sums: Vec<Vec<f64>> = maps
@@ -366,8 +406,17 @@ pub fn fit_patch_scorer(maps: &[ErrorMaps], block: usize) -> Result<(PatchScorer
             *t += v;
         }
     }
-    let mean_of = |sum: &[f64], n: usize| sum.iter().map(|&v| (v / n as f64) as f32).collect::<Vec<f32>>();
-    let scorer = PatchScorer { block, patch: PatchScorer::patch_for(grid), grid, baseline: mean_of(&total, total_count) };
+    let mean_of = |sum: &[f64], n: usize| {
+        sum.iter()
+            .map(|&v| (v / n as f64) as f32)
+            .collect::<Vec<f32>>()
+    };
+    let scorer = PatchScorer {
+        block,
+        patch: PatchScorer::patch_for(grid),
+        grid,
+        baseline: mean_of(&total, total_count),
+    };
     let mut scores = Vec::with_capacity(total_count);
     for (k, m) in maps.iter().enumerate() {
         let others = total_count - counts[k];
@@ -375,7 +424,10 @@ pub fn fit_patch_scorer(maps: &[ErrorMaps], block: usize) -> Result<(PatchScorer
             scorer.clone()
         } else {
             let rest: Vec<f64> = total.iter().zip(&sums[k]).map(|(t, s)| t - s).collect();
-            PatchScorer { baseline: mean_of(&rest, others), ..scorer.clone() }
+            PatchScorer {
+                baseline: mean_of(&rest, others),
+                ..scorer.clone()
+            }
         };
         scores.extend(held.scores(m)?);
     }
@@ -407,10 +459,19 @@ pub fn calibrate_visual(
 ) -> Result<VisualCalibration, ModelError> {
     let side = clips.first().map_or(0, |c| c.height);
     if clips.iter().any(|c| c.height != side || c.width != side) {
-        return Err(ModelError::Data("calibration clips must all have square frames of one size".into()));
+        return Err(ModelError::Data(
+            "calibration clips must all have square frames of one size".into(),
+        ));
     }
     let block = PatchScorer::block_for(side);
-    let options = ScoreOptions { steps, hop, batch: 4, map_block: None, patch_block: Some(block), causal: false };
+    let options = ScoreOptions {
+        steps,
+        hop,
+        batch: 4,
+        map_block: None,
+        patch_block: Some(block),
+        causal: false,
+    };
     let mut errors = Vec::new();
     let mut maps = Vec::with_capacity(clips.len());
     let mut motion_maps = Vec::with_capacity(clips.len());
@@ -421,15 +482,24 @@ pub fn calibrate_visual(
         motion_maps.extend(e.motion_maps);
         on_clip(k);
     }
-    let frame = Calibration::fit(&errors).map_err(|e| ModelError::Data(format!("calibrating the frame errors: {e}")))?;
+    let frame = Calibration::fit(&errors)
+        .map_err(|e| ModelError::Data(format!("calibrating the frame errors: {e}")))?;
     let (scorer, scores) = fit_patch_scorer(&maps, block)?;
-    let patch = Calibration::fit(&scores).map_err(|e| ModelError::Data(format!("calibrating the patch scores: {e}")))?;
+    let patch = Calibration::fit(&scores)
+        .map_err(|e| ModelError::Data(format!("calibrating the patch scores: {e}")))?;
     if motion_maps.len() != maps.len() {
-        return Err(ModelError::Data(format!("the motion score needs windows of at least 2 frames, not {steps}")));
+        return Err(ModelError::Data(format!(
+            "the motion score needs windows of at least 2 frames, not {steps}"
+        )));
     }
     let (motion_scorer, scores) = fit_patch_scorer(&motion_maps, block)?;
-    let motion = Calibration::fit(&scores).map_err(|e| ModelError::Data(format!("calibrating the motion scores: {e}")))?;
-    Ok(VisualCalibration { frame, patch: (scorer, patch), motion: (motion_scorer, motion) })
+    let motion = Calibration::fit(&scores)
+        .map_err(|e| ModelError::Data(format!("calibrating the motion scores: {e}")))?;
+    Ok(VisualCalibration {
+        frame,
+        patch: (scorer, patch),
+        motion: (motion_scorer, motion),
+    })
 }
 
 #[cfg(test)]
@@ -437,7 +507,11 @@ mod tests {
     use super::*;
 
     fn maps(grid: usize, frames: &[Vec<f32>]) -> ErrorMaps {
-        ErrorMaps { height: grid, width: grid, values: frames.concat() }
+        ErrorMaps {
+            height: grid,
+            width: grid,
+            values: frames.concat(),
+        }
     }
 
     #[test]
@@ -445,7 +519,12 @@ mod tests {
         // A 4x4 grid, 2x2 patches. Baseline 1 everywhere but 5 at (0, 0).
         let mut baseline = vec![1.0f32; 16];
         baseline[0] = 5.0;
-        let scorer = PatchScorer { block: 1, patch: 2, grid: 4, baseline };
+        let scorer = PatchScorer {
+            block: 1,
+            patch: 2,
+            grid: 4,
+            baseline,
+        };
         // Frame 0: error 5 at (0, 0), where normal is 5 too, and 3 at (3, 3): the best patch
         // is the one holding (3, 3), excess (3 − 1 + 0 + 0 + 0) / 4 = 0.5.
         let mut a = vec![1.0f32; 16];
@@ -474,8 +553,11 @@ mod tests {
         let (scorer, scores) = fit_patch_scorer(&[clip_a, clip_b], 2).unwrap();
         assert_eq!(scorer.block, 2);
         assert_eq!(scorer.patch, 1); // a sixth of 4 blocks, rounded
-        // The saved baseline is the mean over all three frames: (1 + 3 + 6) / 3.
-        assert!(scorer.baseline.iter().all(|&v| (v - 10.0 / 3.0).abs() < 1e-6));
+                                     // The saved baseline is the mean over all three frames: (1 + 3 + 6) / 3.
+        assert!(scorer
+            .baseline
+            .iter()
+            .all(|&v| (v - 10.0 / 3.0).abs() < 1e-6));
         // Clip a is scored against clip b's baseline (6), clip b against clip a's (2).
         assert_eq!(scores, vec![-5.0, -3.0, 4.0]);
         // A single clip is scored against itself.

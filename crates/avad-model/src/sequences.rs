@@ -23,7 +23,12 @@ pub struct FrameClip {
 
 impl FrameClip {
     /// A clip from frames of `height x width` pixels each.
-    pub fn new(name: String, height: usize, width: usize, frames: Vec<Vec<f32>>) -> Result<Self, ModelError> {
+    pub fn new(
+        name: String,
+        height: usize,
+        width: usize,
+        frames: Vec<Vec<f32>>,
+    ) -> Result<Self, ModelError> {
         let plane = height * width;
         if let Some(bad) = frames.iter().position(|f| f.len() != plane) {
             return Err(ModelError::Data(format!(
@@ -95,7 +100,10 @@ impl SequenceSet {
         strides: &[usize],
     ) -> Result<Self, ModelError> {
         if let Some(first) = clips.first() {
-            if let Some(c) = clips.iter().find(|c| (c.height, c.width) != (first.height, first.width)) {
+            if let Some(c) = clips
+                .iter()
+                .find(|c| (c.height, c.width) != (first.height, first.width))
+            {
                 return Err(ModelError::Data(format!(
                     "clip {} is {}x{}, clip {} is {}x{}: all clips must have one size",
                     c.name, c.width, c.height, first.name, first.width, first.height
@@ -110,7 +118,11 @@ impl SequenceSet {
             } else {
                 &mut train
             };
-            target.extend(training_windows(clip.frames(), steps, strides).into_iter().map(|w| (i, w)));
+            target.extend(
+                training_windows(clip.frames(), steps, strides)
+                    .into_iter()
+                    .map(|w| (i, w)),
+            );
         }
         Ok(SequenceSet {
             clips,
@@ -140,7 +152,12 @@ impl Samples for SequenceSet {
         self.windows(part).len()
     }
 
-    fn batch(&self, part: Part, indices: &[usize], device: &Device) -> Result<Tensor<5>, ModelError> {
+    fn batch(
+        &self,
+        part: Part,
+        indices: &[usize],
+        device: &Device,
+    ) -> Result<Tensor<5>, ModelError> {
         let windows = self.windows(part);
         let Some(first) = self.clips.first() else {
             return Err(ModelError::Data("no clips".into()));
@@ -169,9 +186,21 @@ mod tests {
         assert_eq!(train.len() + valid.len(), 16);
         assert!(train.iter().all(|t| !valid.contains(t)));
         assert_eq!(split_clips(16, 0.33, 7), (train.clone(), valid.clone()));
-        assert_ne!(split_clips(16, 0.33, 8).1, valid, "another seed, another split");
-        assert_eq!(split_clips(1, 0.33, 7), (vec![0], vec![]), "one clip cannot be split");
-        assert_eq!(split_clips(2, 0.1, 7).1.len(), 1, "at least one validation clip");
+        assert_ne!(
+            split_clips(16, 0.33, 8).1,
+            valid,
+            "another seed, another split"
+        );
+        assert_eq!(
+            split_clips(1, 0.33, 7),
+            (vec![0], vec![]),
+            "one clip cannot be split"
+        );
+        assert_eq!(
+            split_clips(2, 0.1, 7).1.len(),
+            1,
+            "at least one validation clip"
+        );
         assert_eq!(split_clips(4, 0.0, 7).1.len(), 0);
     }
 
@@ -194,7 +223,10 @@ mod tests {
         let firsts: Vec<f32> = v.chunks(6).map(|f| f[0]).collect();
         assert_eq!(firsts, vec![4.0, 5.0, 6.0, 7.0, 0.0, 2.0, 4.0, 6.0]);
         let vb = crate::fixtures::values(set.batch(Part::Validation, &[3], &device).unwrap());
-        assert_eq!(vb.chunks(6).map(|f| f[0]).collect::<Vec<_>>(), vec![100.0, 102.0, 104.0, 106.0]);
+        assert_eq!(
+            vb.chunks(6).map(|f| f[0]).collect::<Vec<_>>(),
+            vec![100.0, 102.0, 104.0, 106.0]
+        );
         assert!(set.batch(Part::Train, &[9], &device).is_err());
     }
 

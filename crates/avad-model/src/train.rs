@@ -72,7 +72,12 @@ pub trait Samples {
     /// Number of samples in `part`.
     fn len(&self, part: Part) -> usize;
     /// The samples `indices` of `part` as one batch on `device`.
-    fn batch(&self, part: Part, indices: &[usize], device: &Device) -> Result<Self::Batch, ModelError>;
+    fn batch(
+        &self,
+        part: Part,
+        indices: &[usize],
+        device: &Device,
+    ) -> Result<Self::Batch, ModelError>;
 }
 
 /// What happened in one epoch.
@@ -169,7 +174,11 @@ fn checkpoint_error(path: &Path, reason: impl ToString) -> TrainError {
 
 /// The weights of `model` as burnpack bytes.
 pub fn model_bytes<M: Module>(model: &M) -> Result<Vec<u8>, String> {
-    let bytes = model.clone().into_record().into_bytes().map_err(|e| e.to_string())?;
+    let bytes = model
+        .clone()
+        .into_record()
+        .into_bytes()
+        .map_err(|e| e.to_string())?;
     Ok(bytes.to_vec())
 }
 
@@ -282,7 +291,14 @@ where
     M: Objective,
     S: Samples<Batch = M::Batch>,
 {
-    train_with(model, samples, settings, device, Some((checkpoint_dir, resume)), progress)
+    train_with(
+        model,
+        samples,
+        settings,
+        device,
+        Some((checkpoint_dir, resume)),
+        progress,
+    )
 }
 
 /// [`train`] without checkpoints: the best epoch's weights are kept in memory. For models
@@ -315,7 +331,9 @@ where
     S: Samples<Batch = M::Batch>,
 {
     if settings.epochs == 0 || settings.batch_size == 0 {
-        return Err(TrainError::Invalid("epochs and batch size must be at least 1".into()));
+        return Err(TrainError::Invalid(
+            "epochs and batch size must be at least 1".into(),
+        ));
     }
     if !(settings.learning_rate.is_finite() && settings.learning_rate > 0.0) {
         return Err(TrainError::Invalid(format!(
@@ -349,7 +367,8 @@ where
                 "a checkpoint exists here: pass --resume to continue it, or choose another output folder",
             ));
         }
-        let text = std::fs::read_to_string(&index_path).map_err(|e| checkpoint_error(&index_path, e))?;
+        let text =
+            std::fs::read_to_string(&index_path).map_err(|e| checkpoint_error(&index_path, e))?;
         let index: CheckpointIndex = serde_json::from_str(&text)
             .map_err(|e| checkpoint_error(&index_path, format!("not a checkpoint index ({e})")))?;
         let comparable = |s: &TrainSettings| TrainSettings {
@@ -383,7 +402,11 @@ where
     let batches = n_train.div_ceil(settings.batch_size);
     let start_epoch = history.len() + 1;
     for epoch in start_epoch..=settings.epochs {
-        if settings.patience > 0 && n_valid > 0 && epoch > best_epoch + settings.patience && best_epoch > 0 {
+        if settings.patience > 0
+            && n_valid > 0
+            && epoch > best_epoch + settings.patience
+            && best_epoch > 0
+        {
             break;
         }
         let started = Instant::now();
@@ -406,7 +429,13 @@ where
             progress.batch_done(b + 1, value);
         }
         let train_loss = total / n_train as f64;
-        let validation_loss = mean_loss(&model.valid(), samples, Part::Validation, settings.batch_size, device)?;
+        let validation_loss = mean_loss(
+            &model.valid(),
+            samples,
+            Part::Validation,
+            settings.batch_size,
+            device,
+        )?;
         if let Some(v) = validation_loss.filter(|v| !v.is_finite()) {
             return Err(TrainError::Diverged {
                 epoch,
@@ -433,7 +462,17 @@ where
         }
         history.push(record.clone());
         if keep_files {
-            write_checkpoint(checkpoint_dir, &model, &optim, settings, n_train, n_valid, &history, best_epoch, best_loss)?;
+            write_checkpoint(
+                checkpoint_dir,
+                &model,
+                &optim,
+                settings,
+                n_train,
+                n_valid,
+                &history,
+                best_epoch,
+                best_loss,
+            )?;
         }
         progress.epoch_done(&record, best);
     }
@@ -484,7 +523,8 @@ fn write_checkpoint<M: Module>(
         optimizer_file,
     };
     let index_path = dir.join("checkpoint.json");
-    let text = serde_json::to_string_pretty(&index).map_err(|e| checkpoint_error(&index_path, e))?;
+    let text =
+        serde_json::to_string_pretty(&index).map_err(|e| checkpoint_error(&index_path, e))?;
     write_atomic(&index_path, text.as_bytes()).map_err(|e| checkpoint_error(&index_path, e))?;
     // The index now names this epoch's files: the previous epoch's can go.
     if epoch > 1 {

@@ -4,7 +4,9 @@
 
 use avad_model::score::{visual_errors, ScoreOptions};
 use avad_model::sequences::{FrameClip, SequenceSet};
-use avad_model::train::{load_model, model_bytes, save_model, train, Part, Samples, Silent, TrainSettings};
+use avad_model::train::{
+    load_model, model_bytes, save_model, train, Part, Samples, Silent, TrainSettings,
+};
 use avad_model::VisualAutoencoderConfig;
 use burn::module::Module;
 use burn::tensor::Device;
@@ -77,24 +79,62 @@ fn fresh_model(seed: u64) -> (avad_model::VisualAutoencoder, Device) {
 #[test]
 fn training_lowers_the_loss_and_resume_matches_an_uninterrupted_run() {
     let set = dataset();
-    assert_eq!(set.len(Part::Train), 2 * (6 + 3), "clips a, b: 6 windows at stride 1, 3 at 2");
+    assert_eq!(
+        set.len(Part::Train),
+        2 * (6 + 3),
+        "clips a, b: 6 windows at stride 1, 3 at 2"
+    );
     assert_eq!(set.len(Part::Validation), 9);
 
     let straight = tempfile::tempdir().unwrap();
     let (model, device) = fresh_model(5);
-    let full = train(model, &set, &settings(4), &device, straight.path(), false, &mut Silent).unwrap();
+    let full = train(
+        model,
+        &set,
+        &settings(4),
+        &device,
+        straight.path(),
+        false,
+        &mut Silent,
+    )
+    .unwrap();
     assert_eq!(full.history.len(), 4);
     let first = full.history[0].train_loss;
     let last = full.history[3].train_loss;
-    assert!(last < 0.8 * first, "training loss did not fall: {:?}", full.history);
-    assert!(full.history.iter().all(|r| r.validation_loss.is_some_and(f64::is_finite)));
+    assert!(
+        last < 0.8 * first,
+        "training loss did not fall: {:?}",
+        full.history
+    );
+    assert!(full
+        .history
+        .iter()
+        .all(|r| r.validation_loss.is_some_and(f64::is_finite)));
 
     // The same run killed after epoch 2 and resumed.
     let split = tempfile::tempdir().unwrap();
     let (model, device) = fresh_model(5);
-    train(model, &set, &settings(2), &device, split.path(), false, &mut Silent).unwrap();
+    train(
+        model,
+        &set,
+        &settings(2),
+        &device,
+        split.path(),
+        false,
+        &mut Silent,
+    )
+    .unwrap();
     let (model, device) = fresh_model(99); // resumed weights replace these
-    let resumed = train(model, &set, &settings(4), &device, split.path(), true, &mut Silent).unwrap();
+    let resumed = train(
+        model,
+        &set,
+        &settings(4),
+        &device,
+        split.path(),
+        true,
+        &mut Silent,
+    )
+    .unwrap();
     assert_eq!(resumed.history.len(), 4);
     for (a, b) in full.history.iter().zip(&resumed.history) {
         assert_eq!(a.train_loss, b.train_loss, "epoch {}", a.epoch);
@@ -117,7 +157,16 @@ fn training_lowers_the_loss_and_resume_matches_an_uninterrupted_run() {
 
     // Without --resume an existing checkpoint is refused, not overwritten.
     let (model, device) = fresh_model(5);
-    let err = train(model, &set, &settings(4), &device, split.path(), false, &mut Silent).unwrap_err();
+    let err = train(
+        model,
+        &set,
+        &settings(4),
+        &device,
+        split.path(),
+        false,
+        &mut Silent,
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("pass --resume"), "{err}");
 }
 
@@ -126,12 +175,23 @@ fn saved_model_reloads_to_identical_scores_on_every_frame() {
     let set = dataset();
     let dir = tempfile::tempdir().unwrap();
     let (model, device) = fresh_model(3);
-    let trained = train(model, &set, &settings(1), &device, &dir.path().join("ckpt"), false, &mut Silent).unwrap();
+    let trained = train(
+        model,
+        &set,
+        &settings(1),
+        &device,
+        &dir.path().join("ckpt"),
+        false,
+        &mut Silent,
+    )
+    .unwrap();
     let path = dir.path().join("weights.bpk");
     save_model(&trained.model, &path).unwrap();
 
     let plain = Device::flex();
-    let reloaded = load_model(config().init(&plain).unwrap(), &path).unwrap().valid();
+    let reloaded = load_model(config().init(&plain).unwrap(), &path)
+        .unwrap()
+        .valid();
     let test = clip("t", 17, 2.0, 3.0);
     let options = ScoreOptions {
         steps: STEPS,
@@ -142,31 +202,52 @@ fn saved_model_reloads_to_identical_scores_on_every_frame() {
         causal: false,
     };
     let a = visual_errors(&reloaded, &test, &options, &plain, &mut |_, _| {}).unwrap();
-    let again = load_model(config().init(&plain).unwrap(), &path).unwrap().valid();
+    let again = load_model(config().init(&plain).unwrap(), &path)
+        .unwrap()
+        .valid();
     let b = visual_errors(&again, &test, &options, &plain, &mut |_, _| {}).unwrap();
     assert_eq!(a, b, "two loads of one model scored differently");
     let c = visual_errors(&trained.model, &test, &options, &device, &mut |_, _| {}).unwrap();
     for (x, y) in a.errors.iter().zip(&c.errors) {
-        assert!((x - y).abs() <= 1e-5 * y.abs(), "reloaded {x} vs trained {y}");
+        assert!(
+            (x - y).abs() <= 1e-5 * y.abs(),
+            "reloaded {x} vs trained {y}"
+        );
     }
     assert_eq!(a.errors.len(), 17);
     assert!(a.errors.iter().all(|e| e.is_finite() && *e > 0.0));
     let maps = a.maps.unwrap();
-    assert_eq!((maps.height, maps.width, maps.values.len()), (4, 4, 17 * 16));
+    assert_eq!(
+        (maps.height, maps.width, maps.values.len()),
+        (4, 4, 17 * 16)
+    );
     // Each frame's error is the root of its summed squared error; the 4x4-block map holds
     // means of 16 pixels each, so sum(map) * 16 equals that sum when the frame is covered
     // by one window (frame 0 is: windows start at 0, 3, 6, ...; frame 0 only in the first).
     let sum0: f32 = maps.frame(0).iter().sum::<f32>() * 16.0;
-    assert!((f64::from(sum0).sqrt() - a.errors[0]).abs() < 1e-4 * a.errors[0], "{sum0} vs {}", a.errors[0]);
+    assert!(
+        (f64::from(sum0).sqrt() - a.errors[0]).abs() < 1e-4 * a.errors[0],
+        "{sum0} vs {}",
+        a.errors[0]
+    );
     // The patch maps pool the same squared errors over 2x2 blocks: each 4x4 block's mean
     // is the mean of the four 2x2 blocks inside it, on every frame.
     let fine = a.patch_maps.as_ref().unwrap();
-    assert_eq!((fine.height, fine.width, fine.values.len()), (8, 8, 17 * 64));
+    assert_eq!(
+        (fine.height, fine.width, fine.values.len()),
+        (8, 8, 17 * 64)
+    );
     for f in 0..17 {
         for (y, x) in (0..4).flat_map(|y| (0..4).map(move |x| (y, x))) {
-            let quad: f32 = (0..4).map(|k| fine.frame(f)[(2 * y + k / 2) * 8 + 2 * x + k % 2]).sum::<f32>() / 4.0;
+            let quad: f32 = (0..4)
+                .map(|k| fine.frame(f)[(2 * y + k / 2) * 8 + 2 * x + k % 2])
+                .sum::<f32>()
+                / 4.0;
             let coarse = maps.frame(f)[y * 4 + x];
-            assert!((quad - coarse).abs() <= 1e-5 * coarse.abs().max(1e-6), "frame {f} block {y},{x}: {quad} vs {coarse}");
+            assert!(
+                (quad - coarse).abs() <= 1e-5 * coarse.abs().max(1e-6),
+                "frame {f} block {y},{x}: {quad} vs {coarse}"
+            );
         }
     }
 
@@ -181,7 +262,16 @@ fn motion_maps_hold_the_squared_change_of_the_residual_within_each_window() {
     let set = dataset();
     let dir = tempfile::tempdir().unwrap();
     let (model, device) = fresh_model(4);
-    let trained = train(model, &set, &settings(1), &device, dir.path(), false, &mut Silent).unwrap();
+    let trained = train(
+        model,
+        &set,
+        &settings(1),
+        &device,
+        dir.path(),
+        false,
+        &mut Silent,
+    )
+    .unwrap();
     let model = trained.model.valid();
     let plain = Device::flex();
     // Windows at 0, 4, 8 and one ending on frame 13 (start 10): frames 10 and 11 are
@@ -197,14 +287,27 @@ fn motion_maps_hold_the_squared_change_of_the_residual_within_each_window() {
     };
     let scored = visual_errors(&model, &test, &options, &plain, &mut |_, _| {}).unwrap();
     let motion = scored.motion_maps.unwrap();
-    assert_eq!((motion.height, motion.width, motion.values.len()), (SIDE, SIDE, 14 * SIDE * SIDE));
+    assert_eq!(
+        (motion.height, motion.width, motion.values.len()),
+        (SIDE, SIDE, 14 * SIDE * SIDE)
+    );
     let plane = SIDE * SIDE;
     let mut expected = vec![0.0f32; 14 * plane];
     let mut counts = [0.0f32; 14];
     for s in [0usize, 4, 8, 10] {
-        let input: Vec<f32> = (s..s + STEPS).flat_map(|f| test.frame(f).to_vec()).collect();
-        let x = burn::tensor::Tensor::<5>::from_data(burn::tensor::TensorData::new(input.clone(), [1, STEPS, 1, SIDE, SIDE]), &plain);
-        let out = model.forward(x).unwrap().into_data().try_to_vec::<f32>().unwrap();
+        let input: Vec<f32> = (s..s + STEPS)
+            .flat_map(|f| test.frame(f).to_vec())
+            .collect();
+        let x = burn::tensor::Tensor::<5>::from_data(
+            burn::tensor::TensorData::new(input.clone(), [1, STEPS, 1, SIDE, SIDE]),
+            &plain,
+        );
+        let out = model
+            .forward(x)
+            .unwrap()
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
         let residual: Vec<f32> = out.iter().zip(&input).map(|(o, i)| o - i).collect();
         for i in 0..STEPS {
             let k = i.max(1); // position 0 takes position 1's change
@@ -219,7 +322,10 @@ fn motion_maps_hold_the_squared_change_of_the_residual_within_each_window() {
         for p in 0..plane {
             let e = expected[f * plane + p] / c;
             let got = motion.frame(f)[p];
-            assert!((e - got).abs() <= 1e-5 * e.max(1e-4), "frame {f} pixel {p}: {got} vs {e}");
+            assert!(
+                (e - got).abs() <= 1e-5 * e.max(1e-4),
+                "frame {f} pixel {p}: {got} vs {e}"
+            );
         }
     }
     // Position 0 of the first window repeats position 1: frames 0 and 1 share a map.

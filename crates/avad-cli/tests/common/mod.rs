@@ -5,7 +5,10 @@ use std::process::{Command, Output};
 
 /// Runs the `avad` binary built for these tests.
 pub fn avad(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_avad")).args(args).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_avad"))
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 /// Stdout of a run that must succeed (its stderr in the failure message otherwise).
@@ -17,5 +20,8 @@ pub fn ok(out: &Output) -> String {
 
 /// The JSON objects of newline-delimited JSON (`avad watch`'s events).
 pub fn events(stdout: &str) -> Vec<serde_json::Value> {
-    stdout.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}"))).collect()
+    stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect()
 }

@@ -121,7 +121,10 @@ impl Error {
 pub fn compare(ours: &[f64], reference: &[f64], rows: usize, abs_tol: f64, rel_tol: f64) -> Error {
     assert_eq!(ours.len(), reference.len(), "frame count differs");
     let frames = reference.len() / rows;
-    let mut e = Error { values: ours.len(), ..Error::default() };
+    let mut e = Error {
+        values: ours.len(),
+        ..Error::default()
+    };
     for r in 0..rows {
         let o = &ours[r * frames..(r + 1) * frames];
         let x = &reference[r * frames..(r + 1) * frames];
@@ -187,11 +190,29 @@ pub fn report(ours: &Features, r: &Reference, tol: &Tolerance) -> Report {
         zcr: compare(&ours.zero_crossing_rate, &r.zcr, 1, tol.zcr_abs, 0.0),
         centroid: compare(&ours.centroid, &r.centroid, 1, 0.0, tol.row_rel),
         bandwidth: compare(&ours.bandwidth, &r.bandwidth, 1, 0.0, tol.row_rel),
-        mfcc: compare(&rows_of(&ours.mfcc), &r.mfcc, 20, tol.mfcc_abs, tol.mfcc_row_rel),
-        mel_db: compare(&to_db(&rows_of(&ours.mel)), &to_db(&r.mel), 128, tol.mel_db, 0.0),
+        mfcc: compare(
+            &rows_of(&ours.mfcc),
+            &r.mfcc,
+            20,
+            tol.mfcc_abs,
+            tol.mfcc_row_rel,
+        ),
+        mel_db: compare(
+            &to_db(&rows_of(&ours.mel)),
+            &to_db(&r.mel),
+            128,
+            tol.mel_db,
+            0.0,
+        ),
         rolloff,
         rolloff_beyond_one_bin,
-        contrast: compare(&rows_of(&ours.contrast), &r.contrast, 7, tol.contrast_abs, tol.row_rel),
+        contrast: compare(
+            &rows_of(&ours.contrast),
+            &r.contrast,
+            7,
+            tol.contrast_abs,
+            tol.row_rel,
+        ),
     }
 }
 
@@ -241,7 +262,10 @@ impl Report {
         line("mfcc", &self.mfcc);
         line("mel_dB", &self.mel_db);
         line("rolloff", &self.rolloff);
-        println!("{label:>22} rolloff frames off by more than one bin: {}", self.rolloff_beyond_one_bin);
+        println!(
+            "{label:>22} rolloff frames off by more than one bin: {}",
+            self.rolloff_beyond_one_bin
+        );
         line("contrast", &self.contrast);
     }
 }
@@ -261,4 +285,3 @@ pub const FED_Y_TOL: Tolerance = Tolerance {
     mel_db: 3e-6,
     zcr_abs: 0.0,
 };
-
