@@ -160,19 +160,66 @@ fn train_then_score_the_synthetic_scene() {
         ),
         "{csv}"
     );
-    let min_max: Vec<f64> = csv
-        .lines()
-        .skip(1)
-        .map(|l| l.split(',').nth(4).unwrap().parse().unwrap())
-        .collect();
-    let lo = min_max.iter().cloned().fold(f64::INFINITY, f64::min);
-    let hi = min_max.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-    assert_eq!((lo, hi), (0.0, 1.0), "per-video min-max spans [0, 1]");
-    let first_clip = &min_max[..40];
+    // Unsmoothed (`--smooth 0`), per-video min-max spans [0, 1] in each clip; by default
+    // each clip's regularity scores are those, smoothed over time (σ = 2 frames), and the
+    // errors are the same.
+    let out0 = tmp.path().join("scores0");
+    ok(&avad(&[
+        "score",
+        s,
+        "--model",
+        m,
+        "--smooth",
+        "0",
+        "--out",
+        out0.to_str().unwrap(),
+    ]));
+    let column = |csv: &str, i: usize| -> Vec<f64> {
+        csv.lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(i).unwrap().parse().unwrap())
+            .collect()
+    };
+    let raw = read(&out0.join("scores.csv"));
+    let min_max = column(&raw, 4);
+    for clip in min_max.chunks(40) {
+        let lo = clip.iter().cloned().fold(f64::INFINITY, f64::min);
+        let hi = clip.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        assert_eq!(
+            (lo, hi),
+            (0.0, 1.0),
+            "per-video min-max spans [0, 1] in each clip"
+        );
+    }
     assert_eq!(
-        first_clip.iter().cloned().fold(f64::INFINITY, f64::min),
-        0.0,
-        "in each clip"
+        column(&raw, 3),
+        column(&csv, 3),
+        "smoothing leaves the errors alone"
+    );
+    for i in [4, 5] {
+        let (unsmoothed, smoothed) = (column(&raw, i), column(&csv, i));
+        assert_ne!(unsmoothed, smoothed);
+        for (u, s) in unsmoothed.chunks(40).zip(smoothed.chunks(40)) {
+            for (want, got) in avad_eval::gaussian_smooth(u, 2.0).iter().zip(s) {
+                assert!((want - got).abs() < 1e-12, "{want} against {got}");
+            }
+        }
+    }
+    // A usage error (clap's exit code 2), named on its first line.
+    let negative = avad(&[
+        "score",
+        s,
+        "--model",
+        m,
+        "--smooth=-1",
+        "--out",
+        out0.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&negative.stderr);
+    assert_eq!(negative.status.code(), Some(2), "{err}");
+    assert!(
+        err.starts_with("error: invalid value '-1' for '--smooth"),
+        "{err}"
     );
     let metrics: serde_json::Value =
         serde_json::from_str(&read(&out1.join("metrics.json"))).unwrap();
