@@ -22,7 +22,7 @@ use avad_features::{
     FeatureConfig, FeatureExtractor, FeatureMatrix, StreamingFeatures, N_FEATURES,
 };
 use avad_media::resample::StreamResampler;
-use avad_model::audio::{audio_errors, AudioAutoencoder, AudioScaler};
+use avad_model::audio::{audio_errors, AudioAutoencoder, AudioError, AudioScaler};
 use avad_model::burn::tensor::Device;
 use avad_model::model_dir::AudioModel;
 
@@ -34,6 +34,7 @@ pub struct LiveAudio<'m> {
     pub calibration: &'m Calibration,
     steps: usize,
     hop: usize,
+    error: AudioError,
     device: Device,
     fps: f64,
     timing: AudioTiming,
@@ -87,6 +88,7 @@ impl<'m> LiveAudio<'m> {
             calibration: &f.training.calibration,
             steps: card.preset.steps,
             hop: card.preset.score_hop,
+            error: card.preset.error,
             device: device.clone(),
             fps,
             timing: crate::train_audio::timing(&config),
@@ -231,7 +233,15 @@ impl<'m> LiveAudio<'m> {
             frames: self.steps,
             data: self.window_rows(start),
         };
-        let e = audio_errors(self.network, &rows, self.steps, self.steps, 1, &self.device)?;
+        let e = audio_errors(
+            self.network,
+            &rows,
+            self.steps,
+            self.steps,
+            1,
+            self.error,
+            &self.device,
+        )?;
         for (i, err) in e.iter().enumerate() {
             let frame = start + i;
             if frame >= self.frames {

@@ -367,6 +367,7 @@ pub fn score_clips(
                             card.preset.steps,
                             card.preset.score_hop,
                             16,
+                            card.preset.error,
                             device,
                         )?;
                         timing(&feature_config).to_video_frames(&e, clip.fps, clip.frames())

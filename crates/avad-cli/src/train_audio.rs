@@ -373,6 +373,7 @@ pub fn run(args: &AudioArgs) -> Result<()> {
                 preset.steps,
                 preset.score_hop,
                 16,
+                preset.error,
                 &plain,
             )?;
             errors.extend(

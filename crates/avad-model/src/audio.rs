@@ -384,17 +384,51 @@ impl Samples for AudioSequences {
     }
 }
 
+/// How the error of a reconstructed feature frame adds up its 160 values (an audio
+/// preset's `error`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AudioError {
+    /// The Euclidean distance over the 160 values, eq. 3's form: the 128 mel bands make
+    /// up four fifths of it. Models whose preset predates `error` score this way.
+    #[default]
+    Values,
+    /// The root of the sum, over the paper's eight features, of each feature's mean
+    /// squared error: spectral flatness counts as much as the 128 mel bands together.
+    Features,
+}
+
+impl AudioError {
+    /// The weight of each column's squared error, `None` for [`AudioError::Values`]
+    /// (all ones).
+    pub fn weights(self) -> Option<[f32; N_FEATURES]> {
+        match self {
+            AudioError::Values => None,
+            AudioError::Features => {
+                use avad_features::columns::{MEL, MFCC, SPECTRAL_CONTRAST};
+                let mut w = [1.0f32; N_FEATURES];
+                for group in [MFCC, MEL, SPECTRAL_CONTRAST] {
+                    let share = 1.0 / group.len() as f32;
+                    w[group].fill(share);
+                }
+                Some(w)
+            }
+        }
+    }
+}
+
 /// Reconstruction error of every feature frame of `features` (scaled): windows of `steps`
-/// frames every `hop` (plus one ending on the last frame); a frame's error is the Euclidean
-/// distance between it and its reconstruction, averaged over the windows that cover it
-/// (the audio analogue of eq. 3). A clip shorter than one window is padded by repeating its
-/// last frame, and only its own frames are scored.
+/// frames every `hop` (plus one ending on the last frame); a frame's error is the distance
+/// between it and its reconstruction that `error` says, averaged over the windows that
+/// cover it (the audio analogue of eq. 3). A clip shorter than one window is padded by
+/// repeating its last frame, and only its own frames are scored.
 pub fn audio_errors(
     model: &AudioAutoencoder,
     features: &FeatureMatrix,
     steps: usize,
     hop: usize,
     batch: usize,
+    error: AudioError,
     device: &Device,
 ) -> Result<Vec<f64>, ModelError> {
     if hop == 0 || batch == 0 || steps == 0 {
@@ -413,6 +447,10 @@ pub fn audio_errors(
         data.extend_from_slice(&last);
     }
     let windows = avad_data::windows::scoring_windows(padded, steps, hop);
+    let weights = error.weights().map(|w| {
+        Tensor::<1>::from_data(TensorData::new(w.to_vec(), [N_FEATURES]), device)
+            .reshape([1, 1, N_FEATURES])
+    });
     let mut sums = vec![0.0f64; padded];
     let mut counts = vec![0u32; padded];
     for chunk in windows.chunks(batch) {
@@ -424,12 +462,12 @@ pub fn audio_errors(
         let b = chunk.len();
         let input = Tensor::<3>::from_data(TensorData::new(values, [b, steps, N_FEATURES]), device);
         let output = model.forward(input.clone())?;
-        let per_frame = crate::tensor_values(
-            (output - input)
-                .powi_scalar(2)
-                .sum_dim(2)
-                .reshape([b * steps]),
-        )?;
+        let squared = (output - input).powi_scalar(2);
+        let squared = match &weights {
+            Some(w) => squared * w.clone(),
+            None => squared,
+        };
+        let per_frame = crate::tensor_values(squared.sum_dim(2).reshape([b * steps]))?;
         for (k, w) in chunk.iter().enumerate() {
             for (i, frame) in w.frames().enumerate() {
                 sums[frame] += f64::from(per_frame[k * steps + i]).sqrt();
@@ -548,6 +586,59 @@ mod tests {
         assert!(s.data[0] > base.data[0], "a larger value stays larger");
     }
 
+    /// One window: each frame's error is, by hand from the reconstruction, the root of
+    /// the sum of squares over the 160 values, or of the sum over the eight features of
+    /// each one's mean square.
+    #[test]
+    fn errors_add_up_the_values_or_the_eight_features() {
+        use avad_features::columns::{
+            MEL, MFCC, SPECTRAL_BANDWIDTH, SPECTRAL_CENTROID, SPECTRAL_CONTRAST, SPECTRAL_FLATNESS,
+            SPECTRAL_ROLLOFF, ZERO_CROSSING_RATE,
+        };
+        let _rng = crate::fixtures::rng_lock();
+        let device = Device::flex();
+        device.seed(5);
+        let model = AudioAutoencoderConfig::new().init(&device).unwrap();
+        let input = pattern(1, 16, &device);
+        let x = crate::tensor_values(input.clone().reshape([16 * N_FEATURES])).unwrap();
+        let y =
+            crate::tensor_values(model.forward(input).unwrap().reshape([16 * N_FEATURES])).unwrap();
+        let m = FeatureMatrix {
+            frames: 16,
+            data: x.clone(),
+        };
+        let values = audio_errors(&model, &m, 16, 16, 1, AudioError::Values, &device).unwrap();
+        let features = audio_errors(&model, &m, 16, 16, 1, AudioError::Features, &device).unwrap();
+        let groups = [
+            SPECTRAL_FLATNESS..SPECTRAL_FLATNESS + 1,
+            ZERO_CROSSING_RATE..ZERO_CROSSING_RATE + 1,
+            SPECTRAL_CENTROID..SPECTRAL_CENTROID + 1,
+            SPECTRAL_BANDWIDTH..SPECTRAL_BANDWIDTH + 1,
+            MFCC,
+            MEL,
+            SPECTRAL_ROLLOFF..SPECTRAL_ROLLOFF + 1,
+            SPECTRAL_CONTRAST,
+        ];
+        assert_eq!(groups.iter().map(|g| g.len()).sum::<usize>(), N_FEATURES);
+        for t in 0..16 {
+            let sq = |i: usize| f64::from(x[t * N_FEATURES + i] - y[t * N_FEATURES + i]).powi(2);
+            let all: f64 = (0..N_FEATURES).map(sq).sum();
+            let per_feature: f64 = groups
+                .iter()
+                .map(|g| g.clone().map(sq).sum::<f64>() / g.len() as f64)
+                .sum();
+            assert!(
+                (values[t] - all.sqrt()).abs() < 1e-5 * all.sqrt(),
+                "frame {t}"
+            );
+            assert!(
+                (features[t] - per_feature.sqrt()).abs() < 1e-5 * per_feature.sqrt(),
+                "frame {t}"
+            );
+            assert!(features[t] < values[t], "the weights are at most 1");
+        }
+    }
+
     #[test]
     fn errors_cover_every_frame_even_of_short_clips() {
         let _rng = crate::fixtures::rng_lock();
@@ -560,7 +651,7 @@ mod tests {
                 .map(|i| ((i * 31) % 97) as f32 / 97.0)
                 .collect(),
         };
-        let e = audio_errors(&model, &m, 16, 4, 8, &device).unwrap();
+        let e = audio_errors(&model, &m, 16, 4, 8, AudioError::Values, &device).unwrap();
         assert_eq!(e.len(), 37);
         assert!(e.iter().all(|v| v.is_finite() && *v > 0.0));
         let short = FeatureMatrix {
@@ -568,7 +659,7 @@ mod tests {
             data: m.data[..5 * N_FEATURES].to_vec(),
         };
         assert_eq!(
-            audio_errors(&model, &short, 16, 4, 8, &device)
+            audio_errors(&model, &short, 16, 4, 8, AudioError::Features, &device)
                 .unwrap()
                 .len(),
             5

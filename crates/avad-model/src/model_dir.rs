@@ -22,7 +22,7 @@ use avad_media::write_atomic;
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
-use crate::audio::{AudioAutoencoder, AudioAutoencoderConfig, AudioScaler};
+use crate::audio::{AudioAutoencoder, AudioAutoencoderConfig, AudioError, AudioScaler};
 use crate::score::{ClipErrors, PatchScorer};
 use crate::train::{load_model, save_model, EpochRecord, TrainSettings, Trained};
 use crate::visual::{VisualAutoencoder, VisualAutoencoderConfig};
@@ -363,6 +363,11 @@ pub struct AudioPreset {
     pub score_hop: usize,
     /// Fraction of the training recordings held out (whole) for validation and calibration.
     pub validation_fraction: f64,
+    /// How a frame's reconstruction error adds up its values: `values` (the Euclidean
+    /// distance over all 160, the default for presets and models that do not say) or
+    /// `features` (each of the eight features weighs the same).
+    #[serde(default)]
+    pub error: AudioError,
     /// Optimisation.
     pub train: TrainSettings,
 }
@@ -600,6 +605,22 @@ mod tests {
     fn audio_preset_is_table_6s_ped2_run() {
         let p = AudioPreset::load("paper").unwrap();
         assert_eq!((p.steps, p.train.epochs, p.train.batch_size), (32, 50, 10));
+        assert_eq!(p.error, AudioError::Features);
+        // A preset (or a model card's) without `error` is one from before it: eq. 3's form.
+        let older =
+            include_str!("../../../presets/audio-paper.toml").replace("error = \"features\"", "");
+        assert_eq!(
+            AudioPreset::from_toml(&older, Path::new("a.toml"))
+                .unwrap()
+                .error,
+            AudioError::Values
+        );
+        let wrong =
+            include_str!("../../../presets/audio-paper.toml").replace("\"features\"", "\"bands\"");
+        let err = AudioPreset::from_toml(&wrong, Path::new("a.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("a.toml: unknown variant `bands`"), "{err}");
         let text =
             include_str!("../../../presets/audio-paper.toml").replace("steps = 32", "steps = 30");
         let err = AudioPreset::from_toml(&text, Path::new("a.toml"))
