@@ -228,7 +228,7 @@ pub fn run(args: &Args) -> Result<()> {
         args.dataset.display(),
         labels.len(),
         results.len(),
-        smoothing_sentence(args.select.smoothing()),
+        smoothing_sentence(args.select.smooth),
         models.iter().map(Loaded::describe).collect::<Vec<_>>().join("; ")
     );
     md.push_str(&markdown_table(
@@ -253,7 +253,7 @@ pub fn run(args: &Args) -> Result<()> {
         clips: results.len(),
         models: models.iter().map(Loaded::describe).collect(),
         protocol: PROTOCOL,
-        smoothing_frames: args.select.smoothing(),
+        smoothing_frames: args.select.smooth,
         rows: &metric_rows,
         paper_ucsd_ped2: &PAPER_PED2_ROWS,
     };

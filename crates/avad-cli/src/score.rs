@@ -90,10 +90,10 @@ pub struct Selection {
     /// Smooth each clip's regularity scores over time with a centred Gaussian of this
     /// standard deviation, in frames (0: off), after either normalisation (the errors in
     /// scores.csv stay as the model gives them). An event lasts many frames, a one-frame
-    /// jump in the error does not. It looks four deviations ahead, so `--causal` (what
-    /// `avad watch` computes live) does not smooth. The default 2, and smoothing after the
-    /// normalisation rather than before, were chosen on the synthetic scene's test clips,
-    /// never on a benchmark's.
+    /// jump in the error does not. It looks four deviations ahead: `avad watch` smooths
+    /// the same way and decides each frame that many frames late. The default 2, and
+    /// smoothing after the normalisation rather than before, were chosen on the synthetic
+    /// scene's test clips, never on a benchmark's.
     #[arg(long, default_value_t = DEFAULT_SMOOTH, value_name = "FRAMES", value_parser = smoothing_frames)]
     pub smooth: f64,
 }
@@ -110,23 +110,12 @@ pub fn smoothing_sentence(sigma: f64) -> String {
     }
 }
 
-fn smoothing_frames(text: &str) -> std::result::Result<f64, String> {
+pub fn smoothing_frames(text: &str) -> std::result::Result<f64, String> {
     match text.parse::<f64>() {
         Ok(v) if v >= 0.0 && v.is_finite() => Ok(v),
         _ => Err(format!(
             "expected a number of frames, 0 or more, not {text:?}"
         )),
-    }
-}
-
-impl Selection {
-    /// The smoothing that applies: `--smooth`, or none when scoring causally.
-    pub fn smoothing(&self) -> f64 {
-        if self.causal {
-            0.0
-        } else {
-            self.smooth
-        }
     }
 }
 
@@ -377,7 +366,7 @@ pub fn score_clips(
                 }
             };
             let minmax: Vec<f64> = min_max_per_video(&errors).iter().map(|e| 1.0 - e).collect();
-            let sigma = select.smoothing();
+            let sigma = select.smooth;
             modalities.push(ModalityScores {
                 modality: m.modality().to_string(),
                 regularity_minmax: gaussian_smooth(&minmax, sigma),
@@ -628,7 +617,7 @@ pub fn run(args: &Args) -> Result<()> {
         frames: labels.len(),
         anomalous_frames: labels.iter().filter(|&&l| l).count(),
         models: models.iter().map(Loaded::describe).collect(),
-        smoothing_frames: args.select.smoothing(),
+        smoothing_frames: args.select.smooth,
         frame_level: rows.iter().map(|(r, _)| r.clone()).collect(),
         pixel_level_auc: pixel_auc,
         pixel_blocks: pixels.blocks.as_deref(),

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context, Result};
+use avad_eval::Kernel;
 use avad_media::audio::{downmix_mono, AudioStream, DecodedAudio};
 use avad_media::frames::{FrameFolder, GrayResizer};
 use avad_media::video::{is_stream_url, is_video_path, OpenOptions, VideoReader};
@@ -33,7 +34,9 @@ use crate::train_audio::decode_native_mono;
 /// twice for a visual and an audio model. Each window is scored as soon as its last frame
 /// arrives, with the calibrated normalisation (no look-ahead), exactly as `avad score
 /// --causal` computes it offline; the sound is kept aligned with the picture by timestamp
-/// and each frame's audio score is final about one audio window (0.74 s) later. With both
+/// and each frame's audio score is final about one audio window (0.74 s) later. The
+/// scores are then smoothed over time as offline (--smooth), so a frame is decided 4σ
+/// frames after its scores are in (8 frames at the default σ = 2). With both
 /// models a frame's decision is on the joint score, the mean of the two regularity
 /// scores, against the mean of the two label-free γ (the label-free fusion of
 /// `avad eval`); with one, on its own score against its γ. --gamma overrides γ.
@@ -110,6 +113,12 @@ pub struct Args {
     /// not depend on it.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     workers: Option<u32>,
+    /// Smooth the regularity scores over time as `avad score` does (a centred Gaussian of
+    /// this standard deviation, in frames, within each stretch of stream; 0: off). Each
+    /// frame is then decided once the 4σ frames after it are scored: 8 frames (0.32 s at
+    /// 25 fps) at the default σ = 2.
+    #[arg(long, default_value_t = crate::score::DEFAULT_SMOOTH, value_name = "FRAMES", value_parser = crate::score::smoothing_frames)]
+    smooth: f64,
 }
 
 #[derive(Serialize)]
@@ -174,6 +183,8 @@ enum Event {
         max_audio_held: usize,
         /// Seconds of silence scored in place of sound that lagged past --sound-timeout.
         sound_filled_s: f64,
+        /// --smooth: the Gaussian's standard deviation over the regularity scores, in frames.
+        smoothing_frames: f64,
         interrupted: bool,
         #[serde(skip_serializing_if = "Option::is_none")]
         error: Option<String>,
@@ -456,6 +467,62 @@ struct Pending {
     dropped: bool,
 }
 
+/// A frame with all its scores: (error, calibrated regularity) of each modality.
+struct Ready {
+    frame: usize,
+    t: f64,
+    pixels: Vec<u8>,
+    arrived: Instant,
+    video: (f64, f64),
+    audio: Option<(f64, f64)>,
+}
+
+/// `avad score`'s smoothing done live: a frame's regularity scores are smoothed with the
+/// [`Kernel::radius`] frames on each side of it within its stretch of stream, so it is
+/// decided once the frames after it are in, with the same bits as the whole clip offline.
+struct Smoother {
+    kernel: Kernel,
+    /// The regularity scores (video, audio) of up to `radius` frames before `ahead`'s
+    /// first, back to the stretch's start.
+    history: VecDeque<(f64, Option<f64>)>,
+    ahead: VecDeque<Ready>,
+}
+
+impl Smoother {
+    /// The first waiting frame and its smoothed (video, audio) regularity, once `radius`
+    /// frames after it are in (or, at the stretch's `end`, whatever follows it).
+    fn next(&mut self, end: bool) -> Option<(Ready, (f64, Option<f64>))> {
+        let radius = self.kernel.radius();
+        if self.ahead.len() <= radius && !(end && !self.ahead.is_empty()) {
+            return None;
+        }
+        let at = self.history.len();
+        let video: Vec<f64> = self
+            .history
+            .iter()
+            .map(|h| h.0)
+            .chain(self.ahead.iter().map(|r| r.video.1))
+            .collect();
+        let v = self.kernel.at(&video, at);
+        let a = self.ahead[0].audio.map(|_| {
+            let audio: Vec<f64> = self
+                .history
+                .iter()
+                .map(|h| h.1.unwrap_or(f64::NAN))
+                .chain(self.ahead.iter().map(|r| r.audio.map_or(f64::NAN, |a| a.1)))
+                .collect();
+            self.kernel.at(&audio, at)
+        });
+        let ready = self.ahead.pop_front()?;
+        self.history
+            .push_back((ready.video.1, ready.audio.map(|a| a.1)));
+        if self.history.len() > radius {
+            self.history.pop_front();
+        }
+        Some((ready, (v, a)))
+    }
+}
+
 struct Emitter {
     out: std::io::BufWriter<std::io::Stdout>,
     every_frame: bool,
@@ -469,6 +536,8 @@ struct Emitter {
     gap: Option<(usize, f64, usize)>,
     /// Frames from global index `base` on, waiting for their scores.
     pending: VecDeque<Pending>,
+    /// Scored frames waiting for the frames after them (`--smooth`).
+    smoother: Option<Smoother>,
     base: usize,
     emitted: usize,
     /// Latency from arrival to emission, ms: count, sum, max, latest (running, so that
@@ -537,18 +606,55 @@ impl Emitter {
             let Some(p) = self.pending.pop_front() else {
                 break;
             };
-            let frame = self.base;
+            let ready = Ready {
+                frame: self.base,
+                t: p.t,
+                pixels: p.pixels,
+                arrived: p.arrived,
+                video,
+                audio: p.audio,
+            };
             self.base += 1;
-            let ms = p.arrived.elapsed().as_secs_f64() * 1000.0;
-            self.latency = (
-                self.latency.0 + 1,
-                self.latency.1 + ms,
-                self.latency.2.max(ms),
-                ms,
-            );
-            self.frame(frame, p.t, video, p.audio, p.pixels)?;
+            match self.smoother.as_mut() {
+                Some(smoother) => smoother.ahead.push_back(ready),
+                None => self.emit(ready, None)?,
+            }
+            self.emit_smoothed(false)?;
         }
         Ok(())
+    }
+
+    /// Emits the frames the smoother can decide; at the end of a stretch of stream, all
+    /// of them, and the next stretch starts afresh (as `avad score` smooths each clip).
+    fn emit_smoothed(&mut self, end: bool) -> Result<()> {
+        while let Some((ready, smoothed)) = self.smoother.as_mut().and_then(|s| s.next(end)) {
+            self.emit(ready, Some(smoothed))?;
+        }
+        if end {
+            if let Some(s) = self.smoother.as_mut() {
+                s.history.clear();
+            }
+        }
+        Ok(())
+    }
+
+    /// Decides a frame on its regularity scores, smoothed when `smoothed` says.
+    fn emit(&mut self, ready: Ready, smoothed: Option<(f64, Option<f64>)>) -> Result<()> {
+        let ms = ready.arrived.elapsed().as_secs_f64() * 1000.0;
+        self.latency = (
+            self.latency.0 + 1,
+            self.latency.1 + ms,
+            self.latency.2.max(ms),
+            ms,
+        );
+        let (mut video, mut audio) = (ready.video, ready.audio);
+        if let Some((v, a)) = smoothed {
+            video.1 = v;
+            if let (Some(audio), Some(a)) = (audio.as_mut(), a) {
+                audio.1 = a;
+            }
+        }
+        self.frame(ready.frame, ready.t, video, audio, ready.pixels)
     }
 
     fn frame(
@@ -835,6 +941,7 @@ impl Scorer<'_> {
                 }
             }
             emitter.drain()?;
+            emitter.emit_smoothed(true)?;
             Ok(ended)
         })
     }
@@ -1077,6 +1184,11 @@ pub fn run(args: &Args) -> Result<()> {
         min_gap: args.min_gap as usize,
         gap: None,
         pending: VecDeque::new(),
+        smoother: Kernel::new(args.smooth).map(|kernel| Smoother {
+            kernel,
+            history: VecDeque::new(),
+            ahead: VecDeque::new(),
+        }),
         base: 0,
         emitted: 0,
         latency: (0, 0.0, 0.0, f64::NAN),
@@ -1193,6 +1305,7 @@ fn summary(
         max_pending_frames: emitter.max_pending,
         max_audio_held: emitter.max_audio_held,
         sound_filled_s: emitter.sound_filled_s,
+        smoothing_frames: emitter.smoother.as_ref().map_or(0.0, |s| s.kernel.sigma()),
         interrupted,
         error,
     };

@@ -430,6 +430,45 @@ fn train_then_score_the_synthetic_scene() {
         (summary["event"].as_str(), summary["frames"].as_u64()),
         (Some("summary"), Some(40))
     );
+    // Both smooth by default (σ = 2), and both can be told not to.
+    assert_eq!(summary["smoothing_frames"].as_f64(), Some(2.0));
+    let raw_causal = tmp.path().join("causal-raw");
+    let raw_args = ["--clip", "clip01", "--causal", "--smooth", "0", "--out"];
+    ok(&avad(
+        &[
+            &["score", s, "--model", m][..],
+            &raw_args,
+            &[raw_causal.to_str().unwrap()],
+        ]
+        .concat(),
+    ));
+    let raw_offline: Vec<f64> = read(&raw_causal.join("scores.csv"))
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(5).unwrap().parse().unwrap())
+        .collect();
+    assert_ne!(raw_offline, offline);
+    let raw_live = ok(&avad(&[
+        "watch",
+        clip.to_str().unwrap(),
+        "--model",
+        m,
+        "--every-frame",
+        "--smooth",
+        "0",
+    ]));
+    let raw_frames: Vec<f64> = common::events(&raw_live)
+        .iter()
+        .filter(|e| e["event"] == "frame")
+        .map(|e| e["video_regularity"].as_f64().unwrap())
+        .collect();
+    assert_eq!(raw_frames.len(), 40);
+    for (live, off) in raw_frames.iter().zip(&raw_offline) {
+        assert!(
+            (live - off).abs() <= 1e-9 * off.abs().max(1.0),
+            "live {live}, offline {off}"
+        );
+    }
     assert_fails_naming(
         &avad(&["watch", "/no/such/source", "--model", m]),
         "/no/such/source",

@@ -21,4 +21,4 @@ pub use normalize::{
     min_max_per_video, regularity_score, regularity_scores, Calibration, CalibrationError,
 };
 pub use report::{markdown_table, ModalityMetrics};
-pub use smooth::gaussian_smooth;
+pub use smooth::{gaussian_smooth, Kernel};

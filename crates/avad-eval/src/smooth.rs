@@ -3,8 +3,8 @@
 //! An anomalous event on a surveillance camera lasts many frames, while a frame's
 //! reconstruction error also jumps with things that last one (a JPEG artefact, a
 //! window edge). A centred Gaussian over each clip's frame scores keeps the events and
-//! damps the jumps. It needs look-ahead (four standard deviations), so it is an offline
-//! step: live scoring does not smooth.
+//! damps the jumps. It looks four standard deviations ahead, so a live scorer that
+//! smooths ([`Kernel::at`]) decides each frame that many frames late.
 
 /// How far the kernel reaches, in standard deviations (scipy's `gaussian_filter1d`
 /// default `truncate=4.0`).
@@ -16,32 +16,64 @@ pub const TRUNCATE: f64 = 4.0;
 /// NaN scores take no part: the weights of the finite neighbours are renormalised, and a
 /// NaN stays NaN. `sigma <= 0` (or an empty clip) returns the scores unchanged.
 pub fn gaussian_smooth(scores: &[f64], sigma: f64) -> Vec<f64> {
-    if !(sigma > 0.0) || scores.is_empty() {
+    let Some(kernel) = Kernel::new(sigma) else {
         return scores.to_vec();
+    };
+    (0..scores.len()).map(|i| kernel.at(scores, i)).collect()
+}
+
+/// The half of a Gaussian kernel, for smoothing one score at a time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Kernel {
+    sigma: f64,
+    /// Weight at distance 0, 1, …, radius.
+    weights: Vec<f64>,
+}
+
+impl Kernel {
+    /// The kernel of standard deviation `sigma` frames, `None` when `sigma <= 0` (or NaN).
+    pub fn new(sigma: f64) -> Option<Self> {
+        if !(sigma > 0.0) {
+            return None;
+        }
+        let radius = (TRUNCATE * sigma + 0.5) as usize;
+        let weights = (0..=radius)
+            .map(|d| (-0.5 * (d as f64 / sigma).powi(2)).exp())
+            .collect();
+        Some(Kernel { sigma, weights })
     }
-    let radius = (TRUNCATE * sigma + 0.5) as usize;
-    let weights: Vec<f64> = (0..=radius)
-        .map(|d| (-0.5 * (d as f64 / sigma).powi(2)).exp())
-        .collect();
-    let last = scores.len() as isize - 1;
-    (0..scores.len())
-        .map(|i| {
-            if scores[i].is_nan() {
-                return f64::NAN;
+
+    /// The standard deviation, in frames.
+    pub fn sigma(&self) -> f64 {
+        self.sigma
+    }
+
+    /// How many scores on each side the kernel reaches.
+    pub fn radius(&self) -> usize {
+        self.weights.len() - 1
+    }
+
+    /// The smoothed score `i` of `scores`, the edges of `scores` extended as in
+    /// [`gaussian_smooth`]. A live scorer that holds the [`Kernel::radius`] scores on each
+    /// side of `i` (or all there are, up to the clip's edges) gets the same bits as the
+    /// whole clip smoothed at once.
+    pub fn at(&self, scores: &[f64], i: usize) -> f64 {
+        if scores[i].is_nan() {
+            return f64::NAN;
+        }
+        let radius = self.radius() as isize;
+        let last = scores.len() as isize - 1;
+        let (mut sum, mut total) = (0.0, 0.0);
+        for offset in -radius..=radius {
+            let s = scores[(i as isize + offset).clamp(0, last) as usize];
+            if !s.is_nan() {
+                let w = self.weights[offset.unsigned_abs()];
+                sum += w * s;
+                total += w;
             }
-            let (mut sum, mut total) = (0.0, 0.0);
-            for offset in -(radius as isize)..=radius as isize {
-                let j = (i as isize + offset).clamp(0, last) as usize;
-                let s = scores[j];
-                if !s.is_nan() {
-                    let w = weights[offset.unsigned_abs()];
-                    sum += w * s;
-                    total += w;
-                }
-            }
-            sum / total
-        })
-        .collect()
+        }
+        sum / total
+    }
 }
 
 #[cfg(test)]
@@ -94,6 +126,24 @@ mod tests {
         4.232435274587486,
         3.8256489970864336,
     ];
+
+    /// What a live scorer sees: a slice from the clip's start (or `radius` before the frame)
+    /// to `radius` after it (or the clip's end) smooths the frame to the same bits.
+    #[test]
+    fn a_window_around_a_frame_gives_the_whole_clips_bits() {
+        let clip: Vec<f64> = (0..50).map(|i| ((i * 37) % 11) as f64 / 7.0).collect();
+        let kernel = Kernel::new(2.0).unwrap();
+        assert_eq!(kernel.radius(), 8);
+        let whole = gaussian_smooth(&clip, 2.0);
+        for i in 0..clip.len() {
+            let (from, to) = (i.saturating_sub(8), (i + 9).min(clip.len()));
+            assert_eq!(
+                kernel.at(&clip[from..to], i - from).to_bits(),
+                whole[i].to_bits(),
+                "frame {i}"
+            );
+        }
+    }
 
     #[test]
     fn keeps_constants_and_sums_and_skips_nan() {
