@@ -937,6 +937,8 @@ fn train_then_score_the_synthetic_scene() {
         ev.to_str().unwrap(),
         "--fusion-epochs",
         "2",
+        "--fusion-seeds",
+        "2",
     ]));
     for row in [
         "| audio, per-video min-max |",
@@ -992,6 +994,44 @@ fn train_then_score_the_synthetic_scene() {
         );
     }
     check_report_renders(&ev.join("report.html"), 3);
+    assert_eq!(results["fusion_seeds"].as_u64(), Some(2));
+
+    // Each fold's net P is the mean of its seeds' nets: the two-seed run above against the
+    // one-seed runs of seeds 1 and 2 (the same inputs, scored again).
+    let single = |seed: &str| -> Vec<(f64, f64)> {
+        let out = tmp.path().join(format!("eval-seed{seed}"));
+        ok(&avad(&[
+            "eval",
+            s,
+            "--model",
+            m,
+            "--model",
+            a,
+            "--out",
+            out.to_str().unwrap(),
+            "--fusion-epochs",
+            "2",
+            "--fusion-seeds",
+            "1",
+            "--fusion-seed",
+            seed,
+        ]));
+        let csv = read(&out.join("scores.csv"));
+        csv.lines()
+            .skip(1)
+            .map(|l| {
+                let v: Vec<&str> = l.split(',').collect();
+                (v[nm].parse().unwrap(), v[nc].parse().unwrap())
+            })
+            .collect()
+    };
+    let (one, two) = (single("1"), single("2"));
+    assert_ne!(one, two, "another seed trains another net");
+    for ((r, a), b) in rows.iter().zip(&one).zip(&two) {
+        let at = |c: usize| r[c - 3];
+        assert!((at(nm) - 0.5 * (a.0 + b.0)).abs() < 1e-12, "{r:?} {a:?} {b:?}");
+        assert!((at(nc) - 0.5 * (a.1 + b.1)).abs() < 1e-12, "{r:?} {a:?} {b:?}");
+    }
 
     // Two models of one modality are refused.
     assert_fails_naming(
