@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use avad_data::synthetic::write_dataset;
+use avad_data::synthetic::{write_dataset_with, SceneLook};
 
 /// Write the synthetic audio-visual scene, deterministic by seed, as a
 /// generic dataset (train/ normal clips, test/ clips with anomalies), then
@@ -30,10 +30,30 @@ pub struct Args {
     /// Frames per clip (25 fps).
     #[arg(long, default_value_t = 200)]
     frames: usize,
+    /// Mean number of pedestrians in view (more: a harder scene to see into).
+    #[arg(long, default_value_t = SceneLook::default().people_in_view)]
+    people: f32,
+    /// Sensor noise, standard deviation in gray levels (0-64).
+    #[arg(long, default_value_t = SceneLook::default().sensor_noise)]
+    sensor_noise: f32,
+    /// RMS of the ambient sound bed, full scale 1 (0-0.5; louder: the events stand out less).
+    #[arg(long, default_value_t = SceneLook::default().ambient_rms)]
+    ambient_rms: f32,
 }
 
 pub fn run(args: &Args) -> Result<()> {
-    let clips = write_dataset(&args.out, args.seed, args.train, args.test, args.frames)?;
+    let look = SceneLook {
+        people_in_view: args.people,
+        sensor_noise: args.sensor_noise,
+        ambient_rms: args.ambient_rms,
+    };
+    let clips = write_dataset_with(
+        &args.out,
+        args.seed,
+        (args.train, args.test),
+        args.frames,
+        &look,
+    )?;
     eprintln!("wrote {} clips to {}", clips.len(), args.out.display());
     for c in clips.iter().filter(|c| !c.events.is_empty()) {
         let events: Vec<String> = c

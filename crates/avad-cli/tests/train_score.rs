@@ -1029,8 +1029,14 @@ fn train_then_score_the_synthetic_scene() {
     assert_ne!(one, two, "another seed trains another net");
     for ((r, a), b) in rows.iter().zip(&one).zip(&two) {
         let at = |c: usize| r[c - 3];
-        assert!((at(nm) - 0.5 * (a.0 + b.0)).abs() < 1e-12, "{r:?} {a:?} {b:?}");
-        assert!((at(nc) - 0.5 * (a.1 + b.1)).abs() < 1e-12, "{r:?} {a:?} {b:?}");
+        assert!(
+            (at(nm) - 0.5 * (a.0 + b.0)).abs() < 1e-12,
+            "{r:?} {a:?} {b:?}"
+        );
+        assert!(
+            (at(nc) - 0.5 * (a.1 + b.1)).abs() < 1e-12,
+            "{r:?} {a:?} {b:?}"
+        );
     }
 
     // Two models of one modality are refused.

@@ -409,6 +409,29 @@ pub struct WrittenClip {
     pub events: Vec<Event>,
 }
 
+/// What every clip of a dataset shares beyond its seed: how crowded, noisy and loud the
+/// walkway is. The default is [`SceneConfig::default`]'s, the scene `avad demo` uses.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SceneLook {
+    /// [`SceneConfig::people_in_view`].
+    pub people_in_view: f32,
+    /// [`SceneConfig::sensor_noise`].
+    pub sensor_noise: f32,
+    /// [`SceneConfig::ambient_rms`].
+    pub ambient_rms: f32,
+}
+
+impl Default for SceneLook {
+    fn default() -> Self {
+        let c = SceneConfig::default();
+        Self {
+            people_in_view: c.people_in_view,
+            sensor_noise: c.sensor_noise,
+            ambient_rms: c.ambient_rms,
+        }
+    }
+}
+
 /// Writes `root/train/clip01…` (normal clips) and `root/test/clip01…` (clips made by
 /// [`SceneConfig::test`]), each seeded from `seed` and its split and index. The whole
 /// dataset is assembled in `<root>.tmp-<pid>` and renamed to `root` at the end.
@@ -418,6 +441,24 @@ pub fn write_dataset(
     n_train: usize,
     n_test: usize,
     frames_per_clip: usize,
+) -> Result<Vec<WrittenClip>, SceneError> {
+    write_dataset_with(
+        root,
+        seed,
+        (n_train, n_test),
+        frames_per_clip,
+        &SceneLook::default(),
+    )
+}
+
+/// [`write_dataset`] with every clip's crowd, sensor noise and ambient sound set by `look`
+/// (each clip's seed, and so its people, anomalies and their timing, stays the same).
+pub fn write_dataset_with(
+    root: &Path,
+    seed: u64,
+    (n_train, n_test): (usize, usize),
+    frames_per_clip: usize,
+    look: &SceneLook,
 ) -> Result<Vec<WrittenClip>, SceneError> {
     let digits = n_train.max(n_test).to_string().len().max(2);
     let mut written = Vec::new();
@@ -431,7 +472,12 @@ pub fn write_dataset(
             for i in 0..count {
                 let clip_seed =
                     Rng::new(seed ^ (i as u64).wrapping_mul(0x9E37_79B9), stream).next_u64();
-                let config = preset(clip_seed, frames_per_clip);
+                let config = SceneConfig {
+                    people_in_view: look.people_in_view,
+                    sensor_noise: look.sensor_noise,
+                    ambient_rms: look.ambient_rms,
+                    ..preset(clip_seed, frames_per_clip)
+                };
                 let scene = generate(&config)?;
                 let name = format!("clip{:0digits$}", i + 1);
                 write_clip(&scene, &tmp.join(split).join(&name))?;

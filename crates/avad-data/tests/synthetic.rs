@@ -5,8 +5,8 @@ use std::fs;
 use std::path::Path;
 
 use avad_data::synthetic::{
-    generate, write_clip, write_dataset, AnomalyKind, ObjectKind, Scene, SceneConfig, SceneError,
-    ScheduledAnomaly,
+    generate, write_clip, write_dataset, write_dataset_with, AnomalyKind, ObjectKind, Scene,
+    SceneConfig, SceneError, SceneLook, ScheduledAnomaly,
 };
 use avad_data::wav::{write_wav_f32, write_wav_pcm16, WavError};
 
@@ -678,6 +678,67 @@ fn dataset_layout_has_normal_train_and_anomalous_test_clips() {
         write_dataset(&root, 42, 1, 1, 10),
         Err(SceneError::Exists { .. })
     ));
+}
+
+/// A harder look (crowd, sensor noise, ambient sound) keeps each clip's seed and so its
+/// anomalies and their timing; the frames and the sound change, and the ambient bed gets
+/// louder. A look out of range is refused by the scene's validation.
+#[test]
+fn a_harder_look_keeps_the_clips_and_their_anomalies() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (plain, hard) = (tmp.path().join("plain"), tmp.path().join("hard"));
+    let default = write_dataset(&plain, 9, 1, 2, 30).unwrap();
+    let look = SceneLook {
+        people_in_view: 12.0,
+        sensor_noise: 10.0,
+        ambient_rms: 0.1,
+    };
+    assert_eq!(
+        write_dataset_with(
+            &plain.with_extension("again"),
+            9,
+            (1, 2),
+            30,
+            &SceneLook::default()
+        )
+        .unwrap()
+        .iter()
+        .map(|c| &c.config)
+        .collect::<Vec<_>>(),
+        default.iter().map(|c| &c.config).collect::<Vec<_>>(),
+        "the default look is write_dataset's"
+    );
+    let harder = write_dataset_with(&hard, 9, (1, 2), 30, &look).unwrap();
+    for (d, h) in default.iter().zip(&harder) {
+        assert_eq!(d.config.seed, h.config.seed);
+        assert_eq!(d.config.anomalies, h.config.anomalies);
+        assert_eq!(
+            (
+                h.config.people_in_view,
+                h.config.sensor_noise,
+                h.config.ambient_rms
+            ),
+            (12.0, 10.0, 0.1)
+        );
+        assert_ne!(
+            fs::read(d.dir.join("000010.png")).unwrap(),
+            fs::read(h.dir.join("000010.png")).unwrap()
+        );
+    }
+    let rms = |config: &SceneConfig| {
+        let s = generate(config).unwrap().audio;
+        (s.iter().map(|v| (*v as f64).powi(2)).sum::<f64>() / s.len() as f64).sqrt()
+    };
+    // The normal training clip: ambient sound and footsteps only.
+    let (quiet, loud) = (rms(&default[0].config), rms(&harder[0].config));
+    assert!(loud > 3.0 * quiet, "{loud} against {quiet}");
+    let bad = SceneLook {
+        sensor_noise: 100.0,
+        ..look
+    };
+    let err = write_dataset_with(&tmp.path().join("bad"), 9, (1, 1), 10, &bad).unwrap_err();
+    assert!(err.to_string().contains("sensor_noise 100"), "{err}");
+    assert!(!tmp.path().join("bad").exists());
 }
 
 #[test]
