@@ -129,6 +129,11 @@ trained on (leave-one-clip-out on Ped2); the fusion net is trained leave-one-cli
 calibrated scores use only normal data held out at training time.";
 
 pub fn run(args: &Args) -> Result<()> {
+    let fusion_seeds = args.fusion_seed
+        ..args
+            .fusion_seed
+            .checked_add(args.fusion_seeds)
+            .context("--fusion-seed plus --fusion-seeds is past the largest seed")?;
     let device = args
         .select
         .device
@@ -206,7 +211,7 @@ pub fn run(args: &Args) -> Result<()> {
                 (audio, video),
                 calibrated,
                 args.fusion_epochs,
-                args.fusion_seed..args.fusion_seed + args.fusion_seeds,
+                fusion_seeds.clone(),
             )?;
             rows.push(MetricsRow::compute(
                 "joint (Table 4 net)",

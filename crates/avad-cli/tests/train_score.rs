@@ -1075,6 +1075,18 @@ fn bad_models_and_presets_fail_with_one_line() {
         &avad(&["train", "visual", t, "--out", o, "--size", "100"]),
         "size 100 must be a positive multiple of 8",
     );
+    let last = u64::MAX.to_string();
+    assert_fails_naming(
+        &avad(&["eval", t, "--model", t, "--out", o, "--fusion-seed", &last]),
+        "--fusion-seed plus --fusion-seeds is past the largest seed",
+    );
+    let none = avad(&["eval", t, "--model", t, "--out", o, "--fusion-seeds", "0"]);
+    let err = String::from_utf8_lossy(&none.stderr);
+    assert_eq!(none.status.code(), Some(2), "a usage error: {err}");
+    assert!(
+        err.starts_with("error: invalid value '0' for '--fusion-seeds"),
+        "{err}"
+    );
     assert!(!out.exists(), "nothing written on failure");
 }
 
