@@ -39,6 +39,9 @@ pub struct Args {
     /// RMS of the ambient sound bed, full scale 1 (0-0.5; louder: the events stand out less).
     #[arg(long, default_value_t = SceneLook::default().ambient_rms)]
     ambient_rms: f32,
+    /// Scales the visual anomalies' speed (0.1-4; below 1 they move closer to walking pace).
+    #[arg(long, default_value_t = SceneLook::default().anomaly_speed)]
+    anomaly_speed: f32,
 }
 
 pub fn run(args: &Args) -> Result<()> {
@@ -46,6 +49,7 @@ pub fn run(args: &Args) -> Result<()> {
         people_in_view: args.people,
         sensor_noise: args.sensor_noise,
         ambient_rms: args.ambient_rms,
+        anomaly_speed: args.anomaly_speed,
     };
     let clips = write_dataset_with(
         &args.out,

@@ -98,6 +98,9 @@ pub struct SceneConfig {
     pub sensor_noise: f32,
     /// RMS of the ambient sound bed (pink and brown noise) before footsteps, full scale 1.
     pub ambient_rms: f32,
+    /// Scales every visual anomaly's speed (1: a cyclist at 4.5-6 px/frame, people at
+    /// 1-1.5); below 1 they move closer to walking pace and are harder to tell apart.
+    pub anomaly_speed: f32,
 }
 
 impl Default for SceneConfig {
@@ -113,6 +116,7 @@ impl Default for SceneConfig {
             people_in_view: 5.0,
             sensor_noise: 2.0,
             ambient_rms: 0.01,
+            anomaly_speed: 1.0,
         }
     }
 }
@@ -188,8 +192,9 @@ impl SceneConfig {
 
     /// Frames an anomaly typically lasts: the crossing time at its mean speed, or its sound.
     fn nominal_duration_frames(&self, kind: AnomalyKind) -> f32 {
-        let crossing =
-            |speed: f32| (self.width as f32 + 30.0) / (speed * self.width as f32 / 160.0);
+        let crossing = |speed: f32| {
+            (self.width as f32 + 30.0) / (speed * self.anomaly_speed * self.width as f32 / 160.0)
+        };
         match kind {
             AnomalyKind::Bicycle => crossing(5.25),
             AnomalyKind::Cart => crossing(2.6),
@@ -244,6 +249,12 @@ impl SceneConfig {
             return bad(format!(
                 "ambient_rms {} is outside 0..=0.5",
                 self.ambient_rms
+            ));
+        }
+        if !(self.anomaly_speed >= 0.1 && self.anomaly_speed <= 4.0) {
+            return bad(format!(
+                "anomaly_speed {} is outside 0.1..=4",
+                self.anomaly_speed
             ));
         }
         if let Some(a) = self.anomalies.iter().find(|a| a.start_frame >= self.frames) {
@@ -410,7 +421,7 @@ pub struct WrittenClip {
 }
 
 /// What every clip of a dataset shares beyond its seed: how crowded, noisy and loud the
-/// walkway is. The default is [`SceneConfig::default`]'s, the scene `avad demo` uses.
+/// walkway is, and how fast its anomalies move. The default is [`SceneConfig::default`]'s, the scene `avad demo` uses.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SceneLook {
     /// [`SceneConfig::people_in_view`].
@@ -419,6 +430,8 @@ pub struct SceneLook {
     pub sensor_noise: f32,
     /// [`SceneConfig::ambient_rms`].
     pub ambient_rms: f32,
+    /// [`SceneConfig::anomaly_speed`].
+    pub anomaly_speed: f32,
 }
 
 impl Default for SceneLook {
@@ -428,6 +441,7 @@ impl Default for SceneLook {
             people_in_view: c.people_in_view,
             sensor_noise: c.sensor_noise,
             ambient_rms: c.ambient_rms,
+            anomaly_speed: c.anomaly_speed,
         }
     }
 }
@@ -451,8 +465,9 @@ pub fn write_dataset(
     )
 }
 
-/// [`write_dataset`] with every clip's crowd, sensor noise and ambient sound set by `look`
-/// (each clip's seed, and so its people, anomalies and their timing, stays the same).
+/// [`write_dataset`] with every clip's crowd, sensor noise, ambient sound and anomaly speed
+/// set by `look` (each clip's seed, and so its people, anomalies and their start frames,
+/// stays the same; slower anomalies stay in view longer).
 pub fn write_dataset_with(
     root: &Path,
     seed: u64,
@@ -476,6 +491,7 @@ pub fn write_dataset_with(
                     people_in_view: look.people_in_view,
                     sensor_noise: look.sensor_noise,
                     ambient_rms: look.ambient_rms,
+                    anomaly_speed: look.anomaly_speed,
                     ..preset(clip_seed, frames_per_clip)
                 };
                 let scene = generate(&config)?;

@@ -692,6 +692,7 @@ fn a_harder_look_keeps_the_clips_and_their_anomalies() {
         people_in_view: 12.0,
         sensor_noise: 10.0,
         ambient_rms: 0.1,
+        anomaly_speed: 0.5,
     };
     assert_eq!(
         write_dataset_with(
@@ -716,9 +717,10 @@ fn a_harder_look_keeps_the_clips_and_their_anomalies() {
             (
                 h.config.people_in_view,
                 h.config.sensor_noise,
-                h.config.ambient_rms
+                h.config.ambient_rms,
+                h.config.anomaly_speed
             ),
-            (12.0, 10.0, 0.1)
+            (12.0, 10.0, 0.1, 0.5)
         );
         assert_ne!(
             fs::read(d.dir.join("000010.png")).unwrap(),
@@ -739,6 +741,33 @@ fn a_harder_look_keeps_the_clips_and_their_anomalies() {
     let err = write_dataset_with(&tmp.path().join("bad"), 9, (1, 1), 10, &bad).unwrap_err();
     assert!(err.to_string().contains("sensor_noise 100"), "{err}");
     assert!(!tmp.path().join("bad").exists());
+}
+
+/// At half speed a cyclist takes twice as long to cross the view; a speed out of range is
+/// refused.
+#[test]
+fn anomaly_speed_scales_the_crossing_time() {
+    let at = |speed: f32| {
+        let config = SceneConfig {
+            anomaly_speed: speed,
+            ..staged(21, 150, &[(AnomalyKind::Bicycle, 20)]).config
+        };
+        let e = generate(&config).unwrap().events[0];
+        assert_eq!(e.start_frame, 20);
+        (e.end_frame - e.start_frame) as f64
+    };
+    let (full, half) = (at(1.0), at(0.5));
+    assert!(full >= 20.0 && half < 130.0, "{full} {half}");
+    assert!(
+        (1.8..=2.2).contains(&(half / full)),
+        "{full} frames against {half}"
+    );
+    let err = generate(&SceneConfig {
+        anomaly_speed: 0.0,
+        ..SceneConfig::normal(1, 10)
+    })
+    .unwrap_err();
+    assert!(err.to_string().contains("anomaly_speed 0"), "{err}");
 }
 
 #[test]

@@ -578,7 +578,7 @@ pub(super) fn render(config: &SceneConfig) -> Video {
                 Stream::Anomaly,
             );
             let dir = rng.sign();
-            let speed = actor_speed(&mut rng, a.kind) * geo.speed;
+            let speed = actor_speed(&mut rng, a.kind) * config.anomaly_speed * geo.speed;
             // Enter with the front 1.5 units inside the view, so it is seen from `start_frame`.
             let lane = rng.range(0.15, 0.9);
             let entry_y = geo.lane_y(if dir > 0.0 { 0.0 } else { geo.w }, lane);
