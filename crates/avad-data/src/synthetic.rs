@@ -421,7 +421,8 @@ pub struct WrittenClip {
 }
 
 /// What every clip of a dataset shares beyond its seed: how crowded, noisy and loud the
-/// walkway is, and how fast its anomalies move. The default is [`SceneConfig::default`]'s, the scene `avad demo` uses.
+/// walkway is, and how fast its anomalies move. The default is [`SceneConfig::default`]'s,
+/// the scene `avad demo` uses.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SceneLook {
     /// [`SceneConfig::people_in_view`].
