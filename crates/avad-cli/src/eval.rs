@@ -356,13 +356,6 @@ fn fuse_leave_one_clip_out(
             .collect()
     };
     let per_clip: Vec<Vec<(Vec<f64>, bool)>> = results.iter().map(rows_of).collect();
-    let settings = TrainSettings {
-        epochs,
-        batch_size: 256,
-        learning_rate: 1e-3,
-        patience: 0,
-        seed: seeds.start,
-    };
     let train_device = Device::flex().autodiff();
     let plain = Device::flex();
     let n_seeds = seeds.end - seeds.start;
@@ -389,8 +382,11 @@ fn fuse_leave_one_clip_out(
         let mut sum = vec![0.0; x.len()];
         for seed in seeds.clone() {
             let settings = TrainSettings {
+                epochs,
+                batch_size: 256,
+                learning_rate: 1e-3,
+                patience: 0,
                 seed,
-                ..settings.clone()
             };
             let net = fit_fusion(&samples, &settings, &train_device, &mut Silent)?;
             let net = copy_weights(&net, FusionNetConfig::new().init(&plain))?.valid();

@@ -190,11 +190,11 @@ impl SceneConfig {
         }
     }
 
-    /// Frames an anomaly typically lasts: the crossing time at its mean speed, or its sound.
+    /// Frames an anomaly typically lasts: the crossing time at its mean full speed (whatever
+    /// `anomaly_speed` says, so the test clips' start frames do not depend on it), or its sound.
     fn nominal_duration_frames(&self, kind: AnomalyKind) -> f32 {
-        let crossing = |speed: f32| {
-            (self.width as f32 + 30.0) / (speed * self.anomaly_speed * self.width as f32 / 160.0)
-        };
+        let crossing =
+            |speed: f32| (self.width as f32 + 30.0) / (speed * self.width as f32 / 160.0);
         match kind {
             AnomalyKind::Bicycle => crossing(5.25),
             AnomalyKind::Cart => crossing(2.6),
