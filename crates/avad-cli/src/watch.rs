@@ -36,7 +36,7 @@ use crate::train_audio::decode_native_mono;
 /// --causal` computes it offline; the sound is kept aligned with the picture by timestamp
 /// and each frame's audio score is final about one audio window (0.74 s) later. The
 /// scores are then smoothed over time as offline (--smooth), so a frame is decided 4σ
-/// frames after its scores are in (8 frames at the default σ = 2). With both
+/// frames after its scores are in (20 frames at the default σ = 5). With both
 /// models a frame's decision is on the joint score, the mean of the two regularity
 /// scores, against the mean of the two label-free γ (the label-free fusion of
 /// `avad eval`); with one, on its own score against its γ. --gamma overrides γ.
@@ -115,8 +115,8 @@ pub struct Args {
     workers: Option<u32>,
     /// Smooth the regularity scores over time as `avad score` does (a centred Gaussian of
     /// this standard deviation, in frames, within each stretch of stream; 0: off). Each
-    /// frame is then decided once the 4σ frames after it are scored: 8 frames (0.32 s at
-    /// 25 fps) at the default σ = 2.
+    /// frame is then decided once the 4σ frames after it are scored: 20 frames (0.8 s at
+    /// 25 fps) at the default σ = 5; `--smooth 2` decides 8 frames (0.32 s) late.
     #[arg(long, default_value_t = crate::score::DEFAULT_SMOOTH, value_name = "FRAMES", value_parser = crate::score::smoothing_frames)]
     smooth: f64,
 }

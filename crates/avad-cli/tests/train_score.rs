@@ -161,7 +161,7 @@ fn train_then_score_the_synthetic_scene() {
         "{csv}"
     );
     // Unsmoothed (`--smooth 0`), per-video min-max spans [0, 1] in each clip; by default
-    // each clip's regularity scores are those, smoothed over time (σ = 2 frames), and the
+    // each clip's regularity scores are those, smoothed over time (σ = 5 frames), and the
     // errors are the same.
     let out0 = tmp.path().join("scores0");
     ok(&avad(&[
@@ -200,7 +200,7 @@ fn train_then_score_the_synthetic_scene() {
         let (unsmoothed, smoothed) = (column(&raw, i), column(&csv, i));
         assert_ne!(unsmoothed, smoothed);
         for (u, s) in unsmoothed.chunks(40).zip(smoothed.chunks(40)) {
-            for (want, got) in avad_eval::gaussian_smooth(u, 2.0).iter().zip(s) {
+            for (want, got) in avad_eval::gaussian_smooth(u, 5.0).iter().zip(s) {
                 assert!((want - got).abs() < 1e-12, "{want} against {got}");
             }
         }
@@ -430,8 +430,8 @@ fn train_then_score_the_synthetic_scene() {
         (summary["event"].as_str(), summary["frames"].as_u64()),
         (Some("summary"), Some(40))
     );
-    // Both smooth by default (σ = 2), and both can be told not to.
-    assert_eq!(summary["smoothing_frames"].as_f64(), Some(2.0));
+    // Both smooth by default (σ = 5), and both can be told not to.
+    assert_eq!(summary["smoothing_frames"].as_f64(), Some(5.0));
     let raw_causal = tmp.path().join("causal-raw");
     let raw_args = ["--clip", "clip01", "--causal", "--smooth", "0", "--out"];
     ok(&avad(
@@ -804,7 +804,8 @@ fn train_then_score_the_synthetic_scene() {
         "--sound-timeout 0.5",
     );
     // --min-gap 3: an episode ends only after three frames in a row at or above γ (γ set
-    // to the median joint score, so that the scores cross it often).
+    // to the median joint score, and the scores left unsmoothed, so that they cross it
+    // often within the 40 frames).
     let mut sorted: Vec<f64> = frames
         .iter()
         .map(|f| f["regularity"].as_f64().unwrap())
@@ -825,6 +826,8 @@ fn train_then_score_the_synthetic_scene() {
         &median.to_string(),
         "--min-gap",
         "3",
+        "--smooth",
+        "0",
     ]));
     let gapped = common::events(&live);
     // The episodes the rule gives, from the frame records: (first frame, end frame).
