@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Where a pooled AUC loses: for every regularity column of an `avad eval` (or `avad
 score`) scores.csv, the frame-level AUC pooled over all frames (what avad reports) beside
-the mean of each clip's own AUC over the clips that hold both classes (a diagnostic, not a
-result: it leaves out the clips that are anomalous, or normal, from first to last frame,
-and says nothing about how scores compare across clips), then each clip's mean
-regularity over its normal and its anomalous frames.
+the AUC pooled over the clips that hold both classes only and the mean of those clips'
+own AUCs (diagnostics, not results: they leave out the clips that are anomalous, or
+normal, from first to last frame, and the mean says nothing about how scores compare
+across clips), then each clip's mean regularity over its normal and its anomalous frames.
 
 usage: scripts/within_clip_auc.py SCORES_CSV
 needs: numpy, scikit-learn
@@ -30,11 +30,13 @@ def anomaly(v, c):
 
 both = [v for v in clips.values() if 0 < labels(v).sum() < len(v)]
 print(f"{len(rows)} frames, {len(clips)} clips, {len(both)} with both classes")
-print(f"{'column':40s} {'pooled':>7s} {'within':>7s}")
+print(f"{'column':40s} {'pooled':>7s} {'pooled over both-class clips':>29s} {'within':>7s}")
+both_rows = [r for v in both for r in v]
 for c in columns:
     pooled = 100 * roc_auc_score(labels(rows), anomaly(rows, c))
+    pooled_both = 100 * roc_auc_score(labels(both_rows), anomaly(both_rows, c))
     within = 100 * np.mean([roc_auc_score(labels(v), anomaly(v, c)) for v in both])
-    print(f"{c:40s} {pooled:7.1f} {within:7.1f}")
+    print(f"{c:40s} {pooled:7.1f} {pooled_both:29.1f} {within:7.1f}")
 print("\nmean regularity per clip, normal / anomalous frames (– where a clip has none):")
 for name, v in clips.items():
     y = labels(v)
