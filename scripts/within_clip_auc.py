@@ -24,8 +24,12 @@ def labels(v):
     return np.array([int(r["label"]) for r in v])
 
 
+def regularity(v, c):
+    return np.array([float(r[c]) for r in v])
+
+
 def anomaly(v, c):
-    return -np.array([float(r[c]) for r in v])
+    return -regularity(v, c)
 
 
 both = [v for v in clips.values() if 0 < labels(v).sum() < len(v)]
@@ -42,7 +46,7 @@ for name, v in clips.items():
     y = labels(v)
     cells = []
     for c in columns:
-        s = -anomaly(v, c)
+        s = regularity(v, c)
         part = [f"{s[y == k].mean():.2f}" if (y == k).any() else "–" for k in (0, 1)]
         cells.append(f"{c.replace('_regularity', '')} {part[0]} / {part[1]}")
     print(f"{name}: " + "; ".join(cells))
