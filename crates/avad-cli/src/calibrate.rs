@@ -68,7 +68,7 @@ pub fn run(args: &Args) -> Result<()> {
             .with_context(|| {
                 format!("{}: no training clip named {name}", args.dataset.display())
             })?;
-        clips.push(load_clip(clip, card.preset.size)?);
+        clips.push(load_clip(clip, &card.preset)?);
     }
     let refs: Vec<&FrameClip> = clips.iter().collect();
     let (frame, patch, motion) =

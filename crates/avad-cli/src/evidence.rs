@@ -1,6 +1,7 @@
 //! `avad watch --evidence DIR`: each anomalous episode saved as a short clip a person can
-//! review: its frames (as the model saw them, gray at the model size) from one second
-//! before it started, its sound, its scores as CSV and as a plot.
+//! review: its frames (gray at the model size, the frames themselves even for a model that
+//! sees frame differences) from one second before it started, its sound, its scores as CSV
+//! and as a plot.
 //!
 //! An episode is written when it ends, into `DIR/episode-NNNN/` through a temporary
 //! folder renamed at the end, so a folder that exists is complete. Episodes longer than
@@ -234,7 +235,7 @@ impl Evidence {
             "min_regularity": joint.iter().cloned().fold(f64::INFINITY, f64::min),
             "gamma": self.gamma,
             "truncated": self.truncated,
-            "frames": "frames/NNNNNN.png: gray, as the model saw them",
+            "frames": "frames/NNNNNN.png: gray at the model size",
             "sound": sound_file,
         });
         let path = dir.join("episode.json");

@@ -199,9 +199,10 @@ impl Loaded {
         match self {
             Loaded::Visual { path, model, score } => {
                 format!(
-                    "video: {} (preset {}, {} score)",
+                    "video: {} (preset {}, {} in, {} score)",
                     path.display(),
                     model.card.preset.name,
+                    model.card.preset.input.name(),
                     score.name()
                 )
             }
@@ -408,7 +409,7 @@ fn score_visual(
         patch_block: scoring.patch_block(),
         causal: select.causal,
     };
-    let frame_clip = load_clip(clip, side)?;
+    let frame_clip = load_clip(clip, preset)?;
     let before = bar.position();
     let n = frame_clip.frames();
     let errors = visual_errors(

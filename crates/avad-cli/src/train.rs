@@ -104,7 +104,7 @@ fn run_visual(args: &VisualArgs) -> Result<()> {
     let mut frame_clips = Vec::with_capacity(clips.len());
     for clip in &clips {
         bar.set_message(format!("loading {}", clip.name));
-        frame_clips.push(load_clip(clip, preset.size)?);
+        frame_clips.push(load_clip(clip, &preset)?);
         bar.inc(1);
     }
     bar.finish_and_clear();
@@ -122,11 +122,12 @@ fn run_visual(args: &VisualArgs) -> Result<()> {
     let (train_names, valid_names) = (names(&train_idx), names(&valid_idx));
     let set = SequenceSet::new(frame_clips, &valid_idx, preset.steps, &preset.strides)?;
     eprintln!(
-        "training the visual model (preset {}: {}x{}, {} epochs at most) on {} clips, {} sequences; \
+        "training the visual model (preset {}: {}x{} {}, {} epochs at most) on {} clips, {} sequences; \
          validating on {} held-out clips, {} sequences",
         preset.name,
         preset.size,
         preset.size,
+        preset.input.name(),
         preset.train.epochs,
         train_names.len(),
         set.len(Part::Train),
@@ -252,8 +253,10 @@ pub fn refuse_trained_model(out: &Path, resume: bool, checkpoints: &str) -> Resu
     Ok(())
 }
 
-/// The frames of `clip` as gray `side x side` images, in memory.
-pub fn load_clip(clip: &Clip, side: usize) -> Result<FrameClip> {
+/// The frames of `clip` as the model of `preset` sees them: gray `size x size` images (or
+/// their differences, the preset's `input`), in memory.
+pub fn load_clip(clip: &Clip, preset: &VisualPreset) -> Result<FrameClip> {
+    let side = preset.size;
     let size = FrameSize::new(side as u32, side as u32);
     let frames = clip
         .video
@@ -264,7 +267,8 @@ pub fn load_clip(clip: &Clip, side: usize) -> Result<FrameClip> {
         side,
         side,
         frames.into_iter().map(|f| f.data).collect(),
-    )?)
+    )?
+    .with_input(preset.input))
 }
 
 /// A bar counting `total` items.

@@ -457,7 +457,7 @@ fn peak_rss_mb() -> Option<f64> {
 /// A frame waiting for its scores.
 struct Pending {
     t: f64,
-    /// The frame as the model saw it, 8-bit, when evidence is kept (else empty).
+    /// The frame, gray at the model size, 8-bit, when evidence is kept (else empty).
     pixels: Vec<u8>,
     arrived: Instant,
     video: Option<(f64, f64)>,
@@ -787,7 +787,7 @@ impl Scorer<'_> {
         started: Instant,
     ) -> Result<Ended> {
         let preset = &self.visual.card.preset;
-        let (side, steps) = (preset.size, preset.steps);
+        let (side, steps, input) = (preset.size, preset.steps, preset.input);
         let calibration = self.scoring.calibration;
         let first = emitter.base + emitter.pending.len();
         let mut live = match (self.audio, source.sound_rate()) {
@@ -834,6 +834,9 @@ impl Scorer<'_> {
                 self.window_errors(frames, side, steps)
             });
             let mut window: VecDeque<Vec<f32>> = VecDeque::with_capacity(steps);
+            // The frame before, for models that see frame differences (each stretch of
+            // stream starts still, as a clip does offline).
+            let mut previous: Option<Vec<f32>> = None;
             let (mut received, mut scored) = (0usize, 0usize);
             let mut filling = false;
             let ended = loop {
@@ -849,7 +852,10 @@ impl Scorer<'_> {
                     window.pop_front();
                 }
                 emitter.arrive(t, &pixels);
-                window.push_back(pixels);
+                let mut seen = Vec::with_capacity(pixels.len());
+                input.apply(previous.as_deref(), &pixels, &mut seen);
+                previous = Some(pixels);
+                window.push_back(seen);
                 received += 1;
                 // A window ends at frames steps-1, steps-1+hop, ...: score it and give the
                 // frames no earlier window covered their video scores.

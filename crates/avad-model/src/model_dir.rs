@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::audio::{AudioAutoencoder, AudioAutoencoderConfig, AudioError, AudioScaler};
 use crate::score::{ClipErrors, PatchScorer};
+use crate::sequences::VisualInput;
 use crate::train::{load_model, save_model, EpochRecord, TrainSettings, Trained};
 use crate::visual::{VisualAutoencoder, VisualAutoencoderConfig};
 
@@ -99,6 +100,11 @@ pub struct VisualPreset {
     pub validation_fraction: f64,
     /// Frames between the starts of scoring windows.
     pub score_hop: usize,
+    /// What the model sees of each frame: `frames` (the paper's, and the default for
+    /// presets and models that do not say) or `differences` (each frame's change from the
+    /// one before).
+    #[serde(default)]
+    pub input: VisualInput,
     /// Optimisation.
     pub train: TrainSettings,
 }
@@ -590,8 +596,29 @@ mod tests {
             (240, 10, 300, 10)
         );
         assert_eq!(paper.strides, vec![1, 2, 3]);
+        assert_eq!(paper.input, VisualInput::Frames, "the paper feeds frames");
         let cpu = VisualPreset::load("cpu").unwrap();
         assert!(cpu.size < paper.size && cpu.train.epochs < paper.train.epochs);
+        assert_eq!(cpu.input, VisualInput::Differences);
+        assert_eq!(
+            VisualPreset::load("demo").unwrap().input,
+            VisualInput::Differences
+        );
+        // A preset (or a model card's) without `input` is one from before it: frames.
+        let older =
+            include_str!("../../../presets/visual-cpu.toml").replace("input = \"differences\"", "");
+        assert_eq!(
+            VisualPreset::from_toml(&older, Path::new("v.toml"))
+                .unwrap()
+                .input,
+            VisualInput::Frames
+        );
+        let wrong =
+            include_str!("../../../presets/visual-cpu.toml").replace("\"differences\"", "\"flow\"");
+        let err = VisualPreset::from_toml(&wrong, Path::new("v.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("v.toml: unknown variant `flow`"), "{err}");
         let err = VisualPreset::load("no-such-preset")
             .unwrap_err()
             .to_string();

@@ -4,6 +4,7 @@
 
 use avad_data::windows::{training_windows, Window};
 use burn::tensor::{Device, Tensor, TensorData};
+use serde::{Deserialize, Serialize};
 
 use crate::train::{Part, Samples, SplitMix64};
 use crate::ModelError;
@@ -60,6 +61,61 @@ impl FrameClip {
         for f in window.frames() {
             out.extend_from_slice(self.frame(f));
         }
+    }
+}
+
+/// What the visual model sees of each frame (a visual preset's `input`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VisualInput {
+    /// The gray frame itself, as the paper feeds it (§3.2.1). Models whose preset predates
+    /// `input` see frames.
+    #[default]
+    Frames,
+    /// The frame's change from the frame before, `(x_t − x_{t−1} + 1) / 2`: still
+    /// background is 0.5, and what moves leaves a dark and a light edge whose distance apart
+    /// is its speed. A stream's first frame has no frame before it and counts as still.
+    Differences,
+}
+
+impl VisualInput {
+    /// The model input of a frame `current` whose predecessor is `previous` (`None` at the
+    /// start of a clip or stream), written into `out` (same length as `current`).
+    pub fn apply(self, previous: Option<&[f32]>, current: &[f32], out: &mut Vec<f32>) {
+        out.clear();
+        match (self, previous) {
+            (VisualInput::Frames, _) => out.extend_from_slice(current),
+            (VisualInput::Differences, None) => out.resize(current.len(), 0.5),
+            (VisualInput::Differences, Some(prev)) => {
+                out.extend(current.iter().zip(prev).map(|(&x, &p)| (x - p + 1.0) * 0.5))
+            }
+        }
+    }
+
+    /// The name a preset gives it.
+    pub fn name(self) -> &'static str {
+        match self {
+            VisualInput::Frames => "frames",
+            VisualInput::Differences => "differences",
+        }
+    }
+}
+
+impl FrameClip {
+    /// The clip as the model sees it under `input` (unchanged for [`VisualInput::Frames`]).
+    pub fn with_input(self, input: VisualInput) -> FrameClip {
+        if input == VisualInput::Frames {
+            return self;
+        }
+        let plane = self.height * self.width;
+        let mut pixels = Vec::with_capacity(self.pixels.len());
+        let mut frame = Vec::with_capacity(plane);
+        for i in 0..self.frames() {
+            let previous = i.checked_sub(1).map(|p| self.frame(p));
+            input.apply(previous, self.frame(i), &mut frame);
+            pixels.extend_from_slice(&frame);
+        }
+        FrameClip { pixels, ..self }
     }
 }
 
@@ -178,6 +234,43 @@ impl Samples for SequenceSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn differences_are_each_frames_change_from_the_one_before() {
+        let frames = vec![
+            vec![0.2, 0.9, 0.5, 0.0],
+            vec![0.4, 0.1, 0.5, 1.0],
+            vec![0.4, 0.3, 0.0, 1.0],
+        ];
+        let clip = FrameClip::new("c".into(), 2, 2, frames.clone()).unwrap();
+        let same = clip.clone().with_input(VisualInput::Frames);
+        assert_eq!(same.pixels, clip.pixels);
+        let d = clip.with_input(VisualInput::Differences);
+        assert_eq!((d.frames(), d.height, d.width), (3, 2, 2));
+        // The first frame has no frame before it: still.
+        assert_eq!(d.frame(0), &[0.5; 4]);
+        // (x1 − x0 + 1) / 2: 0.2 up is 0.6, 0.8 down is 0.1, no change is 0.5, 1 up is 1.
+        let want = [0.6, 0.1, 0.5, 1.0];
+        for (got, want) in d.frame(1).iter().zip(want) {
+            assert!((got - want).abs() < 1e-6, "{:?}", d.frame(1));
+        }
+        // Round trip: x_t = x_{t−1} + 2 d_t − 1 gives every frame back from the first.
+        let mut x = frames[0].clone();
+        for t in 1..3 {
+            for (v, dv) in x.iter_mut().zip(d.frame(t)) {
+                *v += 2.0 * dv - 1.0;
+            }
+            for (got, want) in x.iter().zip(&frames[t]) {
+                assert!((got - want).abs() < 1e-6, "frame {t}: {x:?}");
+            }
+        }
+        // A stream applies it frame by frame with the same result.
+        let mut out = Vec::new();
+        VisualInput::Differences.apply(Some(&frames[1]), &frames[2], &mut out);
+        assert_eq!(out, d.frame(2));
+        VisualInput::Differences.apply(None, &frames[2], &mut out);
+        assert_eq!(out, [0.5; 4]);
+    }
 
     #[test]
     fn split_keeps_whole_clips_apart_and_is_seeded() {
