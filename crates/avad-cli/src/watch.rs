@@ -18,7 +18,7 @@ use avad_model::burn::tensor::Device;
 use avad_model::device::Accelerator;
 use avad_model::model_dir::{AudioModel, FrameScore, VisualModel, VisualScoring};
 use avad_model::score::{visual_errors, ScoreOptions};
-use avad_model::sequences::FrameClip;
+use avad_model::sequences::{FrameClip, VisualInput};
 use serde::Serialize;
 
 use crate::evidence::{Evidence, Kept};
@@ -852,9 +852,15 @@ impl Scorer<'_> {
                     window.pop_front();
                 }
                 emitter.arrive(t, &pixels);
-                let mut seen = Vec::with_capacity(pixels.len());
-                input.apply(previous.as_deref(), &pixels, &mut seen);
-                previous = Some(pixels);
+                let seen = match input {
+                    VisualInput::Frames => pixels,
+                    VisualInput::Differences => {
+                        let mut seen = Vec::with_capacity(pixels.len());
+                        input.apply(previous.as_deref(), &pixels, &mut seen);
+                        previous = Some(pixels);
+                        seen
+                    }
+                };
                 window.push_back(seen);
                 received += 1;
                 // A window ends at frames steps-1, steps-1+hop, ...: score it and give the
