@@ -18,7 +18,7 @@ use avad_model::burn::tensor::Device;
 use avad_model::device::Accelerator;
 use avad_model::model_dir::{AudioModel, FrameScore, VisualModel, VisualScoring};
 use avad_model::score::{visual_errors, ScoreOptions};
-use avad_model::sequences::{FrameClip, VisualInput};
+use avad_model::sequences::{FrameClip, InputStream};
 use serde::Serialize;
 
 use crate::evidence::{Evidence, Kept};
@@ -834,9 +834,8 @@ impl Scorer<'_> {
                 self.window_errors(frames, side, steps)
             });
             let mut window: VecDeque<Vec<f32>> = VecDeque::with_capacity(steps);
-            // The frame before, for models that see frame differences (each stretch of
-            // stream starts still, as a clip does offline).
-            let mut previous: Option<Vec<f32>> = None;
+            // The model's input (each stretch of stream starts still, as a clip does).
+            let mut seen = InputStream::new(input);
             let (mut received, mut scored) = (0usize, 0usize);
             let mut filling = false;
             let ended = loop {
@@ -852,16 +851,7 @@ impl Scorer<'_> {
                     window.pop_front();
                 }
                 emitter.arrive(t, &pixels);
-                let seen = match input {
-                    VisualInput::Frames => pixels,
-                    VisualInput::Differences => {
-                        let mut seen = Vec::with_capacity(pixels.len());
-                        input.apply(previous.as_deref(), &pixels, &mut seen);
-                        previous = Some(pixels);
-                        seen
-                    }
-                };
-                window.push_back(seen);
+                window.push_back(seen.next(pixels));
                 received += 1;
                 // A window ends at frames steps-1, steps-1+hop, ...: score it and give the
                 // frames no earlier window covered their video scores.

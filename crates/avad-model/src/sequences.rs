@@ -79,24 +79,50 @@ pub enum VisualInput {
 }
 
 impl VisualInput {
-    /// The model input of a frame `current` whose predecessor is `previous` (`None` at the
-    /// start of a clip or stream), written into `out` (same length as `current`).
-    pub fn apply(self, previous: Option<&[f32]>, current: &[f32], out: &mut Vec<f32>) {
-        out.clear();
-        match (self, previous) {
-            (VisualInput::Frames, _) => out.extend_from_slice(current),
-            (VisualInput::Differences, None) => out.resize(current.len(), 0.5),
-            (VisualInput::Differences, Some(prev)) => {
-                out.extend(current.iter().zip(prev).map(|(&x, &p)| (x - p + 1.0) * 0.5))
-            }
-        }
-    }
-
     /// The name a preset gives it.
     pub fn name(self) -> &'static str {
         match self {
             VisualInput::Frames => "frames",
             VisualInput::Differences => "differences",
+        }
+    }
+}
+
+/// Frames in, the model's input out, one frame at a time, in order: what a clip
+/// ([`FrameClip::with_input`]) and a live stream both go through.
+#[derive(Debug, Clone)]
+pub struct InputStream {
+    input: VisualInput,
+    /// The frame before, for [`VisualInput::Differences`]; `None` at the start.
+    previous: Option<Vec<f32>>,
+}
+
+impl InputStream {
+    /// A stream that starts now (its first frame has no frame before it).
+    pub fn new(input: VisualInput) -> Self {
+        InputStream {
+            input,
+            previous: None,
+        }
+    }
+
+    /// The model input of the next `frame`: the frame itself, or `(x_t − x_{t−1} + 1) / 2`
+    /// (all 0.5, still, for the stream's first frame).
+    pub fn next(&mut self, frame: Vec<f32>) -> Vec<f32> {
+        match self.input {
+            VisualInput::Frames => frame,
+            VisualInput::Differences => {
+                let seen = match &self.previous {
+                    None => vec![0.5; frame.len()],
+                    Some(prev) => frame
+                        .iter()
+                        .zip(prev)
+                        .map(|(&x, &p)| (x - p + 1.0) * 0.5)
+                        .collect(),
+                };
+                self.previous = Some(frame);
+                seen
+            }
         }
     }
 }
@@ -108,12 +134,10 @@ impl FrameClip {
             return self;
         }
         let plane = self.height * self.width;
+        let mut stream = InputStream::new(input);
         let mut pixels = Vec::with_capacity(self.pixels.len());
-        let mut frame = Vec::with_capacity(plane);
-        for i in 0..self.frames() {
-            let previous = i.checked_sub(1).map(|p| self.frame(p));
-            input.apply(previous, self.frame(i), &mut frame);
-            pixels.extend_from_slice(&frame);
+        for frame in self.pixels.chunks_exact(plane.max(1)) {
+            pixels.extend(stream.next(frame.to_vec()));
         }
         FrameClip { pixels, ..self }
     }
@@ -264,12 +288,16 @@ mod tests {
                 assert!((got - want).abs() < 1e-6, "frame {t}: {x:?}");
             }
         }
-        // A stream applies it frame by frame with the same result.
-        let mut out = Vec::new();
-        VisualInput::Differences.apply(Some(&frames[1]), &frames[2], &mut out);
-        assert_eq!(out, d.frame(2));
-        VisualInput::Differences.apply(None, &frames[2], &mut out);
-        assert_eq!(out, [0.5; 4]);
+        // A stream gives the same frame by frame, and starts still wherever it starts.
+        let mut stream = InputStream::new(VisualInput::Differences);
+        for (t, f) in frames.iter().enumerate() {
+            assert_eq!(stream.next(f.clone()), d.frame(t));
+        }
+        let mut late = InputStream::new(VisualInput::Differences);
+        assert_eq!(late.next(frames[2].clone()), [0.5; 4]);
+        // Frames pass through a frames stream unchanged.
+        let mut plain = InputStream::new(VisualInput::Frames);
+        assert_eq!(plain.next(frames[1].clone()), frames[1]);
     }
 
     #[test]
