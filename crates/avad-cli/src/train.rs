@@ -78,15 +78,7 @@ pub fn run(args: &Args) -> Result<()> {
 
 fn run_visual(args: &VisualArgs) -> Result<()> {
     let mut preset = VisualPreset::load(&args.preset)?;
-    if let Some(e) = args.epochs {
-        preset.train.epochs = e;
-    }
-    if let Some(s) = args.size {
-        preset.size = s;
-    }
-    if let Some(s) = args.seed {
-        preset.train.seed = s;
-    }
+    override_preset(&mut preset, args.epochs, args.size, args.seed);
     preset.check().map_err(|reason| {
         anyhow::anyhow!("preset {} with the options given: {reason}", preset.name)
     })?;
@@ -253,6 +245,38 @@ pub fn refuse_trained_model(out: &Path, resume: bool, checkpoints: &str) -> Resu
     Ok(())
 }
 
+/// Applies the command line's overrides to `preset` and says so in its description, which
+/// the model card keeps: a card must not describe a 96x96 model when it holds a 240x240 one.
+fn override_preset(
+    preset: &mut VisualPreset,
+    epochs: Option<usize>,
+    size: Option<usize>,
+    seed: Option<u64>,
+) {
+    let mut changed = Vec::new();
+    if let Some(e) = epochs.filter(|&e| e != preset.train.epochs) {
+        preset.train.epochs = e;
+        changed.push(format!("{e} epochs"));
+    }
+    if let Some(s) = size.filter(|&s| s != preset.size) {
+        preset.size = s;
+        changed.push(format!("{s}x{s} frames"));
+    }
+    if let Some(s) = seed.filter(|&s| s != preset.train.seed) {
+        preset.train.seed = s;
+        changed.push(format!("seed {s}"));
+    }
+    note_overrides(&mut preset.description, &changed);
+}
+
+/// Appends the settings a run changed (`changed`, each said as it was set) to a preset's
+/// `description`.
+pub(crate) fn note_overrides(description: &mut String, changed: &[String]) {
+    if !changed.is_empty() {
+        *description = format!("{description}; trained with {} instead", changed.join(", "));
+    }
+}
+
 /// The frames of `clip` as the model of `preset` sees them: gray `size x size` images (or
 /// their differences, the preset's `input`), in memory.
 pub fn load_clip(clip: &Clip, preset: &VisualPreset) -> Result<FrameClip> {
@@ -353,5 +377,32 @@ impl Progress for BarProgress {
 
     fn resumed(&mut self, epoch: usize) {
         eprintln!("resuming after epoch {epoch}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overrides_change_the_preset_and_say_so_in_its_description() {
+        let cpu = VisualPreset::load("cpu").unwrap();
+        let mut p = cpu.clone();
+        override_preset(&mut p, Some(3), Some(240), Some(cpu.train.seed));
+        assert_eq!(
+            (p.train.epochs, p.size, p.train.seed),
+            (3, 240, cpu.train.seed)
+        );
+        assert_eq!(
+            p.description,
+            format!(
+                "{}; trained with 3 epochs, 240x240 frames instead",
+                cpu.description
+            )
+        );
+        // Nothing overridden, or overridden with the preset's own values: unchanged.
+        let mut q = cpu.clone();
+        override_preset(&mut q, None, Some(cpu.size), None);
+        assert_eq!(q, cpu);
     }
 }

@@ -125,12 +125,16 @@ pub fn timing(config: &FeatureConfig) -> AudioTiming {
 
 pub fn run(args: &AudioArgs) -> Result<()> {
     let mut preset = AudioPreset::load(&args.preset)?;
-    if let Some(e) = args.epochs {
+    let mut changed = Vec::new();
+    if let Some(e) = args.epochs.filter(|&e| e != preset.train.epochs) {
         preset.train.epochs = e;
+        changed.push(format!("{e} epochs"));
     }
-    if let Some(s) = args.seed {
+    if let Some(s) = args.seed.filter(|&s| s != preset.train.seed) {
         preset.train.seed = s;
+        changed.push(format!("seed {s}"));
     }
+    crate::train::note_overrides(&mut preset.description, &changed);
     preset.check().map_err(|reason| {
         anyhow::anyhow!("preset {} with the options given: {reason}", preset.name)
     })?;
