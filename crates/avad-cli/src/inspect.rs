@@ -2,11 +2,16 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use avad_data::{open_dataset, AudioSource, Clip, Dataset, Split, VideoSource};
 use avad_media::audio::{probe_audio, AudioInfo};
 use avad_media::video::{is_stream_url, is_video_path, probe_video};
+use avad_model::burn::tensor::Device;
+use avad_model::model_dir::FrameScore;
+use avad_model::train::EpochRecord;
 use serde_json::json;
+
+use crate::score::{load_models, Loaded, NORMAL_PERCENTILE};
 
 /// Print what avad sees in PATH: its kind, clips, frames, frame size, frame
 /// rate, audio (rate, channels, duration) and label counts.
@@ -14,10 +19,13 @@ use serde_json::json;
 /// PATH may be a dataset folder (UCSD Ped2, UMN, or a generic folder of clips:
 /// see the README), a single clip (a frame folder or a video file), an audio
 /// file, or a stream URL (rtsp/http/udp; video needs the `ffmpeg` feature).
+/// A model directory (`avad train`'s output) shows its card instead: preset,
+/// input, training, the scores it can give and their label-free γ; its weights
+/// are loaded, so a damaged model fails here as it would when scoring.
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
-    /// Dataset folder, clip folder, video, audio file or stream URL.
+    /// Dataset folder, clip folder, video, audio file, stream URL or model directory.
     path: String,
     /// Print JSON instead of text.
     #[arg(long)]
@@ -55,6 +63,9 @@ pub fn run(args: &Args) -> Result<()> {
         }
         return Ok(());
     }
+    if path.is_dir() && path.join("model.json").is_file() {
+        return inspect_model(&path, args.json);
+    }
     let ds = open_dataset(&path)?;
     for clip in &ds.clips {
         if let VideoSource::Frames(f) = &clip.video {
@@ -71,6 +82,179 @@ pub fn run(args: &Args) -> Result<()> {
         print_dataset(&ds, &audio, args.clips);
     }
     Ok(())
+}
+
+/// A trained model's card, in words or as JSON, after loading it whole.
+fn inspect_model(dir: &Path, as_json: bool) -> Result<()> {
+    let device = Device::flex();
+    let paths = [dir.to_path_buf()];
+    let loaded = load_models(&paths, &device, None)?;
+    let Some(model) = loaded.first() else {
+        bail!("{}: no model", dir.display());
+    };
+    let gamma = model.normal_gamma()?;
+    let v = match model {
+        Loaded::Visual { model, score, .. } => {
+            let card = &model.card;
+            let p = &card.preset;
+            let t = &card.training;
+            let mut scores = vec![FrameScore::Paper];
+            if card.patch.is_some() {
+                scores.push(FrameScore::Patch);
+            }
+            if card.motion.is_some() {
+                scores.push(FrameScore::Motion);
+            }
+            let gammas = scores
+                .iter()
+                .map(|&k| -> Result<(String, serde_json::Value)> {
+                    let g = model
+                        .scoring(Some(k))
+                        .map_err(anyhow::Error::msg)?
+                        .calibration
+                        .threshold_from_normal(NORMAL_PERCENTILE)?;
+                    Ok((k.name().to_string(), json!(g)))
+                })
+                .collect::<Result<serde_json::Map<_, _>>>()?;
+            json!({
+                "kind": "visual", "path": dir, "avad_version": card.avad_version,
+                "preset": p.name, "description": p.description,
+                "size": p.size, "input": p.input.name(), "steps": p.steps, "score_hop": p.score_hop,
+                "dataset": card.dataset,
+                "train_clips": t.train_clips.len(), "validation_clips": t.validation_clips.len(),
+                "epochs": t.history.len(), "best_epoch": t.best_epoch, "stopped_early": t.stopped_early,
+                "best_validation_loss": best_validation_loss(&t.history, t.best_epoch),
+                "training_seconds": t.history.iter().map(|e| e.seconds).sum::<f64>(),
+                "calibrated_on": t.calibrated_on,
+                "default_score": score.name(),
+                "normal_gamma": gammas,
+            })
+        }
+        Loaded::Audio { model, .. } => {
+            let card = &model.card;
+            let p = &card.preset;
+            let folds: Vec<_> = card
+                .folds
+                .iter()
+                .map(|f| -> Result<serde_json::Value> {
+                    let t = &f.training;
+                    Ok(json!({
+                        "held_out": f.held_out, "train_clips": t.train_clips.len(),
+                        "validation_clips": t.validation_clips.len(), "epochs": t.history.len(),
+                        "best_epoch": t.best_epoch,
+                        "best_validation_loss": best_validation_loss(&t.history, t.best_epoch),
+                        "normal_gamma": t.calibration.threshold_from_normal(NORMAL_PERCENTILE)?,
+                    }))
+                })
+                .collect::<Result<_>>()?;
+            json!({
+                "kind": "audio", "path": dir, "avad_version": card.avad_version,
+                "preset": p.name, "description": p.description,
+                "steps": p.steps, "score_hop": p.score_hop,
+                "source": card.source, "protocol": card.protocol,
+                "normal_gamma": gamma, "folds": folds,
+            })
+        }
+    };
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        print_model(&v);
+    }
+    Ok(())
+}
+
+/// The validation loss of the kept epoch, when there was one.
+fn best_validation_loss(history: &[EpochRecord], best: usize) -> Option<f64> {
+    history
+        .iter()
+        .find(|e| e.epoch == best)
+        .and_then(|e| e.validation_loss)
+}
+
+/// The words of `inspect_model`'s JSON.
+fn print_model(v: &serde_json::Value) {
+    let loss = |v: &serde_json::Value| {
+        v["best_validation_loss"]
+            .as_f64()
+            .map_or("no validation".into(), |l| {
+                format!("validation loss {l:.3e}")
+            })
+    };
+    println!(
+        "{}: {} model, preset {} ({}), avad {}",
+        v["path"].as_str().unwrap_or_default(),
+        v["kind"].as_str().unwrap_or_default(),
+        v["preset"].as_str().unwrap_or_default(),
+        v["description"].as_str().unwrap_or_default(),
+        v["avad_version"].as_str().unwrap_or_default()
+    );
+    if v["kind"] == "visual" {
+        println!(
+            "  sees {}x{} {}, windows of {} frames, one every {} when scoring",
+            v["size"],
+            v["size"],
+            v["input"].as_str().unwrap_or_default(),
+            v["steps"],
+            v["score_hop"]
+        );
+        println!(
+            "  trained on {} clips of {}, {} held out; {} epochs{}, kept epoch {} ({}), {:.1} min",
+            v["train_clips"],
+            v["dataset"].as_str().unwrap_or_default(),
+            v["validation_clips"],
+            v["epochs"],
+            if v["stopped_early"] == true {
+                " (stopped early)"
+            } else {
+                ""
+            },
+            v["best_epoch"],
+            loss(v),
+            v["training_seconds"].as_f64().unwrap_or(0.0) / 60.0
+        );
+        let gammas = v["normal_gamma"]
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .map(|(k, g)| format!("{k} {:.3}", g.as_f64().unwrap_or(f64::NAN)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default();
+        println!(
+            "  scores with {} by default; label-free γ (s_r of the {NORMAL_PERCENTILE}th percentile of the errors on {}): {gammas}",
+            v["default_score"].as_str().unwrap_or_default(),
+            v["calibrated_on"].as_str().unwrap_or_default()
+        );
+    } else {
+        println!(
+            "  windows of {} feature frames, one every {} when scoring; {} ({})",
+            v["steps"],
+            v["score_hop"],
+            v["protocol"].as_str().unwrap_or_default(),
+            v["source"].as_str().unwrap_or_default()
+        );
+        let folds = v["folds"].as_array().cloned().unwrap_or_default();
+        println!(
+            "  {} fold(s); label-free γ {:.3} (s_r of the {NORMAL_PERCENTILE}th percentile of held-out normal errors{})",
+            folds.len(),
+            v["normal_gamma"].as_f64().unwrap_or(f64::NAN),
+            if folds.len() > 1 { ", the median over folds" } else { "" }
+        );
+        for f in &folds {
+            println!(
+                "    {}: trained on {} clips, {} held out for validation; {} epochs, kept epoch {} ({}), γ {:.3}",
+                f["held_out"].as_str().map_or("any clip".into(), |c| format!("scores {c}")),
+                f["train_clips"],
+                f["validation_clips"],
+                f["epochs"],
+                f["best_epoch"],
+                loss(f),
+                f["normal_gamma"].as_f64().unwrap_or(f64::NAN)
+            );
+        }
+    }
 }
 
 fn inspect_video(source: &str, as_json: bool) -> Result<()> {

@@ -256,7 +256,7 @@ fn override_preset(
     let mut changed = Vec::new();
     if let Some(e) = epochs.filter(|&e| e != preset.train.epochs) {
         preset.train.epochs = e;
-        changed.push(format!("{e} epochs"));
+        changed.push(format!("{e} epoch{}", if e == 1 { "" } else { "s" }));
     }
     if let Some(s) = size.filter(|&s| s != preset.size) {
         preset.size = s;

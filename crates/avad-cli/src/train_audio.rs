@@ -128,7 +128,7 @@ pub fn run(args: &AudioArgs) -> Result<()> {
     let mut changed = Vec::new();
     if let Some(e) = args.epochs.filter(|&e| e != preset.train.epochs) {
         preset.train.epochs = e;
-        changed.push(format!("{e} epochs"));
+        changed.push(format!("{e} epoch{}", if e == 1 { "" } else { "s" }));
     }
     if let Some(s) = args.seed.filter(|&s| s != preset.train.seed) {
         preset.train.seed = s;

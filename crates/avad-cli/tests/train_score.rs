@@ -148,6 +148,32 @@ fn train_then_score_the_synthetic_scene() {
         "{table}"
     );
 
+    // `avad inspect MODEL` shows the card, and the γ it gives is the one scoring uses.
+    let shown: serde_json::Value =
+        serde_json::from_str(&ok(&avad(&["inspect", m, "--json"]))).unwrap();
+    assert_eq!(shown["kind"], "visual");
+    assert_eq!(shown["epochs"], 2);
+    assert_eq!(shown["validation_clips"], 1);
+    assert_eq!(shown["default_score"], "motion");
+    let metrics: serde_json::Value =
+        serde_json::from_str(&read(&out1.join("metrics.json"))).unwrap();
+    let calibrated = metrics["frame_level"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["modality"] == "video" && r["normalisation"] == "calibrated")
+        .unwrap();
+    assert_eq!(
+        shown["normal_gamma"]["motion"], calibrated["threshold_gamma"],
+        "inspect's γ is the one `avad score` decides with"
+    );
+    let words = ok(&avad(&["inspect", m]));
+    assert!(
+        words.contains("visual model, preset cpu")
+            && words.contains("scores with motion by default"),
+        "{words}"
+    );
+
     let csv = read(&out1.join("scores.csv"));
     assert_eq!(
         csv.lines().count(),
@@ -533,6 +559,11 @@ fn train_then_score_the_synthetic_scene() {
         "one fold: the training clips are all normal"
     );
     assert!(audio.join("weights.bpk").is_file());
+    let shown: serde_json::Value =
+        serde_json::from_str(&ok(&avad(&["inspect", a, "--json"]))).unwrap();
+    assert_eq!(shown["kind"], "audio");
+    assert_eq!(shown["folds"].as_array().unwrap().len(), 1);
+    assert_eq!(shown["normal_gamma"], shown["folds"][0]["normal_gamma"]);
     // A site's own recordings of normal sound: one fold that scores every clip.
     let normal = tmp.path().join("normal-sound");
     std::fs::create_dir(&normal).unwrap();
@@ -1070,6 +1101,7 @@ fn bad_models_and_presets_fail_with_one_line() {
         &avad(&["score", t, "--model", t, "--out", o]),
         "not an avad model card",
     );
+    assert_fails_naming(&avad(&["inspect", t]), "not an avad model card");
     assert_fails_naming(
         &avad(&["train", "visual", t, "--out", o, "--preset", "fast"]),
         "not a built-in preset (paper, cpu, demo)",
