@@ -48,7 +48,7 @@ pub struct VisualArgs {
     /// Model directory to write.
     #[arg(long, short)]
     out: PathBuf,
-    /// Built-in preset (paper, cpu, demo) or a preset TOML file.
+    /// Built-in preset (paper, cpu, cpu-240, demo) or a preset TOML file.
     #[arg(long, default_value = "cpu")]
     preset: String,
     /// Override the preset's epochs.

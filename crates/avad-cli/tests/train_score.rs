@@ -1104,7 +1104,7 @@ fn bad_models_and_presets_fail_with_one_line() {
     assert_fails_naming(&avad(&["inspect", t]), "not an avad model card");
     assert_fails_naming(
         &avad(&["train", "visual", t, "--out", o, "--preset", "fast"]),
-        "not a built-in preset (paper, cpu, demo)",
+        "not a built-in preset (paper, cpu, cpu-240, demo)",
     );
     assert_fails_naming(
         &avad(&["train", "visual", t, "--out", o, "--size", "100"]),

@@ -109,9 +109,13 @@ pub struct VisualPreset {
     pub train: TrainSettings,
 }
 
-const BUILTIN: [(&str, &str); 3] = [
+const BUILTIN: [(&str, &str); 4] = [
     ("paper", include_str!("../../../presets/visual-paper.toml")),
     ("cpu", include_str!("../../../presets/visual-cpu.toml")),
+    (
+        "cpu-240",
+        include_str!("../../../presets/visual-cpu-240.toml"),
+    ),
     ("demo", include_str!("../../../presets/visual-demo.toml")),
 ];
 
@@ -600,6 +604,18 @@ mod tests {
         let cpu = VisualPreset::load("cpu").unwrap();
         assert!(cpu.size < paper.size && cpu.train.epochs < paper.train.epochs);
         assert_eq!(cpu.input, VisualInput::Differences);
+        // cpu-240 is the cpu preset at the paper's frame size, and nothing else.
+        let full = VisualPreset::load("cpu-240").unwrap();
+        assert_eq!(full.size, paper.size);
+        assert_eq!(
+            VisualPreset {
+                name: cpu.name.clone(),
+                description: cpu.description.clone(),
+                size: cpu.size,
+                ..full
+            },
+            cpu
+        );
         assert_eq!(
             VisualPreset::load("demo").unwrap().input,
             VisualInput::Differences
@@ -623,7 +639,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("not a built-in preset (paper, cpu, demo)"),
+            err.contains("not a built-in preset (paper, cpu, cpu-240, demo)"),
             "{err}"
         );
     }
