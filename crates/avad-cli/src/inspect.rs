@@ -89,11 +89,10 @@ fn inspect_model(dir: &Path, as_json: bool) -> Result<()> {
     let device = Device::flex();
     let paths = [dir.to_path_buf()];
     let loaded = load_models(&paths, &device, None)?;
-    let Some(model) = loaded.first() else {
+    let Some(first) = loaded.first() else {
         bail!("{}: no model", dir.display());
     };
-    let gamma = model.normal_gamma()?;
-    let v = match model {
+    let v = match first {
         Loaded::Visual { model, score, .. } => {
             let card = &model.card;
             let p = &card.preset;
@@ -152,7 +151,7 @@ fn inspect_model(dir: &Path, as_json: bool) -> Result<()> {
                 "preset": p.name, "description": p.description,
                 "steps": p.steps, "score_hop": p.score_hop,
                 "source": card.source, "protocol": card.protocol,
-                "normal_gamma": gamma, "folds": folds,
+                "normal_gamma": first.normal_gamma()?, "folds": folds,
             })
         }
     };
