@@ -778,9 +778,12 @@ fn train_then_score_the_synthetic_scene() {
     };
     let (short, long) = (held(5), held(50));
     println!("held over 200 frames {short:?}, over 2000 {long:?} (pending frames, audio values, peak MB)");
-    // About a second of sound ahead of the audio scores, a window and the windows queued.
+    // About a second of sound ahead of the audio scores, a window and the windows queued:
+    // bounded, however long the input (frames that piled up would number in the hundreds
+    // over 2000). How many are pending at the peak depends on thread timing (25 to 40 seen
+    // on one machine over the same input), so the bound is absolute, not the short run's.
     assert!(
-        long.0 < 80 && long.0 <= short.0 + 10,
+        short.0 < 80 && long.0 < 80,
         "frames pile up: {short:?} {long:?}"
     );
     assert!(
