@@ -17,7 +17,7 @@ use avad_model::model_dir::{
 };
 use avad_model::score::calibrate_visual;
 use avad_model::sequences::{split_clips, FrameClip, SequenceSet};
-use avad_model::train::{copy_weights, train, EpochRecord, Part, Progress, Samples};
+use avad_model::train::{copy_weights, train, EpochRecord, Part, Progress, Samples, TrainSettings};
 use avad_model::visual::VisualAutoencoder;
 use avad_model::VisualAutoencoderConfig;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -253,20 +253,31 @@ fn override_preset(
     size: Option<usize>,
     seed: Option<u64>,
 ) {
-    let mut changed = Vec::new();
-    if let Some(e) = epochs.filter(|&e| e != preset.train.epochs) {
-        preset.train.epochs = e;
-        changed.push(format!("{e} epoch{}", if e == 1 { "" } else { "s" }));
-    }
+    let mut changed = override_training(&mut preset.train, epochs, seed);
     if let Some(s) = size.filter(|&s| s != preset.size) {
         preset.size = s;
         changed.push(format!("{s}x{s} frames"));
     }
-    if let Some(s) = seed.filter(|&s| s != preset.train.seed) {
-        preset.train.seed = s;
+    note_overrides(&mut preset.description, &changed);
+}
+
+/// Applies `--epochs` and `--seed` to a preset's training settings (visual and audio
+/// alike) and says, in words, which of them changed a value.
+pub(crate) fn override_training(
+    train: &mut TrainSettings,
+    epochs: Option<usize>,
+    seed: Option<u64>,
+) -> Vec<String> {
+    let mut changed = Vec::new();
+    if let Some(e) = epochs.filter(|&e| e != train.epochs) {
+        train.epochs = e;
+        changed.push(format!("{e} epoch{}", if e == 1 { "" } else { "s" }));
+    }
+    if let Some(s) = seed.filter(|&s| s != train.seed) {
+        train.seed = s;
         changed.push(format!("seed {s}"));
     }
-    note_overrides(&mut preset.description, &changed);
+    changed
 }
 
 /// Appends the settings a run changed (`changed`, each said as it was set) to a preset's

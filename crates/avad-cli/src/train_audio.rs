@@ -125,15 +125,7 @@ pub fn timing(config: &FeatureConfig) -> AudioTiming {
 
 pub fn run(args: &AudioArgs) -> Result<()> {
     let mut preset = AudioPreset::load(&args.preset)?;
-    let mut changed = Vec::new();
-    if let Some(e) = args.epochs.filter(|&e| e != preset.train.epochs) {
-        preset.train.epochs = e;
-        changed.push(format!("{e} epoch{}", if e == 1 { "" } else { "s" }));
-    }
-    if let Some(s) = args.seed.filter(|&s| s != preset.train.seed) {
-        preset.train.seed = s;
-        changed.push(format!("seed {s}"));
-    }
+    let changed = crate::train::override_training(&mut preset.train, args.epochs, args.seed);
     crate::train::note_overrides(&mut preset.description, &changed);
     preset.check().map_err(|reason| {
         anyhow::anyhow!("preset {} with the options given: {reason}", preset.name)
