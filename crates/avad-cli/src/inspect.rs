@@ -7,7 +7,7 @@ use avad_data::{open_dataset, AudioSource, Clip, Dataset, Split, VideoSource};
 use avad_media::audio::{probe_audio, AudioInfo};
 use avad_media::video::{is_stream_url, is_video_path, probe_video};
 use avad_model::burn::tensor::Device;
-use avad_model::model_dir::FrameScore;
+use avad_model::model_dir::{FrameScore, CARD_FILE};
 use avad_model::train::EpochRecord;
 use serde_json::json;
 
@@ -63,7 +63,7 @@ pub fn run(args: &Args) -> Result<()> {
         }
         return Ok(());
     }
-    if path.is_dir() && path.join("model.json").is_file() {
+    if path.is_dir() && path.join(CARD_FILE).is_file() {
         return inspect_model(&path, args.json);
     }
     let ds = open_dataset(&path)?;
