@@ -3,7 +3,9 @@
 on the maps `dump_maps` writes (crates/avad-model/examples/dump_maps.rs). Prints, per
 variant and per maps folder, the pooled AUC / EER (%) of the test frames, scored as
 avad's calibrated scores are (a linear map of the raw score, so the raw score's AUC), each
-clip smoothed over time by a Gaussian of σ = 5 frames as `--smooth 5` does.
+clip smoothed over time by a Gaussian of σ = 5 frames as `--smooth 5` does. The EER is
+read at the ROC point where the two error rates are nearest (avad interpolates between
+points, so it can differ by a few tenths).
 
 The variants (each one's excess map is then read as avad reads it: the largest mean
 over any patch a sixth of the grid wide):
@@ -29,7 +31,7 @@ def load(folder, kind):
     clips = []
     for x in json.load(open(f"{folder}/index.json")):
         g = x["grid"]
-        maps = np.fromfile(f"{folder}/{x['clip']}.{kind}.f32", dtype="<f4")
+        maps = np.fromfile(f"{folder}/{x['role']}-{x['clip']}.{kind}.f32", dtype="<f4")
         clips.append((x["role"], maps.reshape(x["frames"], g, g).astype(np.float64), np.array(x["labels"])))
     return clips
 

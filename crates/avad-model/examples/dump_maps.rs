@@ -5,9 +5,9 @@
 //!
 //!     cargo run --release -p avad-model --example dump_maps -- MODEL_DIR DATASET OUT
 //!
-//! OUT gets `<clip>.motion.f32` and `<clip>.patch.f32` (little-endian f32, frames x grid x
-//! grid, row-major) and `index.json` (per clip: name, role `normal` or `test`, frames,
-//! grid, labels).
+//! OUT gets `<role>-<clip>.motion.f32` and `<role>-<clip>.patch.f32` (role `normal` or
+//! `test`: a training and a test clip may share a name; little-endian f32, frames x grid x
+//! grid, row-major) and `index.json` (per clip: name, role, frames, grid, labels).
 
 use std::error::Error;
 use std::path::Path;
@@ -73,7 +73,8 @@ fn run() -> Result<(), Box<dyn Error>> {
         ] {
             let maps = maps.as_ref().ok_or("the model gave no maps")?;
             let bytes: Vec<u8> = maps.values.iter().flat_map(|v| v.to_le_bytes()).collect();
-            avad_media::write_atomic(&out.join(format!("{}.{kind}.f32", clip.name)), &bytes)?;
+            let file = format!("{role}-{}.{kind}.f32", clip.name);
+            avad_media::write_atomic(&out.join(file), &bytes)?;
         }
         let labels: Vec<u8> = match &clip.labels {
             Some(l) => l.iter().map(|&b| u8::from(b)).collect(),
