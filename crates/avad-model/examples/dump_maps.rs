@@ -19,6 +19,9 @@ use avad_model::score::{visual_errors, PatchScorer, ScoreOptions};
 use avad_model::sequences::FrameClip;
 use burn::tensor::Device;
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     if let Err(e) = run() {
         eprintln!("dump_maps: {e}");
