@@ -86,8 +86,14 @@ def score(clips, name):
     return 100 * roc_auc_score(y, s), 100 * eer(y, s)
 
 
+if len(sys.argv) < 3 or sys.argv[1] not in ("motion", "patch"):
+    sys.exit("usage: scripts/score_variants.py motion|patch MAPS_DIR...")
 kind, folders = sys.argv[1], sys.argv[2:]
 data = [load(f, kind) for f in folders]
+for folder, clips in zip(folders, data):
+    roles = {role for role, _, _ in clips}
+    if roles != {"normal", "test"}:
+        sys.exit(f"{folder}: needs held-out normal clips and test clips, has {sorted(roles)}")
 print("variant     " + " | ".join(f.rstrip("/").split("/")[-1] for f in folders))
 for name in ["avad", "tube σ=1", "tube σ=2", "tube σ=3", "tube σ=5", "z", "z+floor", "ratio", "sqrt", "log"]:
     print(f"{name:10}  " + " | ".join("%.1f / %.1f" % score(d, name) for d in data))
