@@ -1,5 +1,4 @@
-//! Cutting clips into the models' fixed-length sequences, and mapping
-//! sequence scores back to frames.
+//! Cutting clips into the models' fixed-length sequences.
 //!
 //! A [`Window`] of length `len` with frame stride `stride` starting at frame
 //! `start` covers frames `start, start + stride, …, start + (len - 1) * stride`
@@ -80,69 +79,6 @@ pub fn scoring_windows(frames: usize, len: usize, hop: usize) -> Vec<Window> {
     out
 }
 
-/// Which frames a window's score is given to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, Default)]
-#[serde(rename_all = "kebab-case")]
-pub enum ScoreAssignment {
-    /// Every frame the window covers gets the mean of the windows covering it
-    /// (offline: uses frames after `t` to score `t`).
-    #[default]
-    Mean,
-    /// The window's score belongs to its first frame (the convention of the
-    /// PyTorch peer and of many Ped2 papers: "a window starting at t scores t");
-    /// frames with no window starting at them take the previous window's score.
-    First,
-    /// The window's score belongs to its last frame: causal, what a live
-    /// system can emit as soon as the window is complete; frames before the
-    /// first complete window take its score.
-    Last,
-}
-
-/// Per-frame scores from window scores. `windows` and `scores` pair up; frames
-/// no window reaches take the nearest assigned frame's score (before, else after).
-/// Returns `None` when there are no windows or the lengths differ.
-pub fn frame_scores(
-    frames: usize,
-    windows: &[Window],
-    scores: &[f64],
-    how: ScoreAssignment,
-) -> Option<Vec<f64>> {
-    if windows.is_empty() || windows.len() != scores.len() || frames == 0 {
-        return None;
-    }
-    let mut sum = vec![0.0; frames];
-    let mut count = vec![0usize; frames];
-    for (w, &s) in windows.iter().zip(scores) {
-        let targets: Vec<usize> = match how {
-            ScoreAssignment::Mean => w.frames().collect(),
-            ScoreAssignment::First => vec![w.first()],
-            ScoreAssignment::Last => vec![w.last()],
-        };
-        for f in targets.into_iter().filter(|&f| f < frames) {
-            sum[f] += s;
-            count[f] += 1;
-        }
-    }
-    let assigned: Vec<Option<f64>> = sum
-        .iter()
-        .zip(&count)
-        .map(|(&s, &c)| (c > 0).then(|| s / c as f64))
-        .collect();
-    let first = assigned.iter().flatten().next().copied()?;
-    let mut last = first;
-    Some(
-        assigned
-            .into_iter()
-            .map(|a| {
-                if let Some(v) = a {
-                    last = v;
-                }
-                last
-            })
-            .collect(),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,28 +129,5 @@ mod tests {
         assert_eq!(scoring_windows(10, 10, 1).len(), 1);
         assert!(scoring_windows(9, 10, 1).is_empty());
         assert_eq!(scoring_windows(180, 10, 1).len(), 171);
-    }
-
-    #[test]
-    fn frame_scores_by_assignment() {
-        let ws = scoring_windows(12, 10, 1); // starts 0, 1, 2
-        let s = [1.0, 2.0, 4.0];
-        let mean = frame_scores(12, &ws, &s, ScoreAssignment::Mean).unwrap();
-        assert_eq!(mean[0], 1.0);
-        assert_eq!(mean[1], 1.5);
-        assert!((mean[5] - 7.0 / 3.0).abs() < 1e-12);
-        assert_eq!(mean[11], 4.0);
-        let first = frame_scores(12, &ws, &s, ScoreAssignment::First).unwrap();
-        assert_eq!(
-            first,
-            [1.0, 2.0, 4.0, 4.0, 4.0, 4.0, 4.0, 4.0, 4.0, 4.0, 4.0, 4.0]
-        );
-        let last = frame_scores(12, &ws, &s, ScoreAssignment::Last).unwrap();
-        assert_eq!(
-            last,
-            [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 2.0, 4.0]
-        );
-        assert!(frame_scores(12, &ws, &s[..2], ScoreAssignment::Mean).is_none());
-        assert!(frame_scores(12, &[], &[], ScoreAssignment::Mean).is_none());
     }
 }
