@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use avad_data::{open_dataset, Clip, Split};
+use avad_data::{open_dataset, Clip, DatasetKind, Split};
 use avad_eval::normalize::Calibration;
 use avad_media::FrameSize;
 use avad_model::burn::module::Module;
@@ -43,7 +43,8 @@ enum Model {
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct VisualArgs {
-    /// Dataset folder (UCSD Ped2, UMN or a generic train/ test/ folder).
+    /// Dataset folder (UCSD Ped2 or a generic train/ test/ folder; UMN has no normal clips
+    /// to train a visual model on).
     dataset: PathBuf,
     /// Model directory to write.
     #[arg(long, short)]
@@ -87,8 +88,14 @@ fn run_visual(args: &VisualArgs) -> Result<()> {
     let dataset = open_dataset(&args.dataset)?;
     let clips: Vec<_> = dataset.split(Split::Train).collect();
     if clips.is_empty() {
+        let hint = if dataset.kind == DatasetKind::Umn {
+            " (UMN's clips are all test clips: train the visual model on normal footage of \
+             the scene, a folder with train/, and score UMN with it)"
+        } else {
+            ""
+        };
         bail!(
-            "{}: no training clips to learn normal scenes from",
+            "{}: no training clips to learn normal scenes from{hint}",
             args.dataset.display()
         );
     }

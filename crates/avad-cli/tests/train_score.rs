@@ -1113,6 +1113,20 @@ fn bad_models_and_presets_fail_with_one_line() {
         &avad(&["train", "visual", t, "--out", o, "--size", "100"]),
         "size 100 must be a positive multiple of 8",
     );
+    // UMN has only test clips: the visual model must learn from other normal footage.
+    let umn = tmp.path().join("umn");
+    std::fs::create_dir_all(umn.join("frames")).unwrap();
+    for i in 1..=4 {
+        image::GrayImage::from_pixel(32, 24, image::Luma([i as u8]))
+            .save(umn.join(format!("frames/{i}.png")))
+            .unwrap();
+    }
+    std::fs::write(umn.join("labels.csv"), "start,end\n2,2\n").unwrap();
+    std::fs::write(umn.join("clips.csv"), "clip,start,end\na,1,2\nb,3,4\n").unwrap();
+    assert_fails_naming(
+        &avad(&["train", "visual", umn.to_str().unwrap(), "--out", o]),
+        "no training clips to learn normal scenes from (UMN's clips are all test clips",
+    );
     let last = u64::MAX.to_string();
     assert_fails_naming(
         &avad(&["eval", t, "--model", t, "--out", o, "--fusion-seed", &last]),

@@ -10,8 +10,9 @@
 //!   audio.wav              optional: sound for the whole recording (else the video's track)
 //! ```
 //!
-//! Every clip is a test clip: UMN has no separate normal footage, so models
-//! train on the normal frames of clips other than the one scored.
+//! Every clip is a test clip: UMN has no separate normal footage. The audio model
+//! trains leave-one-clip-out on the normal frames of the clips other than the one
+//! scored; the visual model needs normal footage of the scene from elsewhere.
 
 use std::path::{Path, PathBuf};
 
