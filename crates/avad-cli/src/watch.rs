@@ -34,9 +34,10 @@ use crate::train_audio::decode_native_mono;
 /// twice for a visual and an audio model. Each window is scored as soon as its last frame
 /// arrives, with the calibrated normalisation (no look-ahead), exactly as `avad score
 /// --causal` computes it offline; the sound is kept aligned with the picture by timestamp
-/// and each frame's audio score is final about one audio window (0.74 s) later. The
-/// scores are then smoothed over time as offline (--smooth), so a frame is decided 4σ
-/// frames after its scores are in (20 frames at the default σ = 5). With both
+/// and each frame's audio score is final about 0.9 s later (one audio window, 0.74 s,
+/// plus a feature block and a resampling block). The scores are then smoothed over
+/// time as offline (--smooth), so a frame is decided 4σ frames after its scores are in
+/// (20 frames at the default σ = 5). With both
 /// models a frame's decision is on the joint score, the mean of the two regularity
 /// scores, against the mean of the two label-free γ (the label-free fusion of
 /// `avad eval`); with one, on its own score against its γ. --gamma overrides γ.
