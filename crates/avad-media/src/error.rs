@@ -4,11 +4,12 @@ use std::path::{Path, PathBuf};
 /// message is enough for a user to act on.
 #[derive(Debug, thiserror::Error)]
 pub enum MediaError {
-    #[error("{}: {source}", path.display())]
+    /// The OS error is part of the message and deliberately not a `source()`:
+    /// a chain printer (anyhow's `{:#}`) would print it twice.
+    #[error("{}: {error}", path.display())]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The file exists but its content is not what it should be
     /// (truncated, not audio, NaN samples, mixed frame sizes…).
@@ -20,10 +21,10 @@ pub enum MediaError {
 }
 
 impl MediaError {
-    pub fn io(path: &Path, source: std::io::Error) -> Self {
+    pub fn io(path: &Path, error: std::io::Error) -> Self {
         MediaError::Io {
             path: path.to_path_buf(),
-            source,
+            error,
         }
     }
 
