@@ -70,8 +70,8 @@ fn read_fps(path: &Path) -> Result<f64> {
         return Ok(DEFAULT_FPS);
     }
     let text = crate::error::read_text(path)?;
-    let parsed: ClipToml =
-        toml::from_str(&text).map_err(|e| DataError::invalid(path, format!("{}", e.message())))?;
+    let parsed: ClipToml = toml::from_str(&text)
+        .map_err(|e| DataError::invalid(path, crate::toml_reason(&text, &e)))?;
     match parsed.fps {
         None => Ok(DEFAULT_FPS),
         Some(f) if f.is_finite() && f > 0.0 => Ok(f),

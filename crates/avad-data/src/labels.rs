@@ -118,6 +118,9 @@ pub fn read_labels_csv(path: &Path, frames: Option<usize>) -> Result<Vec<bool>> 
         let bad = |why: &str| DataError::invalid(path, format!("line {}: {why}: {line:?}", n + 1));
         let a = fields.next().unwrap_or("");
         let b = fields.next().ok_or_else(|| bad("expected two columns"))?;
+        if fields.any(|f| !f.is_empty()) {
+            return Err(bad("expected two columns, found more"));
+        }
         let a: usize = a
             .parse()
             .map_err(|_| bad("first column must be a 1-based frame number"))?;
@@ -324,6 +327,15 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("clip has 5"));
+        // A third column is refused (an empty one, from a trailing comma, is not).
+        let three = write(d.path(), "t.csv", "frame,label\n1,0\n2,1,7\n");
+        let msg = read_labels_csv(&three, None).unwrap_err().to_string();
+        assert!(
+            msg.contains("t.csv") && msg.contains("line 3: expected two columns, found more"),
+            "{msg}"
+        );
+        let trailing = write(d.path(), "c.csv", "frame,label\n1,0,\n2,1,\n");
+        assert_eq!(read_labels_csv(&trailing, None).unwrap(), [false, true]);
         let ranges = write(d.path(), "r.csv", "start,end\n2,3\n# comment\n6,6\n");
         assert_eq!(
             read_labels_csv(&ranges, Some(6)).unwrap(),

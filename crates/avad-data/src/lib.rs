@@ -19,7 +19,7 @@ pub mod windows;
 use std::path::Path;
 
 pub use dataset::{AudioSource, Clip, Dataset, DatasetKind, Split, VideoSource};
-pub use error::{DataError, Result};
+pub use error::{toml_reason, DataError, Result};
 
 /// Opens `path` as UCSD Ped2, UMN (a folder with `umn.toml`) or a generic clip folder, in that order.
 pub fn open_dataset(path: &Path) -> Result<Dataset> {

@@ -9,11 +9,12 @@ pub enum FeatureError {
     NonFinite { index: usize },
     #[error("invalid feature configuration: {0}")]
     Config(String),
-    #[error("{}: {source}", path.display())]
+    // The OS error is in the message, so it is not also a `source()`: `{:#}` would print
+    // it twice.
+    #[error("{}: {error}", path.display())]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{}: not a readable .npy array: {reason}", path.display())]
     Npy { path: PathBuf, reason: String },
@@ -27,7 +28,7 @@ impl FeatureError {
     pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> Self {
         FeatureError::Io {
             path: path.to_path_buf(),
-            source,
+            error: source,
         }
     }
 }

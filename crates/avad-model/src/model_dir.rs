@@ -34,6 +34,10 @@ pub const FORMAT_VERSION: u32 = 1;
 pub const CARD_FILE: &str = "model.json";
 /// The weights' file name.
 pub const WEIGHTS_FILE: &str = "weights.bpk";
+/// The largest frame side a visual preset may ask for: four times Ped2's 240, far past
+/// what trains on a CPU, and small enough that a typo fails here rather than in an
+/// allocation.
+pub const MAX_SIZE: usize = 1024;
 
 /// Errors of presets and model directories; each names its file.
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +53,14 @@ fn dir_error(path: &Path, reason: impl ToString) -> ModelDirError {
     ModelDirError {
         path: path.to_path_buf(),
         reason: reason.to_string(),
+    }
+}
+
+/// A weights file's error: a checkpoint error already names the file.
+fn weights_error(path: &Path, error: crate::train::TrainError) -> ModelDirError {
+    match error {
+        crate::train::TrainError::Checkpoint { path, reason } => ModelDirError { path, reason },
+        other => dir_error(path, other),
     }
 }
 
@@ -90,7 +102,8 @@ pub struct VisualPreset {
     pub name: String,
     /// One line saying what it is.
     pub description: String,
-    /// Side of the square gray frames the model sees (a multiple of 8).
+    /// Side of the square gray frames the model sees (a multiple of 8, at most
+    /// [`MAX_SIZE`]).
     pub size: usize,
     /// Frames per sequence.
     pub steps: usize,
@@ -128,8 +141,8 @@ impl VisualPreset {
 
     /// Parses and checks a preset; `origin` names it in errors.
     pub fn from_toml(text: &str, origin: &Path) -> Result<Self, ModelDirError> {
-        let preset: VisualPreset =
-            toml::from_str(text).map_err(|e| dir_error(origin, e.message()))?;
+        let preset: VisualPreset = toml::from_str(text)
+            .map_err(|e| dir_error(origin, avad_data::toml_reason(text, &e)))?;
         preset.check().map_err(|reason| dir_error(origin, reason))?;
         Ok(preset)
     }
@@ -139,6 +152,12 @@ impl VisualPreset {
         if self.size == 0 || self.size % 8 != 0 {
             return Err(format!(
                 "size {} must be a positive multiple of 8",
+                self.size
+            ));
+        }
+        if self.size > MAX_SIZE {
+            return Err(format!(
+                "size {} is more than {MAX_SIZE} pixels a side",
                 self.size
             ));
         }
@@ -282,7 +301,7 @@ impl VisualModel {
             .init(device)
             .map_err(|e| dir_error(&card_path, e))?;
         let weights = dir.join(WEIGHTS_FILE);
-        let network = load_model(network, &weights).map_err(|e| dir_error(&weights, e))?;
+        let network = load_model(network, &weights).map_err(|e| weights_error(&weights, e))?;
         Ok(VisualModel {
             card,
             network: burn::module::Module::valid(&network),
@@ -293,7 +312,7 @@ impl VisualModel {
     pub fn save(&self, dir: &Path) -> Result<(), ModelDirError> {
         std::fs::create_dir_all(dir).map_err(|e| dir_error(dir, e))?;
         let weights = dir.join(WEIGHTS_FILE);
-        save_model(&self.network, &weights).map_err(|e| dir_error(&weights, e))?;
+        save_model(&self.network, &weights).map_err(|e| weights_error(&weights, e))?;
         write_history(
             dir,
             &self.card.training.history,
@@ -394,8 +413,8 @@ impl AudioPreset {
 
     /// Parses and checks a preset; `origin` names it in errors.
     pub fn from_toml(text: &str, origin: &Path) -> Result<Self, ModelDirError> {
-        let preset: AudioPreset =
-            toml::from_str(text).map_err(|e| dir_error(origin, e.message()))?;
+        let preset: AudioPreset = toml::from_str(text)
+            .map_err(|e| dir_error(origin, avad_data::toml_reason(text, &e)))?;
         preset.check().map_err(|reason| dir_error(origin, reason))?;
         Ok(preset)
     }
@@ -495,7 +514,7 @@ impl AudioModel {
                 .init(device)
                 .map_err(|e| dir_error(&card_path, e))?;
             let weights = dir.join(&fold.weights);
-            let network = load_model(network, &weights).map_err(|e| dir_error(&weights, e))?;
+            let network = load_model(network, &weights).map_err(|e| weights_error(&weights, e))?;
             networks.push(burn::module::Module::valid(&network));
         }
         Ok(AudioModel { card, networks })
@@ -519,7 +538,15 @@ impl AudioModel {
                     && !f.training.validation_clips.iter().any(|c| c == clip)
             })
             .ok_or_else(|| {
-                format!("clip {clip}: every audio fold of this model was trained on it (scoring it would flatter the model)")
+                let held_out: Vec<&str> = folds.iter().filter_map(|f| f.held_out.as_deref()).collect();
+                let trained_on = folds.iter().any(|f| {
+                    f.training.train_clips.iter().chain(&f.training.validation_clips).any(|c| c == clip)
+                });
+                if trained_on || held_out.is_empty() {
+                    format!("clip {clip}: every audio fold of this model was trained on it (scoring it would flatter the model)")
+                } else {
+                    format!("clip {clip}: no fold of this model held it out; its folds hold out {}", held_out.join(", "))
+                }
             })
     }
 
@@ -531,7 +558,7 @@ impl AudioModel {
             if let Some(parent) = weights.parent() {
                 std::fs::create_dir_all(parent).map_err(|e| dir_error(parent, e))?;
             }
-            save_model(network, &weights).map_err(|e| dir_error(&weights, e))?;
+            save_model(network, &weights).map_err(|e| weights_error(&weights, e))?;
         }
         // The loss curve of the first fold (of the only one, for normal recordings); every
         // fold's history is in the card.
@@ -634,7 +661,10 @@ mod tests {
         let err = VisualPreset::from_toml(&wrong, Path::new("v.toml"))
             .unwrap_err()
             .to_string();
-        assert!(err.starts_with("v.toml: unknown variant `flow`"), "{err}");
+        assert!(
+            err.starts_with("v.toml: line ") && err.contains(": unknown variant `flow`"),
+            "{err}"
+        );
         let err = VisualPreset::load("no-such-preset")
             .unwrap_err()
             .to_string();
@@ -663,7 +693,10 @@ mod tests {
         let err = AudioPreset::from_toml(&wrong, Path::new("a.toml"))
             .unwrap_err()
             .to_string();
-        assert!(err.starts_with("a.toml: unknown variant `bands`"), "{err}");
+        assert!(
+            err.starts_with("a.toml: line ") && err.contains(": unknown variant `bands`"),
+            "{err}"
+        );
         let text =
             include_str!("../../../presets/audio-paper.toml").replace("steps = 32", "steps = 30");
         let err = AudioPreset::from_toml(&text, Path::new("a.toml"))
@@ -722,6 +755,11 @@ mod tests {
             err.contains("every audio fold of this model was trained on it"),
             "{err}"
         );
+        // A clip the model never saw, but no fold held out either: said as it is.
+        assert_eq!(
+            loco.fold_for("nope").unwrap_err(),
+            "clip nope: no fold of this model held it out; its folds hold out a, b"
+        );
         let normal = AudioModel {
             card: card(vec![fold(None, &["n1", "n2"])]),
             networks: vec![],
@@ -737,6 +775,16 @@ mod tests {
         let err = VisualPreset::from_toml(&text, Path::new("my.toml"))
             .unwrap_err()
             .to_string();
+        let huge = VisualPreset::from_toml(
+            &text.replace("size = 100", "size = 4000000000"),
+            Path::new("my.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            huge.starts_with("my.toml: size 4000000000 is more than 1024 pixels a side"),
+            "{huge}"
+        );
         assert!(
             err.starts_with("my.toml: size 100 must be a positive multiple of 8"),
             "{err}"
