@@ -56,8 +56,15 @@ pub fn run(args: &Args) -> Result<()> {
                 args.model.display()
             );
         }
-        let on = format!("{} normal clips named to avad calibrate", args.clips.len());
-        (args.clips.clone(), on)
+        // A clip named twice counts once.
+        let mut names: Vec<String> = Vec::new();
+        for n in &args.clips {
+            if !names.contains(n) {
+                names.push(n.clone());
+            }
+        }
+        let on = format!("{} normal clips named to avad calibrate", names.len());
+        (names, on)
     };
     let mut clips = Vec::with_capacity(names.len());
     for name in &names {

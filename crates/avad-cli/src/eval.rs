@@ -51,7 +51,7 @@ pub struct Args {
     #[command(flatten)]
     select: Selection,
     /// Epochs of each leave-one-clip-out fusion net.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 20, value_parser = crate::score::at_least_one)]
     fusion_epochs: usize,
     /// Fusion nets per fold, seeded --fusion-seed, --fusion-seed + 1, …: a frame's
     /// P(anomalous) is their mean (one net's result moves with its seed and the build;
@@ -148,8 +148,7 @@ pub fn run(args: &Args) -> Result<()> {
             args.dataset.display()
         );
     }
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("creating {}", args.out.display()))?;
+    let out_dir = crate::out_dir::OutDir::create(&args.out)?;
     let (results, _) = score_clips(&clips, &models, &args.select, &device)?;
     let results: Vec<ClipScores> = results.into_iter().filter(|c| c.labels.is_some()).collect();
     let Some(labels) = pooled_labels(&results) else {
@@ -301,6 +300,7 @@ pub fn run(args: &Args) -> Result<()> {
     }
     let html = html_report("avad evaluation", &md, &figures)?;
     write_atomic(&args.out.join("report.html"), html.as_bytes()).context("writing report.html")?;
+    out_dir.keep();
     println!("{md}");
     eprintln!(
         "results, report.html, scores and plots written to {}",

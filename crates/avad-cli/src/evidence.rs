@@ -4,13 +4,15 @@
 //! and as a plot.
 //!
 //! An episode is written when it ends, into `DIR/episode-NNNN/` through a temporary
-//! folder renamed at the end, so a folder that exists is complete. Episodes longer than
+//! folder renamed at the end, so a folder that exists is complete. A folder that already
+//! holds episodes (an earlier run's) keeps them: numbering goes on after the last one.
+//! Episodes longer than
 //! [`Evidence::MAX_S`] keep their first that many seconds (`truncated` in `episode.json`).
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use avad_eval::plots::{write_score_curve, ScoreCurve, Series};
 
 /// One frame as the evidence keeps it.
@@ -52,6 +54,18 @@ impl Evidence {
     pub fn new(dir: &Path, side: usize, gamma: f64) -> Result<Self> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("{}: cannot create the evidence folder", dir.display()))?;
+        let written = std::fs::read_dir(dir)
+            .with_context(|| format!("{}: cannot read the evidence folder", dir.display()))?
+            .flatten()
+            .filter_map(|e| {
+                e.file_name()
+                    .to_str()?
+                    .strip_prefix("episode-")?
+                    .parse::<usize>()
+                    .ok()
+            })
+            .max()
+            .unwrap_or(0);
         Ok(Evidence {
             dir: dir.to_path_buf(),
             side,
@@ -61,7 +75,7 @@ impl Evidence {
             recent: VecDeque::new(),
             episode: None,
             truncated: false,
-            written: 0,
+            written,
             sound: VecDeque::new(),
             sound_base: 0,
             segment_first: 0,
@@ -134,8 +148,11 @@ impl Evidence {
             return Err(e);
         }
         if out.exists() {
-            std::fs::remove_dir_all(&out)
-                .with_context(|| format!("{}: cannot replace", out.display()))?;
+            let _ = std::fs::remove_dir_all(&tmp);
+            bail!(
+                "{}: already exists (another watch writing here?); not replaced",
+                out.display()
+            );
         }
         std::fs::rename(&tmp, &out)
             .with_context(|| format!("{}: cannot rename {}", out.display(), tmp.display()))?;

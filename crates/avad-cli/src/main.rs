@@ -14,6 +14,7 @@ mod evidence;
 mod features;
 mod inspect;
 mod live_audio;
+mod out_dir;
 mod report;
 mod score;
 mod synth;

@@ -68,7 +68,7 @@ pub struct Selection {
     #[arg(long = "clip")]
     pub clips: Vec<String>,
     /// Frames between visual window starts (default: the model's preset).
-    #[arg(long)]
+    #[arg(long, value_parser = at_least_one)]
     pub hop: Option<usize>,
     /// Side of the pixel blocks of the visual error maps used for pixel-level AUC (0: no maps).
     #[arg(long, default_value_t = 4)]
@@ -112,9 +112,49 @@ pub fn smoothing_sentence(sigma: f64) -> String {
 
 pub fn smoothing_frames(text: &str) -> std::result::Result<f64, String> {
     match text.parse::<f64>() {
-        Ok(v) if v >= 0.0 && v.is_finite() => Ok(v),
+        Ok(v) if (0.0..=MAX_SMOOTH).contains(&v) => Ok(v),
         _ => Err(format!(
-            "expected a number of frames, 0 or more, not {text:?}"
+            "expected a number of frames from 0 to {MAX_SMOOTH}, not {text:?}"
+        )),
+    }
+}
+
+/// The widest `--smooth` taken: 40 s at 25 fps, past which the Gaussian is flat over any
+/// clip (and its kernel, 8σ + 1 values, would only cost memory).
+pub const MAX_SMOOTH: f64 = 1000.0;
+
+/// A finite number (clap's `f64` parser takes NaN and infinities).
+pub fn finite_number(text: &str) -> std::result::Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        _ => Err(format!("expected a finite number, not {text:?}")),
+    }
+}
+
+/// A whole number, 1 or more.
+pub fn at_least_one(text: &str) -> std::result::Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(v) if v >= 1 => Ok(v),
+        _ => Err(format!("expected a whole number, 1 or more, not {text:?}")),
+    }
+}
+
+/// A time span in seconds: more than 0 and at most a day.
+pub fn seconds(text: &str) -> std::result::Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 86_400.0 => Ok(v),
+        _ => Err(format!(
+            "expected seconds, more than 0 and at most 86400, not {text:?}"
+        )),
+    }
+}
+
+/// A frame rate: more than 0 and at most 1000 frames a second.
+pub fn frame_rate(text: &str) -> std::result::Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 1000.0 => Ok(v),
+        _ => Err(format!(
+            "expected frames per second, more than 0 and at most 1000, not {text:?}"
         )),
     }
 }
@@ -599,20 +639,28 @@ pub fn run(args: &Args) -> Result<()> {
     let models = load_models(&args.models, &device, args.select.video_score)?;
     let dataset = open_dataset(&args.dataset)?;
     let clips = select_clips(&dataset, &args.select, &args.dataset)?;
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("creating {}", args.out.display()))?;
+    let out_dir = crate::out_dir::OutDir::create(&args.out)?;
     let (results, pixels) = score_clips(&clips, &models, &args.select, &device)?;
-    write_scores(&args.out, &models, &results, &[])?;
-    plot_clips(&args.out.join("plots"), &results, &[])?;
-    let Some(labels) = pooled_labels(&results) else {
-        eprintln!("scores written to {}", args.out.display());
-        return Ok(());
+    // Everything that can fail is computed before anything is written.
+    let labels = pooled_labels(&results);
+    let rows = match &labels {
+        Some(labels) => modality_rows(&results, &models, labels)?,
+        None => Vec::new(),
     };
-    let rows = modality_rows(&results, &models, &labels)?;
-    let pixel_auc = if pixels.scores.is_empty() {
+    let pixel_auc = if pixels.scores.is_empty() || labels.is_none() {
+        None
+    } else if pixels.labels.iter().all(|&l| l) || pixels.labels.iter().all(|&l| !l) {
+        eprintln!("every mask block scored is of one class: no pixel-level AUC");
         None
     } else {
         Some(roc_curve(&pixels.scores, &pixels.labels)?.auc())
+    };
+    write_scores(&args.out, &models, &results, &[])?;
+    plot_clips(&args.out.join("plots"), &results, &[])?;
+    let Some(labels) = labels else {
+        out_dir.keep();
+        eprintln!("scores written to {}", args.out.display());
+        return Ok(());
     };
     let metrics = MetricsFile {
         frames: labels.len(),
@@ -654,6 +702,7 @@ pub fn run(args: &Args) -> Result<()> {
             .map(|(r, roc)| (format!("{}, {}", r.modality, r.normalisation), roc.clone()))
             .collect::<Vec<_>>(),
     )?;
+    out_dir.keep();
     println!("{md}");
     eprintln!(
         "scores, metrics and plots written to {}",

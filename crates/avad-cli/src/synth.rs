@@ -21,15 +21,15 @@ pub struct Args {
     /// Random seed: the same seed writes the same bytes.
     #[arg(long, default_value_t = 7)]
     seed: u64,
-    /// Normal training clips.
-    #[arg(long, default_value_t = 6)]
-    train: usize,
-    /// Test clips, each with 1-3 anomalies.
-    #[arg(long, default_value_t = 4)]
-    test: usize,
-    /// Frames per clip (25 fps).
-    #[arg(long, default_value_t = 200)]
-    frames: usize,
+    /// Normal training clips (at most 1000).
+    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u16).range(..=1000))]
+    train: u16,
+    /// Test clips, each with 1-3 anomalies (at most 1000).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(..=1000))]
+    test: u16,
+    /// Frames per clip (25 fps; from 10, one window of the models, to 90000, an hour).
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(10..=90_000))]
+    frames: u32,
     /// Mean number of pedestrians in view (more: a harder scene to see into).
     #[arg(long, default_value_t = SceneLook::default().people_in_view)]
     people: f32,
@@ -54,8 +54,8 @@ pub fn run(args: &Args) -> Result<()> {
     let clips = write_dataset_with(
         &args.out,
         args.seed,
-        (args.train, args.test),
-        args.frames,
+        (usize::from(args.train), usize::from(args.test)),
+        args.frames as usize,
         &look,
     )?;
     eprintln!("wrote {} clips to {}", clips.len(), args.out.display());

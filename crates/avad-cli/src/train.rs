@@ -84,6 +84,8 @@ fn run_visual(args: &VisualArgs) -> Result<()> {
         anyhow::anyhow!("preset {} with the options given: {reason}", preset.name)
     })?;
     refuse_trained_model(&args.out, args.resume, "checkpoint")?;
+    let device = args.device.parse::<Accelerator>()?.training_device()?;
+    let out_dir = crate::out_dir::OutDir::create(&args.out)?;
 
     let dataset = open_dataset(&args.dataset)?;
     let clips: Vec<_> = dataset.split(Split::Train).collect();
@@ -120,6 +122,16 @@ fn run_visual(args: &VisualArgs) -> Result<()> {
     };
     let (train_names, valid_names) = (names(&train_idx), names(&valid_idx));
     let set = SequenceSet::new(frame_clips, &valid_idx, preset.steps, &preset.strides)?;
+    if set.len(Part::Train) == 0 {
+        bail!(
+            "{}: no training sequence: the {} training clips are shorter than {} frames, one \
+             sequence of preset {}",
+            args.dataset.display(),
+            train_names.len(),
+            preset.steps,
+            preset.name
+        );
+    }
     eprintln!(
         "training the visual model (preset {}: {}x{} {}, {} epochs at most) on {} clips, {} sequences; \
          validating on {} held-out clips, {} sequences",
@@ -135,12 +147,9 @@ fn run_visual(args: &VisualArgs) -> Result<()> {
     );
 
     let started = Instant::now();
-    let device = args.device.parse::<Accelerator>()?.training_device()?;
     device.seed(preset.train.seed);
     let config = VisualAutoencoderConfig::new();
     let network = config.init(&device)?;
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("creating {}", args.out.display()))?;
     let mut progress = BarProgress::new();
     let trained = train(
         network,
@@ -208,6 +217,7 @@ fn run_visual(args: &VisualArgs) -> Result<()> {
             .map(|v| format!(", validation loss {v:.5}"))
             .unwrap_or_default(),
     );
+    out_dir.keep();
     eprintln!("model written to {}", args.out.display());
     Ok(())
 }

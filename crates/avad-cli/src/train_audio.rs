@@ -238,8 +238,7 @@ pub fn run(args: &AudioArgs) -> Result<()> {
     let device = args.device.parse::<Accelerator>()?.training_device()?;
     let plain = Device::flex();
     let model_config = AudioAutoencoderConfig::new();
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("creating {}", args.out.display()))?;
+    let out_dir = crate::out_dir::OutDir::create(&args.out)?;
     let started = Instant::now();
     let mut card_folds: Vec<AudioFold> = Vec::new();
     let mut networks: Vec<avad_model::AudioAutoencoder> = Vec::new();
@@ -418,6 +417,7 @@ pub fn run(args: &AudioArgs) -> Result<()> {
         networks,
     };
     model.save(&args.out)?;
+    out_dir.keep();
     eprintln!(
         "trained {} audio fold{} in {:.1} min; model written to {}",
         model.networks.len(),

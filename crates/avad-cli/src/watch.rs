@@ -66,15 +66,15 @@ pub struct Args {
     #[arg(long)]
     audio_fold: Option<String>,
     /// Frames per second of a frame folder (video files and streams declare their own).
-    #[arg(long, default_value_t = 25.0)]
+    #[arg(long, default_value_t = 25.0, value_parser = crate::score::frame_rate)]
     fps: f64,
     /// Frames between visual window ends (default: the model's preset). Events lag the
     /// frame that triggers them by at most this many frames (plus the audio's lag).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::score::at_least_one)]
     hop: Option<usize>,
     /// Decision threshold on the deciding regularity score (default: its label-free γ;
     /// calibrated scores can be negative).
-    #[arg(long, allow_hyphen_values = true)]
+    #[arg(long, allow_hyphen_values = true, value_parser = crate::score::finite_number)]
     gamma: Option<f64>,
     /// Also print a `frame` record for every frame.
     #[arg(long)]
@@ -85,7 +85,7 @@ pub struct Args {
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     min_gap: u32,
     /// Seconds without data after which a stream counts as stalled (dropped).
-    #[arg(long, default_value_t = 10.0)]
+    #[arg(long, default_value_t = 10.0, value_parser = crate::score::seconds)]
     stall_timeout: f64,
     /// Times a dropped live stream is reopened in a row (waits 0.5, 1, 2, ... up to 8 s).
     #[arg(long, default_value_t = 5)]
@@ -108,11 +108,11 @@ pub struct Args {
     /// Seconds (at least 1) the sound may lag the picture before it counts as lost: the
     /// frames are then scored with silence in its place, and sound that comes later for
     /// that stretch is dropped (reported as `sound_filled_s` in the summary).
-    #[arg(long, default_value_t = 5.0)]
+    #[arg(long, default_value_t = 5.0, value_parser = crate::score::seconds)]
     sound_timeout: f64,
-    /// Threads that score visual windows side by side (default: one per core). Scores do
-    /// not depend on it.
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    /// Threads that score visual windows side by side (default: one per core, at most
+    /// 256). Scores do not depend on it.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=256))]
     workers: Option<u32>,
     /// Smooth the regularity scores over time as `avad score` does (a centred Gaussian of
     /// this standard deviation, in frames, within each stretch of stream; 0: off). Each
@@ -206,6 +206,16 @@ enum SoundFeed {
     File(AudioStream),
     /// A video's sound track, which FFmpeg decodes whole.
     Track(VecDeque<f32>),
+}
+
+/// Whether `error` is a build without FFmpeg asked for a stream: no reconnect can mend it.
+fn needs_ffmpeg(error: &anyhow::Error) -> bool {
+    error.chain().any(|e| {
+        matches!(
+            e.downcast_ref::<avad_media::MediaError>(),
+            Some(avad_media::MediaError::NeedsFfmpeg { .. })
+        )
+    })
 }
 
 /// Seconds of a frame folder's sound handed over ahead of its latest frame: more than
@@ -330,6 +340,9 @@ impl Source {
                 fps: args.fps,
                 sound,
             });
+        }
+        if args.audio.is_some() && !is_stream_url(source) && !path.exists() {
+            bail!("{source}: no such file or folder");
         }
         if args.audio.is_some() {
             bail!(
@@ -919,7 +932,8 @@ impl Scorer<'_> {
                         p.dropped = true;
                     }
                 }
-                if received > 0 {
+                // A failed segment says why in its error; this note would only mislead.
+                if received > 0 && !matches!(ended, Ended::Failed(_)) {
                     eprintln!(
                         "{}: {received} frames, fewer than one window of {steps}: not scored",
                         self.source
@@ -1233,7 +1247,11 @@ pub fn run(args: &Args) -> Result<()> {
             }
             Err(e) => e,
         };
-        if !live_url || attempts >= args.reconnect || stop.load(Ordering::SeqCst) {
+        if !live_url
+            || attempts >= args.reconnect
+            || stop.load(Ordering::SeqCst)
+            || needs_ffmpeg(&failure)
+        {
             emitter.close(emitter.base, last_t, "stream failed")?;
             summary(
                 &mut emitter,

@@ -101,6 +101,27 @@ fn train_then_score_the_synthetic_scene() {
         log.contains("resuming after epoch 1") && log.contains("epoch 2/2"),
         "{log}"
     );
+    // A model whose weights went missing fails naming the file once, and writes nothing.
+    let broken = tmp.path().join("no-weights");
+    std::fs::create_dir(&broken).unwrap();
+    std::fs::copy(model.join("model.json"), broken.join("model.json")).unwrap();
+    let o = tmp.path().join("never");
+    let out = avad(&[
+        "score",
+        s,
+        "--model",
+        broken.to_str().unwrap(),
+        "--out",
+        o.to_str().unwrap(),
+    ]);
+    assert_fails_naming(&out, "weights.bpk: No such file");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr)
+            .matches("weights.bpk")
+            .count(),
+        1
+    );
+    assert!(!o.exists());
     let card: serde_json::Value = serde_json::from_str(&read(&model.join("model.json"))).unwrap();
     assert_eq!(card["kind"], "visual");
     assert_eq!(card["history"].as_array().unwrap().len(), 2);
@@ -954,6 +975,37 @@ fn train_then_score_the_synthetic_scene() {
         1,
         "no partial folders left"
     );
+    // A second run into the same folder keeps the first run's episode and numbers on.
+    let first_scores = scores.clone();
+    let again = ok(&avad(&[
+        "watch",
+        clip.to_str().unwrap(),
+        "--model",
+        m,
+        "--model",
+        a,
+        "--audio",
+        sound.to_str().unwrap(),
+        "--gamma",
+        "10",
+        "--evidence",
+        evidence.to_str().unwrap(),
+    ]));
+    let end = common::events(&again)
+        .into_iter()
+        .find(|e| e["event"] == "end")
+        .unwrap();
+    let second = evidence.join("episode-0002");
+    assert_eq!(end["evidence"].as_str(), Some(second.to_str().unwrap()));
+    assert_eq!(read(&episode.join("scores.csv")), first_scores);
+    assert!(second.join("scores.csv").is_file());
+
+    // Without FFmpeg a stream cannot open, and no reconnect would mend that: one try.
+    if !cfg!(feature = "ffmpeg") {
+        let out = avad(&["watch", "rtsp://127.0.0.1:1/x", "--model", m]);
+        assert_fails_naming(&out, "needs avad built with the `ffmpeg` feature");
+        assert!(!String::from_utf8_lossy(&out.stdout).contains("\"reconnect\""));
+    }
 
     // A frame folder without its sound is refused with a one-line error.
     assert_fails_naming(
@@ -1132,13 +1184,45 @@ fn bad_models_and_presets_fail_with_one_line() {
         &avad(&["eval", t, "--model", t, "--out", o, "--fusion-seed", &last]),
         "--fusion-seed plus --fusion-seeds is past the largest seed",
     );
-    let none = avad(&["eval", t, "--model", t, "--out", o, "--fusion-seeds", "0"]);
-    let err = String::from_utf8_lossy(&none.stderr);
-    assert_eq!(none.status.code(), Some(2), "a usage error: {err}");
-    assert!(
-        err.starts_with("error: invalid value '0' for '--fusion-seeds"),
-        "{err}"
-    );
+    // Values that would panic, allocate without bound or decide nothing are usage errors.
+    for (args, flag) in [
+        (
+            vec!["eval", t, "--model", t, "--out", o, "--fusion-seeds", "0"],
+            "--fusion-seeds",
+        ),
+        (
+            vec!["eval", t, "--model", t, "--out", o, "--fusion-epochs", "0"],
+            "--fusion-epochs",
+        ),
+        (
+            vec!["score", t, "--model", t, "--out", o, "--smooth", "1e9"],
+            "--smooth",
+        ),
+        (
+            vec!["score", t, "--model", t, "--out", o, "--hop", "0"],
+            "--hop",
+        ),
+        (vec!["watch", t, "--model", t, "--fps", "0"], "--fps"),
+        (vec!["watch", t, "--model", t, "--fps", "NaN"], "--fps"),
+        (vec!["watch", t, "--model", t, "--gamma", "NaN"], "--gamma"),
+        (
+            vec!["watch", t, "--model", t, "--stall-timeout", "inf"],
+            "--stall-timeout",
+        ),
+        (
+            vec!["watch", t, "--model", t, "--workers", "100000"],
+            "--workers",
+        ),
+        (vec!["synth", o, "--frames", "0"], "--frames"),
+    ] {
+        let out = avad(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "a usage error: {err}");
+        assert!(
+            err.starts_with("error: invalid value ") && err.contains(&format!("for '{flag}")),
+            "{err}"
+        );
+    }
     assert!(!out.exists(), "nothing written on failure");
 }
 

@@ -1,0 +1,109 @@
+//! The output folder of a command that writes one (`--out`): made when the command starts,
+//! and taken away again if the command fails before writing anything into it, so that a
+//! failed run leaves no empty folder behind.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+
+/// An output folder. Dropped without [`OutDir::keep`] (the command failed), it removes the
+/// folders it made that are still empty, and nothing else: never a file, never a folder
+/// that existed before.
+#[derive(Debug)]
+pub struct OutDir {
+    path: PathBuf,
+    created: bool,
+    kept: bool,
+}
+
+impl OutDir {
+    /// Makes `path` (and its parents) if missing; refuses a path that is a file.
+    pub fn create(path: &Path) -> Result<Self> {
+        if path.exists() && !path.is_dir() {
+            bail!("{}: exists and is not a folder", path.display());
+        }
+        let created = !path.exists();
+        std::fs::create_dir_all(path).with_context(|| format!("creating {}", path.display()))?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            created,
+            kept: false,
+        })
+    }
+
+    /// The command succeeded: leave the folder as it is.
+    pub fn keep(mut self) {
+        self.kept = true;
+    }
+}
+
+impl Drop for OutDir {
+    fn drop(&mut self) {
+        if self.created && !self.kept {
+            remove_empty_folders(&self.path);
+        }
+    }
+}
+
+/// Removes `dir` if it holds nothing but empty folders (those too); leaves any file.
+fn remove_empty_folders(dir: &Path) {
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                remove_empty_folders(&entry.path());
+            }
+        }
+    }
+    // Fails, as it should, on a folder with a file left in it.
+    let _ = std::fs::remove_dir(dir);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_command_leaves_no_empty_folder_and_no_file_lost() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("a/out");
+        {
+            let dir = OutDir::create(&out).unwrap();
+            std::fs::create_dir_all(out.join("plots/deep")).unwrap();
+            drop(dir);
+        }
+        assert!(
+            !out.exists(),
+            "an empty tree made by the command is removed"
+        );
+        assert!(tmp.path().join("a").is_dir(), "parents are left");
+
+        let dir = OutDir::create(&out).unwrap();
+        std::fs::create_dir_all(out.join("checkpoint")).unwrap();
+        std::fs::write(out.join("checkpoint/epoch-1"), b"x").unwrap();
+        std::fs::create_dir_all(out.join("plots")).unwrap();
+        drop(dir);
+        assert!(out.join("checkpoint/epoch-1").is_file(), "files stay");
+        assert!(!out.join("plots").exists());
+
+        // A folder that was there before is never removed, even empty.
+        let before = tmp.path().join("before");
+        std::fs::create_dir(&before).unwrap();
+        drop(OutDir::create(&before).unwrap());
+        assert!(before.is_dir());
+
+        // Kept: left as it is.
+        let kept = tmp.path().join("kept");
+        OutDir::create(&kept).unwrap().keep();
+        assert!(kept.is_dir());
+    }
+
+    #[test]
+    fn a_file_is_not_a_folder() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("f.wav");
+        std::fs::write(&file, b"x").unwrap();
+        let err = OutDir::create(&file).unwrap_err().to_string();
+        assert!(err.ends_with("f.wav: exists and is not a folder"), "{err}");
+        assert_eq!(std::fs::read(&file).unwrap(), b"x");
+    }
+}
