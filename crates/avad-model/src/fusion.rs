@@ -158,17 +158,39 @@ impl Samples for FusionSamples {
     }
 }
 
+/// Held while a net's first weights are drawn: burn's CPU backend keeps one random
+/// generator for the whole process, so nets fitted side by side on threads must seed it and
+/// draw from it one at a time to start exactly as they would one after another.
+static INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Trains a fusion net on `samples` with `settings` on an autodiff `device` (in memory: it
-/// takes seconds); returns it in validation mode.
+/// takes seconds); returns it in validation mode. Nets may be fitted on several threads at
+/// once: each starts from the weights its seed gives, as when fitted alone.
 pub fn fit_fusion(
     samples: &FusionSamples,
     settings: &TrainSettings,
     device: &Device,
     progress: &mut dyn Progress,
 ) -> Result<FusionNet, TrainError> {
-    device.seed(settings.seed);
-    let net = FusionNetConfig::new().init(device);
+    let net = {
+        let _drawing = INIT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        device.seed(settings.seed);
+        let net = FusionNetConfig::new().init(device);
+        // burn draws a parameter's weights when it is first read; read them all now, in
+        // the order the first forward pass would (each dense layer, then the output).
+        net.visit(&mut DrawWeights);
+        net
+    };
     Ok(train_in_memory(net, samples, settings, device, progress)?.model)
+}
+
+/// Reads every float parameter, which makes burn draw its lazily initialised weights.
+struct DrawWeights;
+
+impl burn::module::ModuleVisitor for DrawWeights {
+    fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+        let _ = param.val();
+    }
 }
 
 #[cfg(test)]
@@ -219,5 +241,54 @@ mod tests {
             .count();
         assert!(correct >= 90, "{correct}/100 held-out frames right");
         assert!(p.iter().all(|v| (0.0..=1.0).contains(v)));
+    }
+
+    /// Nets fitted on several threads at once come out as each would alone: burn's random
+    /// generator is one for the process, so seeding and drawing must not interleave.
+    #[test]
+    fn nets_fitted_side_by_side_are_the_nets_fitted_alone() {
+        let _rng = crate::fixtures::rng_lock();
+        let mut rng = crate::train::SplitMix64::new(9);
+        let rows: Vec<(Vec<f64>, bool)> = (0..200)
+            .map(|_| {
+                let a = (rng.next_u64() % 1000) as f64 / 1000.0;
+                let v = (rng.next_u64() % 1000) as f64 / 1000.0;
+                (vec![a, v], a + v > 1.0)
+            })
+            .collect();
+        let samples = FusionSamples {
+            train: rows,
+            validation: Vec::new(),
+        };
+        let x: Vec<Vec<f64>> = samples.train.iter().take(50).map(|r| r.0.clone()).collect();
+        let fit = |seed: u64| {
+            let settings = TrainSettings {
+                epochs: 2,
+                batch_size: 64,
+                learning_rate: 1e-3,
+                patience: 0,
+                seed,
+            };
+            let net =
+                fit_fusion(&samples, &settings, &Device::flex().autodiff(), &mut Silent).unwrap();
+            let plain = Device::flex();
+            crate::train::copy_weights(&net, FusionNetConfig::new().init(&plain))
+                .unwrap()
+                .valid()
+                .predict(&x, &plain)
+                .unwrap()
+        };
+        let alone = [fit(3), fit(4)];
+        assert_ne!(alone[0], alone[1], "the seed matters");
+        let side_by_side: Vec<(u64, Vec<f64>)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = [3, 4, 3, 4, 3, 4]
+                .into_iter()
+                .map(|seed| scope.spawn(move || (seed, fit(seed))))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        for (seed, p) in side_by_side {
+            assert_eq!(p, alone[(seed - 3) as usize], "seed {seed}");
+        }
     }
 }
