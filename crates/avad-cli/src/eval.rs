@@ -56,7 +56,7 @@ pub struct Args {
     /// Fusion nets per fold, seeded --fusion-seed, --fusion-seed + 1, …: a frame's
     /// P(anomalous) is their mean (one net's result moves with its seed and the build;
     /// each seed adds about 0.7 min to a Ped2 evaluation on 2 cores, 1 is the fastest).
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=100))]
     fusion_seeds: u64,
     /// The first fusion net's seed.
     #[arg(long, default_value_t = 1)]

@@ -7,7 +7,7 @@ use avad_data::{open_dataset, AudioSource, Clip, Dataset, Split, VideoSource};
 use avad_media::audio::{probe_audio, AudioInfo};
 use avad_media::video::{is_stream_url, is_video_path, probe_video};
 use avad_model::burn::tensor::Device;
-use avad_model::model_dir::{FrameScore, CARD_FILE};
+use avad_model::model_dir::{FrameScore, CARD_FILE, WEIGHTS_FILE};
 use avad_model::train::EpochRecord;
 use serde_json::json;
 
@@ -65,6 +65,17 @@ pub fn run(args: &Args) -> Result<()> {
     }
     if path.is_dir() && path.join(CARD_FILE).is_file() {
         return inspect_model(&path, args.json);
+    }
+    // Weights without their card: a model directory that lost its `model.json`, not a
+    // dataset of its loss plots.
+    if let Some(weights) = [WEIGHTS_FILE, "folds"]
+        .into_iter()
+        .find(|w| path.is_dir() && path.join(w).exists())
+    {
+        bail!(
+            "{}: holds {weights} but no {CARD_FILE}: a model directory whose card is missing",
+            path.display()
+        );
     }
     let ds = open_dataset(&path)?;
     for clip in &ds.clips {

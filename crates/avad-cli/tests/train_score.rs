@@ -1157,6 +1157,14 @@ fn bad_models_and_presets_fail_with_one_line() {
         "not an avad model card",
     );
     assert_fails_naming(&avad(&["inspect", t]), "not an avad model card");
+    // Weights whose card is gone are a broken model, not a dataset.
+    let lost = tmp.path().join("lost");
+    std::fs::create_dir(&lost).unwrap();
+    std::fs::write(lost.join("weights.bpk"), b"x").unwrap();
+    assert_fails_naming(
+        &avad(&["inspect", lost.to_str().unwrap()]),
+        "lost: holds weights.bpk but no model.json",
+    );
     assert_fails_naming(
         &avad(&["train", "visual", t, "--out", o, "--preset", "fast"]),
         "not a built-in preset (paper, cpu, cpu-240, demo)",
@@ -1188,6 +1196,10 @@ fn bad_models_and_presets_fail_with_one_line() {
     for (args, flag) in [
         (
             vec!["eval", t, "--model", t, "--out", o, "--fusion-seeds", "0"],
+            "--fusion-seeds",
+        ),
+        (
+            vec!["eval", t, "--model", t, "--out", o, "--fusion-seeds", "101"],
             "--fusion-seeds",
         ),
         (
