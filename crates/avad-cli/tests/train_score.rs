@@ -926,24 +926,28 @@ fn train_then_score_the_synthetic_scene() {
 
     // Evidence: with γ above every score the whole clip is one episode, saved whole.
     let evidence = tmp.path().join("evidence");
-    let live = ok(&avad(&[
-        "watch",
-        clip.to_str().unwrap(),
-        "--model",
-        m,
-        "--model",
-        a,
-        "--audio",
-        sound.to_str().unwrap(),
-        "--gamma",
-        "10",
-        "--evidence",
-        evidence.to_str().unwrap(),
-    ]));
-    let end = common::events(&live)
-        .into_iter()
-        .find(|e| e["event"] == "end")
-        .unwrap();
+    // The `end` event of a watch that saves its episodes in `evidence`.
+    let watch_end = || {
+        let live = ok(&avad(&[
+            "watch",
+            clip.to_str().unwrap(),
+            "--model",
+            m,
+            "--model",
+            a,
+            "--audio",
+            sound.to_str().unwrap(),
+            "--gamma",
+            "10",
+            "--evidence",
+            evidence.to_str().unwrap(),
+        ]));
+        common::events(&live)
+            .into_iter()
+            .find(|e| e["event"] == "end")
+            .unwrap()
+    };
+    let end = watch_end();
     let episode = evidence.join("episode-0001");
     assert_eq!(end["evidence"].as_str(), Some(episode.to_str().unwrap()));
     assert_eq!(
@@ -977,24 +981,7 @@ fn train_then_score_the_synthetic_scene() {
     );
     // A second run into the same folder keeps the first run's episode and numbers on.
     let first_scores = scores.clone();
-    let again = ok(&avad(&[
-        "watch",
-        clip.to_str().unwrap(),
-        "--model",
-        m,
-        "--model",
-        a,
-        "--audio",
-        sound.to_str().unwrap(),
-        "--gamma",
-        "10",
-        "--evidence",
-        evidence.to_str().unwrap(),
-    ]));
-    let end = common::events(&again)
-        .into_iter()
-        .find(|e| e["event"] == "end")
-        .unwrap();
+    let end = watch_end();
     let second = evidence.join("episode-0002");
     assert_eq!(end["evidence"].as_str(), Some(second.to_str().unwrap()));
     assert_eq!(read(&episode.join("scores.csv")), first_scores);
