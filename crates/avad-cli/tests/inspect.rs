@@ -133,6 +133,30 @@ fn bad_input_fails_with_one_line_naming_the_file() {
         &avad(&["inspect", p("badlabels").to_str().unwrap()]),
         "labels.csv",
     );
+    // A clip's extras of the wrong kind are refused, not passed over.
+    for (name, is_dir, needle) in [
+        ("labels.csv", true, "labels.csv: is a folder, not a file"),
+        ("clip.toml", true, "clip.toml: is a folder, not a file"),
+        (
+            "audio.wav",
+            true,
+            "audio.wav: is a folder, not an audio file",
+        ),
+        ("masks", false, "masks: is a file, not a folder of masks"),
+    ] {
+        let root = p(&format!("kinds-{name}"));
+        let clip = root.join("test/c1");
+        std::fs::create_dir_all(&clip).unwrap();
+        image::GrayImage::new(8, 8)
+            .save(clip.join("1.png"))
+            .unwrap();
+        if is_dir {
+            std::fs::create_dir(clip.join(name)).unwrap();
+        } else {
+            write(&clip.join(name), b"x");
+        }
+        assert_fails_naming(&avad(&["inspect", root.to_str().unwrap()]), needle);
+    }
     // A malformed UCSD ground truth in a Ped2-shaped folder.
     let ucsd = p("ped2/UCSDped2");
     std::fs::create_dir_all(ucsd.join("Train/Train001")).unwrap();

@@ -82,9 +82,37 @@ fn read_fps(path: &Path) -> Result<f64> {
     }
 }
 
+/// A clip folder's extras must be what their names say: a folder named `labels.csv` or
+/// `audio.wav`, or a file named `masks`, would otherwise be passed over in silence.
+fn check_entry_kinds(dir: &Path, entries: &[PathBuf]) -> Result<()> {
+    for name in ["labels.csv", "clip.toml"] {
+        let p = dir.join(name);
+        if p.exists() && !p.is_file() {
+            return Err(DataError::invalid(&p, "is a folder, not a file"));
+        }
+    }
+    let masks = dir.join("masks");
+    if masks.exists() && !masks.is_dir() {
+        return Err(DataError::invalid(
+            &masks,
+            "is a file, not a folder of masks",
+        ));
+    }
+    let audio_ext = |p: &Path| {
+        p.extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| AUDIO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+    };
+    if let Some(p) = entries.iter().find(|p| p.is_dir() && audio_ext(p)) {
+        return Err(DataError::invalid(p, "is a folder, not an audio file"));
+    }
+    Ok(())
+}
+
 /// A clip stored as a folder (frames or one video file, plus extras).
 pub fn clip_from_folder(dir: &Path, split: Split) -> Result<Clip> {
     let entries = sorted_entries(dir)?;
+    check_entry_kinds(dir, &entries)?;
     let fps = read_fps(&dir.join("clip.toml"))?;
     let videos: Vec<&PathBuf> = entries
         .iter()
