@@ -6,8 +6,8 @@
 //! An episode is written when it ends, into `DIR/episode-NNNN/` through a temporary
 //! folder renamed at the end, so a folder that exists is complete. A folder that already
 //! holds episodes (an earlier run's) keeps them: numbering goes on after the last one.
-//! Episodes longer than
-//! [`Evidence::MAX_S`] keep their first that many seconds (`truncated` in `episode.json`).
+//! Episodes longer than [`Evidence::MAX_S`] keep their first that many seconds
+//! (`truncated` in `episode.json`).
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};

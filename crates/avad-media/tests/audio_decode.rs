@@ -693,7 +693,6 @@ fn m4a_fixture_decodes() {
     let fixture = m4a_fixture();
     let path = write(dir.path(), "tone.m4a", &fixture);
     let info = probe_audio(&path).expect("probe");
-    println!("{info:?}");
     assert_eq!((info.sample_rate, info.channels), (22050, 1));
     assert_eq!(info.codec, "aac");
     // 0.3 s, give or take the encoder's priming and padding frames (1024 samples each).
