@@ -110,13 +110,25 @@ pub fn smoothing_sentence(sigma: f64) -> String {
     }
 }
 
-pub fn smoothing_frames(text: &str) -> std::result::Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(v) if (0.0..=MAX_SMOOTH).contains(&v) => Ok(v),
-        _ => Err(format!(
-            "expected a number of frames from 0 to {MAX_SMOOTH}, not {text:?}"
-        )),
+/// `text` as a `T` that `ok` accepts, else `expected {expected}, not "text"`: the shape of
+/// every numeric option check below.
+fn checked<T: std::str::FromStr>(
+    text: &str,
+    ok: impl Fn(&T) -> bool,
+    expected: &str,
+) -> std::result::Result<T, String> {
+    match text.parse::<T>() {
+        Ok(v) if ok(&v) => Ok(v),
+        _ => Err(format!("expected {expected}, not {text:?}")),
     }
+}
+
+pub fn smoothing_frames(text: &str) -> std::result::Result<f64, String> {
+    checked(
+        text,
+        |v| (0.0..=MAX_SMOOTH).contains(v),
+        &format!("a number of frames from 0 to {MAX_SMOOTH}"),
+    )
 }
 
 /// The widest `--smooth` taken: 40 s at 25 fps, past which the Gaussian is flat over any
@@ -125,38 +137,30 @@ pub const MAX_SMOOTH: f64 = 1000.0;
 
 /// A finite number (clap's `f64` parser takes NaN and infinities).
 pub fn finite_number(text: &str) -> std::result::Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(v) if v.is_finite() => Ok(v),
-        _ => Err(format!("expected a finite number, not {text:?}")),
-    }
+    checked(text, |v: &f64| v.is_finite(), "a finite number")
 }
 
 /// A whole number, 1 or more.
 pub fn at_least_one(text: &str) -> std::result::Result<usize, String> {
-    match text.parse::<usize>() {
-        Ok(v) if v >= 1 => Ok(v),
-        _ => Err(format!("expected a whole number, 1 or more, not {text:?}")),
-    }
+    checked(text, |v| *v >= 1, "a whole number, 1 or more")
 }
 
 /// A time span in seconds: more than 0 and at most a day.
 pub fn seconds(text: &str) -> std::result::Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(v) if v > 0.0 && v <= 86_400.0 => Ok(v),
-        _ => Err(format!(
-            "expected seconds, more than 0 and at most 86400, not {text:?}"
-        )),
-    }
+    checked(
+        text,
+        |v| *v > 0.0 && *v <= 86_400.0,
+        "seconds, more than 0 and at most 86400",
+    )
 }
 
 /// A frame rate: more than 0 and at most 1000 frames a second.
 pub fn frame_rate(text: &str) -> std::result::Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(v) if v > 0.0 && v <= 1000.0 => Ok(v),
-        _ => Err(format!(
-            "expected frames per second, more than 0 and at most 1000, not {text:?}"
-        )),
-    }
+    checked(
+        text,
+        |v| *v > 0.0 && *v <= 1000.0,
+        "frames per second, more than 0 and at most 1000",
+    )
 }
 
 /// One modality's scores of one clip, per video frame.
