@@ -372,8 +372,9 @@ fn fuse_leave_one_clip_out(
     let jobs: Vec<(usize, u64)> = (0..per_clip.len())
         .flat_map(|k| seeds.iter().map(move |&s| (k, s)))
         .collect();
-    let fit = |(k, seed): (usize, u64)| -> Result<Vec<f64>> {
-        let samples = FusionSamples {
+    // Each fold's training rows (every clip but the held-out one), built once for its seeds.
+    let folds: Vec<FusionSamples> = (0..per_clip.len())
+        .map(|k| FusionSamples {
             train: per_clip
                 .iter()
                 .enumerate()
@@ -381,7 +382,9 @@ fn fuse_leave_one_clip_out(
                 .flat_map(|(_, r)| r.clone())
                 .collect(),
             validation: Vec::new(),
-        };
+        })
+        .collect();
+    let fit = |(k, seed): (usize, u64)| -> Result<Vec<f64>> {
         let settings = TrainSettings {
             epochs,
             batch_size: 256,
@@ -390,7 +393,12 @@ fn fuse_leave_one_clip_out(
             seed,
         };
         let plain = Device::flex();
-        let net = fit_fusion(&samples, &settings, &Device::flex().autodiff(), &mut Silent)?;
+        let net = fit_fusion(
+            &folds[k],
+            &settings,
+            &Device::flex().autodiff(),
+            &mut Silent,
+        )?;
         let net = copy_weights(&net, FusionNetConfig::new().init(&plain))?.valid();
         let x: Vec<Vec<f64>> = per_clip[k].iter().map(|r| r.0.clone()).collect();
         Ok(net.predict(&x, &plain)?)
@@ -399,43 +407,43 @@ fn fuse_leave_one_clip_out(
         .map_or(1, |n| n.get())
         .min(jobs.len());
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let done: Vec<std::sync::Mutex<Option<Result<Vec<f64>>>>> =
-        jobs.iter().map(|_| std::sync::Mutex::new(None)).collect();
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                let Some(&job) = jobs.get(i) else { break };
-                let result = fit(job);
-                let failed = result.is_err();
-                if let Ok(mut slot) = done[i].lock() {
-                    *slot = Some(result);
-                }
-                bar.inc(1);
-                if failed {
-                    // The others stop at their next job; the first error is reported.
-                    next.store(jobs.len(), std::sync::atomic::Ordering::SeqCst);
-                    break;
-                }
-            });
-        }
+    // Each worker takes the next job until none is left or one fails, and returns what it
+    // fitted, by job number.
+    let mut finished: Vec<(usize, Result<Vec<f64>>)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        let Some(&job) = jobs.get(i) else { break };
+                        let result = fit(job);
+                        let failed = result.is_err();
+                        mine.push((i, result));
+                        bar.inc(1);
+                        if failed {
+                            // The others stop at their next job.
+                            next.store(jobs.len(), std::sync::atomic::Ordering::SeqCst);
+                            break;
+                        }
+                    }
+                    mine
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
     });
     bar.finish_and_clear();
-    let results: Vec<Option<Result<Vec<f64>>>> = done
-        .into_iter()
-        .map(|slot| slot.into_inner().ok().flatten())
-        .collect();
+    finished.sort_by_key(|(i, _)| *i);
     // A failure is reported as itself, not as the nets it kept from being fitted.
     let mut per_job = Vec::with_capacity(jobs.len());
-    let mut missing = false;
-    for result in results {
-        match result {
-            Some(Err(e)) => return Err(e),
-            Some(Ok(p)) => per_job.push(p),
-            None => missing = true,
-        }
+    for (_, result) in finished {
+        per_job.push(result?);
     }
-    if missing {
+    if per_job.len() < jobs.len() {
         bail!("a fusion net was not fitted");
     }
     let mut p = Vec::new();
