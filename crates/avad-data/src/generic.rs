@@ -34,11 +34,15 @@ pub const DEFAULT_FPS: f64 = 25.0;
 
 pub const AUDIO_EXTENSIONS: [&str; 8] = ["wav", "flac", "mp3", "ogg", "oga", "m4a", "aac", "opus"];
 
+/// Whether `p`'s extension is one of `exts` (any case), whatever `p` is.
+fn ext_in(p: &Path, exts: &[&str]) -> bool {
+    p.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| exts.contains(&e.to_ascii_lowercase().as_str()))
+}
+
 fn has_ext(p: &Path, exts: &[&str]) -> bool {
-    p.is_file()
-        && p.extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| exts.contains(&e.to_ascii_lowercase().as_str()))
+    p.is_file() && ext_in(p, exts)
 }
 
 pub fn is_audio_path(p: &Path) -> bool {
@@ -98,12 +102,10 @@ fn check_entry_kinds(dir: &Path, entries: &[PathBuf]) -> Result<()> {
             "is a file, not a folder of masks",
         ));
     }
-    let audio_ext = |p: &Path| {
-        p.extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| AUDIO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
-    };
-    if let Some(p) = entries.iter().find(|p| p.is_dir() && audio_ext(p)) {
+    if let Some(p) = entries
+        .iter()
+        .find(|p| p.is_dir() && ext_in(p, &AUDIO_EXTENSIONS))
+    {
         return Err(DataError::invalid(p, "is a folder, not an audio file"));
     }
     Ok(())
