@@ -236,6 +236,8 @@ pub fn run(args: &Args) -> Result<()> {
         }
     }
 
+    let names: Vec<&str> = results.iter().map(|c| c.name.as_str()).collect();
+    out_dir.remove_stale(&[], &names)?;
     write_scores(&args.out, &models, &results, &joint_columns)?;
     plot_clips(&args.out.join("plots"), &results, &joint_curves)?;
     let rocs: Vec<(String, Roc)> = rows

@@ -31,6 +31,32 @@ impl OutDir {
         })
     }
 
+    /// Removes what an earlier run into the same folder left that this run will not write
+    /// over, so that no file in it describes another run: each of `files` (names relative
+    /// to the folder) that exists, and every plot (`.png`, `.svg`) in `plots/` whose name
+    /// is not one of `plots` (file stems). Nothing else is touched.
+    pub fn remove_stale(&self, files: &[&str], plots: &[&str]) -> Result<()> {
+        for name in files {
+            remove_file_if_present(&self.path.join(name))?;
+        }
+        let dir = self.path.join("plots");
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return Ok(());
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let is_plot = path.extension().is_some_and(|e| e == "png" || e == "svg");
+            let stem = path.file_stem().and_then(|s| s.to_str());
+            if is_plot
+                && entry.file_type().is_ok_and(|t| t.is_file())
+                && !stem.is_some_and(|s| plots.contains(&s))
+            {
+                remove_file_if_present(&path)?;
+            }
+        }
+        Ok(())
+    }
+
     /// The command succeeded: leave the folder as it is.
     pub fn keep(mut self) {
         self.kept = true;
@@ -42,6 +68,15 @@ impl Drop for OutDir {
         if self.created && !self.kept {
             remove_empty_folders(&self.path);
         }
+    }
+}
+
+fn remove_file_if_present(path: &Path) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(e).with_context(|| format!("removing the stale {}", path.display()))
+        }
+        _ => Ok(()),
     }
 }
 
@@ -95,6 +130,58 @@ mod tests {
         let kept = tmp.path().join("kept");
         OutDir::create(&kept).unwrap().keep();
         assert!(kept.is_dir());
+    }
+
+    #[test]
+    fn stale_outputs_of_an_earlier_run_go_and_nothing_else() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        std::fs::create_dir_all(out.join("plots")).unwrap();
+        for name in [
+            "metrics.md",
+            "notes.txt",
+            "plots/Test001.png",
+            "plots/Test001.svg",
+            "plots/Test002.png",
+            "plots/Test002.svg",
+            "plots/readme.txt",
+        ] {
+            std::fs::write(out.join(name), b"old").unwrap();
+        }
+        std::fs::create_dir(out.join("plots/old.png")).unwrap();
+        let dir = OutDir::create(&out).unwrap();
+        dir.remove_stale(&["metrics.md", "metrics.json"], &["Test002"])
+            .unwrap();
+        let mut left: Vec<String> = walk(&out);
+        left.sort();
+        assert_eq!(
+            left,
+            [
+                "notes.txt",
+                "plots/Test002.png",
+                "plots/Test002.svg",
+                "plots/old.png/",
+                "plots/readme.txt"
+            ]
+        );
+        dir.keep();
+    }
+
+    fn walk(dir: &Path) -> Vec<String> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if entry.file_type().unwrap().is_dir() {
+                let inner = walk(&entry.path());
+                if inner.is_empty() {
+                    out.push(format!("{name}/"));
+                }
+                out.extend(inner.into_iter().map(|n| format!("{name}/{n}")));
+            } else {
+                out.push(name);
+            }
+        }
+        out
     }
 
     #[test]

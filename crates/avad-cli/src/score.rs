@@ -634,6 +634,17 @@ struct MetricsFile<'a> {
 pub const PAPER_PED2: &str = "Tariq et al. 2024, UCSD Ped2: joint AUC 93.1, EER 8.1 (Table 8); \
     audio P 94.4 R 95.0 A 91.3 F1 94.7 (Table 7)";
 
+/// The files `avad score` may write into its folder (besides `plots/`): all of them go
+/// before a run writes, so that a run without labels leaves no metrics of an earlier one.
+const OUTPUT_FILES: [&str; 6] = [
+    "scores.csv",
+    "scores.json",
+    "metrics.md",
+    "metrics.json",
+    "roc.png",
+    "roc.svg",
+];
+
 pub fn run(args: &Args) -> Result<()> {
     let device = args
         .select
@@ -659,6 +670,8 @@ pub fn run(args: &Args) -> Result<()> {
     } else {
         Some(roc_curve(&pixels.scores, &pixels.labels)?.auc())
     };
+    let names: Vec<&str> = results.iter().map(|c| c.name.as_str()).collect();
+    out_dir.remove_stale(&OUTPUT_FILES, &names)?;
     write_scores(&args.out, &models, &results, &[])?;
     plot_clips(&args.out.join("plots"), &results, &[])?;
     let Some(labels) = labels else {

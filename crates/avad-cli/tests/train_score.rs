@@ -281,6 +281,23 @@ fn train_then_score_the_synthetic_scene() {
         4,
         "one plot per test clip, PNG and SVG"
     );
+    // Scored again into the same folder, one clip only: no plot of the other is left.
+    ok(&avad(&[
+        "score",
+        s,
+        "--model",
+        m,
+        "--clip",
+        "clip01",
+        "--out",
+        out2.to_str().unwrap(),
+    ]));
+    let mut plots: Vec<String> = std::fs::read_dir(out2.join("plots"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    plots.sort();
+    assert_eq!(plots, ["clip01.png", "clip01.svg"]);
 
     // The motion score is the default; the patch score and eq. 3's whole-frame error are
     // one flag away, each with its own errors; eq. 3's is the root of a sum of squares,
