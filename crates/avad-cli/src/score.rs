@@ -154,6 +154,17 @@ pub fn seconds(text: &str) -> std::result::Result<f64, String> {
     )
 }
 
+/// `--sound-timeout`: seconds, at least 1 (below a second it would take the sound's
+/// ordinary lag, audio packets interleaved in chunks and the scorer's 0.9 s window, for a
+/// loss) and at most a day.
+pub fn sound_timeout(text: &str) -> std::result::Result<f64, String> {
+    checked(
+        text,
+        |v| (1.0..=86_400.0).contains(v),
+        "seconds, at least 1 and at most 86400",
+    )
+}
+
 /// A frame rate: more than 0 and at most 1000 frames a second.
 pub fn frame_rate(text: &str) -> std::result::Result<f64, String> {
     checked(

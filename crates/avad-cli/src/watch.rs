@@ -108,7 +108,7 @@ pub struct Args {
     /// Seconds (at least 1) the sound may lag the picture before it counts as lost: the
     /// frames are then scored with silence in its place, and sound that comes later for
     /// that stretch is dropped (reported as `sound_filled_s` in the summary).
-    #[arg(long, default_value_t = 5.0, value_parser = crate::score::seconds)]
+    #[arg(long, default_value_t = 5.0, value_parser = crate::score::sound_timeout)]
     sound_timeout: f64,
     /// Threads that score visual windows side by side (default: one per core, at most
     /// 256). Scores do not depend on it.
@@ -1163,14 +1163,6 @@ pub fn run(args: &Args) -> Result<()> {
         Some(n) => n as usize,
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
-    // Below a second it would take the sound's ordinary lag (audio packets interleaved
-    // in chunks, the scorer's 0.9 s window) for a loss.
-    if !(args.sound_timeout >= 1.0) {
-        bail!(
-            "--sound-timeout {}: must be at least 1 second",
-            args.sound_timeout
-        );
-    }
     let scorer = Scorer {
         visual,
         scoring,

@@ -860,20 +860,29 @@ fn train_then_score_the_synthetic_scene() {
     );
     let pending = summary["max_pending_frames"].as_u64().unwrap();
     assert!(pending < 5 * 25 + 40, "{pending} frames waited at once");
-    assert_fails_naming(
-        &avad(&[
-            "watch",
-            looped.to_str().unwrap(),
-            "--model",
-            m,
-            "--model",
-            a,
-            "--audio",
-            sound.to_str().unwrap(),
-            "--sound-timeout",
-            "0.5",
-        ]),
-        "--sound-timeout 0.5",
+    // A usage error, as every numeric option's: clap's exit code 2, on its first line.
+    let short = avad(&[
+        "watch",
+        looped.to_str().unwrap(),
+        "--model",
+        m,
+        "--model",
+        a,
+        "--audio",
+        sound.to_str().unwrap(),
+        "--sound-timeout",
+        "0.5",
+    ]);
+    let err = String::from_utf8_lossy(&short.stderr);
+    assert_eq!(short.status.code(), Some(2), "{err}");
+    assert!(
+        err.starts_with("error: invalid value '0.5' for '--sound-timeout")
+            && err
+                .lines()
+                .next()
+                .unwrap()
+                .ends_with("at least 1 and at most 86400, not \"0.5\""),
+        "{err}"
     );
     // --min-gap 3: an episode ends only after three frames in a row at or above γ (γ set
     // to the median joint score, and the scores left unsmoothed, so that they cross it
