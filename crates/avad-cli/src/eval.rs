@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use crate::report::{html_report, Figure};
 use crate::score::{
-    load_models, modality_rows, plot_clips, pooled_anomaly, pooled_labels, score_clips,
+    load_models, modality_rows, plot_clips, pooled_labels, pooled_regularity, score_clips,
     select_clips, smoothing_sentence, write_rocs, write_scores, ClipScores, Loaded, MetricsRow,
     Selection,
 };
@@ -184,12 +184,13 @@ pub fn run(args: &Args) -> Result<()> {
                 }
             };
             let (ga, gv) = (gamma(&models[audio])?, gamma(&models[video])?);
-            // Label-free: the mean of the two normalised errors, at the mean of the two γ.
-            let a = pooled_anomaly(&results, audio, calibrated);
-            let v = pooled_anomaly(&results, video, calibrated);
+            // Label-free: the mean of the two regularity scores, at the mean of the two γ
+            // (what `avad watch` decides with).
+            let a = pooled_regularity(&results, audio, calibrated);
+            let v = pooled_regularity(&results, video, calibrated);
             let mean: Vec<f64> = a.iter().zip(&v).map(|(x, y)| 0.5 * (x + y)).collect();
             let g = 0.5 * (ga + gv);
-            rows.push(MetricsRow::compute(
+            rows.push(MetricsRow::from_regularity(
                 "joint (mean)",
                 norm,
                 &mean,
@@ -198,10 +199,7 @@ pub fn run(args: &Args) -> Result<()> {
                 "the mean of the audio and video γ",
             )?);
             let column = if calibrated { "calibrated" } else { "minmax" };
-            joint_columns.push((
-                format!("joint_mean_regularity_{column}"),
-                mean.iter().map(|x| 1.0 - x).collect(),
-            ));
+            joint_columns.push((format!("joint_mean_regularity_{column}"), mean));
             if results.len() < 2 {
                 continue;
             }
@@ -212,13 +210,11 @@ pub fn run(args: &Args) -> Result<()> {
                 args.fusion_epochs,
                 fusion_seeds.clone(),
             )?;
-            rows.push(MetricsRow::compute(
+            rows.push(MetricsRow::from_probability(
                 "joint (Table 4 net)",
                 norm,
                 &p,
                 &labels,
-                0.5,
-                "P(anomalous) ≥ 0.5",
             )?);
             let regularity: Vec<f64> = p.iter().map(|x| 1.0 - x).collect();
             if calibrated {

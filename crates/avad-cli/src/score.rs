@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use avad_data::{open_dataset, Clip, Dataset, Split};
-use avad_eval::metrics::{roc_curve, Roc};
+use avad_eval::metrics::{
+    anomaly_from_regularity, confusion, confusion_regularity, eer, roc_curve, Confusion, Roc,
+};
 use avad_eval::normalize::min_max_per_video;
 use avad_eval::plots::{write_roc, write_score_curve, RocPlot, RocSeries, ScoreCurve, Series};
 use avad_eval::{gaussian_smooth, markdown_table, ModalityMetrics};
@@ -507,38 +509,65 @@ pub struct MetricsRow {
 }
 
 impl MetricsRow {
-    /// Every metric of `anomaly` scores (1 − s_r) against `labels`, deciding s_r < γ.
-    pub fn compute(
+    /// Every metric of the regularity scores `regularity` against `labels`: the ROC of
+    /// 1 − s_r, and the decision s_r < γ (what `avad watch` decides), made on s_r itself so
+    /// that no rounding in 1 − s_r moves a frame across γ.
+    pub fn from_regularity(
         modality: &str,
         normalisation: &str,
-        anomaly: &[f64],
+        regularity: &[f64],
         labels: &[bool],
         gamma: f64,
         source: &str,
     ) -> Result<(Self, Roc)> {
-        let roc = roc_curve(anomaly, labels)?;
-        let m = ModalityMetrics::with_roc(
-            &format!("{modality}, {normalisation}"),
-            &roc,
-            anomaly,
-            labels,
-            1.0 - gamma,
-        )?;
-        Ok((
+        let roc = roc_curve(&anomaly_from_regularity(regularity), labels)?;
+        let c = confusion_regularity(regularity, labels, gamma)?;
+        Ok(Self::new(modality, normalisation, gamma, source, roc, c))
+    }
+
+    /// Every metric of the fusion net's P(anomalous) against `labels`, deciding P ≥ 0.5
+    /// (the net's sigmoid trained with BCE on 0/1 labels).
+    pub fn from_probability(
+        modality: &str,
+        normalisation: &str,
+        probability: &[f64],
+        labels: &[bool],
+    ) -> Result<(Self, Roc)> {
+        let roc = roc_curve(probability, labels)?;
+        let c = confusion(probability, labels, 0.5)?;
+        Ok(Self::new(
+            modality,
+            normalisation,
+            0.5,
+            "P(anomalous) ≥ 0.5",
+            roc,
+            c,
+        ))
+    }
+
+    fn new(
+        modality: &str,
+        normalisation: &str,
+        gamma: f64,
+        source: &str,
+        roc: Roc,
+        c: Confusion,
+    ) -> (Self, Roc) {
+        (
             MetricsRow {
                 modality: modality.to_string(),
                 normalisation: normalisation.to_string(),
                 threshold_gamma: gamma,
                 threshold_source: source.to_string(),
-                auc: m.auc,
-                eer: m.eer,
-                precision: m.precision,
-                recall: m.recall,
-                accuracy: m.accuracy,
-                f1: m.f1,
+                auc: roc.auc(),
+                eer: eer(&roc),
+                precision: c.precision(),
+                recall: c.recall(),
+                accuracy: c.accuracy(),
+                f1: c.f1(),
             },
             roc,
-        ))
+        )
     }
 
     pub fn table_row(&self) -> ModalityMetrics {
@@ -580,20 +609,19 @@ pub fn pooled_labels(results: &[ClipScores]) -> Option<Vec<bool>> {
     Some(labels)
 }
 
-/// Anomaly scores (1 − s_r) of `modality` over the labelled clips, in the order of
+/// The regularity scores s_r of `modality` over the labelled clips, in the order of
 /// [`pooled_labels`].
-pub fn pooled_anomaly(results: &[ClipScores], index: usize, calibrated: bool) -> Vec<f64> {
+pub fn pooled_regularity(results: &[ClipScores], index: usize, calibrated: bool) -> Vec<f64> {
     results
         .iter()
         .filter(|c| c.labels.is_some())
         .flat_map(|c| {
             let m = &c.modalities[index];
-            let s = if calibrated {
-                &m.regularity_calibrated
+            if calibrated {
+                m.regularity_calibrated.iter().copied()
             } else {
-                &m.regularity_minmax
-            };
-            s.iter().map(|v| 1.0 - v).collect::<Vec<_>>()
+                m.regularity_minmax.iter().copied()
+            }
         })
         .collect()
 }
@@ -606,9 +634,9 @@ pub fn modality_rows(
 ) -> Result<Vec<(MetricsRow, Roc)>> {
     let mut rows = Vec::new();
     for (i, m) in models.iter().enumerate() {
-        let minmax = pooled_anomaly(results, i, false);
-        let calibrated = pooled_anomaly(results, i, true);
-        rows.push(MetricsRow::compute(
+        let minmax = pooled_regularity(results, i, false);
+        let calibrated = pooled_regularity(results, i, true);
+        rows.push(MetricsRow::from_regularity(
             m.modality(),
             "per-video min-max",
             &minmax,
@@ -616,7 +644,7 @@ pub fn modality_rows(
             m.paper_gamma(),
             &format!("the paper's Ped2 {} γ (Table 6)", m.modality()),
         )?);
-        rows.push(MetricsRow::compute(
+        rows.push(MetricsRow::from_regularity(
             m.modality(),
             "calibrated",
             &calibrated,

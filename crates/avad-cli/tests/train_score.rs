@@ -271,8 +271,58 @@ fn train_then_score_the_synthetic_scene() {
     let metrics: serde_json::Value =
         serde_json::from_str(&read(&out1.join("metrics.json"))).unwrap();
     assert_eq!(metrics["frames"], 80);
-    let auc = metrics["frame_level"][0]["auc"].as_f64().unwrap();
-    assert!((0.0..=1.0).contains(&auc), "{auc}");
+    // Every row's numbers are those of the scores.csv column it names, recomputed here:
+    // AUC as the share of (anomalous, normal) frame pairs in which the anomalous frame has
+    // the lower s_r (ties count half), precision and recall deciding s_r < γ.
+    let labels: Vec<bool> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(2).unwrap() == "1")
+        .collect();
+    assert!(labels.iter().any(|&l| l) && labels.iter().any(|&l| !l));
+    let rows = metrics["frame_level"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    for row in rows {
+        let i = if row["normalisation"] == "calibrated" {
+            5
+        } else {
+            4
+        };
+        let s = column(&csv, i);
+        let mut pairs = 0.0;
+        let mut wins = 0.0;
+        for (a, la) in s.iter().zip(&labels) {
+            for (b, lb) in s.iter().zip(&labels) {
+                if *la && !*lb {
+                    pairs += 1.0;
+                    wins += if a < b {
+                        1.0
+                    } else if a == b {
+                        0.5
+                    } else {
+                        0.0
+                    };
+                }
+            }
+        }
+        let auc = row["auc"].as_f64().unwrap();
+        assert!(
+            (auc - wins / pairs).abs() < 1e-12,
+            "{row}: AUC {}",
+            wins / pairs
+        );
+        let gamma = row["threshold_gamma"].as_f64().unwrap();
+        let tp = s
+            .iter()
+            .zip(&labels)
+            .filter(|(v, l)| **v < gamma && **l)
+            .count() as f64;
+        let flagged = s.iter().filter(|v| **v < gamma).count() as f64;
+        let anomalous = labels.iter().filter(|l| **l).count() as f64;
+        let precision = if flagged > 0.0 { tp / flagged } else { 0.0 };
+        assert_eq!(row["precision"].as_f64().unwrap(), precision, "{row}");
+        assert_eq!(row["recall"].as_f64().unwrap(), tp / anomalous, "{row}");
+    }
     let pixel = metrics["pixel_level_auc"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&pixel), "{pixel}");
     assert!(out1.join("roc.png").is_file() && out1.join("metrics.md").is_file());
@@ -1088,11 +1138,61 @@ fn train_then_score_the_synthetic_scene() {
     assert_eq!(rows.len(), 80);
     for r in &rows {
         let at = |c: usize| r[c - 3];
-        assert!((at(jm) - 0.5 * (at(vm) + at(am))).abs() < 1e-9, "{r:?}");
-        assert!((at(jc) - 0.5 * (at(vc) + at(ac))).abs() < 1e-9, "{r:?}");
+        assert_eq!(at(jm), 0.5 * (at(vm) + at(am)), "{r:?}");
+        assert_eq!(at(jc), 0.5 * (at(vc) + at(ac)), "{r:?}");
         assert!(
             (0.0..=1.0).contains(&at(nm)) && (0.0..=1.0).contains(&at(nc)),
             "{r:?}"
+        );
+    }
+    // Each row decides on the scores.csv column it names: s_r < γ for the modalities and
+    // the mean, P(anomalous) = 1 − the net's column ≥ 0.5 for the net.
+    let labels: Vec<bool> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(2).unwrap() == "1")
+        .collect();
+    for row in results["rows"].as_array().unwrap() {
+        let calibrated = row["normalisation"] == "calibrated";
+        let c = match (row["modality"].as_str().unwrap(), calibrated) {
+            ("video", false) => vm,
+            ("video", true) => vc,
+            ("audio", false) => am,
+            ("audio", true) => ac,
+            ("joint (mean)", false) => jm,
+            ("joint (mean)", true) => jc,
+            ("joint (Table 4 net)", false) => nm,
+            ("joint (Table 4 net)", true) => nc,
+            (other, _) => panic!("unexpected row {other}"),
+        };
+        let gamma = row["threshold_gamma"].as_f64().unwrap();
+        let flagged: Vec<bool> = rows
+            .iter()
+            .map(|r| {
+                if c == nm || c == nc {
+                    1.0 - r[c - 3] >= 0.5
+                } else {
+                    r[c - 3] < gamma
+                }
+            })
+            .collect();
+        let tp = flagged
+            .iter()
+            .zip(&labels)
+            .filter(|(f, l)| **f && **l)
+            .count() as f64;
+        let anomalous = labels.iter().filter(|l| **l).count() as f64;
+        assert_eq!(row["recall"].as_f64().unwrap(), tp / anomalous, "{row}");
+        let negatives = labels.len() as f64 - anomalous;
+        let tn = flagged
+            .iter()
+            .zip(&labels)
+            .filter(|(f, l)| !**f && !**l)
+            .count() as f64;
+        assert_eq!(
+            row["accuracy"].as_f64().unwrap(),
+            (tp + tn) / (anomalous + negatives),
+            "{row}"
         );
     }
     check_report_renders(&ev.join("report.html"), 3);
