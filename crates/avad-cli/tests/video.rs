@@ -7,7 +7,8 @@ use std::process::Command;
 mod common;
 use common::avad;
 
-/// Makes a 2 s, 25 fps, 320x240 clip with a 440 Hz tone; false when the ffmpeg CLI is missing.
+/// Makes a 2 s, 25 fps, 320x240 clip with a 440 Hz tone; false (saying so) when the ffmpeg
+/// CLI is missing; a failure of the CLI that is there fails the test.
 fn make_video(path: &Path, with_video: bool) -> bool {
     let mut cmd = Command::new("ffmpeg");
     cmd.args(["-v", "error", "-y"]);
@@ -27,7 +28,10 @@ fn make_video(path: &Path, with_video: bool) -> bool {
     }
     cmd.arg(path);
     match cmd.status() {
-        Ok(s) => s.success(),
+        Ok(s) => {
+            assert!(s.success(), "ffmpeg could not make {}", path.display());
+            true
+        }
         Err(_) => {
             println!("SKIPPED: ffmpeg CLI not found");
             false

@@ -139,7 +139,9 @@ mod tests {
         let last_normal = labels.iter().rposition(|l| *l == Some(false)).unwrap();
         assert!(t.centre_s(last_normal) + 1024.0 / 22050.0 <= 2.4 + 1e-9);
         assert!(t.centre_s(last_normal + 1) + 1024.0 / 22050.0 > 2.4);
-        assert!(labels[last_normal + 1..].iter().all(|l| *l != Some(false)));
+        assert!(labels[last_normal + 1..311]
+            .iter()
+            .all(|l| *l == Some(true)));
         // Audio past 7.2 s has no picture and no label.
         assert_eq!(labels.iter().position(|l| l.is_none()), Some(311));
         assert!(t.centre_s(311) >= 7.2 && t.centre_s(310) < 7.2);

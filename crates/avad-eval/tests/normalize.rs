@@ -69,6 +69,9 @@ fn calibrated_scores_are_monotonic() {
     );
     let (lo, hi) = c.range();
     assert_eq!(c.percentiles(), (1.0, 99.0));
+    // numpy.percentile(errors(500), [1, 99]) (linear interpolation, numpy 2.4).
+    assert!((lo - 0.2000791194413804).abs() < 1e-15, "{lo}");
+    assert!((hi - 1.1763751116070331).abs() < 1e-15, "{hi}");
     assert!((c.normalized_error(lo)).abs() < 1e-15 && (c.normalized_error(hi) - 1.0).abs() < 1e-15);
 }
 

@@ -386,6 +386,7 @@ mod tests {
             128, 159, 162, 165, 168, 170, 173, 176, 203, 206, 209, 212, 214, 217, 220,
         ];
         let got = r.resize(FrameSize::new(20, 12), ramp, FrameSize::new(7, 5));
+        assert_eq!(got.len(), expected.len());
         let worst = got
             .iter()
             .zip(expected)

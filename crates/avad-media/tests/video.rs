@@ -236,6 +236,7 @@ fn frames_match_the_ffmpeg_cli_gray_conversion() {
         let reference = std::fs::read(&raw).unwrap();
         assert_eq!(reference.len(), FRAMES as usize * SIZE.pixels());
         let (frames, _) = read_all(source(&path), SIZE);
+        assert_eq!(frames.len(), FRAMES as usize, "{}", c.name);
         let mut max_diff = 0.0f32;
         let mut sum_diff = 0.0f64;
         for (frame, expected) in frames.iter().zip(reference.chunks(SIZE.pixels())) {
