@@ -137,6 +137,12 @@ pub fn run(args: &AudioArgs) -> Result<()> {
 
     // The recordings and, per fold, the one it holds out (None: a single fold).
     let (recordings, loco, protocol, source) = if let Some(dir) = &args.normal_audio {
+        if dir.is_file() {
+            bail!(
+                "{}: --normal-audio takes a folder of recordings, not a file",
+                dir.display()
+            );
+        }
         let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
             .with_context(|| format!("reading {}", dir.display()))?
             .filter_map(|e| e.ok().map(|e| e.path()))
@@ -258,6 +264,19 @@ pub fn run(args: &AudioArgs) -> Result<()> {
             .copied()
             .filter(|&i| Some(i) != *held_out)
             .collect();
+        if pool.is_empty() {
+            let window = format!(
+                "{} feature frames ({:.2} s)",
+                preset.steps,
+                (preset.steps * config.hop_length) as f64 / f64::from(config.sample_rate)
+            );
+            if held_out.is_some() {
+                bail!(
+                    "{source}: fold {fold_name}: no other labelled clip has {window} of normal sound in a row to train on"
+                );
+            }
+            bail!("{source}: no recording has {window} of normal sound in a row to train on");
+        }
         if let Some(&(_, earlier)) = trained_pools.iter().find(|(p, _)| *p == pool) {
             let mut fold: AudioFold = card_folds[earlier].clone();
             eprintln!(

@@ -706,6 +706,39 @@ fn train_then_score_the_synthetic_scene() {
         "no audio files",
     );
     assert!(!site2.exists(), "nothing written on failure");
+    let one = normal.join("day0.wav");
+    assert_fails_naming(
+        &avad(&[
+            "train",
+            "audio",
+            "--normal-audio",
+            one.to_str().unwrap(),
+            "--out",
+            site2.to_str().unwrap(),
+        ]),
+        "day0.wav: --normal-audio takes a folder of recordings, not a file",
+    );
+    // A recording shorter than one window (0.74 s) teaches nothing, and the error says so.
+    let short = tmp.path().join("short-sound");
+    std::fs::create_dir(&short).unwrap();
+    let wav = std::fs::read(&one).unwrap();
+    // 44 header bytes and 2048 16-bit samples (0.09 s), the data size patched to match.
+    let mut cut = wav[..44 + 4096].to_vec();
+    cut[40..44].copy_from_slice(&4096u32.to_le_bytes());
+    cut[4..8].copy_from_slice(&(36u32 + 4096).to_le_bytes());
+    std::fs::write(short.join("blip.wav"), cut).unwrap();
+    assert_fails_naming(
+        &avad(&[
+            "train",
+            "audio",
+            "--normal-audio",
+            short.to_str().unwrap(),
+            "--out",
+            site2.to_str().unwrap(),
+        ]),
+        "short-sound: no recording has 32 feature frames (0.74 s) of normal sound in a row",
+    );
+    assert!(!site2.exists(), "nothing written on failure");
 
     let both = tmp.path().join("both");
     let table = ok(&avad(&[
@@ -1401,4 +1434,93 @@ fn check_report_renders(report: &Path, images: usize) {
         "report did not render: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// Ped2's case: no training clip has sound, so `avad train audio` trains one fold per
+/// labelled test clip, each on the normal stretches of the others and never on its own.
+#[test]
+fn audio_folds_leave_their_own_clip_out_when_training_clips_are_silent() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scene = tmp.path().join("scene");
+    let s = scene.to_str().unwrap();
+    ok(&avad(&[
+        "synth", s, "--train", "2", "--test", "3", "--frames", "100", "--seed", "5",
+    ]));
+    for clip in ["clip01", "clip02"] {
+        std::fs::remove_file(scene.join("train").join(clip).join("audio.wav")).unwrap();
+    }
+    let model = tmp.path().join("audio");
+    let m = model.to_str().unwrap();
+    ok(&avad(&["train", "audio", s, "--out", m, "--epochs", "1"]));
+    let card: serde_json::Value = serde_json::from_str(&read(&model.join("model.json"))).unwrap();
+    assert!(
+        card["protocol"]
+            .as_str()
+            .unwrap()
+            .starts_with("leave-one-clip-out"),
+        "{}",
+        card["protocol"]
+    );
+    let folds = card["folds"].as_array().unwrap();
+    let test = ["test/clip01", "test/clip02", "test/clip03"];
+    let held: Vec<&str> = folds
+        .iter()
+        .map(|f| f["held_out"].as_str().unwrap())
+        .collect();
+    assert_eq!(held, test, "one fold per labelled clip");
+    for f in folds {
+        let out = f["held_out"].as_str().unwrap();
+        let mut pool: Vec<&str> = ["train_clips", "validation_clips"]
+            .iter()
+            .flat_map(|k| f[*k].as_array().unwrap())
+            .map(|c| c.as_str().unwrap())
+            .collect();
+        pool.sort();
+        let others: Vec<&str> = test.iter().copied().filter(|c| *c != out).collect();
+        assert_eq!(pool, others, "fold {out} trains on the other clips only");
+        assert!(model.join(f["weights"].as_str().unwrap()).is_file());
+    }
+    // Each clip is scored by its own fold; a training clip (silent here) gets no audio.
+    let scores = tmp.path().join("scores");
+    ok(&avad(&[
+        "score",
+        s,
+        "--model",
+        m,
+        "--out",
+        scores.to_str().unwrap(),
+    ]));
+    let csv = read(&scores.join("scores.csv"));
+    assert_eq!(csv.lines().count(), 1 + 3 * 100);
+
+    // Too short to leave a clip out: 60 frames leave no fold of this seed a clip with
+    // 0.74 s of normal sound besides its own, and the error says so.
+    let short = tmp.path().join("short");
+    ok(&avad(&[
+        "synth",
+        short.to_str().unwrap(),
+        "--train",
+        "2",
+        "--test",
+        "3",
+        "--frames",
+        "60",
+        "--seed",
+        "5",
+    ]));
+    for clip in ["clip01", "clip02"] {
+        std::fs::remove_file(short.join("train").join(clip).join("audio.wav")).unwrap();
+    }
+    let never = tmp.path().join("never");
+    assert_fails_naming(
+        &avad(&[
+            "train",
+            "audio",
+            short.to_str().unwrap(),
+            "--out",
+            never.to_str().unwrap(),
+        ]),
+        "fold test/clip01: no other labelled clip has 32 feature frames (0.74 s) of normal sound in a row",
+    );
+    assert!(!never.exists());
 }
