@@ -157,6 +157,23 @@ fn bad_input_fails_with_one_line_naming_the_file() {
         }
         assert_fails_naming(&avad(&["inspect", root.to_str().unwrap()]), needle);
     }
+    // Frame rates out of range: 1e-300 once asked for an allocation past the address space.
+    for (k, fps) in ["1e-300", "0.5", "0", "-25", "1001", "nan", "inf"]
+        .iter()
+        .enumerate()
+    {
+        let root = p(&format!("fps-{k}"));
+        let clip = root.join("test/c1");
+        std::fs::create_dir_all(&clip).unwrap();
+        image::GrayImage::new(8, 8)
+            .save(clip.join("1.png"))
+            .unwrap();
+        write(&clip.join("clip.toml"), format!("fps = {fps}\n").as_bytes());
+        assert_fails_naming(
+            &avad(&["inspect", root.to_str().unwrap()]),
+            "clip.toml: fps must be from 1 to 1000",
+        );
+    }
     // A malformed UCSD ground truth in a Ped2-shaped folder.
     let ucsd = p("ped2/UCSDped2");
     std::fs::create_dir_all(ucsd.join("Train/Train001")).unwrap();

@@ -9,7 +9,7 @@
 //!     audio.wav              optional: its sound from the first frame on (any one audio file)
 //!     labels.csv             optional: `frame,label` rows, or `start,end` anomalous ranges
 //!     masks/                 optional: one mask image per frame, non-zero = anomalous
-//!     clip.toml              optional: `fps = 25.0` (default 25)
+//!     clip.toml              optional: `fps = 25.0` (default 25; from 1 to 1000)
 //!   <clip>.mp4             a clip as a video file (needs the `ffmpeg` feature), with
 //!   <clip>.wav               optional sound (else the video's own audio track) and
 //!   <clip>.labels.csv        optional labels beside it
@@ -69,6 +69,10 @@ struct ClipToml {
     fps: Option<f64>,
 }
 
+/// The frame rates a `clip.toml` may give: from one frame a second (a slower camera's
+/// clip would stand for hours of sound per few frames) to 1000 (as `avad watch --fps`).
+pub const FPS_RANGE: std::ops::RangeInclusive<f64> = 1.0..=1000.0;
+
 fn read_fps(path: &Path) -> Result<f64> {
     if !path.is_file() {
         return Ok(DEFAULT_FPS);
@@ -78,10 +82,14 @@ fn read_fps(path: &Path) -> Result<f64> {
         .map_err(|e| DataError::invalid(path, crate::toml_reason(&text, &e)))?;
     match parsed.fps {
         None => Ok(DEFAULT_FPS),
-        Some(f) if f.is_finite() && f > 0.0 => Ok(f),
+        Some(f) if FPS_RANGE.contains(&f) => Ok(f),
         Some(f) => Err(DataError::invalid(
             path,
-            format!("fps must be a positive number, not {f}"),
+            format!(
+                "fps must be from {} to {}, not {f}",
+                FPS_RANGE.start(),
+                FPS_RANGE.end()
+            ),
         )),
     }
 }
