@@ -83,7 +83,7 @@ fn run_visual(args: &VisualArgs) -> Result<()> {
     preset.check().map_err(|reason| {
         anyhow::anyhow!("preset {} with the options given: {reason}", preset.name)
     })?;
-    refuse_trained_model(&args.out, args.resume, "checkpoint")?;
+    refuse_trained_model(&args.out, args.resume, "checkpoint", "visual")?;
     let device = args.device.parse::<Accelerator>()?.training_device()?;
     let out_dir = crate::out_dir::OutDir::create(&args.out)?;
 
@@ -250,12 +250,34 @@ pub fn calibrate_on(
     Ok((c.frame, card(c.patch), card(c.motion)))
 }
 
-/// Refuses to train into `out` when it already holds a trained model, unless `resume`
-/// (which continues its `checkpoints`), so a finished model is never overwritten by accident.
-pub fn refuse_trained_model(out: &Path, resume: bool, checkpoints: &str) -> Result<()> {
-    if out.join(CARD_FILE).exists() && !resume {
+/// Refuses to train a `kind` model into `out` when it already holds a trained model, unless
+/// `resume` continues its `checkpoints` (which must be there, and of the same kind), so a
+/// finished model is never overwritten by accident.
+pub fn refuse_trained_model(out: &Path, resume: bool, checkpoints: &str, kind: &str) -> Result<()> {
+    let card = out.join(CARD_FILE);
+    if !card.exists() {
+        return Ok(());
+    }
+    if !resume {
         bail!(
             "{}: already holds a trained model; choose another --out (or --resume to continue its {checkpoints})",
+            out.display()
+        );
+    }
+    let held = std::fs::read_to_string(&card)
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|v| v["kind"].as_str().map(str::to_string));
+    if let Some(held) = held.filter(|h| h != kind) {
+        bail!(
+            "{}: holds {} model: no {kind} training to resume; choose another --out",
+            out.display(),
+            avad_model::model_dir::article(&held)
+        );
+    }
+    if !out.join("checkpoint").is_dir() {
+        bail!(
+            "{}: holds a trained model and no checkpoint to resume; choose another --out",
             out.display()
         );
     }

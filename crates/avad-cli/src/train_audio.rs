@@ -130,7 +130,7 @@ pub fn run(args: &AudioArgs) -> Result<()> {
     preset.check().map_err(|reason| {
         anyhow::anyhow!("preset {} with the options given: {reason}", preset.name)
     })?;
-    crate::train::refuse_trained_model(&args.out, args.resume, "checkpoints")?;
+    crate::train::refuse_trained_model(&args.out, args.resume, "checkpoints", "audio")?;
     let config = FeatureConfig::default();
     let mut extractor = FeatureExtractor::new(&config)?;
     let timing = timing(&config);

@@ -1319,6 +1319,32 @@ fn bad_models_and_presets_fail_with_one_line() {
         &avad(&["train", "visual", t, "--out", o, "--size", "100"]),
         "size 100 must be a positive multiple of 8",
     );
+    // --resume continues only a run of the same kind whose checkpoint is there, and a
+    // refusal leaves the model as it was.
+    let card = |dir: &Path, kind: &str| {
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(dir.join("model.json"), format!("{{\"kind\": \"{kind}\"}}")).unwrap();
+    };
+    let vis = tmp.path().join("vis");
+    card(&vis, "visual");
+    std::fs::create_dir(vis.join("checkpoint")).unwrap();
+    let v = vis.to_str().unwrap();
+    assert_fails_naming(
+        &avad(&["train", "audio", t, "--out", v, "--resume"]),
+        "vis: holds a visual model: no audio training to resume",
+    );
+    assert_eq!(read(&vis.join("model.json")), "{\"kind\": \"visual\"}");
+    let aud = tmp.path().join("aud");
+    card(&aud, "audio");
+    let a = aud.to_str().unwrap();
+    assert_fails_naming(
+        &avad(&["train", "visual", t, "--out", a, "--resume"]),
+        "aud: holds an audio model: no visual training to resume",
+    );
+    assert_fails_naming(
+        &avad(&["train", "audio", t, "--out", a, "--resume"]),
+        "aud: holds a trained model and no checkpoint to resume",
+    );
     // UMN has only test clips: the visual model must learn from other normal footage.
     let umn = tmp.path().join("umn");
     std::fs::create_dir_all(umn.join("frames")).unwrap();

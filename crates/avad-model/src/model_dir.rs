@@ -352,6 +352,15 @@ fn read_header(dir: &Path) -> Result<(PathBuf, String, CardHeader), ModelDirErro
     Ok((card_path, text, header))
 }
 
+/// "an audio", "a visual": `kind` with its indefinite article.
+pub fn article(kind: &str) -> String {
+    if kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        format!("an {kind}")
+    } else {
+        format!("a {kind}")
+    }
+}
+
 /// `dir/model.json` as the card of a `kind` model (`"an audio"`, `"a visual"` name it in
 /// errors). The kind is checked before the rest, so a card of another kind is named as such.
 fn read_card<C: serde::de::DeserializeOwned>(
@@ -363,7 +372,10 @@ fn read_card<C: serde::de::DeserializeOwned>(
     if header.kind != kind {
         return Err(dir_error(
             &card_path,
-            format!("is a {} model, expected {a_kind} model", header.kind),
+            format!(
+                "is {} model, expected {a_kind} model",
+                article(&header.kind)
+            ),
         ));
     }
     let card = serde_json::from_str(&text)
