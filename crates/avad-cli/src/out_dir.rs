@@ -71,6 +71,47 @@ impl Drop for OutDir {
     }
 }
 
+/// Refuses an output folder that is, or lies inside, one of the command's inputs (each
+/// named by what it is: "the dataset", "the model"): a dataset would take the outputs for
+/// clips, a model folder would mix them with its weights.
+pub fn refuse_inside(out: &Path, inputs: &[(&str, &Path)]) -> Result<()> {
+    let Some(out_abs) = resolved(out) else {
+        return Ok(());
+    };
+    for (what, input) in inputs {
+        let Ok(input_abs) = input.canonicalize() else {
+            continue;
+        };
+        if input_abs.is_dir() && out_abs.starts_with(&input_abs) {
+            bail!(
+                "{}: is inside {what} {}; write the output somewhere else",
+                out.display(),
+                input.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `path` made absolute with its links resolved, as far as it exists (the rest appended),
+/// so that a folder not made yet can be compared with those that are.
+fn resolved(path: &Path) -> Option<PathBuf> {
+    let absolute = std::path::absolute(path).ok()?;
+    let mut head = absolute.as_path();
+    let mut tail = Vec::new();
+    loop {
+        if let Ok(real) = head.canonicalize() {
+            let mut out = real;
+            for part in tail.iter().rev() {
+                out.push(part);
+            }
+            return Some(out);
+        }
+        tail.push(head.file_name()?.to_os_string());
+        head = head.parent()?;
+    }
+}
+
 fn remove_file_if_present(path: &Path) -> Result<()> {
     match std::fs::remove_file(path) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
@@ -182,6 +223,43 @@ mod tests {
             }
         }
         out
+    }
+
+    #[test]
+    fn an_output_inside_an_input_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let data = tmp.path().join("data");
+        std::fs::create_dir_all(data.join("test/c1")).unwrap();
+        let model = tmp.path().join("model");
+        std::fs::create_dir(&model).unwrap();
+        let inputs = [
+            ("the dataset", data.as_path()),
+            ("the model", model.as_path()),
+        ];
+        for (out, what) in [
+            (data.clone(), "the dataset"),
+            (data.join("test/results"), "the dataset"),
+            (data.join("test/c1/../../new/deeper"), "the dataset"),
+            (model.join("scores"), "the model"),
+        ] {
+            let err = refuse_inside(&out, &inputs).unwrap_err().to_string();
+            assert!(err.contains(&format!("is inside {what}")), "{err}");
+        }
+        // Beside them, or above them, is fine.
+        for out in [
+            tmp.path().join("out"),
+            tmp.path().to_path_buf(),
+            tmp.path().join("data2"),
+        ] {
+            refuse_inside(&out, &inputs).unwrap();
+        }
+        // Through a link to the dataset as well.
+        #[cfg(unix)]
+        {
+            let link = tmp.path().join("link");
+            std::os::unix::fs::symlink(&data, &link).unwrap();
+            assert!(refuse_inside(&link.join("out"), &inputs).is_err());
+        }
     }
 
     #[test]

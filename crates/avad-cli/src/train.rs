@@ -83,6 +83,7 @@ fn run_visual(args: &VisualArgs) -> Result<()> {
     preset.check().map_err(|reason| {
         anyhow::anyhow!("preset {} with the options given: {reason}", preset.name)
     })?;
+    crate::out_dir::refuse_inside(&args.out, &[("the dataset", args.dataset.as_path())])?;
     refuse_trained_model(&args.out, args.resume, "checkpoint", "visual")?;
     let device = args.device.parse::<Accelerator>()?.training_device()?;
     let out_dir = crate::out_dir::OutDir::create(&args.out)?;

@@ -130,6 +130,14 @@ pub fn run(args: &AudioArgs) -> Result<()> {
     preset.check().map_err(|reason| {
         anyhow::anyhow!("preset {} with the options given: {reason}", preset.name)
     })?;
+    let inputs: Vec<(&str, &Path)> = [
+        ("the dataset", args.dataset.as_deref()),
+        ("the recordings' folder", args.normal_audio.as_deref()),
+    ]
+    .into_iter()
+    .filter_map(|(what, p)| p.map(|p| (what, p)))
+    .collect();
+    crate::out_dir::refuse_inside(&args.out, &inputs)?;
     crate::train::refuse_trained_model(&args.out, args.resume, "checkpoints", "audio")?;
     let config = FeatureConfig::default();
     let mut extractor = FeatureExtractor::new(&config)?;

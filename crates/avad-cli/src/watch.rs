@@ -1115,6 +1115,16 @@ impl WindowPool {
 }
 
 pub fn run(args: &Args) -> Result<()> {
+    if let Some(evidence) = &args.evidence {
+        let mut inputs: Vec<(&str, &Path)> = args
+            .model
+            .iter()
+            .map(|m| ("the model", m.as_path()))
+            .collect();
+        let source = Path::new(&args.source);
+        inputs.push(("the frame folder", source));
+        crate::out_dir::refuse_inside(evidence, &inputs)?;
+    }
     let device = args.device.parse::<Accelerator>()?.inference_device()?;
     let models = load_models(&args.model, &device, args.video_score)?;
     let visual = models.iter().find_map(|m| match m {

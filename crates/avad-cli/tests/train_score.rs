@@ -1293,11 +1293,21 @@ fn train_then_score_the_synthetic_scene() {
 #[test]
 fn bad_models_and_presets_fail_with_one_line() {
     let tmp = tempfile::tempdir().unwrap();
-    let t = tmp.path().to_str().unwrap();
+    // One folder stands for the dataset and the model: neither is read far enough to tell.
+    let input = tmp.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    let t = input.to_str().unwrap();
     let out = tmp.path().join("o");
     let o = out.to_str().unwrap();
     assert_fails_naming(&avad(&["score", t, "--model", t, "--out", o]), "model.json");
-    std::fs::write(tmp.path().join("model.json"), "{\"kind\": 3}").unwrap();
+    // An output inside an input is refused before anything is read.
+    let inside = input.join("o");
+    assert_fails_naming(
+        &avad(&["score", t, "--model", t, "--out", inside.to_str().unwrap()]),
+        "in/o: is inside the dataset",
+    );
+    assert!(!inside.exists());
+    std::fs::write(input.join("model.json"), "{\"kind\": 3}").unwrap();
     assert_fails_naming(
         &avad(&["score", t, "--model", t, "--out", o]),
         "not an avad model card",
