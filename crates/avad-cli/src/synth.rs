@@ -45,6 +45,9 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> Result<()> {
+    if args.train == 0 && args.test == 0 {
+        anyhow::bail!("--train 0 and --test 0: no clip to write");
+    }
     let look = SceneLook {
         people_in_view: args.people,
         sensor_noise: args.sensor_noise,

@@ -1418,6 +1418,22 @@ fn bad_models_and_presets_fail_with_one_line() {
         );
     }
     assert!(!out.exists(), "nothing written on failure");
+    assert_fails_naming(
+        &avad(&["synth", o, "--train", "0", "--test", "0"]),
+        "--train 0 and --test 0: no clip to write",
+    );
+    // A folder that cannot be made is named as given, not as its temporary, and once.
+    let blocked = tmp.path().join("file/scene");
+    std::fs::write(tmp.path().join("file"), b"x").unwrap();
+    let out2 = avad(&["synth", blocked.to_str().unwrap()]);
+    assert_fails_naming(&out2, "file/scene: Not a directory (os error 20)");
+    assert_eq!(
+        String::from_utf8_lossy(&out2.stderr)
+            .matches("os error")
+            .count(),
+        1
+    );
+    assert!(!out.exists(), "nothing written on failure");
 }
 
 /// Opens `report` in headless Chromium and checks that its tables and all its images

@@ -345,12 +345,14 @@ pub enum SceneError {
     Exists { path: PathBuf },
     #[error("{}: not a directory path a clip can be written to", path.display())]
     BadPath { path: PathBuf },
-    #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: io::Error },
-    #[error("{}: cannot write PNG: {source}", path.display())]
+    // The error is in the message, so it is not also a `source()`: `{:#}` would print it
+    // twice.
+    #[error("{}: {error}", path.display())]
+    Io { path: PathBuf, error: io::Error },
+    #[error("{}: cannot write PNG: {error}", path.display())]
     Png {
         path: PathBuf,
-        source: image::ImageError,
+        error: image::ImageError,
     },
     #[error("{}: frame has {got} bytes, but {width}x{height} needs {}", path.display(), width * height)]
     FrameSize {
@@ -530,19 +532,19 @@ fn write_atomically(
     let tmp = target.with_file_name(tmp_name);
     if tmp.exists() {
         // Left by a killed run of an earlier process that had our pid: never a finished clip.
-        fs::remove_dir_all(&tmp).map_err(|source| SceneError::Io {
+        fs::remove_dir_all(&tmp).map_err(|error| SceneError::Io {
             path: tmp.clone(),
-            source,
+            error,
         })?;
     }
-    fs::create_dir_all(&tmp).map_err(|source| SceneError::Io {
-        path: tmp.clone(),
-        source,
+    fs::create_dir_all(&tmp).map_err(|error| SceneError::Io {
+        path: target.to_path_buf(),
+        error,
     })?;
     let result = write(&tmp).and_then(|()| {
-        fs::rename(&tmp, target).map_err(|source| SceneError::Io {
+        fs::rename(&tmp, target).map_err(|error| SceneError::Io {
             path: target.to_path_buf(),
-            source,
+            error,
         })
     });
     if result.is_err() {
@@ -556,7 +558,7 @@ fn write_clip_files(scene: &Scene, dir: &Path) -> Result<(), SceneError> {
     let config = &scene.config;
     let io_err = |path: &Path| {
         let path = path.to_path_buf();
-        move |source| SceneError::Io { path, source }
+        move |error| SceneError::Io { path, error }
     };
     for (i, frame) in scene.frames.iter().enumerate() {
         write_gray_png(
@@ -620,9 +622,9 @@ fn write_gray_png(path: &Path, pixels: &[u8], width: u32, height: u32) -> Result
         image::ExtendedColorType::L8,
         image::ImageFormat::Png,
     )
-    .map_err(|source| SceneError::Png {
+    .map_err(|error| SceneError::Png {
         path: path.to_path_buf(),
-        source,
+        error,
     })
 }
 
