@@ -15,9 +15,9 @@ use crate::train::{calibrate_on, load_clip};
 ///
 /// The calibrated normalisation and the label-free γ come from the errors of normal
 /// clips that the model did not train on. By default those are the clips the model held
-/// out when it was trained (model.json lists them), read again from DATASET; with --clip,
-/// the clips named (normal footage of a new camera, say: every frame of them must be
-/// normal). The frame error (eq. 3), the patch score and the motion score are
+/// out when it was trained (model.json lists them), read again from DATASET, which must
+/// then be the dataset it was trained on; with --clip, the clips named (normal footage of
+/// a new camera, say: every frame of them must be normal). The frame error (eq. 3), the patch score and the motion score are
 /// calibrated; a model calibrated before either score gains it here. Only
 /// MODEL/model.json is rewritten (atomically); scores change only through the calibration.
 #[derive(clap::Args)]
@@ -37,20 +37,39 @@ pub fn run(args: &Args) -> Result<()> {
     let mut model = VisualModel::load(&args.model, &device)?;
     let dataset = open_dataset(&args.dataset)?;
     let card = &model.card;
+    // The clip names the card lists are those of the dataset it was trained on.
+    let same = crate::score::same_dataset(&card.dataset, &args.dataset);
     let (names, calibrated_on) = if args.clips.is_empty() {
-        let names = if card.training.validation_clips.is_empty() {
-            card.training.train_clips.clone()
+        match same {
+            Some(false) => bail!(
+                "{}: the model was trained on {}, which holds the clips it held out; \
+                 give that dataset, or name normal clips of this one with --clip",
+                args.dataset.display(),
+                card.dataset
+            ),
+            None => eprintln!(
+                "note: {} (where the model was trained) is not found from here; taking {} for it",
+                card.dataset,
+                args.dataset.display()
+            ),
+            Some(true) => {}
+        }
+        if card.training.validation_clips.is_empty() {
+            (
+                card.training.train_clips.clone(),
+                "training clips (no clip was held out)".to_string(),
+            )
         } else {
-            card.training.validation_clips.clone()
-        };
-        let on = card.training.calibrated_on.clone();
-        (names, on)
+            let names = card.training.validation_clips.clone();
+            let on = format!("{} held-out normal clips", names.len());
+            (names, on)
+        }
     } else {
-        if let Some(seen) = args
+        let seen = args
             .clips
             .iter()
-            .find(|n| card.training.train_clips.contains(n))
-        {
+            .find(|n| card.training.train_clips.contains(n));
+        if let (Some(seen), false) = (seen, same == Some(false)) {
             bail!(
                 "{}: clip {seen} trained the model; calibrate on clips it has not seen",
                 args.model.display()
@@ -63,7 +82,10 @@ pub fn run(args: &Args) -> Result<()> {
                 names.push(n.clone());
             }
         }
-        let on = format!("{} normal clips named to avad calibrate", names.len());
+        let on = match names.len() {
+            1 => "1 normal clip named to avad calibrate".to_string(),
+            n => format!("{n} normal clips named to avad calibrate"),
+        };
         (names, on)
     };
     let mut clips = Vec::with_capacity(names.len());

@@ -1151,7 +1151,7 @@ pub fn run(args: &Args) -> Result<()> {
         .calibration
         .threshold_from_normal(crate::score::NORMAL_PERCENTILE)?;
     let (audio, gamma) = match audio {
-        Some(loaded @ Loaded::Audio { model, path }) => {
+        Some(loaded @ Loaded::Audio { model, path, .. }) => {
             let fold = match (&args.audio_fold, model.card.folds.len()) {
                 (None, 1) => 0,
                 (Some(name), _) => model.fold_for(name).map_err(anyhow::Error::msg)?,

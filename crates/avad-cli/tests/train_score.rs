@@ -479,6 +479,33 @@ fn train_then_score_the_synthetic_scene() {
         &avad(&["calibrate", m, s, "--clip", "nope"]),
         "no training clip named nope",
     );
+    // Calibrated on a clip named, then on the held-out clips again: the card says which
+    // each time, and comes back to what it was.
+    let held = card["validation_clips"][0].as_str().unwrap();
+    ok(&avad(&["calibrate", m, s, "--clip", held]));
+    let named: serde_json::Value = serde_json::from_str(&read(&card_path)).unwrap();
+    assert_eq!(
+        named["calibrated_on"],
+        "1 normal clip named to avad calibrate"
+    );
+    ok(&avad(&["calibrate", m, s]));
+    assert_eq!(read(&card_path), original);
+    // Another dataset: its clips are not those the card names. Without --clip there is no
+    // held-out clip to take from it; with --clip, a name the model trained on is a clip it
+    // has never seen.
+    let other = tmp.path().join("other-scene");
+    let o = other.to_str().unwrap();
+    ok(&avad(&[
+        "synth", o, "--train", "3", "--test", "1", "--frames", "40", "--seed", "4",
+    ]));
+    assert_fails_naming(
+        &avad(&["calibrate", m, o]),
+        "other-scene: the model was trained on",
+    );
+    ok(&avad(&["calibrate", m, o, "--clip", trained_on]));
+    assert_ne!(read(&card_path), original);
+    ok(&avad(&["calibrate", m, s]));
+    assert_eq!(read(&card_path), original);
 
     // Live: a test clip watched as a stream scores every frame exactly as `avad score
     // --causal` does offline, and its events open and close where those scores cross γ.
@@ -1544,6 +1571,31 @@ fn audio_folds_leave_their_own_clip_out_when_training_clips_are_silent() {
     ]));
     let csv = read(&scores.join("scores.csv"));
     assert_eq!(csv.lines().count(), 1 + 3 * 100);
+    // Another dataset's clips were seen by no fold, whatever their names: any fold scores
+    // them (a training clip's name here is held out by no fold of this model).
+    let other = tmp.path().join("other");
+    ok(&avad(&[
+        "synth",
+        other.to_str().unwrap(),
+        "--train",
+        "1",
+        "--test",
+        "1",
+        "--frames",
+        "40",
+    ]));
+    let foreign = tmp.path().join("foreign");
+    ok(&avad(&[
+        "score",
+        other.to_str().unwrap(),
+        "--model",
+        m,
+        "--split",
+        "train",
+        "--out",
+        foreign.to_str().unwrap(),
+    ]));
+    assert_eq!(read(&foreign.join("scores.csv")).lines().count(), 1 + 40);
 
     // Too short to leave a clip out: 60 frames leave no fold of this seed a clip with
     // 0.74 s of normal sound besides its own, and the error says so.
