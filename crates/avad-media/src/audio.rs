@@ -27,6 +27,9 @@ use symphonia::core::sample::{i24, u24};
 
 use crate::{MediaError, Result};
 
+/// The largest sample magnitude taken (full scale is 1): a float file past it is corrupt,
+/// and its squares would overflow the features' power spectra to infinity.
+pub const MAX_ABS_SAMPLE: f32 = 1.0e6;
 /// Decoded audio at its native rate and channel count.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DecodedAudio {
@@ -632,8 +635,17 @@ impl AudioStream {
                         continue;
                     }
                     let ch = usize::from(self.channels);
-                    if let Some(i) = chunk.iter().position(|s| !s.is_finite()) {
-                        let what = if chunk[i].is_nan() { "NaN" } else { "infinite" };
+                    if let Some(i) = chunk.iter().position(|s| !(s.abs() <= MAX_ABS_SAMPLE)) {
+                        let what = if chunk[i].is_nan() {
+                            "NaN".to_string()
+                        } else if chunk[i].is_infinite() {
+                            "infinite".to_string()
+                        } else {
+                            format!(
+                                "{:e}, past ±{MAX_ABS_SAMPLE:e} (full scale is ±1)",
+                                chunk[i]
+                            )
+                        };
                         return Err(MediaError::invalid(
                             path,
                             format!(

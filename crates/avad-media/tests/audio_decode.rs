@@ -409,6 +409,24 @@ fn nan_and_infinite_float_samples_are_errors() {
         ),
     );
     assert_message(&err_of(&inf), &inf, "sample 1 of channel 1 is infinite");
+    // Finite but far past full scale: its features' power would overflow to infinity.
+    let huge = write(
+        dir.path(),
+        "huge.wav",
+        &wav_bytes(
+            IEEE_FLOAT,
+            1,
+            22050,
+            32,
+            &f32_bytes(&[0.0, 1.5, -1e19, 0.1]),
+            None,
+        ),
+    );
+    assert_message(
+        &err_of(&huge),
+        &huge,
+        "sample 2 of channel 0 is -1e19, past ±1e6 (full scale is ±1)",
+    );
 }
 
 #[test]
