@@ -324,6 +324,9 @@ impl Source {
         let source = args.source.as_str();
         let path = Path::new(source);
         if path.is_dir() {
+            if path.join("train").is_dir() || path.join("test").is_dir() {
+                bail!("{source}: a dataset, not one clip; watch one of its clip folders (e.g. {source}/test/NAME)");
+            }
             let folder = FrameFolder::open(path)?;
             if folder.is_empty() {
                 bail!("{source}: no frames in this folder");
@@ -341,7 +344,7 @@ impl Source {
                 sound,
             });
         }
-        if args.audio.is_some() && !is_stream_url(source) && !path.exists() {
+        if !is_stream_url(source) && !path.exists() {
             bail!("{source}: no such file or folder");
         }
         if args.audio.is_some() {
@@ -1166,7 +1169,12 @@ pub fn run(args: &Args) -> Result<()> {
                 0.5 * (video_gamma + loaded.normal_gamma()?),
             )
         }
-        _ => (None, video_gamma),
+        _ => {
+            if let Some(name) = &args.audio_fold {
+                bail!("--audio-fold {name}: needs an audio model (a second --model)");
+            }
+            (None, video_gamma)
+        }
     };
     let gamma = args.gamma.unwrap_or(gamma);
     let workers = match args.workers {

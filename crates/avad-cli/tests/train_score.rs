@@ -612,7 +612,30 @@ fn train_then_score_the_synthetic_scene() {
     }
     assert_fails_naming(
         &avad(&["watch", "/no/such/source", "--model", m]),
-        "/no/such/source",
+        "/no/such/source: no such file or folder",
+    );
+    assert_fails_naming(
+        &avad(&["watch", s, "--model", m]),
+        "a dataset, not one clip; watch one of its clip folders",
+    );
+    assert_fails_naming(
+        &avad(&[
+            "watch",
+            clip.to_str().unwrap(),
+            "--model",
+            m,
+            "--audio-fold",
+            "test/clip01",
+        ]),
+        "--audio-fold test/clip01: needs an audio model",
+    );
+    assert_fails_naming(
+        &avad(&["score", s, "--model", "/no/such/model", "--out", "/no/out"]),
+        "/no/such/model: no such model folder",
+    );
+    assert_fails_naming(
+        &avad(&["score", s, "--model", s, "--out", "/no/out"]),
+        "scene: not a model folder (no model.json",
     );
     // A damaged frame in the middle of a folder (decoded ahead, on its own thread): the
     // frames before it are scored and reported, then one line names the file, exit 1.

@@ -340,6 +340,18 @@ struct CardHeader {
 /// `dir/model.json`'s path, text and header; a card of another format is refused.
 fn read_header(dir: &Path) -> Result<(PathBuf, String, CardHeader), ModelDirError> {
     let card_path = dir.join(CARD_FILE);
+    if !dir.exists() {
+        return Err(dir_error(dir, "no such model folder"));
+    }
+    if dir.is_dir() && !card_path.exists() {
+        return Err(dir_error(
+            dir,
+            format!("not a model folder (no {CARD_FILE}; `avad train` writes one)"),
+        ));
+    }
+    if !dir.is_dir() {
+        return Err(dir_error(dir, "is a file, not a model folder"));
+    }
     let text = std::fs::read_to_string(&card_path).map_err(|e| dir_error(&card_path, e))?;
     let header: CardHeader = serde_json::from_str(&text)
         .map_err(|e| dir_error(&card_path, format!("not an avad model card ({e})")))?;
