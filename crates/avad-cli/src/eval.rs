@@ -241,7 +241,8 @@ pub fn run(args: &Args) -> Result<()> {
         }
     }
 
-    let names: Vec<&str> = results.iter().map(|c| c.name.as_str()).collect();
+    let names: Vec<String> = results.iter().map(ClipScores::file_stem).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
     out_dir.remove_stale(&[], &names)?;
     write_scores(&args.out, &models, &results, &joint_columns)?;
     plot_clips(&args.out.join("plots"), &results, &joint_curves)?;
@@ -302,7 +303,10 @@ pub fn run(args: &Args) -> Result<()> {
     for c in &results {
         figures.push(Figure {
             title: format!("{}: regularity scores, ground truth shaded", c.name),
-            png: args.out.join("plots").join(format!("{}.png", c.name)),
+            png: args
+                .out
+                .join("plots")
+                .join(format!("{}.png", c.file_stem())),
         });
     }
     let html = html_report("avad evaluation", &md, &figures)?;

@@ -66,7 +66,8 @@ pub struct Selection {
     /// Which clips: test, train or all.
     #[arg(long, default_value = "test")]
     pub split: String,
-    /// Only these clips (repeatable).
+    /// Only these clips (repeatable): NAME, or SPLIT/NAME (test/clip01) for a name that
+    /// both splits hold. Clips that share a name are reported as SPLIT/NAME.
     #[arg(long = "clip")]
     pub clips: Vec<String>,
     /// Frames between visual window starts (default: the model's preset).
@@ -192,9 +193,17 @@ pub struct ModalityScores {
 /// Every modality's scores of one clip.
 #[derive(Serialize, Clone)]
 pub struct ClipScores {
+    /// The clip's name, or `split/name` where the clips scored share its name.
     pub name: String,
     pub labels: Option<Vec<bool>>,
     pub modalities: Vec<ModalityScores>,
+}
+
+impl ClipScores {
+    /// The name its plot files take: `test/clip01` becomes `test-clip01`.
+    pub fn file_stem(&self) -> String {
+        self.name.replace(['/', '\\'], "-")
+    }
 }
 
 /// A loaded model and how it scores.
@@ -350,14 +359,20 @@ pub fn select_clips<'a>(
         "all" => None,
         other => bail!("--split {other}: expected test, train or all"),
     };
-    if let Some(missing) = select.clips.iter().find(|n| dataset.clip(n).is_none()) {
+    // A clip is named by its name or, where a name is in both splits, by split/name.
+    let named = |c: &Clip, n: &String| c.name == *n || c.id() == *n;
+    if let Some(missing) = select
+        .clips
+        .iter()
+        .find(|n| !dataset.clips.iter().any(|c| named(c, n)))
+    {
         bail!("{}: no clip named {missing}", dataset_path.display());
     }
     let clips: Vec<&Clip> = dataset
         .clips
         .iter()
         .filter(|c| split.is_none_or(|s| c.split == s))
-        .filter(|c| select.clips.is_empty() || select.clips.contains(&c.name))
+        .filter(|c| select.clips.is_empty() || select.clips.iter().any(|n| named(c, n)))
         .collect();
     if clips.is_empty() {
         bail!(
@@ -464,7 +479,11 @@ pub fn score_clips(
             });
         }
         results.push(ClipScores {
-            name: clip.name.clone(),
+            name: if clips.iter().filter(|c| c.name == clip.name).count() > 1 {
+                clip.id()
+            } else {
+                clip.name.clone()
+            },
             labels: clip.labels.clone(),
             modalities,
         });
@@ -746,7 +765,8 @@ pub fn run(args: &Args) -> Result<()> {
     } else {
         Some(roc_curve(&pixels.scores, &pixels.labels)?.auc())
     };
-    let names: Vec<&str> = results.iter().map(|c| c.name.as_str()).collect();
+    let names: Vec<String> = results.iter().map(ClipScores::file_stem).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
     out_dir.remove_stale(&OUTPUT_FILES, &names)?;
     write_scores(&args.out, &models, &results, &[])?;
     plot_clips(&args.out.join("plots"), &results, &[])?;
@@ -938,7 +958,11 @@ pub fn plot_clips(
             threshold: None,
         };
         for ext in ["png", "svg"] {
-            write_score_curve(&plot, &dir.join(format!("{}.{ext}", c.name)), (900, 400))?;
+            write_score_curve(
+                &plot,
+                &dir.join(format!("{}.{ext}", c.file_stem())),
+                (900, 400),
+            )?;
         }
     }
     Ok(())

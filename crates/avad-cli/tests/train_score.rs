@@ -348,6 +348,36 @@ fn train_then_score_the_synthetic_scene() {
         .collect();
     plots.sort();
     assert_eq!(plots, ["clip01.png", "clip01.svg"]);
+    // Both splits hold a clip01: each is reported, and plotted, as split/name.
+    let all = tmp.path().join("all-splits");
+    ok(&avad(&[
+        "score",
+        s,
+        "--model",
+        m,
+        "--split",
+        "all",
+        "--clip",
+        "clip01",
+        "--clip",
+        "train/clip02",
+        "--out",
+        all.to_str().unwrap(),
+    ]));
+    let mut names: Vec<String> = read(&all.join("scores.csv"))
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap().to_string())
+        .collect();
+    names.dedup();
+    assert_eq!(names, ["train/clip01", "clip02", "test/clip01"]);
+    let mut plots: Vec<String> = std::fs::read_dir(all.join("plots"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".png"))
+        .collect();
+    plots.sort();
+    assert_eq!(plots, ["clip02.png", "test-clip01.png", "train-clip01.png"]);
 
     // The motion score is the default; the patch score and eq. 3's whole-frame error are
     // one flag away, each with its own errors; eq. 3's is the root of a sum of squares,
