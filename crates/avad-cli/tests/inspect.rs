@@ -157,6 +157,23 @@ fn bad_input_fails_with_one_line_naming_the_file() {
         }
         assert_fails_naming(&avad(&["inspect", root.to_str().unwrap()]), needle);
     }
+    // A clip whose name is not text.
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let root = p("bytes");
+        let clip = root
+            .join("test")
+            .join(std::ffi::OsStr::from_bytes(b"c\xff"));
+        std::fs::create_dir_all(&clip).unwrap();
+        image::GrayImage::new(8, 8)
+            .save(clip.join("1.png"))
+            .unwrap();
+        assert_fails_naming(
+            &avad(&["inspect", root.to_str().unwrap()]),
+            "a clip's name must be UTF-8 text",
+        );
+    }
     // Frame rates out of range: 1e-300 once asked for an allocation past the address space.
     for (k, fps) in ["1e-300", "0.5", "0", "-25", "1001", "nan", "inf"]
         .iter()

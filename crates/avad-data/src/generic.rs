@@ -181,7 +181,7 @@ pub fn clip_from_folder(dir: &Path, split: Split) -> Result<Clip> {
         None
     };
     Ok(Clip {
-        name: dir_name(dir),
+        name: clip_name(dir.file_name(), dir)?,
         split,
         video,
         fps,
@@ -201,14 +201,22 @@ fn video_track(video: &VideoSource) -> Option<AudioSource> {
     }
 }
 
+/// A clip's name (its folder's, or its video file's stem), which must be UTF-8 text: names
+/// are the keys of scores, plots and folds, and two names that differ only in bytes that
+/// are not text would become one.
+fn clip_name(name: Option<&std::ffi::OsStr>, path: &Path) -> Result<String> {
+    match name.map(|n| n.to_str()) {
+        Some(Some(n)) => Ok(n.to_string()),
+        Some(None) => Err(DataError::invalid(path, "a clip's name must be UTF-8 text")),
+        None => Err(DataError::invalid(path, "no name to give the clip")),
+    }
+}
+
 /// A clip stored as a bare video file with optional `<stem>.<audio ext>` and
 /// `<stem>.labels.csv` beside it.
 pub fn clip_from_video_file(path: &Path, split: Split) -> Result<Clip> {
     let video = VideoSource::video_file(path, None)?;
-    let stem = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let stem = clip_name(path.file_stem(), path)?;
     let parent = path.parent().unwrap_or(Path::new("."));
     let audio = AUDIO_EXTENSIONS
         .iter()
