@@ -563,6 +563,8 @@ struct Emitter {
     last: (f64, Option<f64>),
     /// Stream time of the latest frame to arrive.
     last_t: f64,
+    /// The latest frame decided (0-based) and its stream time.
+    decided: Option<(usize, f64)>,
     evidence: Option<Evidence>,
     /// High-water marks: frames pending, values held by the audio scorer.
     max_pending: usize,
@@ -688,6 +690,7 @@ impl Emitter {
         };
         self.last = (regularity, audio.map(|a| a.1));
         self.emitted += 1;
+        self.decided = Some((frame, t));
         let anomalous = regularity < self.gamma;
         if self.every_frame {
             self.write(&Event::Frame {
@@ -749,6 +752,13 @@ impl Emitter {
     }
 
     /// Ends an open episode before `frame` (0-based).
+    /// Where the watch ends for an open episode: just after the last frame decided (frames
+    /// read but left undecided by an interruption are not in it).
+    fn end_point(&self) -> (usize, f64) {
+        self.decided
+            .map_or((self.base, self.last_t), |(frame, t)| (frame + 1, t))
+    }
+
     fn close(&mut self, frame: usize, t: f64, reason: &'static str) -> Result<()> {
         // Ending inside a run above γ: the episode ended where the run began.
         let (frame, t) = self.gap.take().map_or((frame, t), |g| (g.0, g.1));
@@ -1221,6 +1231,7 @@ pub fn run(args: &Args) -> Result<()> {
         latency: (0, 0.0, 0.0, f64::NAN),
         last: (f64::NAN, None),
         last_t: 0.0,
+        decided: None,
         max_pending: 0,
         max_audio_held: 0,
         sound_filled_s: 0.0,
@@ -1231,7 +1242,6 @@ pub fn run(args: &Args) -> Result<()> {
     };
     let started = Instant::now();
     let (mut attempts, mut reconnects, mut skipped, mut damaged) = (0u32, 0u32, 0u64, 0u64);
-    let mut last_t = 0.0;
     let interrupted = loop {
         let opened = Source::open(args, size, scorer.audio.is_some());
         let failure = match opened {
@@ -1246,7 +1256,6 @@ pub fn run(args: &Args) -> Result<()> {
                 if emitter.base + emitter.pending.len() > before {
                     attempts = 0;
                 }
-                last_t = emitter.last_t;
                 match ended {
                     Ended::Stream if !live_url => break false,
                     // A live source that ends has dropped: it is reopened.
@@ -1262,7 +1271,8 @@ pub fn run(args: &Args) -> Result<()> {
             || stop.load(Ordering::SeqCst)
             || needs_ffmpeg(&failure)
         {
-            emitter.close(emitter.base, last_t, "stream failed")?;
+            let (frame, t) = emitter.end_point();
+            emitter.close(frame, t, "stream failed")?;
             summary(
                 &mut emitter,
                 started,
@@ -1288,9 +1298,10 @@ pub fn run(args: &Args) -> Result<()> {
             std::thread::sleep(Duration::from_millis(50));
         }
     };
+    let (frame, t) = emitter.end_point();
     emitter.close(
-        emitter.base,
-        last_t,
+        frame,
+        t,
         if interrupted {
             "interrupted"
         } else {
