@@ -15,6 +15,7 @@ mod features;
 mod inspect;
 mod live_audio;
 mod out_dir;
+mod progress;
 mod report;
 mod score;
 mod synth;

@@ -348,7 +348,7 @@ pub fn load_clip(clip: &Clip, preset: &VisualPreset) -> Result<FrameClip> {
 
 /// A bar counting `total` items.
 pub fn counter_bar(total: u64, message: &str) -> ProgressBar {
-    let bar = ProgressBar::new(total);
+    let bar = crate::progress::bar(total);
     bar.set_style(
         ProgressStyle::with_template(
             "{msg:30} [{bar:30}] {pos}/{len} {elapsed_precise}, {eta} left",
@@ -388,7 +388,7 @@ impl BarProgress {
 impl Progress for BarProgress {
     fn epoch_started(&mut self, epoch: usize, epochs: usize, batches: usize) {
         self.finish();
-        let bar = ProgressBar::new(batches as u64);
+        let bar = crate::progress::bar(batches as u64);
         bar.set_style(
             ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} batches, {msg}, {elapsed_precise}, {eta} left")
                 .expect("valid template")

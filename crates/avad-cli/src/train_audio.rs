@@ -487,7 +487,7 @@ impl FoldProgress {
 impl Progress for FoldProgress {
     fn epoch_started(&mut self, epoch: usize, epochs: usize, _batches: usize) {
         let bar = self.bar.get_or_insert_with(|| {
-            let bar = ProgressBar::new(epochs as u64);
+            let bar = crate::progress::bar(epochs as u64);
             bar.set_style(
                 ProgressStyle::with_template(
                     "{prefix} [{bar:30}] epoch {pos}/{len}, {msg}, {elapsed_precise}, {eta} left",
