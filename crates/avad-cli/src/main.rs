@@ -13,6 +13,7 @@ mod eval;
 mod evidence;
 mod features;
 mod inspect;
+mod interrupt;
 mod live_audio;
 mod out_dir;
 mod progress;
@@ -50,6 +51,9 @@ enum Command {
 fn main() -> ExitCode {
     avad_model::device::keep_freed_memory();
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Watch(_)) {
+        interrupt::install();
+    }
     match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

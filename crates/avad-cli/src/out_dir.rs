@@ -14,6 +14,8 @@ pub struct OutDir {
     path: PathBuf,
     created: bool,
     kept: bool,
+    /// Ctrl-C before the command ends removes the folder as far as it is empty.
+    _interrupt: Option<crate::interrupt::Registered>,
 }
 
 impl OutDir {
@@ -28,6 +30,9 @@ impl OutDir {
             path: path.to_path_buf(),
             created,
             kept: false,
+            _interrupt: created.then(|| {
+                crate::interrupt::register(path, crate::interrupt::Leftover::EmptyFolders)
+            }),
         })
     }
 
@@ -122,7 +127,7 @@ fn remove_file_if_present(path: &Path) -> Result<()> {
 }
 
 /// Removes `dir` if it holds nothing but empty folders (those too); leaves any file.
-fn remove_empty_folders(dir: &Path) {
+pub fn remove_empty_folders(dir: &Path) {
     if let Ok(entries) = std::fs::read_dir(dir) {
         for entry in entries.flatten() {
             if entry.file_type().is_ok_and(|t| t.is_dir()) {

@@ -54,6 +54,8 @@ pub fn run(args: &Args) -> Result<()> {
         ambient_rms: args.ambient_rms,
         anomaly_speed: args.anomaly_speed,
     };
+    let _interrupt = avad_data::synthetic::temp_dir(&args.out)
+        .map(|t| crate::interrupt::register(&t, crate::interrupt::Leftover::Tree));
     let clips = write_dataset_with(
         &args.out,
         args.seed,

@@ -512,6 +512,14 @@ pub fn write_dataset_with(
     Ok(written)
 }
 
+/// Where a scene or clip written to `target` is assembled before its rename:
+/// `<target>.tmp-<pid>` (for a caller that removes it when interrupted).
+pub fn temp_dir(target: &Path) -> Option<PathBuf> {
+    let mut tmp_name = target.file_name()?.to_owned();
+    tmp_name.push(format!(".tmp-{}", std::process::id()));
+    Some(target.with_file_name(tmp_name))
+}
+
 /// Runs `write` on a fresh `<target>.tmp-<pid>` directory and renames it to `target`.
 fn write_atomically(
     target: &Path,
@@ -522,14 +530,11 @@ fn write_atomically(
             path: target.to_path_buf(),
         });
     }
-    let Some(name) = target.file_name() else {
+    let Some(tmp) = temp_dir(target) else {
         return Err(SceneError::BadPath {
             path: target.to_path_buf(),
         });
     };
-    let mut tmp_name = name.to_owned();
-    tmp_name.push(format!(".tmp-{}", std::process::id()));
-    let tmp = target.with_file_name(tmp_name);
     if tmp.exists() {
         // Left by a killed run of an earlier process that had our pid: never a finished clip.
         fs::remove_dir_all(&tmp).map_err(|error| SceneError::Io {

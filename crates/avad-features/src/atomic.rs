@@ -25,7 +25,8 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     })
 }
 
-fn temp_path(path: &Path) -> Result<PathBuf> {
+/// The temporary file [`write_atomic`] writes `path` through: `.NAME.tmp<pid>` beside it.
+pub fn temp_path(path: &Path) -> Result<PathBuf> {
     let name = path.file_name().ok_or_else(|| {
         FeatureError::io(
             path,
