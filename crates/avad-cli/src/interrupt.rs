@@ -112,6 +112,7 @@ mod tests {
             "a checkpoint stays"
         );
         assert!(done.is_file());
-        assert!(registered().is_empty());
+        // (Other tests of this binary may register paths meanwhile; ours are gone.)
+        assert!(!registered().iter().any(|(_, p, _)| p.starts_with(tmp.path())));
     }
 }
