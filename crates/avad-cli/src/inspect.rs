@@ -30,7 +30,8 @@ pub struct Args {
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
-    /// List every clip, not only the totals per split.
+    /// List every clip, not only the totals per split (clips with sound are listed with
+    /// their audio either way).
     #[arg(long, short)]
     clips: bool,
 }
@@ -209,11 +210,11 @@ fn print_model(v: &serde_json::Value) {
             v["score_hop"]
         );
         println!(
-            "  trained on {} clips of {}, {} held out; {} epochs{}, kept epoch {} ({}), {:.1} min",
-            v["train_clips"],
+            "  trained on {} of {}, {} held out; {}{}, kept epoch {} ({}), {:.1} min",
+            count(&v["train_clips"], "clip"),
             v["dataset"].as_str().unwrap_or_default(),
             v["validation_clips"],
-            v["epochs"],
+            count(&v["epochs"], "epoch"),
             if v["stopped_early"] == true {
                 " (stopped early)"
             } else {
@@ -246,24 +247,41 @@ fn print_model(v: &serde_json::Value) {
             v["source"].as_str().unwrap_or_default()
         );
         let folds = v["folds"].as_array().cloned().unwrap_or_default();
+        let held_out = folds
+            .iter()
+            .any(|f| f["validation_clips"].as_u64() != Some(0));
         println!(
-            "  {} fold(s); label-free γ {:.3} (s_r of the {NORMAL_PERCENTILE}th percentile of held-out normal errors{})",
-            folds.len(),
+            "  {}; label-free γ {:.3} (s_r of the {NORMAL_PERCENTILE}th percentile of {} normal errors{})",
+            count(&json!(folds.len()), "fold"),
             v["normal_gamma"].as_f64().unwrap_or(f64::NAN),
+            if held_out {
+                "held-out"
+            } else {
+                "the training recordings' (none was held out)"
+            },
             if folds.len() > 1 { ", the median over folds" } else { "" }
         );
         for f in &folds {
             println!(
-                "    {}: trained on {} clips, {} held out for validation; {} epochs, kept epoch {} ({}), γ {:.3}",
+                "    {}: trained on {}, {} held out for validation; {}, kept epoch {} ({}), γ {:.3}",
                 f["held_out"].as_str().map_or("any clip".into(), |c| format!("scores {c}")),
-                f["train_clips"],
+                count(&f["train_clips"], "clip"),
                 f["validation_clips"],
-                f["epochs"],
+                count(&f["epochs"], "epoch"),
                 f["best_epoch"],
                 loss(f),
                 f["normal_gamma"].as_f64().unwrap_or(f64::NAN)
             );
         }
+    }
+}
+
+/// "1 clip", "3 clips": a count from a model card or a listing, with its noun.
+fn count(n: &serde_json::Value, noun: &str) -> String {
+    match n.as_u64() {
+        Some(1) => format!("1 {noun}"),
+        Some(k) => format!("{k} {noun}s"),
+        None => format!("{n} {noun}s"),
     }
 }
 
@@ -386,7 +404,11 @@ fn print_dataset(ds: &Dataset, audio: &DatasetAudio, every_clip: bool) {
         } else {
             "test"
         };
-        println!("{name}: {} clips, {frames} frames", clips.len());
+        println!(
+            "{name}: {}, {}",
+            count(&json!(clips.len()), "clip"),
+            count(&json!(frames), "frame")
+        );
         let mut sizes: Vec<String> = clips
             .iter()
             .map(|(c, _)| c.video.native_size().to_string())
@@ -418,10 +440,10 @@ fn print_dataset(ds: &Dataset, audio: &DatasetAudio, every_clip: bool) {
                     format!(", {} anomalous", c.anomalous_frames())
                 });
                 println!(
-                    "    {:<12} {} {} frames ({:.2} s){anomalies}",
+                    "    {:<12} {} {} ({:.2} s){anomalies}",
                     c.name,
                     video_kind(c),
-                    c.frames(),
+                    count(&json!(c.frames()), "frame"),
                     c.duration_s()
                 );
                 if let (Some(src), Some(a)) = (&c.audio, a) {

@@ -113,6 +113,8 @@ mod tests {
         );
         assert!(done.is_file());
         // (Other tests of this binary may register paths meanwhile; ours are gone.)
-        assert!(!registered().iter().any(|(_, p, _)| p.starts_with(tmp.path())));
+        assert!(!registered()
+            .iter()
+            .any(|(_, p, _)| p.starts_with(tmp.path())));
     }
 }

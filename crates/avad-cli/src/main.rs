@@ -49,6 +49,13 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Output piped into a reader that stops early (`avad inspect … | head`) ends the
+    // process quietly, as for any Unix tool, instead of panicking in println!.
+    #[cfg(unix)]
+    // SAFETY: restoring a signal's default disposition, before any thread is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     avad_model::device::keep_freed_memory();
     let cli = Cli::parse();
     if !matches!(cli.command, Command::Watch(_)) {

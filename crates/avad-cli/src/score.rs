@@ -41,10 +41,10 @@ pub const NORMAL_PERCENTILE: f64 = 99.0;
 /// normalisations: per-video min-max (the published Ped2 convention; needs the whole clip)
 /// and calibrated (statistics of held-out normal data saved with the model; usable live).
 ///
-/// Writes OUT/scores.csv and OUT/scores.json; with labels, OUT/metrics.{json,md}, frame-level
-/// AUC, EER, precision, recall, accuracy and F1 for each modality and normalisation,
-/// pixel-level AUC against the masks when the dataset has them, OUT/roc.{png,svg} and a
-/// score plot per clip in OUT/plots/.
+/// Writes OUT/scores.csv, OUT/scores.json and a score plot per clip in OUT/plots/; with
+/// labels, also OUT/metrics.{json,md} (frame-level AUC, EER, precision, recall, accuracy
+/// and F1 for each modality and normalisation, pixel-level AUC against the masks when the
+/// dataset has them) and OUT/roc.{png,svg}.
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
@@ -70,10 +70,12 @@ pub struct Selection {
     /// both splits hold. Clips that share a name are reported as SPLIT/NAME.
     #[arg(long = "clip")]
     pub clips: Vec<String>,
-    /// Frames between visual window starts (default: the model's preset).
+    /// Frames between visual window starts, at most the window's 10 (default: the model's
+    /// preset).
     #[arg(long, value_parser = at_least_one)]
     pub hop: Option<usize>,
-    /// Side of the pixel blocks of the visual error maps used for pixel-level AUC (0: no maps).
+    /// Side of the pixel blocks of the visual error maps used for pixel-level AUC; it must
+    /// divide the model's frame side (0: no maps).
     #[arg(long, default_value_t = 4)]
     pub map_block: usize,
     /// Where to score: cpu, or cuda / wgpu when built with that feature.

@@ -30,7 +30,7 @@ pub struct Args {
     /// Frames per clip (25 fps; from 10, one window of the models, to 90000, an hour).
     #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(10..=90_000))]
     frames: u32,
-    /// Mean number of pedestrians in view (more: a harder scene to see into).
+    /// Mean number of pedestrians in view, 0-100 (more: a harder scene to see into).
     #[arg(long, default_value_t = SceneLook::default().people_in_view)]
     people: f32,
     /// Sensor noise, standard deviation in gray levels (0-64).

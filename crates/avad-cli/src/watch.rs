@@ -65,7 +65,8 @@ pub struct Args {
     /// the clip it held out (e.g. test/Test001); a single-fold model needs none.
     #[arg(long)]
     audio_fold: Option<String>,
-    /// Frames per second of a frame folder (video files and streams declare their own).
+    /// Frames per second of a frame folder, more than 0 and at most 1000 (video files and
+    /// streams declare their own).
     #[arg(long, default_value_t = 25.0, value_parser = crate::score::frame_rate)]
     fps: f64,
     /// Frames between visual window ends (default: the model's preset). Events lag the

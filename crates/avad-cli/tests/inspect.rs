@@ -71,7 +71,7 @@ fn inspect_a_generic_clip_folder() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(text.contains("generic clip folder"), "{text}");
-    assert!(text.contains("test: 1 clips, 12 frames"), "{text}");
+    assert!(text.contains("test: 1 clip, 12 frames"), "{text}");
     assert!(text.contains("32x24, 12.500 fps"), "{text}");
     assert!(text.contains("3 anomalous frames"), "{text}");
 }
