@@ -125,10 +125,15 @@ fn run_visual(args: &VisualArgs) -> Result<()> {
     let set = SequenceSet::new(frame_clips, &valid_idx, preset.steps, &preset.strides)?;
     if set.len(Part::Train) == 0 {
         bail!(
-            "{}: no training sequence: the {} training clips are shorter than {} frames, one \
-             sequence of preset {}",
+            "{}: no training sequence: {} left to train on, after {} held out for validation ({}), {} shorter than {} frames, one sequence of preset {}",
             args.dataset.display(),
-            train_names.len(),
+            match train_names.len() {
+                1 => "the 1 clip".to_string(),
+                n => format!("the {n} clips"),
+            },
+            valid_names.len(),
+            valid_names.join(", "),
+            if train_names.len() == 1 { "is" } else { "are" },
             preset.steps,
             preset.name
         );
