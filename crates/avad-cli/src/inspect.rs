@@ -78,6 +78,12 @@ pub fn run(args: &Args) -> Result<()> {
             path.display()
         );
     }
+    if path.exists() && !path.is_dir() {
+        bail!(
+            "{}: not a dataset or model folder, an audio file (wav, flac, mp3, ogg, m4a) or a video file",
+            path.display()
+        );
+    }
     let ds = open_dataset(&path)?;
     for clip in &ds.clips {
         if let VideoSource::Frames(f) = &clip.video {

@@ -93,6 +93,16 @@ fn bad_input_fails_with_one_line_naming_the_file() {
         &avad(&["inspect", p("missing").to_str().unwrap()]),
         "missing",
     );
+    // Something that is neither a folder nor a file avad reads.
+    assert_fails_naming(
+        &avad(&["inspect", "/dev/null"]),
+        "/dev/null: not a dataset or model folder, an audio file",
+    );
+    write(&p("notes.txt"), b"hello");
+    assert_fails_naming(
+        &avad(&["inspect", p("notes.txt").to_str().unwrap()]),
+        "notes.txt: not a dataset or model folder",
+    );
     // A WAV that is not audio, and an empty WAV.
     write(&p("text.wav"), b"hello, I am not a WAV file at all");
     assert_fails_naming(
