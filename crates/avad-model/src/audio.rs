@@ -499,6 +499,41 @@ mod tests {
         Tensor::from_data(TensorData::new(data, [b, t, N_FEATURES]), device)
     }
 
+    /// Table 2's layers, counted by hand. burn's LSTM keeps PyTorch's two biases per gate
+    /// unit (input and recurrent), where Keras keeps one: 4u more per LSTM than
+    /// `model.summary()`, and the same function.
+    #[test]
+    fn has_the_parameters_of_table_2() {
+        use burn::module::Module;
+        let m = AudioAutoencoderConfig::new().init(&Device::flex()).unwrap();
+        let lstm = |input: usize, units: usize| 4 * (input * units + units * units + 2 * units);
+        let conv = |input: usize, output: usize, k: usize| k * input * output + output;
+        let params = |layers: &[Conv1d]| layers.iter().map(|l| l.num_params()).sum::<usize>();
+        assert_eq!(
+            params(&m.encoder),
+            conv(160, 32, 5) + conv(32, 64, 5) + conv(64, 128, 5)
+        );
+        assert_eq!(m.lstm_enc1.num_params(), lstm(128, 128));
+        assert_eq!(m.lstm_enc2.num_params(), lstm(128, 64));
+        assert_eq!(m.lstm_dec1.num_params(), lstm(64, 64));
+        assert_eq!(m.lstm_dec2.num_params(), lstm(64, 128));
+        let decoder: usize = m.decoder.iter().map(|l| l.num_params()).sum();
+        assert_eq!(
+            decoder,
+            conv(128, 128, 5) + conv(128, 64, 5) + conv(64, 32, 5)
+        );
+        assert_eq!(m.output.num_params(), conv(32, 160, 9));
+        // Six batch norms (32, 64, 128 and 128, 64, 32 channels): a scale, a shift, a
+        // running mean and variance per channel.
+        let norms: usize = m
+            .encoder_norms
+            .iter()
+            .chain(&m.decoder_norms)
+            .map(|n| n.num_params())
+            .sum();
+        assert_eq!(norms, 4 * 448);
+    }
+
     #[test]
     fn output_has_the_input_shape_in_unit_range() {
         let _rng = crate::fixtures::rng_lock();

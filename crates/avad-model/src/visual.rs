@@ -277,6 +277,35 @@ mod tests {
         assert!(spread > 1e-4, "{side}: constant output {spread}");
     }
 
+    /// Table 3's layers, counted by hand as Keras' `model.summary()` counts them ("Total
+    /// params", batch norm's moving statistics included).
+    #[test]
+    fn has_the_parameters_of_table_3() {
+        use burn::module::Module;
+        let m = VisualAutoencoderConfig::new()
+            .init(&Device::flex())
+            .unwrap();
+        // ConvLSTM2D: input and recurrent 3x3 kernels to 4 gates, one bias per gate unit.
+        let convlstm =
+            |input: usize, filters: usize| 9 * (input + filters) * 4 * filters + 4 * filters;
+        let expected = [
+            ("conv1", m.conv1.num_params(), 5 * 5 * 32 + 32),
+            ("conv2", m.conv2.num_params(), 5 * 5 * 32 * 64 + 64),
+            ("convlstm1", m.convlstm1.num_params(), convlstm(64, 64)),
+            ("convlstm2", m.convlstm2.num_params(), convlstm(64, 32)),
+            ("convlstm3", m.convlstm3.num_params(), convlstm(32, 64)),
+            ("deconv1", m.deconv1.num_params(), 5 * 5 * 64 * 64 + 64),
+            ("deconv2", m.deconv2.num_params(), 5 * 5 * 64 * 32 + 32),
+            ("output", m.output.num_params(), 7 * 7 * 32 + 1),
+        ];
+        for (name, got, want) in expected {
+            assert_eq!(got, want, "{name}");
+        }
+        // Seven batch norms (32, 64, 64, 32, 64, 64, 32 channels): a scale, a shift, a
+        // running mean and variance per channel.
+        assert_eq!(m.num_params(), 834_689 + 4 * 352);
+    }
+
     #[test]
     fn reconstructs_paper_size_240() {
         let _rng = crate::fixtures::rng_lock();
