@@ -619,6 +619,25 @@ mod tests {
         let base = scaler.apply(&m).unwrap();
         assert!(s.data.iter().all(|&v| v > 0.0 && v <= 1.0));
         assert!(s.data[0] > base.data[0], "a larger value stays larger");
+        // A column that is not in dB: the logistic of the z-score over the fitted frames.
+        let c = avad_features::columns::SPECTRAL_CENTROID;
+        let column: Vec<f64> = (0..3)
+            .map(|t| f64::from(m.data[t * N_FEATURES + c]))
+            .collect();
+        let mean = column.iter().sum::<f64>() / 3.0;
+        let std = (column.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 3.0).sqrt();
+        assert!(std > 0.0);
+        for t in 0..3 {
+            let want = 1.0 / (1.0 + (-(column[t] - mean) / std).exp());
+            let got = f64::from(base.data[t * N_FEATURES + c]);
+            assert!((got - want).abs() < 1e-6, "frame {t}: {got} against {want}");
+        }
+        let at_mean = FeatureMatrix {
+            frames: 1,
+            data: vec![mean as f32; N_FEATURES],
+        };
+        let half = scaler.apply(&at_mean).unwrap().data[c];
+        assert!((half - 0.5).abs() < 1e-6, "the mean maps to {half}");
     }
 
     /// One window: each frame's error is, by hand from the reconstruction, the root of
@@ -689,6 +708,38 @@ mod tests {
         let e = audio_errors(&model, &m, 16, 4, 8, AudioError::Values, &device).unwrap();
         assert_eq!(e.len(), 37);
         assert!(e.iter().all(|v| v.is_finite() && *v > 0.0));
+        // Batched as it may be, each window is scored on its own.
+        let one_by_one = audio_errors(&model, &m, 16, 4, 1, AudioError::Values, &device).unwrap();
+        for (a, b) in e.iter().zip(&one_by_one) {
+            assert!((a - b).abs() <= 1e-5 * b, "{a} batched, {b} alone");
+        }
+        // A frame's error is the mean of its errors in the windows that cover it, each
+        // window scored here as a clip of its own.
+        let starts = avad_data::windows::scoring_windows(37, 16, 4);
+        let alone: Vec<Vec<f64>> = starts
+            .iter()
+            .map(|w| {
+                let window = FeatureMatrix {
+                    frames: 16,
+                    data: m.data[w.start * N_FEATURES..(w.start + 16) * N_FEATURES].to_vec(),
+                };
+                audio_errors(&model, &window, 16, 16, 1, AudioError::Values, &device).unwrap()
+            })
+            .collect();
+        for (f, got) in e.iter().enumerate() {
+            let covering: Vec<f64> = starts
+                .iter()
+                .zip(&alone)
+                .filter(|(w, _)| (w.start..w.start + 16).contains(&f))
+                .map(|(w, errs)| errs[f - w.start])
+                .collect();
+            assert!(!covering.is_empty(), "frame {f} covered");
+            let want = covering.iter().sum::<f64>() / covering.len() as f64;
+            assert!(
+                (got - want).abs() <= 1e-5 * want,
+                "frame {f}: {got} against {want}"
+            );
+        }
         let short = FeatureMatrix {
             frames: 5,
             data: m.data[..5 * N_FEATURES].to_vec(),
