@@ -1,5 +1,6 @@
 //! The trainer end to end on small moving-pattern clips: the loss falls, checkpoints
-//! resume to the same weights as an uninterrupted run, a saved model reloads to identical
+//! resume to the same weights as an uninterrupted run, early stopping keeps the best epoch,
+//! a saved model reloads to identical
 //! scores, and scoring covers every frame.
 
 use avad_model::score::{visual_errors, ScoreOptions};
@@ -331,4 +332,104 @@ fn motion_maps_hold_the_squared_change_of_the_residual_within_each_window() {
     // Position 0 of the first window repeats position 1: frames 0 and 1 share a map.
     assert_eq!(motion.frame(0), motion.frame(1));
     assert!(motion.values.iter().any(|&v| v > 0.0));
+}
+
+/// A one-weight model whose training samples pull its weight towards 10 and whose
+/// validation samples sit at 1: the validation loss falls, then rises, and training
+/// must stop `patience` epochs after its lowest point and return that epoch's weight.
+#[derive(Module, Debug)]
+struct OneWeight {
+    w: burn::module::Param<burn::tensor::Tensor<1>>,
+}
+
+impl avad_model::train::Objective for OneWeight {
+    type Batch = burn::tensor::Tensor<1>;
+    fn loss(
+        &self,
+        targets: burn::tensor::Tensor<1>,
+    ) -> Result<burn::tensor::Tensor<1>, avad_model::ModelError> {
+        let n = targets.dims()[0];
+        let d = self.w.val().expand([n]) - targets;
+        Ok((d.clone() * d).mean())
+    }
+}
+
+struct Targets;
+
+impl Samples for Targets {
+    type Batch = burn::tensor::Tensor<1>;
+    fn len(&self, _: Part) -> usize {
+        4
+    }
+    fn batch(
+        &self,
+        part: Part,
+        indices: &[usize],
+        device: &Device,
+    ) -> Result<Self::Batch, avad_model::ModelError> {
+        let v = if part == Part::Train { 10.0 } else { 1.0 };
+        Ok(burn::tensor::Tensor::from_floats(
+            vec![v; indices.len()].as_slice(),
+            device,
+        ))
+    }
+}
+
+#[test]
+fn early_stopping_returns_the_best_epoch_after_patience_runs_out() {
+    let device = Device::flex().autodiff();
+    let model = OneWeight {
+        w: burn::module::Param::from_tensor(burn::tensor::Tensor::zeros([1], &device)),
+    };
+    let settings = TrainSettings {
+        epochs: 50,
+        batch_size: 4,
+        learning_rate: 0.3,
+        patience: 2,
+        seed: 1,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let trained = train(
+        model,
+        &Targets,
+        &settings,
+        &device,
+        dir.path(),
+        false,
+        &mut Silent,
+    )
+    .unwrap();
+    let losses: Vec<f64> = trained
+        .history
+        .iter()
+        .map(|r| r.validation_loss.unwrap())
+        .collect();
+    let best = trained.best_epoch;
+    assert!(trained.stopped_early, "{losses:?}");
+    assert_eq!(
+        trained.history.len(),
+        best + 2,
+        "two epochs past the best: {losses:?}"
+    );
+    assert!(best > 1, "the loss fell first: {losses:?}");
+    let lowest = losses.iter().cloned().fold(f64::INFINITY, f64::min);
+    assert_eq!(losses[best - 1], lowest, "{losses:?}");
+    assert!(
+        losses[best] > lowest && losses[best + 1] > lowest,
+        "{losses:?}"
+    );
+    // The model returned is that epoch's, not the last one's.
+    let again = avad_model::train::mean_loss(
+        &trained.model,
+        &Targets,
+        Part::Validation,
+        4,
+        &Device::flex(),
+    )
+    .unwrap()
+    .unwrap();
+    assert!(
+        (again - lowest).abs() < 1e-6 * lowest.max(1e-6),
+        "{again} against {lowest}"
+    );
 }
