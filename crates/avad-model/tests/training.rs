@@ -1,7 +1,6 @@
 //! The trainer end to end on small moving-pattern clips: the loss falls, checkpoints
-//! resume to the same weights as an uninterrupted run, early stopping keeps the best epoch,
-//! a saved model reloads to identical
-//! scores, and scoring covers every frame.
+//! resume to the same weights as an uninterrupted run, a saved model reloads to identical
+//! scores, and scoring covers every frame; and early stopping keeps the best epoch.
 
 use avad_model::score::{visual_errors, ScoreOptions};
 use avad_model::sequences::{FrameClip, SequenceSet};
