@@ -261,3 +261,69 @@ impl Evidence {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kept(frame: usize, fps: f64, anomalous: bool) -> Kept {
+        Kept {
+            frame,
+            t: frame as f64 / fps,
+            pixels: vec![frame as u8; 16],
+            video: if anomalous { 0.1 } else { 0.9 },
+            audio: None,
+            regularity: if anomalous { 0.1 } else { 0.9 },
+            anomalous,
+        }
+    }
+
+    fn read_json(path: &Path) -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_long_episode_keeps_its_lead_in_and_its_first_max_s_seconds() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut ev = Evidence::new(tmp.path(), 4, 0.5).unwrap();
+        // 2 fps: a lead-in of 2 frames, at most 60 of the episode (MAX_S = 30 s).
+        ev.segment(0, 2.0);
+        for f in 0..5 {
+            ev.frame(kept(f, 2.0, false));
+        }
+        ev.start();
+        for f in 5..100 {
+            ev.frame(kept(f, 2.0, true));
+        }
+        let dir = ev.end().unwrap().unwrap();
+        assert!(dir.ends_with("episode-0001"));
+        let meta = read_json(&dir.join("episode.json"));
+        assert_eq!(meta["truncated"], true);
+        assert_eq!(meta["first_frame"], 4, "frames 4 and 5 lead in (1-based)");
+        assert_eq!(meta["last_frame"], 65, "then 60 frames, 30 s");
+        assert_eq!(meta["anomalous_frames"], 60);
+        assert_eq!(std::fs::read_dir(dir.join("frames")).unwrap().count(), 62);
+        let csv = std::fs::read_to_string(dir.join("scores.csv")).unwrap();
+        assert_eq!(csv.lines().count(), 1 + 62);
+
+        // The next one is short: whole, not truncated, numbered on.
+        ev.start();
+        for f in 100..110 {
+            ev.frame(kept(f, 2.0, true));
+        }
+        let dir = ev.end().unwrap().unwrap();
+        assert!(dir.ends_with("episode-0002"));
+        let meta = read_json(&dir.join("episode.json"));
+        assert_eq!(meta["truncated"], false);
+        assert_eq!(
+            (meta["first_frame"].as_u64(), meta["last_frame"].as_u64()),
+            (Some(101), Some(110))
+        );
+        // No temporary folder is left beside the episodes.
+        let names: Vec<String> = std::fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names.len(), 2, "{names:?}");
+    }
+}
