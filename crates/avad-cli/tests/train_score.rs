@@ -727,6 +727,51 @@ fn train_then_score_the_synthetic_scene() {
         "one fold: the training clips are all normal"
     );
     assert!(audio.join("weights.bpk").is_file());
+    // Causal scoring differs from offline only in the features' dB floors, which follow
+    // the running maximum: on a clip whose loudest sound comes first, the two agree on
+    // every frame.
+    let loud = tmp.path().join("loud-first");
+    let loud_clip = loud.join("test").join("clip01");
+    std::fs::create_dir_all(&loud_clip).unwrap();
+    for entry in std::fs::read_dir(scene.join("test").join("clip01")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "png") {
+            std::fs::copy(&path, loud_clip.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    let mut wav = std::fs::read(scene.join("test/clip01/audio.wav")).unwrap();
+    assert_eq!(&wav[36..40], b"data", "a plain 44-byte PCM header");
+    let mut state = 12345u32;
+    for i in 0..2205 {
+        state = state.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        let v = ((state >> 16) as i16).signum() * 32000;
+        wav[44 + 2 * i..46 + 2 * i].copy_from_slice(&v.to_le_bytes());
+    }
+    std::fs::write(loud_clip.join("audio.wav"), &wav).unwrap();
+    let audio_errors = |causal: bool| -> Vec<f64> {
+        let out = tmp.path().join(format!("loud-scores-{causal}"));
+        let mut args = vec!["score", loud.to_str().unwrap(), "--model", a];
+        if causal {
+            args.push("--causal");
+        }
+        args.extend(["--out", out.to_str().unwrap()]);
+        ok(&avad(&args));
+        let csv = read(&out.join("scores.csv"));
+        assert!(csv.starts_with("clip,frame,label,audio_error,"), "{csv}");
+        csv.lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(3).unwrap().parse().unwrap())
+            .collect()
+    };
+    let (offline, causal) = (audio_errors(false), audio_errors(true));
+    assert_eq!(offline.len(), 40);
+    for (f, (o, c)) in offline.iter().zip(&causal).enumerate() {
+        assert!(
+            (o - c).abs() <= 1e-5 * o,
+            "frame {}: offline {o}, causal {c}",
+            f + 1
+        );
+    }
     let shown: serde_json::Value =
         serde_json::from_str(&ok(&avad(&["inspect", a, "--json"]))).unwrap();
     assert_eq!(shown["kind"], "audio");
