@@ -469,3 +469,58 @@ fn fuse_leave_one_clip_out(
     }
     Ok(p)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::score::ModalityScores;
+
+    fn clip(name: &str, seed: u64, frames: usize) -> ClipScores {
+        let mut state = seed;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let labels: Vec<bool> = (0..frames).map(|f| f >= frames / 2).collect();
+        let scores = |modality: &str, next: &mut dyn FnMut() -> f64| {
+            let r: Vec<f64> = labels
+                .iter()
+                .map(|&l| if l { 0.3 } else { 0.7 } + 0.4 * (next() - 0.5))
+                .collect();
+            ModalityScores {
+                modality: modality.into(),
+                errors: r.iter().map(|v| 1.0 - v).collect(),
+                regularity_minmax: r.clone(),
+                regularity_calibrated: r,
+            }
+        };
+        let modalities = vec![scores("audio", &mut next), scores("video", &mut next)];
+        ClipScores {
+            name: name.into(),
+            labels: Some(labels),
+            modalities,
+        }
+    }
+
+    /// Each clip's P comes from a net that never saw its labels: flipping one clip's
+    /// labels leaves its own P as it was and changes the others'.
+    #[test]
+    fn a_clips_fusion_never_sees_its_own_labels() {
+        let mut clips = vec![clip("a", 1, 30), clip("b", 2, 30), clip("c", 3, 30)];
+        let before = fuse_leave_one_clip_out(&clips, (0, 1), true, 3, 1..2).unwrap();
+        assert_eq!(before.len(), 90);
+        for l in clips[0].labels.as_mut().unwrap() {
+            *l = !*l;
+        }
+        let after = fuse_leave_one_clip_out(&clips, (0, 1), true, 3, 1..2).unwrap();
+        assert_eq!(
+            before[..30],
+            after[..30],
+            "clip a's own labels reached its net"
+        );
+        assert_ne!(before[30..60], after[30..60]);
+        assert_ne!(before[60..], after[60..]);
+    }
+}
