@@ -258,7 +258,7 @@ fn saved_model_reloads_to_identical_scores_on_every_frame() {
 }
 
 #[test]
-fn motion_maps_hold_the_squared_change_of_the_residual_within_each_window() {
+fn motion_maps_and_frame_errors_come_from_the_windows_covering_each_frame() {
     let set = dataset();
     let dir = tempfile::tempdir().unwrap();
     let (model, device) = fresh_model(4);
@@ -294,6 +294,10 @@ fn motion_maps_hold_the_squared_change_of_the_residual_within_each_window() {
     let plane = SIDE * SIDE;
     let mut expected = vec![0.0f32; 14 * plane];
     let mut counts = [0.0f32; 14];
+    // Eq. 3 per frame and window: the mean over the covering windows, or (causal) the
+    // first window's alone.
+    let mut eq3_sum = [0.0f64; 14];
+    let mut eq3_first: [Option<f64>; 14] = [None; 14];
     for s in [0usize, 4, 8, 10] {
         let input: Vec<f32> = (s..s + STEPS)
             .flat_map(|f| test.frame(f).to_vec())
@@ -316,8 +320,39 @@ fn motion_maps_hold_the_squared_change_of_the_residual_within_each_window() {
                 expected[(s + i) * plane + p] += change * change;
             }
             counts[s + i] += 1.0;
+            let e = residual[i * plane..(i + 1) * plane]
+                .iter()
+                .map(|r| f64::from(r * r))
+                .sum::<f64>()
+                .sqrt();
+            eq3_sum[s + i] += e;
+            eq3_first[s + i].get_or_insert(e);
         }
     }
+    let causal = visual_errors(
+        &model,
+        &test,
+        &ScoreOptions {
+            causal: true,
+            ..options
+        },
+        &plain,
+        &mut |_, _| {},
+    )
+    .unwrap();
+    for f in 0..14 {
+        let mean = eq3_sum[f] / f64::from(counts[f]);
+        let first = eq3_first[f].unwrap();
+        assert!((scored.errors[f] - mean).abs() <= 1e-5 * mean, "frame {f}");
+        assert!(
+            (causal.errors[f] - first).abs() <= 1e-5 * first,
+            "frame {f}, causal"
+        );
+    }
+    assert_ne!(
+        scored.errors[10], causal.errors[10],
+        "frame 10, covered twice, is the mean offline and its first window's live"
+    );
     for (f, &c) in counts.iter().enumerate() {
         for p in 0..plane {
             let e = expected[f * plane + p] / c;
