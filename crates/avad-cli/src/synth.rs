@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use avad_data::synthetic::{write_dataset_with, SceneLook};
+use avad_data::synthetic::{write_dataset_reporting, SceneLook};
 
 /// Write the synthetic audio-visual scene, deterministic by seed, as a
 /// generic dataset (train/ normal clips, test/ clips with anomalies), then
@@ -56,13 +56,17 @@ pub fn run(args: &Args) -> Result<()> {
     };
     let _interrupt = avad_data::synthetic::temp_dir(&args.out)
         .map(|t| crate::interrupt::register(&t, crate::interrupt::Leftover::Tree));
-    let clips = write_dataset_with(
+    let total = u64::from(args.train) + u64::from(args.test);
+    let bar = crate::train::counter_bar(total, "writing clips");
+    let clips = write_dataset_reporting(
         &args.out,
         args.seed,
         (usize::from(args.train), usize::from(args.test)),
         args.frames as usize,
         &look,
+        &mut |done, _| bar.set_position(done as u64),
     )?;
+    bar.finish_and_clear();
     eprintln!("wrote {} clips to {}", clips.len(), args.out.display());
     for c in clips.iter().filter(|c| !c.events.is_empty()) {
         let events: Vec<String> = c

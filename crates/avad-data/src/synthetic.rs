@@ -474,9 +474,22 @@ pub fn write_dataset(
 pub fn write_dataset_with(
     root: &Path,
     seed: u64,
+    counts: (usize, usize),
+    frames_per_clip: usize,
+    look: &SceneLook,
+) -> Result<Vec<WrittenClip>, SceneError> {
+    write_dataset_reporting(root, seed, counts, frames_per_clip, look, &mut |_, _| {})
+}
+
+/// [`write_dataset_with`], calling `on_clip(done, total)` after each clip is written (for
+/// a progress bar).
+pub fn write_dataset_reporting(
+    root: &Path,
+    seed: u64,
     (n_train, n_test): (usize, usize),
     frames_per_clip: usize,
     look: &SceneLook,
+    on_clip: &mut dyn FnMut(usize, usize),
 ) -> Result<Vec<WrittenClip>, SceneError> {
     let digits = n_train.max(n_test).to_string().len().max(2);
     let mut written = Vec::new();
@@ -505,6 +518,7 @@ pub fn write_dataset_with(
                     config,
                     events: scene.events,
                 });
+                on_clip(written.len(), n_train + n_test);
             }
         }
         Ok(())
