@@ -72,7 +72,7 @@ fn inspect_a_video_file_and_a_dataset_of_video_clips() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        text.contains("test: 1 clips, 50 frames") && text.contains("10 anomalous frames"),
+        text.contains("test: 1 clip, 50 frames") && text.contains("10 anomalous frames"),
         "{text}"
     );
     assert!(
