@@ -1,7 +1,7 @@
 //! `avad calibrate`: fit a visual model's calibrations (frame error, patch and motion
 //! scores) anew on normal clips, keeping its weights.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use avad_data::{open_dataset, Split};
@@ -38,7 +38,7 @@ pub fn run(args: &Args) -> Result<()> {
     let dataset = open_dataset(&args.dataset)?;
     let card = &model.card;
     // The clip names the card lists are those of the dataset it was trained on.
-    let same = crate::score::same_dataset(&card.dataset, &args.dataset);
+    let same = same_dataset(&card.dataset, &args.dataset);
     let (names, calibrated_on) = if args.clips.is_empty() {
         match same {
             Some(false) => bail!(
@@ -65,14 +65,17 @@ pub fn run(args: &Args) -> Result<()> {
             (names, on)
         }
     } else {
-        let seen = args
+        // Clips are known by name: another dataset's clip of a name the model trained on
+        // is refused as well, rather than risk calibrating on training footage.
+        if let Some(seen) = args
             .clips
             .iter()
-            .find(|n| card.training.train_clips.contains(n));
-        if let (Some(seen), false) = (seen, same == Some(false)) {
+            .find(|n| card.training.train_clips.contains(n))
+        {
             bail!(
-                "{}: clip {seen} trained the model; calibrate on clips it has not seen",
-                args.model.display()
+                "{}: clip {seen} trained the model (a clip of that name in {}); calibrate on clips it has not seen",
+                args.model.display(),
+                card.dataset
             );
         }
         // A clip named twice counts once.
@@ -113,4 +116,13 @@ pub fn run(args: &Args) -> Result<()> {
         names.join(", ")
     );
     Ok(())
+}
+
+/// Whether `given` is the dataset a model was trained on, `recorded` as its trainer gave
+/// the path; `None` when that path leads nowhere from here (moved, or relative to another
+/// folder). The same data reached by another path (a copy) counts as another dataset.
+fn same_dataset(recorded: &str, given: &Path) -> Option<bool> {
+    let a = Path::new(recorded).canonicalize().ok()?;
+    let b = given.canonicalize().ok()?;
+    Some(a == b)
 }

@@ -147,8 +147,7 @@ pub fn run(args: &Args) -> Result<()> {
         .device
         .parse::<Accelerator>()?
         .inference_device()?;
-    let mut models = load_models(&args.models, &device, args.select.video_score)?;
-    crate::score::mark_foreign(&mut models, &args.dataset);
+    let models = load_models(&args.models, &device, args.select.video_score)?;
     let dataset = open_dataset(&args.dataset)?;
     let clips = select_clips(&dataset, &args.select, &args.dataset)?;
     if clips.iter().all(|c| c.labels.is_none()) {

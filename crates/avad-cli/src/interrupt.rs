@@ -1,8 +1,10 @@
-//! Ctrl-C (SIGINT) and SIGTERM for the batch commands: the unfinished things a command
-//! registered as its own (a temporary file or folder, an `--out` folder it made) are
-//! removed, and the process exits with 130 after one line on stderr. Finished outputs and
-//! checkpoints are never registered, so an interrupted `train` can still `--resume`.
-//! `watch` installs its own handler instead: it ends its episodes and writes its summary.
+//! Ctrl-C (SIGINT) for the batch commands: the unfinished things a command registered as
+//! its own (a temporary file or folder, an `--out` folder it made) are removed, and the
+//! process exits with 130 after one line on stderr. Finished outputs and checkpoints are
+//! never registered, so an interrupted `train` can still `--resume`. A process started
+//! with SIGINT ignored (a background job of a script) keeps ignoring it; SIGTERM and
+//! SIGHUP keep their default (and `nohup` its ignored SIGHUP). `watch` installs its own
+//! handler instead: it ends its episodes and writes its summary.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -69,8 +71,28 @@ pub fn clean_up() {
     }
 }
 
-/// Installs the handler (once per process; a second call is a no-op).
+/// Whether SIGINT was set to be ignored before this process ran (`cmd &` in a script).
+#[cfg(unix)]
+fn sigint_ignored() -> bool {
+    // SAFETY: sigaction with a null new action only reads the current one into `old`.
+    unsafe {
+        let mut old: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(libc::SIGINT, std::ptr::null(), &mut old) == 0
+            && old.sa_sigaction == libc::SIG_IGN
+    }
+}
+
+#[cfg(not(unix))]
+fn sigint_ignored() -> bool {
+    false
+}
+
+/// Installs the handler (once per process; a second call is a no-op), unless SIGINT is
+/// ignored.
 pub fn install() {
+    if sigint_ignored() {
+        return;
+    }
     // Fails only when a handler is already set: then that one stands.
     let _ = ctrlc::set_handler(|| {
         clean_up();

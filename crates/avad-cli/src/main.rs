@@ -49,16 +49,17 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    // Output piped into a reader that stops early (`avad inspect … | head`) ends the
-    // process quietly, as for any Unix tool, instead of panicking in println!.
-    #[cfg(unix)]
-    // SAFETY: restoring a signal's default disposition, before any thread is started.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
     avad_model::device::keep_freed_memory();
     let cli = Cli::parse();
+    // `watch` handles a closed output and Ctrl-C itself (its events end with a summary).
     if !matches!(cli.command, Command::Watch(_)) {
+        // Output piped into a reader that stops early (`avad inspect … | head`) ends the
+        // process quietly, as for any Unix tool, instead of panicking in println!.
+        #[cfg(unix)]
+        // SAFETY: restoring a signal's default disposition, before any thread is started.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
         interrupt::install();
     }
     match run(cli.command) {

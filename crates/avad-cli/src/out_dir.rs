@@ -101,20 +101,26 @@ pub fn refuse_inside(out: &Path, inputs: &[(&str, &Path)]) -> Result<()> {
 /// `path` made absolute with its links resolved, as far as it exists (the rest appended),
 /// so that a folder not made yet can be compared with those that are.
 fn resolved(path: &Path) -> Option<PathBuf> {
+    use std::path::Component;
     let absolute = std::path::absolute(path).ok()?;
-    let mut head = absolute.as_path();
-    let mut tail = Vec::new();
-    loop {
-        if let Ok(real) = head.canonicalize() {
-            let mut out = real;
-            for part in tail.iter().rev() {
-                out.push(part);
+    let parts: Vec<Component> = absolute.components().collect();
+    // The longest prefix that exists, resolved; the rest read as written (`..` steps up).
+    for split in (1..=parts.len()).rev() {
+        let head: PathBuf = parts[..split].iter().collect();
+        if let Ok(mut out) = head.canonicalize() {
+            for part in &parts[split..] {
+                match part {
+                    Component::ParentDir => {
+                        out.pop();
+                    }
+                    Component::Normal(name) => out.push(name),
+                    _ => {}
+                }
             }
             return Some(out);
         }
-        tail.push(head.file_name()?.to_os_string());
-        head = head.parent()?;
     }
+    None
 }
 
 fn remove_file_if_present(path: &Path) -> Result<()> {
@@ -245,6 +251,7 @@ mod tests {
             (data.clone(), "the dataset"),
             (data.join("test/results"), "the dataset"),
             (data.join("test/c1/../../new/deeper"), "the dataset"),
+            (data.join("new/../results"), "the dataset"),
             (model.join("scores"), "the model"),
         ] {
             let err = refuse_inside(&out, &inputs).unwrap_err().to_string();

@@ -218,30 +218,7 @@ pub enum Loaded {
     Audio {
         path: PathBuf,
         model: AudioModel,
-        /// Trained on another dataset than the one scored: the clip names its folds hold
-        /// out or trained on are not these clips', and any fold may score them.
-        foreign: bool,
     },
-}
-
-/// Whether `given` is the dataset a model was trained on, `recorded` as its trainer gave
-/// the path; `None` when that path leads nowhere from here (moved, or relative to another
-/// folder).
-pub fn same_dataset(recorded: &str, given: &Path) -> Option<bool> {
-    let a = Path::new(recorded).canonicalize().ok()?;
-    let b = given.canonicalize().ok()?;
-    Some(a == b)
-}
-
-/// Marks the audio models trained on another dataset than `dataset` (see
-/// [`Loaded::Audio`]); a model whose dataset cannot be found from here is taken as
-/// trained on this one, so its clips are still kept from the folds that saw them.
-pub fn mark_foreign(models: &mut [Loaded], dataset: &Path) {
-    for m in models {
-        if let Loaded::Audio { model, foreign, .. } = m {
-            *foreign = same_dataset(&model.card.source, dataset) == Some(false);
-        }
-    }
 }
 
 impl Loaded {
@@ -330,7 +307,6 @@ pub fn load_models(
             "audio" => Loaded::Audio {
                 path: path.clone(),
                 model: AudioModel::load(path, device)?,
-                foreign: false,
             },
             other => bail!(
                 "{}: a {other} model cannot score frames",
@@ -403,6 +379,12 @@ pub fn score_clips(
 ) -> Result<(Vec<ClipScores>, PixelScores)> {
     let block = (select.map_block > 0).then_some(select.map_block);
     for m in models {
+        if let (Loaded::Visual { model, .. }, Some(hop)) = (m, select.hop) {
+            let steps = model.card.preset.steps;
+            if hop > steps {
+                bail!("--hop {hop}: must be between 1 and the window's {steps} frames (a larger hop leaves frames unscored)");
+            }
+        }
         if let (Loaded::Visual { model, .. }, Some(b)) = (m, block) {
             let side = model.card.preset.size;
             if side % b != 0 {
@@ -437,12 +419,8 @@ pub fn score_clips(
                         scoring.calibration,
                     )
                 }
-                Loaded::Audio { model, foreign, .. } => {
-                    let fold = if *foreign {
-                        0
-                    } else {
-                        model.fold_for(&clip.id()).map_err(anyhow::Error::msg)?
-                    };
+                Loaded::Audio { model, .. } => {
+                    let fold = model.fold_for(&clip.id()).map_err(anyhow::Error::msg)?;
                     let no_sound =
                         || format!("clip {} has no sound for the audio model", clip.name);
                     let card = &model.card;
@@ -747,8 +725,7 @@ pub fn run(args: &Args) -> Result<()> {
         .device
         .parse::<Accelerator>()?
         .inference_device()?;
-    let mut models = load_models(&args.models, &device, args.select.video_score)?;
-    mark_foreign(&mut models, &args.dataset);
+    let models = load_models(&args.models, &device, args.select.video_score)?;
     let dataset = open_dataset(&args.dataset)?;
     let clips = select_clips(&dataset, &args.select, &args.dataset)?;
     let out_dir = crate::out_dir::OutDir::create(&args.out)?;

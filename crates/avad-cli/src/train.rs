@@ -261,6 +261,33 @@ pub fn calibrate_on(
 /// finished model is never overwritten by accident.
 pub fn refuse_trained_model(out: &Path, resume: bool, checkpoints: &str, kind: &str) -> Result<()> {
     let card = out.join(CARD_FILE);
+    // A run stopped before its card was written leaves only checkpoints: a visual run's
+    // `checkpoint/checkpoint.json`, an audio run's `checkpoint/FOLD/checkpoint.json` (FOLD
+    // `all`, or a clip such as `test/Test001`).
+    let checkpoint = out.join("checkpoint");
+    let visual_checkpoint = checkpoint.join("checkpoint.json").is_file();
+    fn below(dir: &Path, depth: usize) -> bool {
+        depth > 0
+            && std::fs::read_dir(dir).is_ok_and(|entries| {
+                entries.flatten().any(|e| {
+                    let p = e.path();
+                    p.is_dir() && (p.join("checkpoint.json").is_file() || below(&p, depth - 1))
+                })
+            })
+    }
+    let audio_checkpoint = below(&checkpoint, 2);
+    let other = match kind {
+        "visual" if audio_checkpoint && !visual_checkpoint => Some("audio"),
+        "audio" if visual_checkpoint => Some("visual"),
+        _ => None,
+    };
+    if let Some(other) = other {
+        bail!(
+            "{}: holds the checkpoints of {} training run; choose another --out",
+            out.display(),
+            avad_model::model_dir::article(other)
+        );
+    }
     if !card.exists() {
         return Ok(());
     }

@@ -268,6 +268,22 @@ fn train_then_score_the_synthetic_scene() {
         err.starts_with("error: invalid value '-1' for '--smooth"),
         "{err}"
     );
+    // A hop past the window would leave frames unscored (error 0: perfectly regular).
+    let far = tmp.path().join("far-hop");
+    assert_fails_naming(
+        &avad(&[
+            "score",
+            s,
+            "--model",
+            m,
+            "--hop",
+            "11",
+            "--out",
+            far.to_str().unwrap(),
+        ]),
+        "--hop 11: must be between 1 and the window's 10 frames",
+    );
+    assert!(!far.exists());
     let metrics: serde_json::Value =
         serde_json::from_str(&read(&out1.join("metrics.json"))).unwrap();
     assert_eq!(metrics["frames"], 80);
@@ -520,9 +536,9 @@ fn train_then_score_the_synthetic_scene() {
     );
     ok(&avad(&["calibrate", m, s]));
     assert_eq!(read(&card_path), original);
-    // Another dataset: its clips are not those the card names. Without --clip there is no
-    // held-out clip to take from it; with --clip, a name the model trained on is a clip it
-    // has never seen.
+    // Another dataset: without --clip there is no held-out clip to take from it; with
+    // --clip, a clip of a name the model trained on is refused all the same (clips are
+    // known by name), and one of another name is taken.
     let other = tmp.path().join("other-scene");
     let o = other.to_str().unwrap();
     ok(&avad(&[
@@ -532,7 +548,21 @@ fn train_then_score_the_synthetic_scene() {
         &avad(&["calibrate", m, o]),
         "other-scene: the model was trained on",
     );
-    ok(&avad(&["calibrate", m, o, "--clip", trained_on]));
+    assert_fails_naming(
+        &avad(&["calibrate", m, o, "--clip", trained_on]),
+        "trained the model (a clip of that name in",
+    );
+    let unseen = (1..=3)
+        .map(|i| format!("clip0{i}"))
+        .find(|n| {
+            card["train_clips"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|c| c != n)
+        })
+        .unwrap();
+    ok(&avad(&["calibrate", m, o, "--clip", &unseen]));
     assert_ne!(read(&card_path), original);
     ok(&avad(&["calibrate", m, s]));
     assert_eq!(read(&card_path), original);
@@ -1479,6 +1509,39 @@ fn bad_models_and_presets_fail_with_one_line() {
     assert_fails_naming(
         &avad(&["train", "audio", t, "--out", a, "--resume"]),
         "aud: holds a trained model and no checkpoint to resume",
+    );
+    // A run stopped before its card: its checkpoints say its kind.
+    let stopped = tmp.path().join("stopped");
+    std::fs::create_dir_all(stopped.join("checkpoint/test/Test001")).unwrap();
+    std::fs::write(
+        stopped.join("checkpoint/test/Test001/checkpoint.json"),
+        "{}",
+    )
+    .unwrap();
+    assert_fails_naming(
+        &avad(&[
+            "train",
+            "visual",
+            t,
+            "--out",
+            stopped.to_str().unwrap(),
+            "--resume",
+        ]),
+        "stopped: holds the checkpoints of an audio training run",
+    );
+    let stopped_visual = tmp.path().join("stopped-visual");
+    std::fs::create_dir_all(stopped_visual.join("checkpoint")).unwrap();
+    std::fs::write(stopped_visual.join("checkpoint/checkpoint.json"), "{}").unwrap();
+    assert_fails_naming(
+        &avad(&[
+            "train",
+            "audio",
+            t,
+            "--out",
+            stopped_visual.to_str().unwrap(),
+            "--resume",
+        ]),
+        "stopped-visual: holds the checkpoints of a visual training run",
     );
     // UMN has only test clips: the visual model must learn from other normal footage.
     let umn = tmp.path().join("umn");

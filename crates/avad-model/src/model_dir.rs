@@ -545,7 +545,9 @@ impl AudioModel {
     }
 
     /// The fold that may score `clip`: the one that held it out, else one whose training
-    /// never saw it. Scoring a clip with weights fitted on it is refused.
+    /// never saw it, else (a clip no fold names: another dataset's, say) the first. A clip
+    /// is known by its name (`test/Test001`), so another dataset's clip of a name some fold
+    /// trained on is refused too: scoring a clip with weights fitted on it is never done.
     pub fn fold_for(&self, clip: &str) -> Result<usize, String> {
         let folds = &self.card.folds;
         if let Some(i) = folds
@@ -553,6 +555,16 @@ impl AudioModel {
             .position(|f| f.held_out.as_deref() == Some(clip))
         {
             return Ok(i);
+        }
+        let named = folds.iter().any(|f| {
+            f.training
+                .train_clips
+                .iter()
+                .chain(&f.training.validation_clips)
+                .any(|c| c == clip)
+        });
+        if !named && !folds.is_empty() {
+            return Ok(0);
         }
         folds
             .iter()
