@@ -802,6 +802,44 @@ fn train_then_score_the_synthetic_scene() {
             f + 1
         );
     }
+    // Quiet first (0.1 s of silence, then the clip's own sound): the floor rises later
+    // live than offline, and early frames' errors differ: the two paths are not one.
+    let quiet = tmp.path().join("quiet-first");
+    let quiet_clip = quiet.join("test").join("clip01");
+    std::fs::create_dir_all(&quiet_clip).unwrap();
+    for entry in std::fs::read_dir(&loud_clip).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "png") {
+            std::fs::copy(&path, quiet_clip.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    let mut wav = std::fs::read(scene.join("test/clip01/audio.wav")).unwrap();
+    for b in &mut wav[44..44 + 2 * 2205] {
+        *b = 0;
+    }
+    std::fs::write(quiet_clip.join("audio.wav"), &wav).unwrap();
+    let errors_of = |causal: bool| -> Vec<f64> {
+        let out = tmp.path().join(format!("quiet-scores-{causal}"));
+        let mut args = vec!["score", quiet.to_str().unwrap(), "--model", a];
+        if causal {
+            args.push("--causal");
+        }
+        args.extend(["--out", out.to_str().unwrap()]);
+        ok(&avad(&args));
+        read(&out.join("scores.csv"))
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(3).unwrap().parse().unwrap())
+            .collect()
+    };
+    let (offline, causal) = (errors_of(false), errors_of(true));
+    assert!(
+        offline
+            .iter()
+            .zip(&causal)
+            .any(|(o, c)| (o - c).abs() > 1e-3 * o),
+        "causal scoring ignored: {offline:?}"
+    );
     let shown: serde_json::Value =
         serde_json::from_str(&ok(&avad(&["inspect", a, "--json"]))).unwrap();
     assert_eq!(shown["kind"], "audio");
@@ -1732,6 +1770,49 @@ fn audio_folds_leave_their_own_clip_out_when_training_clips_are_silent() {
     ]));
     let csv = read(&scores.join("scores.csv"));
     assert_eq!(csv.lines().count(), 1 + 3 * 100);
+    // That fold, and no other: clip02's audio errors are those of a model made of fold 2
+    // alone (its card cut to that fold, the held-out name dropped, so that it may score
+    // any clip it did not train on).
+    let single = tmp.path().join("fold2-alone");
+    std::fs::create_dir(&single).unwrap();
+    let mut card: serde_json::Value =
+        serde_json::from_str(&read(&model.join("model.json"))).unwrap();
+    let mut fold = card["folds"][1].clone();
+    assert_eq!(fold["held_out"], "test/clip02");
+    fold["held_out"] = serde_json::Value::Null;
+    fold["weights"] = "weights.bpk".into();
+    std::fs::copy(
+        model.join(card["folds"][1]["weights"].as_str().unwrap()),
+        single.join("weights.bpk"),
+    )
+    .unwrap();
+    card["folds"] = serde_json::json!([fold]);
+    std::fs::write(single.join("model.json"), card.to_string()).unwrap();
+    let alone = tmp.path().join("scores-fold2");
+    ok(&avad(&[
+        "score",
+        s,
+        "--model",
+        single.to_str().unwrap(),
+        "--clip",
+        "clip02",
+        "--out",
+        alone.to_str().unwrap(),
+    ]));
+    let errors = |csv: &str, clip: &str| -> Vec<String> {
+        csv.lines()
+            .filter(|l| l.starts_with(&format!("{clip},")))
+            .map(|l| l.split(',').nth(3).unwrap().to_string())
+            .collect()
+    };
+    let by_fold = errors(&csv, "clip02");
+    assert_eq!(by_fold.len(), 100);
+    assert_eq!(by_fold, errors(&read(&alone.join("scores.csv")), "clip02"));
+    assert_ne!(
+        errors(&csv, "clip01")[..10],
+        errors(&read(&alone.join("scores.csv")), "clip02")[..10],
+        "another fold scores clip01"
+    );
     // Another dataset's clips were seen by no fold, whatever their names: any fold scores
     // them (a training clip's name here is held out by no fold of this model).
     let other = tmp.path().join("other");
