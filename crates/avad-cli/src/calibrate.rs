@@ -61,7 +61,7 @@ pub fn run(args: &Args) -> Result<()> {
             )
         } else {
             let names = card.training.validation_clips.clone();
-            let on = format!("{} held-out normal clips", names.len());
+            let on = crate::train::held_out_clips(names.len());
             (names, on)
         }
     } else {

@@ -128,15 +128,8 @@ const PROTOCOL: &str = "Frame-level, pooled over all test frames. Audio models n
 trained on (leave-one-clip-out on Ped2); the fusion net is trained leave-one-clip-out on the other clips' labels; \
 calibrated scores use only normal data held out at training time.";
 
-/// `--out` may not lie inside the dataset or a model folder.
-fn refuse_out_inside_inputs(args: &Args) -> Result<()> {
-    let mut inputs = vec![("the dataset", args.dataset.as_path())];
-    inputs.extend(args.models.iter().map(|m| ("the model", m.as_path())));
-    crate::out_dir::refuse_inside(&args.out, &inputs)
-}
-
 pub fn run(args: &Args) -> Result<()> {
-    refuse_out_inside_inputs(args)?;
+    crate::score::refuse_out_inside_inputs(&args.out, &args.dataset, &args.models)?;
     let fusion_seeds = args.fusion_seed
         ..args
             .fusion_seed

@@ -80,8 +80,9 @@ pub fn run(args: &Args) -> Result<()> {
     }
     if path.exists() && !path.is_dir() {
         bail!(
-            "{}: not a dataset or model folder, an audio file (wav, flac, mp3, ogg, m4a) or a video file",
-            path.display()
+            "{}: not a dataset or model folder, an audio file ({}) or a video file",
+            path.display(),
+            avad_data::generic::AUDIO_EXTENSIONS.join(", ")
         );
     }
     let ds = open_dataset(&path)?;

@@ -711,15 +711,15 @@ const OUTPUT_FILES: [&str; 6] = [
     "roc.svg",
 ];
 
-/// `--out` may not lie inside the dataset or a model folder.
-fn refuse_out_inside_inputs(args: &Args) -> Result<()> {
-    let mut inputs = vec![("the dataset", args.dataset.as_path())];
-    inputs.extend(args.models.iter().map(|m| ("the model", m.as_path())));
-    crate::out_dir::refuse_inside(&args.out, &inputs)
+/// `out` may not lie inside the dataset or a model folder.
+pub fn refuse_out_inside_inputs(out: &Path, dataset: &Path, models: &[PathBuf]) -> Result<()> {
+    let mut inputs = vec![("the dataset", dataset)];
+    inputs.extend(models.iter().map(|m| ("the model", m.as_path())));
+    crate::out_dir::refuse_inside(out, &inputs)
 }
 
 pub fn run(args: &Args) -> Result<()> {
-    refuse_out_inside_inputs(args)?;
+    refuse_out_inside_inputs(&args.out, &args.dataset, &args.models)?;
     let device = args
         .select
         .device

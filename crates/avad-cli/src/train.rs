@@ -124,15 +124,22 @@ fn run_visual(args: &VisualArgs) -> Result<()> {
     let (train_names, valid_names) = (names(&train_idx), names(&valid_idx));
     let set = SequenceSet::new(frame_clips, &valid_idx, preset.steps, &preset.strides)?;
     if set.len(Part::Train) == 0 {
+        let held = if valid_names.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " left to train on, after {} held out for validation ({}),",
+                valid_names.len(),
+                valid_names.join(", ")
+            )
+        };
         bail!(
-            "{}: no training sequence: {} left to train on, after {} held out for validation ({}), {} shorter than {} frames, one sequence of preset {}",
+            "{}: no training sequence: {}{held} {} shorter than {} frames, one sequence of preset {}",
             args.dataset.display(),
             match train_names.len() {
                 1 => "the 1 clip".to_string(),
                 n => format!("the {n} clips"),
             },
-            valid_names.len(),
-            valid_names.join(", "),
             if train_names.len() == 1 { "is" } else { "are" },
             preset.steps,
             preset.name
@@ -177,10 +184,7 @@ fn run_visual(args: &VisualArgs) -> Result<()> {
             "training clips (no clip was held out)".to_string(),
         )
     } else {
-        (
-            valid_idx.clone(),
-            format!("{} held-out normal clips", valid_idx.len()),
-        )
+        (valid_idx.clone(), held_out_clips(valid_idx.len()))
     };
     let clips: Vec<&FrameClip> = calibration_clips.iter().map(|&i| &set.clips()[i]).collect();
     let (calibration, patch, motion) =
@@ -254,6 +258,14 @@ pub fn calibrate_on(
         calibrated_on: calibrated_on.to_string(),
     };
     Ok((c.frame, card(c.patch), card(c.motion)))
+}
+
+/// What a model calibrated on `n` held-out clips says it was calibrated on.
+pub fn held_out_clips(n: usize) -> String {
+    match n {
+        1 => "1 held-out normal clip".to_string(),
+        n => format!("{n} held-out normal clips"),
+    }
 }
 
 /// Refuses to train a `kind` model into `out` when it already holds a trained model, unless

@@ -159,8 +159,9 @@ pub fn run(args: &AudioArgs) -> Result<()> {
         files.sort();
         if files.is_empty() {
             bail!(
-                "{}: no audio files (wav, flac, mp3, ogg, m4a) to learn normal sound from",
-                dir.display()
+                "{}: no audio files ({}) to learn normal sound from",
+                dir.display(),
+                avad_data::generic::AUDIO_EXTENSIONS.join(", ")
             );
         }
         let bar = counter_bar(files.len() as u64, "computing features");
