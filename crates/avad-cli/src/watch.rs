@@ -325,7 +325,10 @@ impl Source {
         let source = args.source.as_str();
         let path = Path::new(source);
         if path.is_dir() {
-            if path.join("train").is_dir() || path.join("test").is_dir() {
+            if ["train", "test", "Train", "Test", "UCSDped2"]
+                .iter()
+                .any(|d| path.join(d).is_dir())
+            {
                 bail!("{source}: a dataset, not one clip; watch one of its clip folders (e.g. {source}/test/NAME)");
             }
             let folder = FrameFolder::open(path)?;
@@ -752,7 +755,6 @@ impl Emitter {
         Ok(())
     }
 
-    /// Ends an open episode before `frame` (0-based).
     /// Where the watch ends for an open episode: just after the last frame decided (frames
     /// read but left undecided by an interruption are not in it).
     fn end_point(&self) -> (usize, f64) {
@@ -760,6 +762,7 @@ impl Emitter {
             .map_or((self.base, self.last_t), |(frame, t)| (frame + 1, t))
     }
 
+    /// Ends an open episode before `frame` (0-based), at stream time `t`.
     fn close(&mut self, frame: usize, t: f64, reason: &'static str) -> Result<()> {
         // Ending inside a run above γ: the episode ended where the run began.
         let (frame, t) = self.gap.take().map_or((frame, t), |g| (g.0, g.1));

@@ -69,9 +69,25 @@ struct ClipToml {
     fps: Option<f64>,
 }
 
-/// The frame rates a `clip.toml` may give: from one frame a second (a slower camera's
-/// clip would stand for hours of sound per few frames) to 1000 (as `avad watch --fps`).
+/// The frame rates a clip may have (its `clip.toml`'s, or its video file's): from one frame
+/// a second (a slower camera's clip would stand for hours of sound per few frames) to
+/// 1000, the most `avad watch --fps` takes too.
 pub const FPS_RANGE: std::ops::RangeInclusive<f64> = 1.0..=1000.0;
+
+/// A video file's declared frame rate, if it is one a clip may have.
+fn declared_fps(fps: f64, path: &Path) -> Result<f64> {
+    if FPS_RANGE.contains(&fps) {
+        return Ok(fps);
+    }
+    Err(DataError::invalid(
+        path,
+        format!(
+            "the video declares {fps} fps, outside {} to {}; put it in a clip folder with a clip.toml that gives its fps",
+            FPS_RANGE.start(),
+            FPS_RANGE.end()
+        ),
+    ))
+}
 
 fn read_fps(path: &Path) -> Result<f64> {
     if !path.is_file() {
@@ -143,7 +159,7 @@ pub fn clip_from_folder(dir: &Path, split: Split) -> Result<Clip> {
     };
     let fps = match &video {
         VideoSource::File { info, .. } if !dir.join("clip.toml").is_file() && info.fps > 0.0 => {
-            info.fps
+            declared_fps(info.fps, dir)?
         }
         _ => fps,
     };
@@ -230,7 +246,7 @@ pub fn clip_from_video_file(path: &Path, split: Split) -> Result<Clip> {
         .then(|| read_labels_csv(&labels_path, Some(video.frame_count())))
         .transpose()?;
     let fps = match &video {
-        VideoSource::File { info, .. } if info.fps > 0.0 => info.fps,
+        VideoSource::File { info, .. } if info.fps > 0.0 => declared_fps(info.fps, path)?,
         _ => DEFAULT_FPS,
     };
     Ok(Clip {
