@@ -26,7 +26,7 @@ use crate::score::{load_models, Loaded, NORMAL_PERCENTILE};
 #[command(verbatim_doc_comment)]
 pub struct Args {
     /// Dataset folder, clip folder, video, audio file, stream URL or model directory.
-    path: String,
+    path: PathBuf,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -39,7 +39,7 @@ pub struct Args {
 impl Args {
     pub fn for_path(path: &std::path::Path) -> Self {
         Args {
-            path: path.to_string_lossy().into_owned(),
+            path: path.to_path_buf(),
             json: false,
             clips: false,
         }
@@ -47,9 +47,10 @@ impl Args {
 }
 
 pub fn run(args: &Args) -> Result<()> {
-    let path = PathBuf::from(&args.path);
-    if is_stream_url(&args.path) || (path.is_file() && is_video_path(&path) && !path.is_dir()) {
-        return inspect_video(&args.path, args.json);
+    let path = args.path.clone();
+    let text = path.to_string_lossy();
+    if is_stream_url(&text) || (path.is_file() && is_video_path(&path)) {
+        return inspect_video(&text, args.json);
     }
     if path.is_file() && avad_data::generic::is_audio_path(&path) {
         let info = probe_audio(&path)?;

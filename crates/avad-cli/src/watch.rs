@@ -578,13 +578,16 @@ struct Emitter {
 
 impl Emitter {
     fn write(&mut self, event: &Event) -> Result<()> {
-        serde_json::to_writer(&mut self.out, event)?;
-        self.out.write_all(b"\n")?;
-        // Events are flushed as they happen: a reader of the pipe sees them at once.
-        if !matches!(event, Event::Frame { .. }) {
-            self.out.flush()?;
-        }
-        Ok(())
+        (|| -> std::io::Result<()> {
+            serde_json::to_writer(&mut self.out, event)?;
+            self.out.write_all(b"\n")?;
+            // Events are flushed as they happen: a reader of the pipe sees them at once.
+            if !matches!(event, Event::Frame { .. }) {
+                self.out.flush()?;
+            }
+            Ok(())
+        })()
+        .context("writing events to stdout")
     }
 
     fn arrive(&mut self, t: f64, pixels: &[f32]) {
