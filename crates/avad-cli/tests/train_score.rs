@@ -760,27 +760,31 @@ fn train_then_score_the_synthetic_scene() {
     // Causal scoring differs from offline only in the features' dB floors, which follow
     // the running maximum: on a clip whose loudest sound comes first, the two agree on
     // every frame.
-    let loud = tmp.path().join("loud-first");
-    let loud_clip = loud.join("test").join("clip01");
-    std::fs::create_dir_all(&loud_clip).unwrap();
-    for entry in std::fs::read_dir(scene.join("test").join("clip01")).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "png") {
-            std::fs::copy(&path, loud_clip.join(path.file_name().unwrap())).unwrap();
+    // A one-clip dataset of the scene's clip01: its frames, and its sound with the first
+    // 0.1 s (2205 samples) replaced by `first()`, sample by sample.
+    let with_sound = |name: &str, first: &mut dyn FnMut() -> i16| -> std::path::PathBuf {
+        let root = tmp.path().join(name);
+        let clip = root.join("test").join("clip01");
+        std::fs::create_dir_all(&clip).unwrap();
+        for entry in std::fs::read_dir(scene.join("test").join("clip01")).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "png") {
+                std::fs::copy(&path, clip.join(path.file_name().unwrap())).unwrap();
+            }
         }
-    }
-    let mut wav = std::fs::read(scene.join("test/clip01/audio.wav")).unwrap();
-    assert_eq!(&wav[36..40], b"data", "a plain 44-byte PCM header");
-    let mut state = 12345u32;
-    for i in 0..2205 {
-        state = state.wrapping_mul(1_103_515_245).wrapping_add(12345);
-        let v = ((state >> 16) as i16).signum() * 32000;
-        wav[44 + 2 * i..46 + 2 * i].copy_from_slice(&v.to_le_bytes());
-    }
-    std::fs::write(loud_clip.join("audio.wav"), &wav).unwrap();
-    let audio_errors = |causal: bool| -> Vec<f64> {
-        let out = tmp.path().join(format!("loud-scores-{causal}"));
-        let mut args = vec!["score", loud.to_str().unwrap(), "--model", a];
+        let mut wav = std::fs::read(scene.join("test/clip01/audio.wav")).unwrap();
+        assert_eq!(&wav[36..40], b"data", "a plain 44-byte PCM header");
+        for i in 0..2205 {
+            wav[44 + 2 * i..46 + 2 * i].copy_from_slice(&first().to_le_bytes());
+        }
+        std::fs::write(clip.join("audio.wav"), &wav).unwrap();
+        root
+    };
+    // Each frame's audio error, scored offline or as `avad watch` does.
+    let audio_errors = |dataset: &Path, causal: bool| -> Vec<f64> {
+        let name = dataset.file_name().unwrap().to_str().unwrap();
+        let out = tmp.path().join(format!("{name}-scores-{causal}"));
+        let mut args = vec!["score", dataset.to_str().unwrap(), "--model", a];
         if causal {
             args.push("--causal");
         }
@@ -793,7 +797,13 @@ fn train_then_score_the_synthetic_scene() {
             .map(|l| l.split(',').nth(3).unwrap().parse().unwrap())
             .collect()
     };
-    let (offline, causal) = (audio_errors(false), audio_errors(true));
+    // Loud first: full-scale noise.
+    let mut state = 12345u32;
+    let loud = with_sound("loud-first", &mut || {
+        state = state.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        ((state >> 16) as i16).signum() * 32000
+    });
+    let (offline, causal) = (audio_errors(&loud, false), audio_errors(&loud, true));
     assert_eq!(offline.len(), 40);
     for (f, (o, c)) in offline.iter().zip(&causal).enumerate() {
         assert!(
@@ -804,35 +814,8 @@ fn train_then_score_the_synthetic_scene() {
     }
     // Quiet first (0.1 s of silence, then the clip's own sound): the floor rises later
     // live than offline, and early frames' errors differ: the two paths are not one.
-    let quiet = tmp.path().join("quiet-first");
-    let quiet_clip = quiet.join("test").join("clip01");
-    std::fs::create_dir_all(&quiet_clip).unwrap();
-    for entry in std::fs::read_dir(&loud_clip).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "png") {
-            std::fs::copy(&path, quiet_clip.join(path.file_name().unwrap())).unwrap();
-        }
-    }
-    let mut wav = std::fs::read(scene.join("test/clip01/audio.wav")).unwrap();
-    for b in &mut wav[44..44 + 2 * 2205] {
-        *b = 0;
-    }
-    std::fs::write(quiet_clip.join("audio.wav"), &wav).unwrap();
-    let errors_of = |causal: bool| -> Vec<f64> {
-        let out = tmp.path().join(format!("quiet-scores-{causal}"));
-        let mut args = vec!["score", quiet.to_str().unwrap(), "--model", a];
-        if causal {
-            args.push("--causal");
-        }
-        args.extend(["--out", out.to_str().unwrap()]);
-        ok(&avad(&args));
-        read(&out.join("scores.csv"))
-            .lines()
-            .skip(1)
-            .map(|l| l.split(',').nth(3).unwrap().parse().unwrap())
-            .collect()
-    };
-    let (offline, causal) = (errors_of(false), errors_of(true));
+    let quiet = with_sound("quiet-first", &mut || 0);
+    let (offline, causal) = (audio_errors(&quiet, false), audio_errors(&quiet, true));
     assert!(
         offline
             .iter()
@@ -884,34 +867,11 @@ fn train_then_score_the_synthetic_scene() {
                 .len(),
         2
     );
+    // --normal-audio with nothing to learn from: an empty folder, a file, and a recording
+    // shorter than one window (0.74 s). Each says so, and writes nothing.
     let empty = tmp.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
-    let site2 = tmp.path().join("site2");
-    assert_fails_naming(
-        &avad(&[
-            "train",
-            "audio",
-            "--normal-audio",
-            empty.to_str().unwrap(),
-            "--out",
-            site2.to_str().unwrap(),
-        ]),
-        "no audio files",
-    );
-    assert!(!site2.exists(), "nothing written on failure");
     let one = normal.join("day0.wav");
-    assert_fails_naming(
-        &avad(&[
-            "train",
-            "audio",
-            "--normal-audio",
-            one.to_str().unwrap(),
-            "--out",
-            site2.to_str().unwrap(),
-        ]),
-        "day0.wav: --normal-audio takes a folder of recordings, not a file",
-    );
-    // A recording shorter than one window (0.74 s) teaches nothing, and the error says so.
     let short = tmp.path().join("short-sound");
     std::fs::create_dir(&short).unwrap();
     let wav = std::fs::read(&one).unwrap();
@@ -920,18 +880,31 @@ fn train_then_score_the_synthetic_scene() {
     cut[40..44].copy_from_slice(&4096u32.to_le_bytes());
     cut[4..8].copy_from_slice(&(36u32 + 4096).to_le_bytes());
     std::fs::write(short.join("blip.wav"), cut).unwrap();
-    assert_fails_naming(
-        &avad(&[
-            "train",
-            "audio",
-            "--normal-audio",
-            short.to_str().unwrap(),
-            "--out",
-            site2.to_str().unwrap(),
-        ]),
-        "short-sound: no recording has 32 feature frames (0.74 s) of normal sound in a row",
-    );
-    assert!(!site2.exists(), "nothing written on failure");
+    let site2 = tmp.path().join("site2");
+    for (source, needle) in [
+        (&empty, "no audio files"),
+        (
+            &one,
+            "day0.wav: --normal-audio takes a folder of recordings, not a file",
+        ),
+        (
+            &short,
+            "short-sound: no recording has 32 feature frames (0.74 s) of normal sound in a row",
+        ),
+    ] {
+        assert_fails_naming(
+            &avad(&[
+                "train",
+                "audio",
+                "--normal-audio",
+                source.to_str().unwrap(),
+                "--out",
+                site2.to_str().unwrap(),
+            ]),
+            needle,
+        );
+        assert!(!site2.exists(), "nothing written on failure");
+    }
 
     let both = tmp.path().join("both");
     let table = ok(&avad(&[
