@@ -61,7 +61,7 @@ pub fn run(args: &Args) -> Result<()> {
             )
         } else {
             let names = card.training.validation_clips.clone();
-            let on = crate::train::held_out_clips(names.len());
+            let on = crate::count(names.len(), "held-out normal clip");
             (names, on)
         }
     } else {
@@ -85,10 +85,10 @@ pub fn run(args: &Args) -> Result<()> {
                 names.push(n.clone());
             }
         }
-        let on = match names.len() {
-            1 => "1 normal clip named to avad calibrate".to_string(),
-            n => format!("{n} normal clips named to avad calibrate"),
-        };
+        let on = format!(
+            "{} named to avad calibrate",
+            crate::count(names.len(), "normal clip")
+        );
         (names, on)
     };
     let mut clips = Vec::with_capacity(names.len());

@@ -219,10 +219,10 @@ fn print_model(v: &serde_json::Value) {
         );
         println!(
             "  trained on {} of {}, {} held out; {}{}, kept epoch {} ({}), {:.1} min",
-            count(&v["train_clips"], "clip"),
+            count_of(&v["train_clips"], "clip"),
             v["dataset"].as_str().unwrap_or_default(),
             v["validation_clips"],
-            count(&v["epochs"], "epoch"),
+            count_of(&v["epochs"], "epoch"),
             if v["stopped_early"] == true {
                 " (stopped early)"
             } else {
@@ -260,7 +260,7 @@ fn print_model(v: &serde_json::Value) {
             .any(|f| f["validation_clips"].as_u64() != Some(0));
         println!(
             "  {}; label-free γ {:.3} (s_r of the {NORMAL_PERCENTILE}th percentile of {} normal errors{})",
-            count(&json!(folds.len()), "fold"),
+            crate::count(folds.len(), "fold"),
             v["normal_gamma"].as_f64().unwrap_or(f64::NAN),
             if held_out {
                 "held-out"
@@ -273,9 +273,9 @@ fn print_model(v: &serde_json::Value) {
             println!(
                 "    {}: trained on {}, {} held out for validation; {}, kept epoch {} ({}), γ {:.3}",
                 f["held_out"].as_str().map_or("any clip".into(), |c| format!("scores {c}")),
-                count(&f["train_clips"], "clip"),
+                count_of(&f["train_clips"], "clip"),
                 f["validation_clips"],
-                count(&f["epochs"], "epoch"),
+                count_of(&f["epochs"], "epoch"),
                 f["best_epoch"],
                 loss(f),
                 f["normal_gamma"].as_f64().unwrap_or(f64::NAN)
@@ -284,11 +284,10 @@ fn print_model(v: &serde_json::Value) {
     }
 }
 
-/// "1 clip", "3 clips": a count from a model card or a listing, with its noun.
-fn count(n: &serde_json::Value, noun: &str) -> String {
+/// [`crate::count`] of a number in a model card (as it stands there, should it not be one).
+fn count_of(n: &serde_json::Value, noun: &str) -> String {
     match n.as_u64() {
-        Some(1) => format!("1 {noun}"),
-        Some(k) => format!("{k} {noun}s"),
+        Some(k) => crate::count(k as usize, noun),
         None => format!("{n} {noun}s"),
     }
 }
@@ -414,8 +413,8 @@ fn print_dataset(ds: &Dataset, audio: &DatasetAudio, every_clip: bool) {
         };
         println!(
             "{name}: {}, {}",
-            count(&json!(clips.len()), "clip"),
-            count(&json!(frames), "frame")
+            crate::count(clips.len(), "clip"),
+            crate::count(frames, "frame")
         );
         let mut sizes: Vec<String> = clips
             .iter()
@@ -451,7 +450,7 @@ fn print_dataset(ds: &Dataset, audio: &DatasetAudio, every_clip: bool) {
                     "    {:<12} {} {} ({:.2} s){anomalies}",
                     c.name,
                     video_kind(c),
-                    count(&json!(c.frames()), "frame"),
+                    crate::count(c.frames(), "frame"),
                     c.duration_s()
                 );
                 if let (Some(src), Some(a)) = (&c.audio, a) {

@@ -86,6 +86,15 @@ fn run(command: Command) -> anyhow::Result<()> {
     }
 }
 
+/// "1 clip", "3 clips": `n` with its noun, in the plural unless it is one.
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// Runs the command line `argv` (starting with "avad") in this process.
 pub fn dispatch(argv: &[&str]) -> anyhow::Result<()> {
     let cli = Cli::try_parse_from(argv).map_err(|e| anyhow::anyhow!("{}", e.to_string().trim()))?;

@@ -136,10 +136,7 @@ fn run_visual(args: &VisualArgs) -> Result<()> {
         bail!(
             "{}: no training sequence: {}{held} {} shorter than {} frames, one sequence of preset {}",
             args.dataset.display(),
-            match train_names.len() {
-                1 => "the 1 clip".to_string(),
-                n => format!("the {n} clips"),
-            },
+            format!("the {}", crate::count(train_names.len(), "clip")),
             if train_names.len() == 1 { "is" } else { "are" },
             preset.steps,
             preset.name
@@ -184,7 +181,10 @@ fn run_visual(args: &VisualArgs) -> Result<()> {
             "training clips (no clip was held out)".to_string(),
         )
     } else {
-        (valid_idx.clone(), held_out_clips(valid_idx.len()))
+        (
+            valid_idx.clone(),
+            crate::count(valid_idx.len(), "held-out normal clip"),
+        )
     };
     let clips: Vec<&FrameClip> = calibration_clips.iter().map(|&i| &set.clips()[i]).collect();
     let (calibration, patch, motion) =
@@ -258,14 +258,6 @@ pub fn calibrate_on(
         calibrated_on: calibrated_on.to_string(),
     };
     Ok((c.frame, card(c.patch), card(c.motion)))
-}
-
-/// What a model calibrated on `n` held-out clips says it was calibrated on.
-pub fn held_out_clips(n: usize) -> String {
-    match n {
-        1 => "1 held-out normal clip".to_string(),
-        n => format!("{n} held-out normal clips"),
-    }
 }
 
 /// Refuses to train a `kind` model into `out` when it already holds a trained model, unless
