@@ -325,11 +325,12 @@ impl Source {
         let source = args.source.as_str();
         let path = Path::new(source);
         if path.is_dir() {
-            if ["train", "test", "Train", "Test", "UCSDped2"]
-                .iter()
-                .any(|d| path.join(d).is_dir())
+            // The layouts `open_dataset` knows: Ped2, UMN, a generic train/ test/ folder.
+            if avad_data::ped2::find_ucsd_dir(path).is_some()
+                || avad_data::umn::is_umn(path)
+                || ["train", "test"].iter().any(|d| path.join(d).is_dir())
             {
-                bail!("{source}: a dataset, not one clip; watch one of its clip folders (e.g. {source}/test/NAME)");
+                bail!("{source}: a dataset, not one clip; watch one of its clip folders");
             }
             let folder = FrameFolder::open(path)?;
             if folder.is_empty() {
