@@ -4,13 +4,25 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{bail, Result};
+use avad::avad_data::synthetic::{write_dataset_reporting, SceneLook};
+use avad::avad_data::{open_dataset, Split};
+use avad::avad_model::device::Accelerator;
+use avad::avad_model::model_dir::{AudioPreset, VisualPreset};
+use avad::evaluate::EvaluationContext;
+use avad::train::{override_training, override_visual_preset};
+use avad::{
+    evaluate, score_clips, train_audio, train_visual, ClipSelection, FusionConfig, Models,
+    NormalSound, ScoreConfig,
+};
+
+use crate::progress::{counter_bar, Bars};
 
 /// Run the whole pipeline on the synthetic audio-visual scene: generate it, train the visual
 /// model (preset `demo`) and the audio model on its normal clips, score the test clips,
 /// fuse, evaluate and plot. Prints the results table and where every file is.
 ///
-/// Each step is the avad command named in its heading, so the demo also shows how to run
-/// the pipeline on your own data.
+/// Each step does what the avad command named in its heading does (with the library's
+/// functions), so the demo also shows how to run the pipeline on your own data.
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
@@ -30,42 +42,119 @@ pub fn run(args: &Args) -> Result<()> {
         );
     }
     let started = Instant::now();
-    let path = |p: &str| args.out.join(p).to_string_lossy().into_owned();
     let (scene, visual, audio, eval) = (
-        path("scene"),
-        path("visual-model"),
-        path("audio-model"),
-        path("eval"),
+        args.out.join("scene"),
+        args.out.join("visual-model"),
+        args.out.join("audio-model"),
+        args.out.join("eval"),
     );
-    let seed = args.seed.to_string();
-    let steps: [(&str, Vec<&str>); 4] = [
-        ("generate the scene", vec!["synth", &scene, "--seed", &seed]),
-        (
-            "train the visual model",
-            vec![
-                "train", "visual", &scene, "--out", &visual, "--preset", "demo", "--seed", &seed,
-            ],
+    let seed = args.seed;
+    let step = |k: usize, what: &str, command: String| {
+        eprintln!("\n== step {k}/4: {what}: avad {command}");
+    };
+    let bars = Bars::default();
+
+    step(
+        1,
+        "generate the scene",
+        format!("synth {} --seed {seed}", scene.display()),
+    );
+    let _interrupt = avad::avad_data::synthetic::temp_dir(&scene)
+        .map(|t| crate::interrupt::register(&t, crate::interrupt::Leftover::Tree));
+    let bar = counter_bar(10, "writing clips");
+    let clips = write_dataset_reporting(
+        &scene,
+        seed,
+        (6, 4),
+        200,
+        &SceneLook::default(),
+        &mut |done, _| bar.set_position(done as u64),
+    )?;
+    bar.finish_and_clear();
+    eprintln!("wrote {} clips to {}", clips.len(), scene.display());
+
+    step(
+        2,
+        "train the visual model",
+        format!(
+            "train visual {} --out {} --preset demo --seed {seed}",
+            scene.display(),
+            visual.display()
         ),
-        // 15 epochs instead of the preset's 50: the scene's sound is simpler than Ped2's.
-        (
-            "train the audio model",
-            vec![
-                "train", "audio", &scene, "--out", &audio, "--seed", &seed, "--epochs", "15",
-            ],
+    );
+    let mut preset = VisualPreset::load("demo")?;
+    override_visual_preset(&mut preset, None, None, Some(seed));
+    train_visual(
+        &scene,
+        &visual,
+        &preset,
+        false,
+        &Accelerator::Cpu.training_device()?,
+        &bars,
+    )?;
+
+    // 15 epochs instead of the preset's 50: the scene's sound is simpler than Ped2's.
+    step(
+        3,
+        "train the audio model",
+        format!(
+            "train audio {} --out {} --seed {seed} --epochs 15",
+            scene.display(),
+            audio.display()
         ),
-        (
-            "score, fuse, evaluate, plot",
-            vec![
-                "eval", &scene, "--model", &visual, "--model", &audio, "--out", &eval,
-            ],
+    );
+    let mut preset = AudioPreset::load("paper")?;
+    let changed = override_training(&mut preset.train, Some(15), Some(seed));
+    avad::train::note_overrides(&mut preset.description, &changed);
+    train_audio(
+        NormalSound::Dataset(&scene),
+        &audio,
+        &preset,
+        false,
+        &Accelerator::Cpu.training_device()?,
+        &bars,
+    )?;
+
+    step(
+        4,
+        "score, fuse, evaluate, plot",
+        format!(
+            "eval {} --model {} --model {} --out {}",
+            scene.display(),
+            visual.display(),
+            audio.display(),
+            eval.display()
         ),
-    ];
-    for (k, (what, argv)) in steps.iter().enumerate() {
-        eprintln!("\n== step {}/4: {what}: avad {}", k + 1, argv.join(" "));
-        let mut full = vec!["avad"];
-        full.extend(argv.iter().copied());
-        crate::dispatch(&full)?;
-    }
+    );
+    let device = avad::cpu();
+    let models = Models::load(&[visual.clone(), audio.clone()], &device, None)?;
+    let dataset = open_dataset(&scene)?;
+    let selection = ClipSelection {
+        split: Some(Split::Test),
+        names: Vec::new(),
+    };
+    let clips = avad::clips::select_clips(&dataset, &selection, &scene)?;
+    let config = ScoreConfig::default();
+    let scored = score_clips(&models, &clips, &config, &device, &bars)?;
+    let fusion = FusionConfig::default();
+    let evaluation = evaluate(scored.clips, &models, &fusion, &bars)?;
+    std::fs::create_dir_all(&eval)?;
+    let md = evaluation.write(
+        &eval,
+        &EvaluationContext {
+            dataset: &scene,
+            models: &models,
+            smoothing_frames: config.smooth,
+            fusion: &fusion,
+        },
+    )?;
+    println!("{md}");
+    let (scene, visual, audio, eval) = (
+        scene.display(),
+        visual.display(),
+        audio.display(),
+        eval.display(),
+    );
     eprintln!(
         "\ndemo finished in {:.1} min. Files:\n  {scene}/            the synthetic dataset (frames, sound, labels, masks)\n  \
          {visual}/, {audio}/   the trained models (model.json, weights, loss curves)\n  \

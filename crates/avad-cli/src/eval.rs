@@ -1,26 +1,17 @@
-//! `avad eval`: audio, video and joint results on a labelled dataset, as Tables 7 and 8 and
-//! Figure 5 of the paper report them, under an evaluation protocol that cannot flatter.
+//! `avad eval`: audio, video and joint results on a labelled dataset, beside the paper's.
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
-use avad_data::open_dataset;
-use avad_eval::markdown_table;
-use avad_eval::metrics::Roc;
-use avad_media::write_atomic;
-use avad_model::burn::module::Module;
-use avad_model::burn::tensor::Device;
-use avad_model::device::Accelerator;
-use avad_model::fusion::{fit_fusion, FusionNetConfig, FusionSamples};
-use avad_model::train::{copy_weights, Silent, TrainSettings};
-use serde::Serialize;
+use anyhow::{Context, Result};
+use avad::avad_data::open_dataset;
+use avad::clips::select_clips;
+use avad::evaluate::EvaluationContext;
+use avad::{evaluate, score_clips, ClipScores, FusionConfig};
 
-use crate::report::{html_report, Figure};
-use crate::score::{
-    load_models, modality_rows, plot_clips, pooled_labels, pooled_regularity, score_clips,
-    select_clips, smoothing_sentence, write_rocs, write_scores, ClipScores, Loaded, MetricsRow,
-    Selection,
-};
+use crate::args;
+use crate::out_dir::{refuse_out_inside_inputs, OutDir};
+use crate::progress::Bars;
+use crate::score::{with_advice, Selection};
 
 /// Evaluate trained models on a labelled dataset: audio alone, video alone and both fused.
 ///
@@ -51,7 +42,7 @@ pub struct Args {
     #[command(flatten)]
     select: Selection,
     /// Epochs of each leave-one-clip-out fusion net.
-    #[arg(long, default_value_t = 20, value_parser = crate::score::at_least_one)]
+    #[arg(long, default_value_t = 20, value_parser = args::at_least_one)]
     fusion_epochs: usize,
     /// Fusion nets per fold, seeded --fusion-seed, --fusion-seed + 1, …: a frame's
     /// P(anomalous) is their mean (one net's result moves with its seed and the build;
@@ -63,246 +54,43 @@ pub struct Args {
     fusion_seed: u64,
 }
 
-/// The paper's UCSD Ped2 results (Table 7: precision, recall, accuracy, F1; Table 8: AUC
-/// and EER, given for the joint model only).
-#[derive(Serialize, Clone, Copy)]
-pub struct PaperRow {
-    pub modality: &'static str,
-    pub precision: f64,
-    pub recall: f64,
-    pub accuracy: f64,
-    pub f1: f64,
-    pub auc: Option<f64>,
-    pub eer: Option<f64>,
-}
-
-pub const PAPER_PED2_ROWS: [PaperRow; 3] = [
-    PaperRow {
-        modality: "audio",
-        precision: 0.9436,
-        recall: 0.9502,
-        accuracy: 0.9128,
-        f1: 0.9469,
-        auc: None,
-        eer: None,
-    },
-    PaperRow {
-        modality: "video",
-        precision: 0.9061,
-        recall: 0.8128,
-        accuracy: 0.7861,
-        f1: 0.8569,
-        auc: None,
-        eer: None,
-    },
-    PaperRow {
-        modality: "joint",
-        precision: 0.9666,
-        recall: 0.9546,
-        accuracy: 0.9259,
-        f1: 0.9605,
-        auc: Some(0.931),
-        eer: Some(0.081),
-    },
-];
-
-#[derive(Serialize)]
-struct Results<'a> {
-    dataset: String,
-    frames: usize,
-    anomalous_frames: usize,
-    clips: usize,
-    models: Vec<String>,
-    protocol: &'static str,
-    /// `--smooth`: the Gaussian's standard deviation over each clip's regularity scores, in frames (0: none).
-    smoothing_frames: f64,
-    /// The Table 4 net: nets averaged per fold, their first seed, epochs.
-    fusion_seeds: u64,
-    fusion_seed: u64,
-    fusion_epochs: usize,
-    rows: &'a [MetricsRow],
-    paper_ucsd_ped2: &'a [PaperRow],
-}
-
-const PROTOCOL: &str = "Frame-level, pooled over all test frames. Audio models never score a clip they were \
-trained on (leave-one-clip-out on Ped2); the fusion net is trained leave-one-clip-out on the other clips' labels; \
-calibrated scores use only normal data held out at training time.";
-
 pub fn run(args: &Args) -> Result<()> {
-    crate::score::refuse_out_inside_inputs(&args.out, &args.dataset, &args.models)?;
-    let fusion_seeds = args.fusion_seed
-        ..args
-            .fusion_seed
-            .checked_add(args.fusion_seeds)
-            .context("--fusion-seed plus --fusion-seeds is past the largest seed")?;
-    let device = args
-        .select
-        .device
-        .parse::<Accelerator>()?
-        .inference_device()?;
-    let models = load_models(&args.models, &device, args.select.video_score)?;
+    refuse_out_inside_inputs(&args.out, &args.dataset, &args.models)?;
+    let fusion = FusionConfig {
+        epochs: args.fusion_epochs,
+        seeds: args.fusion_seed
+            ..args
+                .fusion_seed
+                .checked_add(args.fusion_seeds)
+                .context("--fusion-seed plus --fusion-seeds is past the largest seed")?,
+    };
+    let (models, device) = args.select.load_models(&args.models)?;
     let dataset = open_dataset(&args.dataset)?;
-    let clips = select_clips(&dataset, &args.select, &args.dataset)?;
+    let clips = select_clips(&dataset, &args.select.clips(), &args.dataset)?;
     if clips.iter().all(|c| c.labels.is_none()) {
-        bail!(
+        anyhow::bail!(
             "{}: the selected clips have no labels to evaluate against",
             args.dataset.display()
         );
     }
-    let out_dir = crate::out_dir::OutDir::create(&args.out)?;
-    let (results, _) = score_clips(&clips, &models, &args.select, &device)?;
-    let results: Vec<ClipScores> = results.into_iter().filter(|c| c.labels.is_some()).collect();
-    let Some(labels) = pooled_labels(&results) else {
-        bail!(
-            "{}: the labelled frames are all of one class; AUC and EER are undefined",
-            args.dataset.display()
-        );
-    };
-    let mut rows = modality_rows(&results, &models, &labels)?;
-    let mut joint_curves: Vec<(String, Vec<Vec<f64>>)> = Vec::new();
-    // The fused regularity scores per frame, for scores.csv.
-    let mut joint_columns: Vec<(String, Vec<f64>)> = Vec::new();
-    if models.len() == 2 && results.len() < 2 {
-        eprintln!("one labelled clip: the fusion net, trained leave-one-clip-out, needs two or more; only the label-free fusion is reported");
-    }
-    if models.len() == 2 {
-        let audio = models
-            .iter()
-            .position(|m| m.modality() == "audio")
-            .context("one audio model")?;
-        let video = 1 - audio;
-        for calibrated in [false, true] {
-            let norm = if calibrated {
-                "calibrated"
-            } else {
-                "per-video min-max"
-            };
-            let gamma = |m: &Loaded| -> Result<f64> {
-                if calibrated {
-                    m.normal_gamma()
-                } else {
-                    Ok(m.paper_gamma())
-                }
-            };
-            let (ga, gv) = (gamma(&models[audio])?, gamma(&models[video])?);
-            // Label-free: the mean of the two regularity scores, at the mean of the two γ
-            // (what `avad watch` decides with).
-            let a = pooled_regularity(&results, audio, calibrated);
-            let v = pooled_regularity(&results, video, calibrated);
-            let mean: Vec<f64> = a.iter().zip(&v).map(|(x, y)| 0.5 * (x + y)).collect();
-            let g = 0.5 * (ga + gv);
-            rows.push(MetricsRow::from_regularity(
-                "joint (mean)",
-                norm,
-                &mean,
-                &labels,
-                g,
-                "the mean of the audio and video γ",
-            )?);
-            let column = if calibrated { "calibrated" } else { "minmax" };
-            joint_columns.push((format!("joint_mean_regularity_{column}"), mean));
-            if results.len() < 2 {
-                continue;
-            }
-            let p = fuse_leave_one_clip_out(
-                &results,
-                (audio, video),
-                calibrated,
-                args.fusion_epochs,
-                fusion_seeds.clone(),
-            )?;
-            rows.push(MetricsRow::from_probability(
-                "joint (Table 4 net)",
-                norm,
-                &p,
-                &labels,
-            )?);
-            let regularity: Vec<f64> = p.iter().map(|x| 1.0 - x).collect();
-            if calibrated {
-                // Figure 5's joint curve: 1 − P(anomalous), per clip.
-                let mut per_clip = Vec::new();
-                let mut at = 0;
-                for c in &results {
-                    let n = c.modalities[0].errors.len();
-                    per_clip.push(regularity[at..at + n].to_vec());
-                    at += n;
-                }
-                joint_curves.push(("joint, 1 − P(anomalous)".to_string(), per_clip));
-            }
-            joint_columns.push((format!("joint_net_regularity_{column}"), regularity));
-        }
-    }
-
-    let names: Vec<String> = results.iter().map(ClipScores::file_stem).collect();
+    let out_dir = OutDir::create(&args.out)?;
+    let bars = Bars::default();
+    let scored =
+        score_clips(&models, &clips, &args.select.config(), &device, &bars).map_err(with_advice)?;
+    let evaluation = evaluate(scored.clips, &models, &fusion, &bars)
+        .with_context(|| args.dataset.display().to_string())?;
+    let names: Vec<String> = evaluation.clips.iter().map(ClipScores::file_stem).collect();
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     out_dir.remove_stale(&[], &names)?;
-    write_scores(&args.out, &models, &results, &joint_columns)?;
-    plot_clips(&args.out.join("plots"), &results, &joint_curves)?;
-    let rocs: Vec<(String, Roc)> = rows
-        .iter()
-        .map(|(r, roc)| (format!("{}, {}", r.modality, r.normalisation), roc.clone()))
-        .collect();
-    write_rocs(&args.out, &rocs)?;
-    let metric_rows: Vec<MetricsRow> = rows.iter().map(|(r, _)| r.clone()).collect();
-    let anomalous = labels.iter().filter(|&&l| l).count();
-    let mut md = format!(
-        "# avad evaluation: {}\n\n{} frames of {} clips, {anomalous} anomalous. {PROTOCOL} {}\n\nModels: {}.\n\n",
-        args.dataset.display(),
-        labels.len(),
-        results.len(),
-        smoothing_sentence(args.select.smooth),
-        models.iter().map(Loaded::describe).collect::<Vec<_>>().join("; ")
-    );
-    md.push_str(&markdown_table(
-        &metric_rows
-            .iter()
-            .map(MetricsRow::table_row)
-            .collect::<Vec<_>>(),
-    ));
-    md.push_str("\nThresholds γ (a frame is anomalous when s_r < γ):\n\n");
-    for r in &metric_rows {
-        md.push_str(&format!(
-            "- {}, {}: γ = {:.3}, {}\n",
-            r.modality, r.normalisation, r.threshold_gamma, r.threshold_source
-        ));
-    }
-    md.push_str("\nThe paper on UCSD Ped2 (Tables 7 and 8; AUC and EER given for the joint model only):\n\n");
-    md.push_str(&paper_table());
-    let results_json = Results {
-        dataset: args.dataset.display().to_string(),
-        frames: labels.len(),
-        anomalous_frames: anomalous,
-        clips: results.len(),
-        models: models.iter().map(Loaded::describe).collect(),
-        protocol: PROTOCOL,
-        smoothing_frames: args.select.smooth,
-        fusion_seeds: args.fusion_seeds,
-        fusion_seed: args.fusion_seed,
-        fusion_epochs: args.fusion_epochs,
-        rows: &metric_rows,
-        paper_ucsd_ped2: &PAPER_PED2_ROWS,
-    };
-    write_atomic(&args.out.join("results.md"), md.as_bytes()).context("writing results.md")?;
-    write_atomic(
-        &args.out.join("results.json"),
-        serde_json::to_string_pretty(&results_json)?.as_bytes(),
-    )
-    .context("writing results.json")?;
-    let mut figures = vec![Figure {
-        title: "Frame-level ROC".into(),
-        png: args.out.join("roc.png"),
-    }];
-    for c in &results {
-        figures.push(Figure {
-            title: format!("{}: regularity scores, ground truth shaded", c.name),
-            png: args
-                .out
-                .join("plots")
-                .join(format!("{}.png", c.file_stem())),
-        });
-    }
-    let html = html_report("avad evaluation", &md, &figures)?;
-    write_atomic(&args.out.join("report.html"), html.as_bytes()).context("writing report.html")?;
+    let md = evaluation.write(
+        &args.out,
+        &EvaluationContext {
+            dataset: &args.dataset,
+            models: &models,
+            smoothing_frames: args.select.smooth,
+            fusion: &fusion,
+        },
+    )?;
     out_dir.keep();
     println!("{md}");
     eprintln!(
@@ -310,209 +98,4 @@ pub fn run(args: &Args) -> Result<()> {
         args.out.display()
     );
     Ok(())
-}
-
-/// The paper's Ped2 rows as a Markdown table.
-pub fn paper_table() -> String {
-    let mut t = String::from("| modality | AUC (%) | EER (%) | precision (%) | recall (%) | accuracy (%) | F1 (%) |\n|---|---:|---:|---:|---:|---:|---:|\n");
-    let pct = |v: Option<f64>| v.map_or("–".to_string(), |v| format!("{:.1}", 100.0 * v));
-    for r in PAPER_PED2_ROWS {
-        t.push_str(&format!(
-            "| {} | {} | {} | {:.1} | {:.1} | {:.1} | {:.1} |\n",
-            r.modality,
-            pct(r.auc),
-            pct(r.eer),
-            100.0 * r.precision,
-            100.0 * r.recall,
-            100.0 * r.accuracy,
-            100.0 * r.f1
-        ));
-    }
-    t
-}
-
-/// P(anomalous) of every labelled frame (in [`pooled_labels`] order) from fusion nets
-/// trained leave-one-clip-out: clip k's frames are decided by nets fitted on the other
-/// clips' frames only, one per seed, whose P are averaged.
-fn fuse_leave_one_clip_out(
-    results: &[ClipScores],
-    (audio, video): (usize, usize),
-    calibrated: bool,
-    epochs: usize,
-    seeds: std::ops::Range<u64>,
-) -> Result<Vec<f64>> {
-    let rows_of = |c: &ClipScores| -> Vec<(Vec<f64>, bool)> {
-        let pick = |i: usize| {
-            let m = &c.modalities[i];
-            if calibrated {
-                &m.regularity_calibrated
-            } else {
-                &m.regularity_minmax
-            }
-        };
-        let (a, v) = (pick(audio), pick(video));
-        let labels = c.labels.as_deref().unwrap_or(&[]);
-        a.iter()
-            .zip(v)
-            .zip(labels)
-            .map(|((x, y), &l)| (vec![1.0 - x, 1.0 - y], l))
-            .collect()
-    };
-    let per_clip: Vec<Vec<(Vec<f64>, bool)>> = results.iter().map(rows_of).collect();
-    if per_clip.len() < 2 {
-        bail!("leave-one-clip-out fusion needs at least two labelled clips");
-    }
-    let seeds: Vec<u64> = seeds.collect();
-    let bar = crate::train::counter_bar((per_clip.len() * seeds.len()) as u64, "fusion nets");
-    bar.set_message(format!(
-        "fusion ({})",
-        if calibrated { "calibrated" } else { "min-max" }
-    ));
-    // One net per (held-out clip, seed), fitted on as many threads as there are cores: a
-    // net is too small to keep two cores busy alone. Each net's P is the same as when
-    // fitted alone (`fit_fusion`), and they are summed below in seed order, so the result
-    // does not depend on the threads.
-    let jobs: Vec<(usize, u64)> = (0..per_clip.len())
-        .flat_map(|k| seeds.iter().map(move |&s| (k, s)))
-        .collect();
-    // Each fold's training rows (every clip but the held-out one), built once for its seeds.
-    let folds: Vec<FusionSamples> = (0..per_clip.len())
-        .map(|k| FusionSamples {
-            train: per_clip
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| *i != k)
-                .flat_map(|(_, r)| r.clone())
-                .collect(),
-            validation: Vec::new(),
-        })
-        .collect();
-    let fit = |(k, seed): (usize, u64)| -> Result<Vec<f64>> {
-        let settings = TrainSettings {
-            epochs,
-            batch_size: 256,
-            learning_rate: 1e-3,
-            patience: 0,
-            seed,
-        };
-        let plain = Device::flex();
-        let net = fit_fusion(
-            &folds[k],
-            &settings,
-            &Device::flex().autodiff(),
-            &mut Silent,
-        )?;
-        let net = copy_weights(&net, FusionNetConfig::new().init(&plain))?.valid();
-        let x: Vec<Vec<f64>> = per_clip[k].iter().map(|r| r.0.clone()).collect();
-        Ok(net.predict(&x, &plain)?)
-    };
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(jobs.len());
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    // Each worker takes the next job until none is left or one fails, and returns what it
-    // fitted, by job number.
-    let mut finished: Vec<(usize, Result<Vec<f64>>)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..workers)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut mine = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                        let Some(&job) = jobs.get(i) else { break };
-                        let result = fit(job);
-                        let failed = result.is_err();
-                        mine.push((i, result));
-                        bar.inc(1);
-                        if failed {
-                            // The others stop at their next job.
-                            next.store(jobs.len(), std::sync::atomic::Ordering::SeqCst);
-                            break;
-                        }
-                    }
-                    mine
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect()
-    });
-    bar.finish_and_clear();
-    finished.sort_by_key(|(i, _)| *i);
-    // A failure is reported as itself, not as the nets it kept from being fitted.
-    let mut per_job = Vec::with_capacity(jobs.len());
-    for (_, result) in finished {
-        per_job.push(result?);
-    }
-    if per_job.len() < jobs.len() {
-        bail!("a fusion net was not fitted");
-    }
-    let mut p = Vec::new();
-    for (k, held_out) in per_clip.iter().enumerate() {
-        let mut sum = vec![0.0; held_out.len()];
-        for q in &per_job[k * seeds.len()..(k + 1) * seeds.len()] {
-            for (s, q) in sum.iter_mut().zip(q) {
-                *s += q;
-            }
-        }
-        p.extend(sum.iter().map(|s| s / seeds.len() as f64));
-    }
-    Ok(p)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::score::ModalityScores;
-
-    fn clip(name: &str, seed: u64, frames: usize) -> ClipScores {
-        let mut state = seed;
-        let mut next = || {
-            state = state
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1);
-            (state >> 11) as f64 / (1u64 << 53) as f64
-        };
-        let labels: Vec<bool> = (0..frames).map(|f| f >= frames / 2).collect();
-        let scores = |modality: &str, next: &mut dyn FnMut() -> f64| {
-            let r: Vec<f64> = labels
-                .iter()
-                .map(|&l| if l { 0.3 } else { 0.7 } + 0.4 * (next() - 0.5))
-                .collect();
-            ModalityScores {
-                modality: modality.into(),
-                errors: r.iter().map(|v| 1.0 - v).collect(),
-                regularity_minmax: r.clone(),
-                regularity_calibrated: r,
-            }
-        };
-        let modalities = vec![scores("audio", &mut next), scores("video", &mut next)];
-        ClipScores {
-            name: name.into(),
-            labels: Some(labels),
-            modalities,
-        }
-    }
-
-    /// Each clip's P comes from a net that never saw its labels: flipping one clip's
-    /// labels leaves its own P as it was and changes the others'.
-    #[test]
-    fn a_clips_fusion_never_sees_its_own_labels() {
-        let mut clips = vec![clip("a", 1, 30), clip("b", 2, 30), clip("c", 3, 30)];
-        let before = fuse_leave_one_clip_out(&clips, (0, 1), true, 3, 1..2).unwrap();
-        assert_eq!(before.len(), 90);
-        for l in clips[0].labels.as_mut().unwrap() {
-            *l = !*l;
-        }
-        let after = fuse_leave_one_clip_out(&clips, (0, 1), true, 3, 1..2).unwrap();
-        assert_eq!(
-            before[..30],
-            after[..30],
-            "clip a's own labels reached its net"
-        );
-        assert_ne!(before[30..60], after[30..60]);
-        assert_ne!(before[60..], after[60..]);
-    }
 }

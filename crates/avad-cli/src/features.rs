@@ -33,7 +33,7 @@ pub fn run(args: &Args) -> Result<()> {
     let video_track = is_video_path(&args.audio) || is_stream_url(&source);
     let audio = Audio {
         sample_rate: config.sample_rate,
-        samples: crate::train_audio::decode_mono(&args.audio, video_track, config.sample_rate)?,
+        samples: avad::clips::decode_mono(&args.audio, video_track, config.sample_rate)?,
     };
     let matrix =
         extract(&audio.samples, &config).with_context(|| args.audio.display().to_string())?;

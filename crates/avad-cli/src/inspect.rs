@@ -11,7 +11,8 @@ use avad_model::model_dir::{FrameScore, CARD_FILE, WEIGHTS_FILE};
 use avad_model::train::EpochRecord;
 use serde_json::json;
 
-use crate::score::{load_models, Loaded, NORMAL_PERCENTILE};
+use avad::models::{Model, Models, NORMAL_PERCENTILE};
+use avad::train::count;
 
 /// Print what avad sees in PATH: its kind, clips, frames, frame size, frame
 /// rate, audio (rate, channels, duration) and label counts.
@@ -34,16 +35,6 @@ pub struct Args {
     /// their audio either way).
     #[arg(long, short)]
     clips: bool,
-}
-
-impl Args {
-    pub fn for_path(path: &std::path::Path) -> Self {
-        Args {
-            path: path.to_path_buf(),
-            json: false,
-            clips: false,
-        }
-    }
 }
 
 pub fn run(args: &Args) -> Result<()> {
@@ -108,12 +99,13 @@ pub fn run(args: &Args) -> Result<()> {
 fn inspect_model(dir: &Path, as_json: bool) -> Result<()> {
     let device = Device::flex();
     let paths = [dir.to_path_buf()];
-    let loaded = load_models(&paths, &device, None)?;
-    let Some(first) = loaded.first() else {
+    let loaded = Models::load(&paths, &device, None)?;
+    let Some(first) = loaded.iter().next() else {
         bail!("{}: no model", dir.display());
     };
     let v = match first {
-        Loaded::Visual { model, score, .. } => {
+        Model::Visual(visual) => {
+            let (model, score) = (&visual.model, &visual.score);
             let card = &model.card;
             let p = &card.preset;
             let t = &card.training;
@@ -149,8 +141,8 @@ fn inspect_model(dir: &Path, as_json: bool) -> Result<()> {
                 "normal_gamma": gammas,
             })
         }
-        Loaded::Audio { model, .. } => {
-            let card = &model.card;
+        Model::Audio(audio) => {
+            let card = &audio.model.card;
             let p = &card.preset;
             let folds: Vec<_> = card
                 .folds
@@ -260,7 +252,7 @@ fn print_model(v: &serde_json::Value) {
             .any(|f| f["validation_clips"].as_u64() != Some(0));
         println!(
             "  {}; label-free γ {:.3} (s_r of the {NORMAL_PERCENTILE}th percentile of {} normal errors{})",
-            crate::count(folds.len(), "fold"),
+            count(folds.len(), "fold"),
             v["normal_gamma"].as_f64().unwrap_or(f64::NAN),
             if held_out {
                 "held-out"
@@ -284,10 +276,10 @@ fn print_model(v: &serde_json::Value) {
     }
 }
 
-/// [`crate::count`] of a number in a model card (as it stands there, should it not be one).
+/// [`count`] of a number in a model card (as it stands there, should it not be one).
 fn count_of(n: &serde_json::Value, noun: &str) -> String {
     match n.as_u64() {
-        Some(k) => crate::count(k as usize, noun),
+        Some(k) => count(k as usize, noun),
         None => format!("{n} {noun}s"),
     }
 }
@@ -413,8 +405,8 @@ fn print_dataset(ds: &Dataset, audio: &DatasetAudio, every_clip: bool) {
         };
         println!(
             "{name}: {}, {}",
-            crate::count(clips.len(), "clip"),
-            crate::count(frames, "frame")
+            count(clips.len(), "clip"),
+            count(frames, "frame")
         );
         let mut sizes: Vec<String> = clips
             .iter()
@@ -450,7 +442,7 @@ fn print_dataset(ds: &Dataset, audio: &DatasetAudio, every_clip: bool) {
                     "    {:<12} {} {} ({:.2} s){anomalies}",
                     c.name,
                     video_kind(c),
-                    crate::count(c.frames(), "frame"),
+                    count(c.frames(), "frame"),
                     c.duration_s()
                 );
                 if let (Some(src), Some(a)) = (&c.audio, a) {

@@ -1,4 +1,5 @@
-//! The `avad` binary: a thin layer of subcommands over the library crates.
+//! The `avad` binary: a thin layer of subcommands over the `avad` library: arguments,
+//! progress bars, output folders and Ctrl-C.
 
 use std::process::ExitCode;
 
@@ -7,21 +8,18 @@ use clap::{Parser, Subcommand};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod args;
 mod calibrate;
 mod demo;
 mod eval;
-mod evidence;
 mod features;
 mod inspect;
 mod interrupt;
-mod live_audio;
 mod out_dir;
 mod progress;
-mod report;
 mod score;
 mod synth;
 mod train;
-mod train_audio;
 mod watch;
 
 /// avad finds anomalous events in surveillance recordings by watching and
@@ -84,19 +82,4 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Demo(args) => demo::run(&args),
         Command::Watch(args) => watch::run(&args),
     }
-}
-
-/// "1 clip", "3 clips": `n` with its noun, in the plural unless it is one.
-pub fn count(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
-}
-
-/// Runs the command line `argv` (starting with "avad") in this process.
-pub fn dispatch(argv: &[&str]) -> anyhow::Result<()> {
-    let cli = Cli::try_parse_from(argv).map_err(|e| anyhow::anyhow!("{}", e.to_string().trim()))?;
-    run(cli.command)
 }

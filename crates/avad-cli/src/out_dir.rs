@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
+use avad::avad_model::model_dir::CARD_FILE;
 
 /// An output folder. Dropped without [`OutDir::keep`] (the command failed), it removes the
 /// folders it made that are still empty, and nothing else: never a file, never a folder
@@ -143,6 +144,74 @@ pub fn remove_empty_folders(dir: &Path) {
     }
     // Fails, as it should, on a folder with a file left in it.
     let _ = std::fs::remove_dir(dir);
+}
+
+/// `out` may not lie inside the dataset or a model folder.
+pub fn refuse_out_inside_inputs(out: &Path, dataset: &Path, models: &[PathBuf]) -> Result<()> {
+    let mut inputs = vec![("the dataset", dataset)];
+    inputs.extend(models.iter().map(|m| ("the model", m.as_path())));
+    refuse_inside(out, &inputs)
+}
+
+/// Refuses to train a `kind` model into `out` when it already holds a trained model, unless
+/// `resume` continues its `checkpoints` (which must be there, and of the same kind), so a
+/// finished model is never overwritten by accident.
+pub fn refuse_trained_model(out: &Path, resume: bool, checkpoints: &str, kind: &str) -> Result<()> {
+    let card = out.join(CARD_FILE);
+    // A run stopped before its card was written leaves only checkpoints: a visual run's
+    // `checkpoint/checkpoint.json`, an audio run's `checkpoint/FOLD/checkpoint.json` (FOLD
+    // `all`, or a clip such as `test/Test001`).
+    let checkpoint = out.join("checkpoint");
+    let visual_checkpoint = checkpoint.join("checkpoint.json").is_file();
+    fn below(dir: &Path, depth: usize) -> bool {
+        depth > 0
+            && std::fs::read_dir(dir).is_ok_and(|entries| {
+                entries.flatten().any(|e| {
+                    let p = e.path();
+                    p.is_dir() && (p.join("checkpoint.json").is_file() || below(&p, depth - 1))
+                })
+            })
+    }
+    let audio_checkpoint = below(&checkpoint, 2);
+    let other = match kind {
+        "visual" if audio_checkpoint && !visual_checkpoint => Some("audio"),
+        "audio" if visual_checkpoint => Some("visual"),
+        _ => None,
+    };
+    if let Some(other) = other {
+        bail!(
+            "{}: holds the checkpoints of {} training run; choose another --out",
+            out.display(),
+            avad::avad_model::model_dir::article(other)
+        );
+    }
+    if !card.exists() {
+        return Ok(());
+    }
+    if !resume {
+        bail!(
+            "{}: already holds a trained model; choose another --out (or --resume to continue its {checkpoints})",
+            out.display()
+        );
+    }
+    let held = std::fs::read_to_string(&card)
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|v| v["kind"].as_str().map(str::to_string));
+    if let Some(held) = held.filter(|h| h != kind) {
+        bail!(
+            "{}: holds {} model: no {kind} training to resume; choose another --out",
+            out.display(),
+            avad::avad_model::model_dir::article(&held)
+        );
+    }
+    if !out.join("checkpoint").is_dir() {
+        bail!(
+            "{}: holds a trained model and no checkpoint to resume; choose another --out",
+            out.display()
+        );
+    }
+    Ok(())
 }
 
 #[cfg(test)]

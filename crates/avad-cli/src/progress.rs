@@ -7,7 +7,8 @@ use std::io::{self, IsTerminal, Write};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressDrawTarget, TermLike};
+use avad::avad_model::train::{EpochRecord, Progress as TrainProgress};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle, TermLike};
 
 /// How often a bar writes its line when stderr is not a terminal.
 pub const LOG_EVERY: Duration = Duration::from_secs(15);
@@ -100,6 +101,201 @@ impl<W: Write + Send + std::fmt::Debug> TermLike for LogLines<W> {
             st.last = Some((Instant::now(), line.to_string()));
             st.out.flush()
         })
+    }
+}
+
+/// The command line's [`avad::Progress`]: a counting bar per stage, a bar per training
+/// epoch (or per audio fold over its epochs), notes on stderr.
+#[derive(Default)]
+pub struct Bars {
+    current: Mutex<Option<ProgressBar>>,
+}
+
+impl Bars {
+    fn with(&self, f: impl FnOnce(&ProgressBar)) {
+        let current = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(bar) = current.as_ref() {
+            f(bar);
+        }
+    }
+}
+
+/// A bar counting `total` items.
+pub fn counter_bar(total: u64, message: &str) -> ProgressBar {
+    let bar = bar(total);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{msg:30} [{bar:30}] {pos}/{len} {elapsed_precise}, {eta} left",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    bar.set_message(message.to_string());
+    bar
+}
+
+impl avad::Progress for Bars {
+    fn stage(&self, what: &str, total: u64) {
+        let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(old) = current.take() {
+            old.finish_and_clear();
+        }
+        *current = Some(counter_bar(total, what));
+    }
+
+    fn message(&self, message: &str) {
+        self.with(|b| b.set_message(message.to_string()));
+    }
+
+    fn advance(&self, steps: u64) {
+        self.with(|b| b.inc(steps));
+    }
+
+    fn set_done(&self, done: u64) {
+        self.with(|b| b.set_position(done));
+    }
+
+    fn finish(&self) {
+        let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(old) = current.take() {
+            old.finish_and_clear();
+        }
+    }
+
+    fn note(&self, line: &str) {
+        let current = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        match current.as_ref() {
+            Some(bar) => bar.suspend(|| eprintln!("{line}")),
+            None => eprintln!("{line}"),
+        }
+    }
+
+    fn training(&self, label: &str) -> Box<dyn TrainProgress + '_> {
+        if label == "visual" {
+            Box::new(EpochBars::default())
+        } else {
+            Box::new(FoldBar {
+                label: label.to_string(),
+                bar: None,
+            })
+        }
+    }
+}
+
+/// Draws training progress: a bar per epoch with the running loss and the time left.
+#[derive(Default)]
+struct EpochBars {
+    bar: Option<ProgressBar>,
+    epochs: usize,
+    loss_sum: f64,
+}
+
+impl EpochBars {
+    fn clear(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Drop for EpochBars {
+    fn drop(&mut self) {
+        self.clear();
+    }
+}
+
+impl TrainProgress for EpochBars {
+    fn epoch_started(&mut self, epoch: usize, epochs: usize, batches: usize) {
+        self.clear();
+        let bar = bar(batches as u64);
+        bar.set_style(
+            ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} batches, {msg}, {elapsed_precise}, {eta} left")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        bar.set_prefix(format!("{epoch}/{epochs}"));
+        bar.set_message("loss -");
+        self.bar = Some(bar);
+        self.epochs = epochs;
+        self.loss_sum = 0.0;
+    }
+
+    fn batch_done(&mut self, batch: usize, loss: f64) {
+        self.loss_sum += loss;
+        if let Some(bar) = &self.bar {
+            bar.set_message(format!("loss {:.5}", self.loss_sum / batch as f64));
+            bar.inc(1);
+        }
+    }
+
+    fn epoch_done(&mut self, r: &EpochRecord, best: bool) {
+        self.clear();
+        let left = (self.epochs - r.epoch) as f64 * r.seconds / 60.0;
+        eprintln!(
+            "epoch {}/{}: train loss {:.5}{}{} in {:.0} s (at most {left:.0} min left)",
+            r.epoch,
+            self.epochs,
+            r.train_loss,
+            r.validation_loss
+                .map(|v| format!(", validation loss {v:.5}"))
+                .unwrap_or_default(),
+            if best { " (best)" } else { "" },
+            r.seconds,
+        );
+    }
+
+    fn resumed(&mut self, epoch: usize) {
+        eprintln!("resuming after epoch {epoch}");
+    }
+}
+
+/// One bar per audio fold over its epochs, with the last losses and the time left.
+struct FoldBar {
+    label: String,
+    bar: Option<ProgressBar>,
+}
+
+impl Drop for FoldBar {
+    fn drop(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl TrainProgress for FoldBar {
+    fn epoch_started(&mut self, epoch: usize, epochs: usize, _batches: usize) {
+        let bar = self.bar.get_or_insert_with(|| {
+            let bar = bar(epochs as u64);
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{prefix} [{bar:30}] epoch {pos}/{len}, {msg}, {elapsed_precise}, {eta} left",
+                )
+                .expect("valid template")
+                .progress_chars("=> "),
+            );
+            bar.set_prefix(self.label.clone());
+            bar.set_message("loss -");
+            bar
+        });
+        bar.set_position(epoch as u64 - 1);
+    }
+
+    fn epoch_done(&mut self, r: &EpochRecord, _best: bool) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(format!(
+                "loss {:.5}{}",
+                r.train_loss,
+                r.validation_loss
+                    .map(|v| format!(" / validation {v:.5}"))
+                    .unwrap_or_default()
+            ));
+            bar.set_position(r.epoch as u64);
+        }
+    }
+
+    fn resumed(&mut self, epoch: usize) {
+        eprintln!("{}: resuming after epoch {epoch}", self.label);
     }
 }
 

@@ -3,11 +3,10 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use avad_data::synthetic::{write_dataset_reporting, SceneLook};
+use avad::avad_data::synthetic::{write_dataset_reporting, SceneLook};
 
 /// Write the synthetic audio-visual scene, deterministic by seed, as a
-/// generic dataset (train/ normal clips, test/ clips with anomalies), then
-/// show what avad sees in it.
+/// generic dataset (train/ normal clips, test/ clips with anomalies).
 ///
 /// Normal: people walking along a walkway, ambient sound and footsteps.
 /// Anomalies: a bicycle, a cart, a skater (each with its own sound), and
@@ -54,10 +53,10 @@ pub fn run(args: &Args) -> Result<()> {
         ambient_rms: args.ambient_rms,
         anomaly_speed: args.anomaly_speed,
     };
-    let _interrupt = avad_data::synthetic::temp_dir(&args.out)
+    let _interrupt = avad::avad_data::synthetic::temp_dir(&args.out)
         .map(|t| crate::interrupt::register(&t, crate::interrupt::Leftover::Tree));
     let total = u64::from(args.train) + u64::from(args.test);
-    let bar = crate::train::counter_bar(total, "writing clips");
+    let bar = crate::progress::counter_bar(total, "writing clips");
     let clips = write_dataset_reporting(
         &args.out,
         args.seed,
@@ -83,5 +82,9 @@ pub fn run(args: &Args) -> Result<()> {
             events.join(", ")
         );
     }
-    crate::inspect::run(&crate::inspect::Args::for_path(&args.out))
+    eprintln!(
+        "see what avad sees in it with `avad inspect {}`",
+        args.out.display()
+    );
+    Ok(())
 }

@@ -10,6 +10,7 @@ pub mod audio;
 mod error;
 pub mod frames;
 pub mod resample;
+pub mod source;
 pub mod video;
 
 pub use atomic::write_atomic;

@@ -12,11 +12,14 @@
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
 use avad_eval::plots::{write_score_curve, ScoreCurve, Series};
 
+use super::detector::Decision;
+use super::event::{Event, EventSink};
+use crate::error::{Context, Error, Result};
+
 /// One frame as the evidence keeps it.
-pub struct Kept {
+struct Kept {
     pub frame: usize,
     pub t: f64,
     pub pixels: Vec<u8>,
@@ -26,6 +29,8 @@ pub struct Kept {
     pub anomalous: bool,
 }
 
+/// The evidence writer: an [`EventSink`] that saves each episode when it ends and names
+/// its folder in the `end` event (so it must come before the sinks that print events).
 pub struct Evidence {
     dir: PathBuf,
     side: usize,
@@ -85,7 +90,7 @@ impl Evidence {
 
     /// A new connection to the source: its frames start at `first`, at `fps`, and its
     /// sound starts afresh.
-    pub fn segment(&mut self, first: usize, fps: f64) {
+    fn segment(&mut self, first: usize, fps: f64) {
         self.segment_first = first;
         self.fps = fps;
         self.pre = fps.round().max(1.0) as usize;
@@ -95,7 +100,7 @@ impl Evidence {
     }
 
     /// Sound released by the audio scorer, continuing the segment's.
-    pub fn add_sound(&mut self, samples: Vec<f32>) {
+    fn add_sound(&mut self, samples: Vec<f32>) {
         self.sound.extend(samples);
         // Keep what an episode of MAX_S with its lead-in can still need.
         let keep = ((Self::MAX_S + 2.0) * f64::from(SOUND_RATE)) as usize;
@@ -106,14 +111,14 @@ impl Evidence {
         }
     }
 
-    pub fn start(&mut self) {
+    fn start(&mut self) {
         let mut frames: Vec<Kept> = self.recent.drain(..).collect();
         frames.reserve(self.max_frames);
         self.episode = Some(frames);
         self.truncated = false;
     }
 
-    pub fn frame(&mut self, kept: Kept) {
+    fn keep_frame(&mut self, kept: Kept) {
         match self.episode.as_mut() {
             Some(frames) if frames.len() < self.max_frames + self.pre => frames.push(kept),
             Some(_) => self.truncated = true,
@@ -127,7 +132,7 @@ impl Evidence {
     }
 
     /// The open episode ends: writes it and returns its folder.
-    pub fn end(&mut self) -> Result<Option<PathBuf>> {
+    fn end(&mut self) -> Result<Option<PathBuf>> {
         let Some(frames) = self.episode.take() else {
             return Ok(None);
         };
@@ -149,10 +154,10 @@ impl Evidence {
         }
         if out.exists() {
             let _ = std::fs::remove_dir_all(&tmp);
-            bail!(
+            return Err(Error::invalid(format!(
                 "{}: already exists (another watch writing here?); not replaced",
                 out.display()
-            );
+            )));
         }
         std::fs::rename(&tmp, &out)
             .with_context(|| format!("{}: cannot rename {}", out.display(), tmp.display()))?;
@@ -174,7 +179,7 @@ impl Evidence {
                 image::ExtendedColorType::L8,
                 image::ImageFormat::Png,
             )
-            .with_context(|| format!("{}: cannot write", path.display()))?;
+            .map_err(|e| cannot(&path, "write", e))?;
         }
         let mut csv = String::from(
             "frame,stream_time_s,video_regularity,audio_regularity,regularity,anomalous\n",
@@ -239,7 +244,7 @@ impl Evidence {
                 let samples: Vec<f32> = self.sound.range(a..b).copied().collect();
                 let path = dir.join("sound.wav");
                 avad_data::wav::write_wav_pcm16(&path, SOUND_RATE, 1, &samples)
-                    .with_context(|| format!("{}: cannot write", path.display()))?;
+                    .map_err(|e| cannot(&path, "write", e))?;
                 sound_file = Some("sound.wav");
             }
         }
@@ -259,6 +264,50 @@ impl Evidence {
         std::fs::write(&path, serde_json::to_string_pretty(&meta)?)
             .with_context(|| format!("{}: cannot write", path.display()))?;
         Ok(())
+    }
+}
+
+impl EventSink for Evidence {
+    fn event(&mut self, event: &mut Event) -> Result<()> {
+        match event {
+            Event::Start { .. } => self.start(),
+            Event::End { evidence, .. } => {
+                *evidence = self.end()?.map(|p| p.display().to_string());
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn stretch(&mut self, first_frame: usize, fps: f64) -> Result<()> {
+        self.segment(first_frame, fps);
+        Ok(())
+    }
+
+    fn frame(&mut self, d: &Decision) -> Result<()> {
+        self.keep_frame(Kept {
+            frame: d.frame,
+            t: d.time_s,
+            pixels: d.pixels.clone(),
+            video: d.video.regularity,
+            audio: d.audio.map(|a| a.regularity),
+            regularity: d.regularity,
+            anomalous: d.anomalous,
+        });
+        Ok(())
+    }
+
+    fn sound(&mut self, samples: &[f32]) -> Result<()> {
+        self.add_sound(samples.to_vec());
+        Ok(())
+    }
+}
+
+/// `PATH: cannot WHAT: the error`.
+fn cannot(path: &Path, what: &str, error: impl std::fmt::Display) -> Error {
+    Error::Context {
+        context: format!("{}: cannot {what}", path.display()),
+        error: Box::new(Error::invalid(error.to_string())),
     }
 }
 
@@ -289,11 +338,11 @@ mod tests {
         // 2 fps: a lead-in of 2 frames, at most 60 of the episode (MAX_S = 30 s).
         ev.segment(0, 2.0);
         for f in 0..5 {
-            ev.frame(kept(f, 2.0, false));
+            ev.keep_frame(kept(f, 2.0, false));
         }
         ev.start();
         for f in 5..100 {
-            ev.frame(kept(f, 2.0, true));
+            ev.keep_frame(kept(f, 2.0, true));
         }
         let dir = ev.end().unwrap().unwrap();
         assert!(dir.ends_with("episode-0001"));
@@ -309,7 +358,7 @@ mod tests {
         // The next one is short: whole, not truncated, numbered on.
         ev.start();
         for f in 100..110 {
-            ev.frame(kept(f, 2.0, true));
+            ev.keep_frame(kept(f, 2.0, true));
         }
         let dir = ev.end().unwrap().unwrap();
         assert!(dir.ends_with("episode-0002"));

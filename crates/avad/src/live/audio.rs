@@ -13,25 +13,25 @@
 //! paper's preset) plus a feature block and a resampling block after the frame.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
-use anyhow::{Context, Result};
 use avad_data::alignment::AudioTiming;
-use avad_data::{AudioSource, Clip};
 use avad_eval::normalize::Calibration;
 use avad_features::{
     FeatureConfig, FeatureExtractor, FeatureMatrix, StreamingFeatures, N_FEATURES,
 };
 use avad_media::resample::StreamResampler;
-use avad_model::audio::{audio_errors, AudioAutoencoder, AudioError, AudioScaler};
+use avad_model::audio::{audio_errors, AudioError};
 use avad_model::burn::tensor::Device;
-use avad_model::model_dir::AudioModel;
 
-use crate::train_audio::decode_native_mono;
+use crate::clips::timing;
+use crate::error::Result;
+use crate::models::Audio;
 
-pub struct LiveAudio<'m> {
-    network: &'m AudioAutoencoder,
-    scaler: &'m AudioScaler,
-    pub calibration: &'m Calibration,
+/// The causal audio scorer of one stretch of stream.
+pub(crate) struct LiveAudio {
+    model: Arc<Audio>,
+    fold: usize,
     steps: usize,
     hop: usize,
     error: AudioError,
@@ -69,29 +69,31 @@ pub struct LiveAudio<'m> {
     owed: usize,
 }
 
-impl<'m> LiveAudio<'m> {
+impl LiveAudio {
     /// Scores with fold `fold` of `model`, for video at `fps`, sound arriving at `rate` Hz
     /// (mono).
     pub fn new(
-        model: &'m AudioModel,
+        model: Arc<Audio>,
         fold: usize,
         fps: f64,
         rate: u32,
         device: &Device,
     ) -> Result<Self> {
         let config = FeatureConfig::default();
-        let card = &model.card;
-        let f = card.folds.get(fold).context("no such audio fold")?;
+        let card = &model.model.card;
+        if fold >= card.folds.len() {
+            return Err(crate::Error::Fold {
+                model: model.path.clone(),
+                reason: format!("no fold {fold}: the model has {}", card.folds.len()),
+            });
+        }
         Ok(LiveAudio {
-            network: &model.networks[fold],
-            scaler: &f.scaler,
-            calibration: &f.training.calibration,
             steps: card.preset.steps,
             hop: card.preset.score_hop,
             error: card.preset.error,
             device: device.clone(),
             fps,
-            timing: crate::train_audio::timing(&config),
+            timing: timing(&config),
             rate: config.sample_rate,
             resampler: StreamResampler::new(rate, config.sample_rate),
             held: VecDeque::new(),
@@ -110,7 +112,14 @@ impl<'m> LiveAudio<'m> {
             pushed: 0,
             filled: 0,
             owed: 0,
+            model,
+            fold,
         })
+    }
+
+    /// The calibration of the fold's errors.
+    pub fn calibration(&self) -> &Calibration {
+        &self.model.model.card.folds[self.fold].training.calibration
     }
 
     /// Adds mono sound at the rate given to [`Self::new`].
@@ -215,7 +224,7 @@ impl<'m> LiveAudio<'m> {
         if raw.frames == 0 {
             return Ok(());
         }
-        let scaled = self.scaler.apply(&raw)?;
+        let scaled = self.model.model.card.folds[self.fold].scaler.apply(&raw)?;
         self.rows.extend_from_slice(&scaled.data);
         self.frames += raw.frames;
         self.sums.extend(std::iter::repeat_n((0.0, 0), raw.frames));
@@ -234,7 +243,7 @@ impl<'m> LiveAudio<'m> {
             data: self.window_rows(start),
         };
         let e = audio_errors(
-            self.network,
+            &self.model.model.networks[self.fold],
             &rows,
             self.steps,
             self.steps,
@@ -371,31 +380,25 @@ impl<'m> LiveAudio<'m> {
     }
 }
 
-/// Per video frame of `clip`, its audio error scored as [`LiveAudio`] scores a stream:
-/// `avad score --causal`, equal to what `avad watch` reports for the clip.
-pub fn clip_errors_causal(
-    model: &AudioModel,
+/// Per video frame of a clip of `frames` frames at `fps`, its audio error scored as
+/// [`LiveAudio`] scores a stream, from its mono sound at `rate`: what the live detector
+/// gives, for an audio model scored alone.
+pub(crate) fn clip_errors_causal(
+    model: Arc<Audio>,
     fold: usize,
-    clip: &Clip,
+    (mono, rate): (&[f32], u32),
+    (frames, fps): (usize, f64),
     device: &Device,
-) -> Result<Option<Vec<f64>>> {
-    let Some(source) = &clip.audio else {
-        return Ok(None);
-    };
-    let path = source.path();
-    let (mono, rate) = decode_native_mono(path, matches!(source, AudioSource::VideoTrack(_)))
-        .with_context(|| format!("reading the sound of clip {}", clip.name))?;
-    let skip = ((clip.audio_offset_s * f64::from(rate)).round() as usize).min(mono.len());
-    let mut live = LiveAudio::new(model, fold, clip.fps, rate, device)?;
-    live.push(&mono[skip..]);
-    let mut errors = live.advance(clip.frames())?;
-    errors.extend(live.finish(clip.frames())?);
-    anyhow::ensure!(
-        errors.len() == clip.frames() && errors.iter().enumerate().all(|(i, (j, _))| i == *j),
-        "internal: causal audio scoring of clip {} gave {} of its {} frames",
-        clip.name,
-        errors.len(),
-        clip.frames()
-    );
-    Ok(Some(errors.into_iter().map(|(_, e)| e).collect()))
+) -> Result<Vec<f64>> {
+    let mut live = LiveAudio::new(model, fold, fps, rate, device)?;
+    live.push(mono);
+    let mut errors = live.advance(frames)?;
+    errors.extend(live.finish(frames)?);
+    if errors.len() != frames || errors.iter().enumerate().any(|(i, (j, _))| i != *j) {
+        return Err(crate::Error::invalid(format!(
+            "causal audio scoring gave {} of {frames} frames",
+            errors.len()
+        )));
+    }
+    Ok(errors.into_iter().map(|(_, e)| e).collect())
 }

@@ -1,0 +1,153 @@
+//! [`Error`]: every failure of the pipeline, as a variant a caller can match. Each message
+//! is one line that names the file or the model it concerns; none names a command-line
+//! option (front ends add their own advice).
+
+use std::path::{Path, PathBuf};
+
+use avad_data::DataError;
+use avad_eval::metrics::MetricsError;
+use avad_eval::normalize::CalibrationError;
+use avad_eval::plots::PlotError;
+use avad_features::FeatureError;
+use avad_media::MediaError;
+use avad_model::model_dir::ModelDirError;
+use avad_model::train::TrainError;
+use avad_model::ModelError;
+
+/// A failure of the pipeline.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A file or folder that is not there.
+    #[error("{}: no such file or folder", path.display())]
+    Missing { path: PathBuf },
+    /// A file or folder that could not be read or written (the OS error in the message).
+    #[error("{}: {error}", path.display())]
+    Io {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    /// A recording, a frame, an audio file or a stream that cannot be decoded, or a
+    /// video given to a build without FFmpeg ([`Error::needs_ffmpeg`]).
+    #[error(transparent)]
+    Media(#[from] MediaError),
+    /// A dataset whose layout, labels or clip settings are wrong.
+    #[error(transparent)]
+    Data(#[from] DataError),
+    /// Audio features that cannot be computed.
+    #[error(transparent)]
+    Features(#[from] FeatureError),
+    /// A model directory that cannot be read or written, or a preset that is wrong.
+    #[error(transparent)]
+    ModelDir(#[from] ModelDirError),
+    /// Inputs a model refuses.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// Training that cannot go on (a checkpoint, a diverging loss).
+    #[error(transparent)]
+    Train(#[from] TrainError),
+    /// A calibration that cannot be fitted (no normal errors).
+    #[error(transparent)]
+    Calibration(#[from] CalibrationError),
+    /// Metrics that cannot be computed (labels and scores of other lengths).
+    #[error(transparent)]
+    Metrics(#[from] MetricsError),
+    /// A plot that cannot be drawn or written.
+    #[error(transparent)]
+    Plot(#[from] PlotError),
+    /// A path that is neither a frame folder, nor a video file, nor a stream URL, or a
+    /// dataset given where one clip is wanted.
+    #[error("{}: {reason}", path.display())]
+    Unsupported { path: PathBuf, reason: String },
+    /// A visual model asked for a score it was not calibrated for.
+    #[error("{}: {reason}", model.display())]
+    NoSuchScore { model: PathBuf, reason: String },
+    /// An audio model's fold asked to score a clip it was trained on, or a fold no clip
+    /// names.
+    #[error("{}: {reason}", model.display())]
+    Fold { model: PathBuf, reason: String },
+    /// Models that do not go together (two of a modality, none visual where one is
+    /// needed, an audio model without sound to score).
+    #[error("{0}")]
+    Models(String),
+    /// A setting out of its range, or data too small for what was asked (no training
+    /// clip, no window, no labels).
+    #[error("{0}")]
+    Invalid(String),
+    /// An OS error, inside an [`Error::Context`] that names its file.
+    #[error("{0}")]
+    Os(#[from] std::io::Error),
+    /// JSON that cannot be written or read, inside an [`Error::Context`] that names its file.
+    #[error("{0}")]
+    Json(#[from] serde_json::Error),
+    /// A failure with what was being done when it happened.
+    #[error("{context}: {error}")]
+    Context { context: String, error: Box<Error> },
+}
+
+impl Error {
+    pub fn io(path: &Path, error: std::io::Error) -> Self {
+        Error::Io {
+            path: path.to_path_buf(),
+            error,
+        }
+    }
+
+    pub fn invalid(reason: impl Into<String>) -> Self {
+        Error::Invalid(reason.into())
+    }
+
+    /// Whether this is a video file or a stream given to a build without FFmpeg: no retry
+    /// mends it.
+    pub fn needs_ffmpeg(&self) -> bool {
+        match self {
+            Error::Media(MediaError::NeedsFfmpeg { .. })
+            | Error::Data(DataError::Media(MediaError::NeedsFfmpeg { .. })) => true,
+            Error::Context { error, .. } => error.needs_ffmpeg(),
+            _ => false,
+        }
+    }
+
+    /// The error without the [`Error::Context`] around it.
+    pub fn root(&self) -> &Error {
+        match self {
+            Error::Context { error, .. } => error.root(),
+            e => e,
+        }
+    }
+}
+
+/// What [`Result`]'s errors are.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// `.context(…)` for the pipeline's results: the error, with what was being done.
+pub trait Context<T> {
+    fn context(self, context: impl Into<String>) -> Result<T>;
+    fn with_context<S: Into<String>>(self, context: impl FnOnce() -> S) -> Result<T>;
+}
+
+impl<T, E: Into<Error>> Context<T> for std::result::Result<T, E> {
+    fn context(self, context: impl Into<String>) -> Result<T> {
+        self.map_err(|e| Error::Context {
+            context: context.into(),
+            error: Box::new(e.into()),
+        })
+    }
+
+    fn with_context<S: Into<String>>(self, context: impl FnOnce() -> S) -> Result<T> {
+        self.map_err(|e| Error::Context {
+            context: context().into(),
+            error: Box::new(e.into()),
+        })
+    }
+}
+
+/// An absent value as an [`Error::Invalid`] that says what is missing.
+impl<T> Context<T> for Option<T> {
+    fn context(self, context: impl Into<String>) -> Result<T> {
+        self.ok_or_else(|| Error::Invalid(context.into()))
+    }
+
+    fn with_context<S: Into<String>>(self, context: impl FnOnce() -> S) -> Result<T> {
+        self.ok_or_else(|| Error::Invalid(context().into()))
+    }
+}
