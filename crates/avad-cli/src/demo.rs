@@ -49,60 +49,49 @@ pub fn run(args: &Args) -> Result<()> {
         args.out.join("eval"),
     );
     let seed = args.seed;
-    let step = |k: usize, what: &str, command: String| {
-        eprintln!("\n== step {k}/4: {what}: avad {command}");
-    };
-    let bars = Bars::default();
-
-    step(
-        1,
-        "generate the scene",
-        format!("synth {} --seed {seed}", scene.display()),
+    let (s, v, a, e) = (
+        scene.display(),
+        visual.display(),
+        audio.display(),
+        eval.display(),
     );
+    // Each step and the command that does the same.
+    let steps = [
+        ("generate the scene", format!("synth {s} --seed {seed}")),
+        (
+            "train the visual model",
+            format!("train visual {s} --out {v} --preset demo --seed {seed}"),
+        ),
+        (
+            "train the audio model",
+            format!("train audio {s} --out {a} --seed {seed} --epochs 15"),
+        ),
+        (
+            "score, fuse, evaluate, plot",
+            format!("eval {s} --model {v} --model {a} --out {e}"),
+        ),
+    ];
+    let step = |k: usize| eprintln!("\n== step {}/4: {}: avad {}", k + 1, steps[k].0, steps[k].1);
+    let bars = Bars::default();
+    let training = Accelerator::Cpu.training_device()?;
+
+    step(0);
     let _interrupt = avad::avad_data::synthetic::temp_dir(&scene)
         .map(|t| crate::interrupt::register(&t, crate::interrupt::Leftover::Tree));
     let bar = counter_bar(10, "writing clips");
-    let clips = write_dataset_reporting(
-        &scene,
-        seed,
-        (6, 4),
-        200,
-        &SceneLook::default(),
-        &mut |done, _| bar.set_position(done as u64),
-    )?;
+    let look = SceneLook::default();
+    let set = |done: usize, _| bar.set_position(done as u64);
+    let clips = write_dataset_reporting(&scene, seed, (6, 4), 200, &look, &mut { set })?;
     bar.finish_and_clear();
-    eprintln!("wrote {} clips to {}", clips.len(), scene.display());
+    eprintln!("wrote {} clips to {s}", clips.len());
 
-    step(
-        2,
-        "train the visual model",
-        format!(
-            "train visual {} --out {} --preset demo --seed {seed}",
-            scene.display(),
-            visual.display()
-        ),
-    );
+    step(1);
     let mut preset = VisualPreset::load("demo")?;
     override_visual_preset(&mut preset, None, None, Some(seed));
-    train_visual(
-        &scene,
-        &visual,
-        &preset,
-        false,
-        &Accelerator::Cpu.training_device()?,
-        &bars,
-    )?;
+    train_visual(&scene, &visual, &preset, false, &training, &bars)?;
 
     // 15 epochs instead of the preset's 50: the scene's sound is simpler than Ped2's.
-    step(
-        3,
-        "train the audio model",
-        format!(
-            "train audio {} --out {} --seed {seed} --epochs 15",
-            scene.display(),
-            audio.display()
-        ),
-    );
+    step(2);
     let mut preset = AudioPreset::load("paper")?;
     let changed = override_training(&mut preset.train, Some(15), Some(seed));
     avad::train::note_overrides(&mut preset.description, &changed);
@@ -111,21 +100,11 @@ pub fn run(args: &Args) -> Result<()> {
         &audio,
         &preset,
         false,
-        &Accelerator::Cpu.training_device()?,
+        &training,
         &bars,
     )?;
 
-    step(
-        4,
-        "score, fuse, evaluate, plot",
-        format!(
-            "eval {} --model {} --model {} --out {}",
-            scene.display(),
-            visual.display(),
-            audio.display(),
-            eval.display()
-        ),
-    );
+    step(3);
     let device = avad::cpu();
     let models = Models::load(&[visual.clone(), audio.clone()], &device, None)?;
     let dataset = open_dataset(&scene)?;
@@ -149,17 +128,11 @@ pub fn run(args: &Args) -> Result<()> {
         },
     )?;
     println!("{md}");
-    let (scene, visual, audio, eval) = (
-        scene.display(),
-        visual.display(),
-        audio.display(),
-        eval.display(),
-    );
     eprintln!(
-        "\ndemo finished in {:.1} min. Files:\n  {scene}/            the synthetic dataset (frames, sound, labels, masks)\n  \
-         {visual}/, {audio}/   the trained models (model.json, weights, loss curves)\n  \
-         {eval}/report.html   tables and plots in one page\n  \
-         {eval}/results.md, results.json, scores.csv, roc.png, plots/",
+        "\ndemo finished in {:.1} min. Files:\n  {s}/            the synthetic dataset (frames, sound, labels, masks)\n  \
+         {v}/, {a}/   the trained models (model.json, weights, loss curves)\n  \
+         {e}/report.html   tables and plots in one page\n  \
+         {e}/results.md, results.json, scores.csv, roc.png, plots/",
         started.elapsed().as_secs_f64() / 60.0
     );
     Ok(())

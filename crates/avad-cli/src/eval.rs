@@ -9,7 +9,9 @@ use avad::evaluate::EvaluationContext;
 use avad::{evaluate, score_clips, ClipScores, FusionConfig};
 
 use crate::args;
-use crate::out_dir::{refuse_out_inside_inputs, OutDir};
+use avad::out_dir::refuse_out_inside_inputs;
+
+use crate::interrupt::out_dir;
 use crate::progress::Bars;
 use crate::score::{with_advice, Selection};
 
@@ -73,7 +75,7 @@ pub fn run(args: &Args) -> Result<()> {
             args.dataset.display()
         );
     }
-    let out_dir = OutDir::create(&args.out)?;
+    let out_dir = out_dir(&args.out)?;
     let bars = Bars::default();
     let scored =
         score_clips(&models, &clips, &args.select.config(), &device, &bars).map_err(with_advice)?;

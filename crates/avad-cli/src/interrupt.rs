@@ -70,7 +70,7 @@ fn remove(list: &[(u64, PathBuf, Leftover)]) {
                     }
                 }
             }
-            Leftover::EmptyFolders => crate::out_dir::remove_empty_folders(path),
+            Leftover::EmptyFolders => avad::out_dir::remove_empty_folders(path),
         }
     }
 }
@@ -103,6 +103,17 @@ pub fn install() {
         eprintln!("error: interrupted; unfinished files removed");
         std::process::exit(130);
     });
+}
+
+/// The output folder `path`, made if missing; if this run made it, Ctrl-C before the
+/// command ends removes it as far as it is empty.
+pub fn out_dir(path: &Path) -> anyhow::Result<avad::out_dir::OutDir> {
+    let dir = avad::out_dir::OutDir::create(path)?;
+    Ok(if dir.created() {
+        dir.with_guard(register(path, Leftover::EmptyFolders))
+    } else {
+        dir
+    })
 }
 
 #[cfg(test)]

@@ -15,7 +15,6 @@ mod eval;
 mod features;
 mod inspect;
 mod interrupt;
-mod out_dir;
 mod progress;
 mod score;
 mod synth;

@@ -171,26 +171,27 @@ impl avad::Progress for Bars {
     }
 
     fn training(&self, label: &str) -> Box<dyn TrainProgress + '_> {
-        if label == "visual" {
-            Box::new(EpochBars::default())
-        } else {
-            Box::new(FoldBar {
-                label: label.to_string(),
-                bar: None,
-            })
-        }
+        Box::new(TrainingBar {
+            // The visual model: a bar per epoch over its batches, a line per epoch. An
+            // audio fold: one bar over its epochs.
+            label: (label != "visual").then(|| label.to_string()),
+            bar: None,
+            epochs: 0,
+            loss_sum: 0.0,
+        })
     }
 }
 
-/// Draws training progress: a bar per epoch with the running loss and the time left.
-#[derive(Default)]
-struct EpochBars {
+/// Training progress with the running loss and the time left.
+struct TrainingBar {
+    /// An audio fold's label; `None` for the visual model.
+    label: Option<String>,
     bar: Option<ProgressBar>,
     epochs: usize,
     loss_sum: f64,
 }
 
-impl EpochBars {
+impl TrainingBar {
     fn clear(&mut self) {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
@@ -198,37 +199,72 @@ impl EpochBars {
     }
 }
 
-impl Drop for EpochBars {
+impl Drop for TrainingBar {
     fn drop(&mut self) {
         self.clear();
     }
 }
 
-impl TrainProgress for EpochBars {
+fn styled(len: u64, template: &str, prefix: String) -> ProgressBar {
+    let bar = bar(len);
+    bar.set_style(
+        ProgressStyle::with_template(template)
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(prefix);
+    bar.set_message("loss -");
+    bar
+}
+
+impl TrainProgress for TrainingBar {
     fn epoch_started(&mut self, epoch: usize, epochs: usize, batches: usize) {
-        self.clear();
-        let bar = bar(batches as u64);
-        bar.set_style(
-            ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} batches, {msg}, {elapsed_precise}, {eta} left")
-                .expect("valid template")
-                .progress_chars("=> "),
-        );
-        bar.set_prefix(format!("{epoch}/{epochs}"));
-        bar.set_message("loss -");
-        self.bar = Some(bar);
         self.epochs = epochs;
         self.loss_sum = 0.0;
+        match &self.label {
+            None => {
+                self.clear();
+                let template = "epoch {prefix} [{bar:30}] {pos}/{len} batches, {msg}, {elapsed_precise}, {eta} left";
+                self.bar = Some(styled(
+                    batches as u64,
+                    template,
+                    format!("{epoch}/{epochs}"),
+                ));
+            }
+            Some(label) => {
+                let template =
+                    "{prefix} [{bar:30}] epoch {pos}/{len}, {msg}, {elapsed_precise}, {eta} left";
+                let bar = self
+                    .bar
+                    .get_or_insert_with(|| styled(epochs as u64, template, label.clone()));
+                bar.set_position(epoch as u64 - 1);
+            }
+        }
     }
 
     fn batch_done(&mut self, batch: usize, loss: f64) {
         self.loss_sum += loss;
-        if let Some(bar) = &self.bar {
+        if let (None, Some(bar)) = (&self.label, &self.bar) {
             bar.set_message(format!("loss {:.5}", self.loss_sum / batch as f64));
             bar.inc(1);
         }
     }
 
     fn epoch_done(&mut self, r: &EpochRecord, best: bool) {
+        let validation = |sep: &str| {
+            r.validation_loss
+                .map(|v| format!("{sep}{v:.5}"))
+                .unwrap_or_default()
+        };
+        if let (Some(_), Some(bar)) = (&self.label, &self.bar) {
+            bar.set_message(format!(
+                "loss {:.5}{}",
+                r.train_loss,
+                validation(" / validation ")
+            ));
+            bar.set_position(r.epoch as u64);
+            return;
+        }
         self.clear();
         let left = (self.epochs - r.epoch) as f64 * r.seconds / 60.0;
         eprintln!(
@@ -236,66 +272,17 @@ impl TrainProgress for EpochBars {
             r.epoch,
             self.epochs,
             r.train_loss,
-            r.validation_loss
-                .map(|v| format!(", validation loss {v:.5}"))
-                .unwrap_or_default(),
+            validation(", validation loss "),
             if best { " (best)" } else { "" },
             r.seconds,
         );
     }
 
     fn resumed(&mut self, epoch: usize) {
-        eprintln!("resuming after epoch {epoch}");
-    }
-}
-
-/// One bar per audio fold over its epochs, with the last losses and the time left.
-struct FoldBar {
-    label: String,
-    bar: Option<ProgressBar>,
-}
-
-impl Drop for FoldBar {
-    fn drop(&mut self) {
-        if let Some(bar) = self.bar.take() {
-            bar.finish_and_clear();
+        match &self.label {
+            Some(label) => eprintln!("{label}: resuming after epoch {epoch}"),
+            None => eprintln!("resuming after epoch {epoch}"),
         }
-    }
-}
-
-impl TrainProgress for FoldBar {
-    fn epoch_started(&mut self, epoch: usize, epochs: usize, _batches: usize) {
-        let bar = self.bar.get_or_insert_with(|| {
-            let bar = bar(epochs as u64);
-            bar.set_style(
-                ProgressStyle::with_template(
-                    "{prefix} [{bar:30}] epoch {pos}/{len}, {msg}, {elapsed_precise}, {eta} left",
-                )
-                .expect("valid template")
-                .progress_chars("=> "),
-            );
-            bar.set_prefix(self.label.clone());
-            bar.set_message("loss -");
-            bar
-        });
-        bar.set_position(epoch as u64 - 1);
-    }
-
-    fn epoch_done(&mut self, r: &EpochRecord, _best: bool) {
-        if let Some(bar) = &self.bar {
-            bar.set_message(format!(
-                "loss {:.5}{}",
-                r.train_loss,
-                r.validation_loss
-                    .map(|v| format!(" / validation {v:.5}"))
-                    .unwrap_or_default()
-            ));
-            bar.set_position(r.epoch as u64);
-        }
-    }
-
-    fn resumed(&mut self, epoch: usize) {
-        eprintln!("{}: resuming after epoch {epoch}", self.label);
     }
 }
 

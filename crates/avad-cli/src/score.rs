@@ -13,7 +13,9 @@ use avad::score::DEFAULT_SMOOTH;
 use avad::{score_clips, ClipScores, ClipSelection, Models, ScoreConfig};
 
 use crate::args::{self, DeviceArg, SplitArg, VideoScore};
-use crate::out_dir::{refuse_out_inside_inputs, OutDir};
+use avad::out_dir::refuse_out_inside_inputs;
+
+use crate::interrupt::out_dir;
 use crate::progress::Bars;
 
 /// Score the clips of a dataset with trained models.
@@ -150,7 +152,7 @@ pub fn run(args: &Args) -> Result<()> {
     let (models, device) = args.select.load_models(&args.models)?;
     let dataset = open_dataset(&args.dataset)?;
     let clips = select_clips(&dataset, &args.select.clips(), &args.dataset)?;
-    let out_dir = OutDir::create(&args.out)?;
+    let out_dir = out_dir(&args.out)?;
     let bars = Bars::default();
     let scored =
         score_clips(&models, &clips, &args.select.config(), &device, &bars).map_err(with_advice)?;

@@ -8,7 +8,9 @@ use avad::train::{note_overrides, override_training, override_visual_preset};
 use avad::{train_audio, train_visual, NormalSound};
 
 use crate::args::DeviceArg;
-use crate::out_dir::{refuse_inside, refuse_trained_model, OutDir};
+use avad::out_dir::{refuse_inside, refuse_trained_model};
+
+use crate::interrupt::out_dir;
 use crate::progress::Bars;
 
 /// Train a model on the normal clips of a dataset.
@@ -107,19 +109,6 @@ pub fn run(args: &Args) -> Result<()> {
     }
 }
 
-/// The library's refusal of a preset, with the options that may have made it.
-fn preset_error(name: &str, e: avad::Error) -> anyhow::Error {
-    match e {
-        avad::Error::Invalid(reason) => anyhow::anyhow!(
-            "preset {name} with the options given: {}",
-            reason
-                .strip_prefix(&format!("preset {name}: "))
-                .unwrap_or(&reason)
-        ),
-        e => e.into(),
-    }
-}
-
 fn run_visual(args: &VisualArgs) -> Result<()> {
     let mut preset = VisualPreset::load(&args.preset)?;
     override_visual_preset(&mut preset, args.epochs, args.size, args.seed);
@@ -129,7 +118,7 @@ fn run_visual(args: &VisualArgs) -> Result<()> {
     refuse_inside(&args.out, &[("the dataset", args.dataset.as_path())])?;
     refuse_trained_model(&args.out, args.resume, "checkpoint", "visual")?;
     let device = args.device.training()?;
-    let out_dir = OutDir::create(&args.out)?;
+    let out_dir = out_dir(&args.out)?;
     train_visual(
         &args.dataset,
         &args.out,
@@ -137,8 +126,7 @@ fn run_visual(args: &VisualArgs) -> Result<()> {
         args.resume,
         &device,
         &Bars::default(),
-    )
-    .map_err(|e| preset_error(&preset.name, e))?;
+    )?;
     out_dir.keep();
     eprintln!("model written to {}", args.out.display());
     Ok(())
@@ -172,7 +160,7 @@ fn run_audio(args: &AudioArgs) -> Result<()> {
         }
     };
     let device = args.device.training()?;
-    let out_dir = OutDir::create(&args.out)?;
+    let out_dir = out_dir(&args.out)?;
     train_audio(
         source,
         &args.out,
@@ -191,7 +179,7 @@ fn run_audio(args: &AudioArgs) -> Result<()> {
                 )
             )
         }
-        e => preset_error(&preset.name, e),
+        e => e.into(),
     })?;
     out_dir.keep();
     eprintln!("model written to {}", args.out.display());

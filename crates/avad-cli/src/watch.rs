@@ -16,7 +16,7 @@ use avad::score::DEFAULT_SMOOTH;
 use avad::{Detector, DetectorConfig, Event, EventSink, Evidence, JsonLines, Models, WatchOptions};
 
 use crate::args::{self, DeviceArg, VideoScore};
-use crate::out_dir::refuse_inside;
+use avad::out_dir::refuse_inside;
 
 /// Watch a recording or a camera stream, picture and sound, and report anomalous
 /// episodes as they happen.

@@ -27,9 +27,11 @@
 pub mod clips;
 pub mod error;
 pub mod evaluate;
+pub mod inspect;
 pub mod live;
 pub mod metrics;
 pub mod models;
+pub mod out_dir;
 pub mod output;
 pub mod progress;
 pub mod report;

@@ -1,29 +1,33 @@
-//! The output folder of a command that writes one (`--out`): made when the command starts,
-//! and taken away again if the command fails before writing anything into it, so that a
-//! failed run leaves no empty folder behind.
+//! The output folder of work that writes one: made when the work starts, and taken away
+//! again if it fails before writing anything into it, so that a failed run leaves no
+//! empty folder behind; refused inside the work's inputs; cleared of an earlier run's
+//! files that this run will not write over.
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
-use avad::avad_model::model_dir::CARD_FILE;
+use avad_model::model_dir::CARD_FILE;
+
+use crate::error::{Context, Error, Result};
 
 /// An output folder. Dropped without [`OutDir::keep`] (the command failed), it removes the
 /// folders it made that are still empty, and nothing else: never a file, never a folder
 /// that existed before.
-#[derive(Debug)]
 pub struct OutDir {
     path: PathBuf,
     created: bool,
     kept: bool,
-    /// Ctrl-C before the command ends removes the folder as far as it is empty.
-    _interrupt: Option<crate::interrupt::Registered>,
+    /// Kept alive as long as the folder (a front end's Ctrl-C registration, say).
+    guard: Option<Box<dyn std::any::Any>>,
 }
 
 impl OutDir {
     /// Makes `path` (and its parents) if missing; refuses a path that is a file.
     pub fn create(path: &Path) -> Result<Self> {
         if path.exists() && !path.is_dir() {
-            bail!("{}: exists and is not a folder", path.display());
+            return Err(Error::invalid(format!(
+                "{}: exists and is not a folder",
+                path.display()
+            )));
         }
         let created = !path.exists();
         std::fs::create_dir_all(path).with_context(|| format!("creating {}", path.display()))?;
@@ -31,10 +35,19 @@ impl OutDir {
             path: path.to_path_buf(),
             created,
             kept: false,
-            _interrupt: created.then(|| {
-                crate::interrupt::register(path, crate::interrupt::Leftover::EmptyFolders)
-            }),
+            guard: None,
         })
+    }
+
+    /// Whether this run made the folder (and so takes it away again on failure).
+    pub fn created(&self) -> bool {
+        self.created
+    }
+
+    /// Keeps `guard` alive as long as the folder.
+    pub fn with_guard(mut self, guard: impl std::any::Any) -> Self {
+        self.guard = Some(Box::new(guard));
+        self
     }
 
     /// Removes what an earlier run into the same folder left that this run will not write
@@ -89,11 +102,11 @@ pub fn refuse_inside(out: &Path, inputs: &[(&str, &Path)]) -> Result<()> {
             continue;
         };
         if input_abs.is_dir() && out_abs.starts_with(&input_abs) {
-            bail!(
+            return Err(Error::invalid(format!(
                 "{}: is inside {what} {}; write the output somewhere else",
                 out.display(),
                 input.display()
-            );
+            )));
         }
     }
     Ok(())
@@ -179,37 +192,37 @@ pub fn refuse_trained_model(out: &Path, resume: bool, checkpoints: &str, kind: &
         _ => None,
     };
     if let Some(other) = other {
-        bail!(
-            "{}: holds the checkpoints of {} training run; choose another --out",
+        return Err(Error::invalid(format!(
+            "{}: holds the checkpoints of {} training run; train into another folder",
             out.display(),
-            avad::avad_model::model_dir::article(other)
-        );
+            avad_model::model_dir::article(other)
+        )));
     }
     if !card.exists() {
         return Ok(());
     }
     if !resume {
-        bail!(
-            "{}: already holds a trained model; choose another --out (or --resume to continue its {checkpoints})",
+        return Err(Error::invalid(format!(
+            "{}: already holds a trained model; train into another folder, or resume its {checkpoints}",
             out.display()
-        );
+        )));
     }
     let held = std::fs::read_to_string(&card)
         .ok()
         .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
         .and_then(|v| v["kind"].as_str().map(str::to_string));
     if let Some(held) = held.filter(|h| h != kind) {
-        bail!(
-            "{}: holds {} model: no {kind} training to resume; choose another --out",
+        return Err(Error::invalid(format!(
+            "{}: holds {} model: no {kind} training to resume; train into another folder",
             out.display(),
-            avad::avad_model::model_dir::article(&held)
-        );
+            avad_model::model_dir::article(&held)
+        )));
     }
     if !out.join("checkpoint").is_dir() {
-        bail!(
-            "{}: holds a trained model and no checkpoint to resume; choose another --out",
+        return Err(Error::invalid(format!(
+            "{}: holds a trained model and no checkpoint to resume; train into another folder",
             out.display()
-        );
+        )));
     }
     Ok(())
 }
