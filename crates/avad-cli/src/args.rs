@@ -92,7 +92,7 @@ fn checked<T: std::str::FromStr>(
 }
 
 /// `--smooth`: frames, from 0 to [`avad::score::MAX_SMOOTH`].
-pub fn smoothing_frames(text: &str) -> Result<f64, String> {
+pub(crate) fn smoothing_frames(text: &str) -> Result<f64, String> {
     let max = avad::score::MAX_SMOOTH;
     checked(
         text,
@@ -102,17 +102,17 @@ pub fn smoothing_frames(text: &str) -> Result<f64, String> {
 }
 
 /// A finite number (clap's `f64` parser takes NaN and infinities).
-pub fn finite_number(text: &str) -> Result<f64, String> {
+pub(crate) fn finite_number(text: &str) -> Result<f64, String> {
     checked(text, |v: &f64| v.is_finite(), "a finite number")
 }
 
 /// A whole number, 1 or more.
-pub fn at_least_one(text: &str) -> Result<usize, String> {
+pub(crate) fn at_least_one(text: &str) -> Result<usize, String> {
     checked(text, |v| *v >= 1, "a whole number, 1 or more")
 }
 
 /// A time span in seconds: more than 0 and at most a day.
-pub fn seconds(text: &str) -> Result<f64, String> {
+pub(crate) fn seconds(text: &str) -> Result<f64, String> {
     checked(
         text,
         |v| *v > 0.0 && *v <= 86_400.0,
@@ -123,7 +123,7 @@ pub fn seconds(text: &str) -> Result<f64, String> {
 /// `--sound-timeout`: seconds, at least 1 (below a second it would take the sound's
 /// ordinary lag, audio packets interleaved in chunks and the scorer's 0.9 s window, for a
 /// loss) and at most a day.
-pub fn sound_timeout(text: &str) -> Result<f64, String> {
+pub(crate) fn sound_timeout(text: &str) -> Result<f64, String> {
     checked(
         text,
         |v| (1.0..=86_400.0).contains(v),
@@ -132,7 +132,7 @@ pub fn sound_timeout(text: &str) -> Result<f64, String> {
 }
 
 /// A frame rate: more than 0 and at most 1000 frames a second.
-pub fn frame_rate(text: &str) -> Result<f64, String> {
+pub(crate) fn frame_rate(text: &str) -> Result<f64, String> {
     checked(
         text,
         |v| *v > 0.0 && *v <= 1000.0,

@@ -135,11 +135,11 @@ mod tests {
         let kernel = Kernel::new(2.0).unwrap();
         assert_eq!(kernel.radius(), 8);
         let whole = gaussian_smooth(&clip, 2.0);
-        for i in 0..clip.len() {
+        for (i, w) in whole.iter().enumerate() {
             let (from, to) = (i.saturating_sub(8), (i + 9).min(clip.len()));
             assert_eq!(
                 kernel.at(&clip[from..to], i - from).to_bits(),
-                whole[i].to_bits(),
+                w.to_bits(),
                 "frame {i}"
             );
         }

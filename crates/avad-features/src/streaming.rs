@@ -32,7 +32,7 @@ pub struct StreamingFeatures {
 impl StreamingFeatures {
     pub fn new(extractor: FeatureExtractor) -> Result<Self> {
         let c = extractor.config();
-        if c.n_fft / 2 % c.hop_length != 0 {
+        if !(c.n_fft / 2).is_multiple_of(c.hop_length) {
             return Err(FeatureError::Config(format!(
                 "streaming features need n_fft / 2 ({}) to be a multiple of the hop ({})",
                 c.n_fft / 2,

@@ -70,7 +70,7 @@ struct Sound {
 
 enum SoundFeed {
     /// An audio file, decoded a packet at a time (memory stays flat however long it is).
-    File(AudioStream),
+    File(Box<AudioStream>),
     /// A video's sound track, which FFmpeg decodes whole.
     Track(VecDeque<f32>),
 }
@@ -88,7 +88,7 @@ impl Sound {
         let stream = AudioStream::open(path)?;
         Ok(Sound {
             rate: stream.sample_rate(),
-            feed: SoundFeed::File(stream),
+            feed: SoundFeed::File(Box::new(stream)),
             given: 0,
         })
     }

@@ -149,23 +149,33 @@ struct Stretch {
 /// audio scorer's; both are calibrated, smoothed over time, and the frame is anomalous
 /// when the deciding score (the video's, or the mean of both) is below γ.
 ///
-/// ```no_run
+/// ```
 /// use avad::{Detector, DetectorConfig, Models, StretchEnd};
-/// # fn main() -> avad::Result<()> {
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # // A small visual model, trained on the synthetic scene in a few seconds.
+/// # let tmp = tempfile::tempdir()?;
+/// # let (scene, model_dir) = (tmp.path().join("scene"), tmp.path().join("model"));
+/// # avad::avad_data::synthetic::write_dataset(&scene, 1, 3, 1, 30)?;
+/// # let mut preset = avad::avad_model::model_dir::VisualPreset::load("cpu")?;
+/// # (preset.size, preset.train.epochs, preset.train.batch_size) = (32, 1, 4);
+/// # avad::train_visual(&scene, &model_dir, &preset, false, &avad::cpu().autodiff(), &avad::Silent)?;
 /// let device = avad::cpu();
-/// let models = Models::load(&["visual-model".into()], &device, None)?;
+/// let models = Models::load(&[model_dir], &device, None)?;
 /// let mut detector = Detector::new(&models, DetectorConfig::default(), &device)?;
 /// let side = detector.frame_size().width as usize;
-/// detector.begin(25.0, None)?;
-/// for i in 0..100 {
+/// detector.begin(25.0, None)?; // 25 frames a second, no sound
+/// let mut decided = 0;
+/// for i in 0..50 {
 ///     let frame = vec![0.5; side * side]; // gray, in [0, 1], at the model's size
 ///     detector.push_frame(frame, i as f64 / 25.0)?;
 ///     for d in detector.decisions() {
 ///         println!("frame {}: s_r {:.3}, anomalous {}", d.frame + 1, d.regularity, d.anomalous);
+///         decided += 1;
 ///     }
 /// }
-/// detector.end(StretchEnd::Complete)?;
-/// let last: Vec<_> = detector.decisions().collect();
+/// detector.end(StretchEnd::Complete)?; // the last frames are decided now
+/// decided += detector.decisions().count();
+/// assert_eq!(decided, 50);
 /// # Ok(()) }
 /// ```
 pub struct Detector {
