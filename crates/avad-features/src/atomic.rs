@@ -25,7 +25,7 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     })
 }
 
-/// The temporary file [`write_atomic`] writes `path` through: `.NAME.tmp<pid>` beside it.
+/// The temporary file the features are written to before they take `path`'s name: `.NAME.tmp<pid>` beside it.
 pub fn temp_path(path: &Path) -> Result<PathBuf> {
     let name = path.file_name().ok_or_else(|| {
         FeatureError::io(

@@ -1,6 +1,6 @@
 //! avad's pipeline as a library: the paper's models (Tariq et al., CMC 2024) loaded from
 //! their directories ([`Models`]), offline scoring of a dataset's clips ([`score_clips`])
-//! and evaluation against its labels ([`evaluate`]), training ([`train_visual`],
+//! and evaluation against its labels ([`evaluate()`]), training ([`train_visual`],
 //! [`train_audio`], [`calibrate`]), and live detection one frame at a time ([`Detector`],
 //! its [`Event`]s and [`EventSink`]s, and [`watch`], which feeds it a frame source).
 //!
