@@ -82,6 +82,16 @@ impl OutDir {
     }
 }
 
+impl std::fmt::Debug for OutDir {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutDir")
+            .field("path", &self.path)
+            .field("created", &self.created)
+            .field("kept", &self.kept)
+            .finish()
+    }
+}
+
 impl Drop for OutDir {
     fn drop(&mut self) {
         if self.created && !self.kept {

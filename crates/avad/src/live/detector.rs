@@ -110,9 +110,9 @@ struct Pending {
     time_s: f64,
     pixels: Vec<u8>,
     arrived: Instant,
-    video: Option<(f64, f64)>,
+    video: Option<FrameScores>,
     /// `None` while the audio score is still to come (or when there is no audio model).
-    audio: Option<(f64, f64)>,
+    audio: Option<FrameScores>,
     /// Scored no further: a stretch that ended before its first window.
     dropped: bool,
 }
@@ -123,8 +123,8 @@ struct Scoring {
     time_s: f64,
     pixels: Vec<u8>,
     arrived: Instant,
-    video: (f64, f64),
-    audio: Option<(f64, f64)>,
+    video: FrameScores,
+    audio: Option<FrameScores>,
 }
 
 /// One stretch of stream.
@@ -535,9 +535,12 @@ impl Detector {
             for (k, e) in scored.errors.iter().enumerate() {
                 let frame = scored.start + k;
                 if frame >= scored.from {
-                    let r = self.calibration.regularity_score(*e);
+                    let regularity = self.calibration.regularity_score(*e);
                     if let Some(p) = self.slot(first + frame) {
-                        p.video = Some((*e, r));
+                        p.video = Some(FrameScores {
+                            error: *e,
+                            regularity,
+                        });
                     }
                 }
             }
@@ -574,10 +577,10 @@ impl Detector {
             self.released_sound.extend(audio.take_released());
         }
         self.stats.max_audio_held = self.stats.max_audio_held.max(audio.held_values());
-        for (j, e) in scores {
-            let r = audio.calibration().regularity_score(e);
+        for (j, error) in scores {
+            let regularity = audio.calibration().regularity_score(error);
             if let Some(p) = self.slot(first + j) {
-                p.audio = Some((e, r));
+                p.audio = Some(FrameScores { error, regularity });
             }
         }
     }
@@ -609,8 +612,8 @@ impl Detector {
             self.base += 1;
             match self.smoother.as_mut() {
                 Some(smoother) => smoother.push(Ready {
-                    video: video.1,
-                    audio: p.audio.map(|a| a.1),
+                    video: video.regularity,
+                    audio: p.audio.map(|a| a.regularity),
                     item: scoring,
                 }),
                 None => self.decide(scoring, None),
@@ -635,24 +638,21 @@ impl Detector {
     fn decide(&mut self, s: Scoring, smoothed: Option<(f64, Option<f64>)>) {
         let (mut video, mut audio) = (s.video, s.audio);
         if let Some((v, a)) = smoothed {
-            video.1 = v;
+            video.regularity = v;
             if let (Some(audio), Some(a)) = (audio.as_mut(), a) {
-                audio.1 = a;
+                audio.regularity = a;
             }
         }
         let regularity = match audio {
-            Some((_, a)) => 0.5 * (video.1 + a),
-            None => video.1,
+            Some(a) => 0.5 * (video.regularity + a.regularity),
+            None => video.regularity,
         };
         self.last_decided = Some((s.frame, s.time_s));
         self.decided.push_back(Decision {
             frame: s.frame,
             time_s: s.time_s,
-            video: FrameScores {
-                error: video.0,
-                regularity: video.1,
-            },
-            audio: audio.map(|(error, regularity)| FrameScores { error, regularity }),
+            video,
+            audio,
             regularity,
             anomalous: regularity < self.gamma,
             latency: s.arrived.elapsed(),

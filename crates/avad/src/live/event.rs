@@ -158,12 +158,23 @@ pub struct Episodes {
     gamma: f64,
     min_gap: usize,
     every_frame: bool,
-    /// The open episode: its first frame and its lowest score.
-    open: Option<(usize, f64)>,
-    /// In an open episode, the run of frames at or above γ so far: its first frame, that
-    /// frame's time, and its length.
-    gap: Option<(usize, f64, usize)>,
+    open: Option<OpenEpisode>,
+    /// In an open episode, the run of frames at or above γ so far.
+    gap: Option<Gap>,
     count: usize,
+}
+
+/// The episode under way.
+struct OpenEpisode {
+    first_frame: usize,
+    min_regularity: f64,
+}
+
+/// A run of frames at or above γ inside an open episode.
+struct Gap {
+    first_frame: usize,
+    time_s: f64,
+    frames: usize,
 }
 
 impl Episodes {
@@ -208,7 +219,10 @@ impl Episodes {
         }
         match (&mut self.open, d.anomalous) {
             (None, true) => {
-                self.open = Some((frame, d.regularity));
+                self.open = Some(OpenEpisode {
+                    first_frame: frame,
+                    min_regularity: d.regularity,
+                });
                 self.count += 1;
                 events.push(Event::Start {
                     frame: frame + 1,
@@ -220,15 +234,19 @@ impl Episodes {
                     gamma: self.gamma,
                 });
             }
-            (Some((_, min)), true) => {
-                *min = min.min(d.regularity);
+            (Some(open), true) => {
+                open.min_regularity = open.min_regularity.min(d.regularity);
                 self.gap = None;
             }
             (Some(_), false) => {
-                let gap = self.gap.get_or_insert((frame, t, 0));
-                gap.2 += 1;
-                if gap.2 >= self.min_gap {
-                    let (first, t, _) = *gap;
+                let gap = self.gap.get_or_insert(Gap {
+                    first_frame: frame,
+                    time_s: t,
+                    frames: 0,
+                });
+                gap.frames += 1;
+                if gap.frames >= self.min_gap {
+                    let (first, t) = (gap.first_frame, gap.time_s);
                     events.extend(self.close(first, t, "score back above gamma"));
                 }
             }
@@ -240,8 +258,14 @@ impl Episodes {
     /// Ends an open episode before `frame` (0-based), at stream time `t`; inside a run of
     /// frames above γ, where the run began.
     pub fn close(&mut self, frame: usize, t: f64, reason: &str) -> Option<Event> {
-        let (frame, t) = self.gap.take().map_or((frame, t), |g| (g.0, g.1));
-        let (first, min) = self.open.take()?;
+        let (frame, t) = self
+            .gap
+            .take()
+            .map_or((frame, t), |g| (g.first_frame, g.time_s));
+        let OpenEpisode {
+            first_frame: first,
+            min_regularity: min,
+        } = self.open.take()?;
         Some(Event::End {
             frame: frame + 1,
             stream_time_s: t,
