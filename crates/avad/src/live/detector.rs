@@ -191,7 +191,6 @@ pub struct Detector {
     keep_evidence: bool,
     pool: WindowPool,
     stretch: Option<Stretch>,
-    fps: f64,
     /// Frames from the watch's frame `base` on, waiting for their scores.
     pending: VecDeque<Pending>,
     base: usize,
@@ -276,7 +275,6 @@ impl Detector {
             keep_evidence: config.keep_evidence,
             pool,
             stretch: None,
-            fps: 25.0,
             pending: VecDeque::new(),
             base: 0,
             smoother: Kernel::new(config.smooth).map(Smoother::new),
@@ -340,7 +338,6 @@ impl Detector {
         if let (true, Some(a)) = (self.keep_evidence, audio.as_mut()) {
             a.tap = Some(Vec::new());
         }
-        self.fps = fps;
         self.stretch = Some(Stretch {
             first: self.base + self.pending.len(),
             window: VecDeque::with_capacity(self.steps),
