@@ -1,10 +1,14 @@
 //! What the commands share on their command lines: the closed sets of values (devices,
 //! splits, frame scores) and the checks of numeric options.
 
+use std::path::PathBuf;
+
 use avad::avad_data::Split;
 use avad::avad_model::burn::tensor::Device;
 use avad::avad_model::device::Accelerator;
 use avad::avad_model::model_dir::FrameScore;
+use avad::score::DEFAULT_SMOOTH;
+use avad::{ClipSelection, Models, ScoreConfig};
 
 /// Where to compute.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -138,4 +142,91 @@ pub(crate) fn frame_rate(text: &str) -> Result<f64, String> {
         |v| *v > 0.0 && *v <= 1000.0,
         "frames per second, more than 0 and at most 1000",
     )
+}
+
+/// Which clips, how, and where.
+#[derive(clap::Args, Clone)]
+pub struct Selection {
+    /// Which clips.
+    #[arg(long, value_enum, default_value_t = SplitArg::Test)]
+    pub split: SplitArg,
+    /// Only these clips (repeatable): NAME, or SPLIT/NAME (test/clip01) for a name that
+    /// both splits hold. Clips that share a name are reported as SPLIT/NAME.
+    #[arg(long = "clip")]
+    pub clips: Vec<String>,
+    /// Frames between visual window starts, at most the window's 10 (default: the model's
+    /// preset).
+    #[arg(long, value_parser = at_least_one)]
+    pub hop: Option<usize>,
+    /// Side of the pixel blocks of the visual error maps used for pixel-level AUC; it must
+    /// divide the model's frame side (0: no maps).
+    #[arg(long, default_value_t = 4)]
+    pub map_block: usize,
+    /// Where to score (cuda and wgpu need avad built with that feature).
+    #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
+    pub device: DeviceArg,
+    /// The visual frame error: motion (the largest excess over normal of any patch of the
+    /// residual's change from the frame before, the default when the model has it), patch
+    /// (the same of the residual itself) or paper (eq. 3, the whole frame).
+    #[arg(long, value_enum)]
+    pub video_score: Option<VideoScore>,
+    /// Score as `avad watch` does live. Video: each frame's error comes from the first
+    /// window that covers it (no look-ahead), not the mean over all its windows. Audio:
+    /// resampled in blocks, with the features' dB floors following the running maximum
+    /// rather than the whole clip's (see `live_audio`).
+    #[arg(long)]
+    pub causal: bool,
+    /// Smooth each clip's regularity scores over time with a centred Gaussian of this
+    /// standard deviation, in frames (0: off), after either normalisation (the errors in
+    /// scores.csv stay as the model gives them). An event lasts many frames, a one-frame
+    /// jump in the error does not. It looks four deviations ahead: `avad watch` smooths
+    /// the same way and decides each frame that many frames late. The default 5 (the best
+    /// joint AUC on three harder synthetic scenes), and smoothing after the normalisation
+    /// rather than before, were chosen on synthetic scenes, never on a benchmark's clips.
+    #[arg(long, default_value_t = DEFAULT_SMOOTH, value_name = "FRAMES", value_parser = smoothing_frames)]
+    pub smooth: f64,
+}
+
+impl Selection {
+    pub fn clips(&self) -> ClipSelection {
+        ClipSelection {
+            split: self.split.split(),
+            names: self.clips.clone(),
+        }
+    }
+
+    /// How to score; the flags' names are in the messages of what they set wrong.
+    pub fn config(&self) -> ScoreConfig {
+        ScoreConfig {
+            hop: self.hop,
+            map_block: (self.map_block > 0).then_some(self.map_block),
+            causal: self.causal,
+            smooth: self.smooth,
+        }
+    }
+
+    pub fn load_models(&self, paths: &[PathBuf]) -> anyhow::Result<(Models, Device)> {
+        let device = self.device.inference()?;
+        let models = Models::load(
+            paths,
+            &device,
+            self.video_score.map(VideoScore::frame_score),
+        )
+        .map_err(with_advice)?;
+        Ok((models, device))
+    }
+}
+
+/// A library error with the command line's advice where it has some.
+pub fn with_advice(e: avad::Error) -> anyhow::Error {
+    match e.root() {
+        avad::Error::NoSuchScore { .. } => anyhow::anyhow!(
+            "{e}: run `avad calibrate MODEL DATASET` to add it, or choose another --video-score"
+        ),
+        avad::Error::Invalid(r) if r.starts_with("hop ") => anyhow::anyhow!("--{r}"),
+        avad::Error::Invalid(r) if r.starts_with("map block ") => {
+            anyhow::anyhow!("--map-block {}", &r["map block ".len()..])
+        }
+        _ => e.into(),
+    }
 }

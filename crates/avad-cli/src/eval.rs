@@ -8,12 +8,11 @@ use avad::clips::select_clips;
 use avad::evaluate::EvaluationContext;
 use avad::{evaluate, score_clips, ClipScores, FusionConfig};
 
-use crate::args;
 use avad::out_dir::refuse_out_inside_inputs;
 
+use crate::args::{self, with_advice, Selection};
 use crate::interrupt::out_dir;
 use crate::progress::Bars;
-use crate::score::{with_advice, Selection};
 
 /// Evaluate trained models on a labelled dataset: audio alone, video alone and both fused.
 ///

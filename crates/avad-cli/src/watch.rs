@@ -239,7 +239,7 @@ pub fn run(args: &Args) -> Result<()> {
         &device,
         args.video_score.map(VideoScore::frame_score),
     )
-    .map_err(crate::score::with_advice)?;
+    .map_err(args::with_advice)?;
     if models.visual().is_none() {
         bail!(
             "{}: watch needs a visual model (`avad train visual`); give it with --model",
