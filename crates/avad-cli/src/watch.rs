@@ -136,7 +136,7 @@ impl EventSink for StatusLine {
 
     fn frame(&mut self, d: &Decision) -> avad::Result<()> {
         self.decided += 1;
-        if self.decided % 5 == 0 {
+        if self.decided.is_multiple_of(5) {
             let secs = self.started.elapsed().as_secs_f64();
             let audio = d
                 .audio

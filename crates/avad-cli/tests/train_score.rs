@@ -738,7 +738,7 @@ fn train_then_score_the_synthetic_scene() {
     );
     let scored = events.iter().filter(|e| e["event"] == "frame").count();
     assert!(
-        scored >= 20 && scored <= 25,
+        (20..=25).contains(&scored),
         "{scored} frames scored before the damaged 26th"
     );
 

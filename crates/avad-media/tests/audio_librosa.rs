@@ -208,7 +208,9 @@ fn snr_table() {
         println!("SKIPPED: snr_table: ../shared not found");
         return;
     };
-    let load = |wav: &Path, f: &dyn Fn(&[f32], u32, u32) -> Vec<f32>| {
+    // A resampler: (mono, its rate, the rate wanted) to the resampled sound.
+    type Resampler = dyn Fn(&[f32], u32, u32) -> Vec<f32>;
+    let load = |wav: &Path, f: &Resampler| {
         let decoded = decode_audio(wav).unwrap_or_else(|e| panic!("{e}"));
         (
             decoded.sample_rate,

@@ -6,8 +6,10 @@
 //! - `audio` (Table 2): a batch of 10 x 64 frames x 160, inference of one sequence;
 //! - `fusion` (Table 4): a batch of 256 score pairs, inference of 256.
 //!
-//!     cargo bench -p avad-model --bench model_step -- [--model M] [--steps N] [--size S]
-//!         [--batch B] [--frames F]
+//! ```text
+//! cargo bench -p avad-model --bench model_step -- [--model M] [--steps N] [--size S]
+//!     [--batch B] [--frames F]
+//! ```
 //!
 //! Prints one JSON line last, with the keys of the PyTorch reference: median seconds after
 //! one warm-up step.
@@ -66,7 +68,11 @@ fn parse_args() -> Result<Args, String> {
             _ => 256,
         };
     }
-    if args.steps == 0 || args.size == 0 || args.size % 8 != 0 || args.frames % 4 != 0 {
+    if args.steps == 0
+        || args.size == 0
+        || !args.size.is_multiple_of(8)
+        || !args.frames.is_multiple_of(4)
+    {
         return Err("--steps must be positive, --size a multiple of 8, --frames of 4".into());
     }
     if !["visual", "audio", "fusion"].contains(&args.model.as_str()) {

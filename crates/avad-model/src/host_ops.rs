@@ -225,7 +225,7 @@ fn split<T: Send>(items: usize, f: impl Fn(std::ops::Range<usize>) -> T + Sync) 
 /// `f(first_item, chunk)` over `out` cut into whole items of `item` values, one run of items
 /// per core.
 fn split_mut(out: &mut [f32], item: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
-    let items = if item == 0 { 0 } else { out.len() / item };
+    let items = out.len().checked_div(item).unwrap_or(0);
     let t = threads().min(items).max(1);
     let per = items.div_ceil(t).max(1);
     std::thread::scope(|scope| {
@@ -799,6 +799,8 @@ fn lstm_shape(gates: &[usize], cell: &[usize]) -> (usize, usize, usize) {
 /// `e^x` to about 2 ulp (Cephes' `expf`: `x = n ln 2 + r`, a degree-6 polynomial in `r`),
 /// branch-free so that loops of it vectorise; saturates beyond ±88.
 #[inline(always)]
+// The polynomial's coefficients as Cephes gives them (the last rounds to 0.5 in f32).
+#[allow(clippy::excessive_precision)]
 fn fast_exp(x: f32) -> f32 {
     let x = x.clamp(-87.3, 88.0);
     // round(x / ln 2) by the 1.5 * 2^23 trick (no rounding instruction needed)

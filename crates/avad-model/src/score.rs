@@ -282,7 +282,10 @@ impl PatchScorer {
     /// at most `side / PATCH_GRID` (exactly that when [`PATCH_GRID`] divides `side`).
     pub fn block_for(side: usize) -> usize {
         let most = (side / PATCH_GRID).max(1);
-        (1..=most).rev().find(|b| side % b == 0).unwrap_or(1)
+        (1..=most)
+            .rev()
+            .find(|b| side.is_multiple_of(*b))
+            .unwrap_or(1)
     }
 
     /// The patch side, in blocks, on a `grid`-block map: [`PATCH_FRACTION`] of it.

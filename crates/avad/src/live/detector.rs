@@ -406,7 +406,7 @@ impl Detector {
         let received = stretch.received;
         // A window ends at frames steps-1, steps-1+hop, ...: score it and give the frames
         // no earlier window covered their video scores.
-        if received >= self.steps && (received - self.steps) % self.hop == 0 {
+        if received >= self.steps && (received - self.steps).is_multiple_of(self.hop) {
             let job = Window {
                 frames: stretch.window.iter().cloned().collect(),
                 start: received - self.steps,

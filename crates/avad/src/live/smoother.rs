@@ -39,7 +39,8 @@ impl<T> Smoother<T> {
     /// frames after it are in (or, at the stretch's `end`, whatever follows it).
     pub fn next(&mut self, end: bool) -> Option<(T, (f64, Option<f64>))> {
         let radius = self.kernel.radius();
-        if self.ahead.len() <= radius && !(end && !self.ahead.is_empty()) {
+        // Wait for `radius` frames after the first, unless the stretch has ended.
+        if self.ahead.len() <= radius && (!end || self.ahead.is_empty()) {
             return None;
         }
         let at = self.history.len();
