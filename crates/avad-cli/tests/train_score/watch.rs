@@ -1,12 +1,13 @@
 //! `avad watch` end to end on a frame folder of the synthetic scene, with and without its
 //! sound: its JSON-lines events against `avad score --causal`, its flags, its evidence
-//! folders, a damaged frame, a long watch's memory and sound that stops, and what it
-//! refuses (the detector itself is checked through the library, in crates/avad/tests).
+//! folders, a damaged frame, and what it refuses (the two long watches are at the top of
+//! train_score.rs; the detector itself is checked through the library, in
+//! crates/avad/tests).
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use crate::common::{arg, assert_fails_naming, assert_usage_error, avad, events, ok, read};
+use crate::common::{arg, assert_fails_naming, avad, events, ok, read};
 use crate::fixture;
 
 /// The test clip watched: its frame folder.
@@ -15,7 +16,7 @@ fn clip() -> PathBuf {
 }
 
 /// The test clip's sound.
-fn sound() -> PathBuf {
+pub(crate) fn sound() -> PathBuf {
     clip().join("audio.wav")
 }
 
@@ -26,14 +27,14 @@ fn watch(source: &Path, more: &[&str]) -> Output {
 }
 
 /// `avad watch SOURCE` with both models and `sound`, `more` arguments after.
-fn watch_with_sound(source: &Path, sound: &Path, more: &[&str]) -> Output {
+pub(crate) fn watch_with_sound(source: &Path, sound: &Path, more: &[&str]) -> Output {
     let a = arg(&fixture().audio);
     let both = ["--model", a, "--audio", arg(sound)];
     watch(source, &[&both[..], more].concat())
 }
 
 /// The events of a watch that must succeed.
-fn watched(out: &Output) -> Vec<serde_json::Value> {
+pub(crate) fn watched(out: &Output) -> Vec<serde_json::Value> {
     events(&ok(out))
 }
 
@@ -160,7 +161,7 @@ fn watch_refuses_what_it_cannot_watch_with_one_line() {
 }
 
 /// The test clip's frames, sorted.
-fn frame_files() -> Vec<PathBuf> {
+pub(crate) fn frame_files() -> Vec<PathBuf> {
     let mut names: Vec<_> = std::fs::read_dir(clip())
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -349,117 +350,4 @@ fn evidence_is_saved_per_episode_and_numbered_on() {
     assert_eq!(end["evidence"].as_str(), Some(arg(&second)));
     assert_eq!(read(&episode.join("scores.csv")), scores);
     assert!(second.join("scores.csv").is_file());
-}
-
-/// `src`, a WAV file, with its samples repeated `times` times.
-fn loop_wav(src: &Path, dst: &Path, times: usize) {
-    let bytes = std::fs::read(src).unwrap();
-    // RIFF chunks after the 12-byte header: the `data` chunk's body is the samples.
-    let mut at = 12;
-    let (start, len) = loop {
-        let len = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().unwrap()) as usize;
-        if &bytes[at..at + 4] == b"data" {
-            break (at + 8, len);
-        }
-        at += 8 + len + len % 2;
-    };
-    let mut out = bytes[..start].to_vec();
-    for _ in 0..times {
-        out.extend_from_slice(&bytes[start..start + len]);
-    }
-    let data_len = (len * times) as u32;
-    out[start - 4..start].copy_from_slice(&data_len.to_le_bytes());
-    let riff_len = (out.len() - 8) as u32;
-    out[4..8].copy_from_slice(&riff_len.to_le_bytes());
-    std::fs::write(dst, out).unwrap();
-}
-
-/// The test clip's frames looped `times` times (links to them) in `dir/looped-TIMES`.
-fn looped(dir: &Path, times: usize) -> PathBuf {
-    let names = frame_files();
-    let looped = dir.join(format!("looped-{times}"));
-    std::fs::create_dir_all(&looped).unwrap();
-    for k in 0..times * names.len() {
-        std::os::unix::fs::symlink(
-            &names[k % names.len()],
-            looped.join(format!("{:05}.png", k + 1)),
-        )
-        .unwrap();
-    }
-    looped
-}
-
-/// Memory stays flat over a long watch: the clip and its sound looped 5 and 50 times (200
-/// and 2,000 frames). What the watch holds (frames waiting for their scores, the audio
-/// scorer's samples, features and sums) stays within the same bounds. Its peak resident
-/// memory moves by tens of MB from run to run (burn's buffers, two scoring threads), so it
-/// is held only to a bound that a leak of 32 kB a frame would break.
-#[test]
-fn memory_stays_flat_over_a_long_watch() {
-    let tmp = tempfile::tempdir().unwrap();
-    let held = |times: usize| -> (u64, u64, f64) {
-        let frames = looped(tmp.path(), times);
-        let wav = frames.with_extension("wav");
-        loop_wav(&sound(), &wav, times);
-        let summary = watched(&watch_with_sound(&frames, &wav, &[]))
-            .pop()
-            .unwrap();
-        assert_eq!(summary["frames"].as_u64(), Some(times as u64 * 40));
-        (
-            summary["max_pending_frames"].as_u64().unwrap(),
-            summary["max_audio_held"].as_u64().unwrap(),
-            summary["peak_rss_mb"].as_f64().unwrap(),
-        )
-    };
-    let (short, long) = (held(5), held(50));
-    println!("held over 200 frames {short:?}, over 2000 {long:?} (pending frames, audio values, peak MB)");
-    // About a second of sound ahead of the audio scores, a window and the windows queued:
-    // bounded, however long the input (frames that piled up would number in the hundreds
-    // over 2000). How many are pending at the peak depends on thread timing (25 to 40 seen
-    // on one machine over the same input), so the bound is absolute, not the short run's.
-    assert!(
-        short.0 < 80 && long.0 < 80,
-        "frames pile up: {short:?} {long:?}"
-    );
-    assert!(
-        long.1 <= short.1 + 4096,
-        "the audio scorer's buffers grow: {short:?} {long:?}"
-    );
-    assert!(
-        long.2 - short.2 < 60.0,
-        "memory grows with the input: {short:?} {long:?}"
-    );
-}
-
-/// Sound that stops while the picture goes on (2,000 frames, 80 s, with the clip's own
-/// 1.6 s of sound): once it lags 5 s the frames are scored with silence, so they keep
-/// coming out (instead of all waiting for sound until the end). A shorter timeout than a
-/// second is a usage error, as every numeric option's.
-#[test]
-fn sound_that_stops_is_scored_as_silence_after_the_timeout() {
-    let tmp = tempfile::tempdir().unwrap();
-    let frames = looped(tmp.path(), 50);
-    let out = watch_with_sound(&frames, &sound(), &[]);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
-    assert!(err.contains("no sound for 5 s of picture"), "{err}");
-    let summary = events(&String::from_utf8_lossy(&out.stdout)).pop().unwrap();
-    assert_eq!(summary["frames"], 2000);
-    let filled = summary["sound_filled_s"].as_f64().unwrap();
-    assert!(
-        (filled - (80.0 - 1.6 - 5.0)).abs() < 0.1,
-        "{filled} s of silence filled"
-    );
-    let pending = summary["max_pending_frames"].as_u64().unwrap();
-    assert!(pending < 5 * 25 + 40, "{pending} frames waited at once");
-    let short = watch_with_sound(&frames, &sound(), &["--sound-timeout", "0.5"]);
-    assert_usage_error(&short, "error: invalid value '0.5' for '--sound-timeout");
-    let err = String::from_utf8_lossy(&short.stderr);
-    assert!(
-        err.lines()
-            .next()
-            .unwrap()
-            .ends_with("at least 1 and at most 86400, not \"0.5\""),
-        "{err}"
-    );
 }
