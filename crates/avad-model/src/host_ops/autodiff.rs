@@ -1,0 +1,191 @@
+//! autodiff: the backward passes.
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Autodiff, Backend};
+
+use super::HostOps;
+
+/// A backend's float tensor, as the backward passes keep it.
+type Primitive<B> = <B as burn::backend::BackendTypes>::FloatTensorPrimitive;
+
+impl<B: Backend + HostOps, C: CheckpointStrategy> HostOps for Autodiff<B, C> {
+    fn norm_leaky_train(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+        slope: f64,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        #[derive(Debug)]
+        struct NormLeaky;
+
+        impl<B: Backend + HostOps> Backward<B, 3> for NormLeaky {
+            type State = (
+                Primitive<B>,
+                Primitive<B>,
+                Primitive<B>,
+                Primitive<B>,
+                Primitive<B>,
+                f64,
+                f64,
+            );
+
+            fn backward(
+                self,
+                ops: Ops<Self::State, 3>,
+                grads: &mut Gradients,
+                _checkpointer: &mut Checkpointer,
+            ) {
+                let [node_x, node_gamma, node_beta] = ops.parents;
+                let grad = grads.consume::<B>(&ops.node);
+                let (x, gamma, beta, mean, variance, epsilon, slope) = ops.state;
+                let (dx, dgamma, dbeta) = B::norm_leaky_train_backward(
+                    x, gamma, beta, mean, variance, epsilon, slope, grad,
+                );
+                for (node, value) in [(node_x, dx), (node_gamma, dgamma), (node_beta, dbeta)] {
+                    if let Some(node) = node {
+                        grads.register::<B>(node.id, value);
+                    }
+                }
+            }
+        }
+
+        let nodes = [x.node(), gamma.node(), beta.node()];
+        let (x, gamma, beta) = (
+            x.into_primitive(),
+            gamma.into_primitive(),
+            beta.into_primitive(),
+        );
+        let (out, mean, variance) =
+            B::norm_leaky_train(x.clone(), gamma.clone(), beta.clone(), epsilon, slope);
+        let out = match NormLeaky.prepare::<C>(nodes).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => prep.finish(
+                (
+                    x,
+                    gamma,
+                    beta,
+                    mean.clone(),
+                    variance.clone(),
+                    epsilon,
+                    slope,
+                ),
+                out,
+            ),
+            OpsKind::UnTracked(prep) => prep.finish(out),
+        };
+        (
+            out,
+            FloatTensor::<Self>::new(mean),
+            FloatTensor::<Self>::new(variance),
+        )
+    }
+
+    fn norm_leaky_train_backward(
+        _x: FloatTensor<Self>,
+        _gamma: FloatTensor<Self>,
+        _beta: FloatTensor<Self>,
+        _mean: FloatTensor<Self>,
+        _variance: FloatTensor<Self>,
+        _epsilon: f64,
+        _slope: f64,
+        _grad: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        panic!("host_ops: the batch norm's backward is not differentiable again");
+    }
+
+    fn lstm_cell(gates: FloatTensor<Self>, cell: FloatTensor<Self>) -> FloatTensor<Self> {
+        #[derive(Debug)]
+        struct LstmCell;
+
+        impl<B: Backend + HostOps> Backward<B, 2> for LstmCell {
+            type State = (Primitive<B>, Primitive<B>);
+
+            fn backward(
+                self,
+                ops: Ops<Self::State, 2>,
+                grads: &mut Gradients,
+                _checkpointer: &mut Checkpointer,
+            ) {
+                let [node_gates, node_cell] = ops.parents;
+                let grad = grads.consume::<B>(&ops.node);
+                let (gates, cell) = ops.state;
+                let (dgates, dcell) = B::lstm_cell_backward(gates, cell, grad);
+                for (node, value) in [(node_gates, dgates), (node_cell, dcell)] {
+                    if let Some(node) = node {
+                        grads.register::<B>(node.id, value);
+                    }
+                }
+            }
+        }
+
+        let nodes = [gates.node(), cell.node()];
+        let (gates, cell) = (gates.into_primitive(), cell.into_primitive());
+        let out = B::lstm_cell(gates.clone(), cell.clone());
+        match LstmCell.prepare::<C>(nodes).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => prep.finish((gates, cell), out),
+            OpsKind::UnTracked(prep) => prep.finish(out),
+        }
+    }
+
+    fn lstm_cell_backward(
+        _gates: FloatTensor<Self>,
+        _cell: FloatTensor<Self>,
+        _grad: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+        panic!("host_ops: the ConvLSTM step's backward is not differentiable again");
+    }
+
+    fn conv_single_output(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        #[derive(Debug)]
+        struct ConvSingle;
+
+        impl<B: Backend + HostOps> Backward<B, 3> for ConvSingle {
+            type State = (Primitive<B>, Primitive<B>);
+
+            fn backward(
+                self,
+                ops: Ops<Self::State, 3>,
+                grads: &mut Gradients,
+                _checkpointer: &mut Checkpointer,
+            ) {
+                let [node_x, node_weight, node_bias] = ops.parents;
+                let grad = grads.consume::<B>(&ops.node);
+                let (x, weight) = ops.state;
+                let (dx, dw, db) = B::conv_single_output_backward(x, weight, grad);
+                for (node, value) in [(node_x, dx), (node_weight, dw), (node_bias, db)] {
+                    if let Some(node) = node {
+                        grads.register::<B>(node.id, value);
+                    }
+                }
+            }
+        }
+
+        let nodes = [x.node(), weight.node(), bias.node()];
+        let (x, weight, bias) = (
+            x.into_primitive(),
+            weight.into_primitive(),
+            bias.into_primitive(),
+        );
+        let out = B::conv_single_output(x.clone(), weight.clone(), bias);
+        match ConvSingle.prepare::<C>(nodes).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => prep.finish((x, weight), out),
+            OpsKind::UnTracked(prep) => prep.finish(out),
+        }
+    }
+
+    fn conv_single_output_backward(
+        _x: FloatTensor<Self>,
+        _weight: FloatTensor<Self>,
+        _grad: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        panic!("host_ops: the convolution's backward is not differentiable again");
+    }
+}

@@ -1,0 +1,242 @@
+//! flex: the computations on the host.
+
+use burn::backend::flex::FlexTensor;
+use burn::backend::{Flex, TensorMetadata};
+use burn::tensor::TensorData;
+
+use super::conv::{conv_input_grad, conv_shape, conv_weight_grad};
+use super::lstm::{lstm_plane, lstm_plane_backward, lstm_shape};
+use super::norm::{
+    affine, channel_stats, channel_sums, grad_sums, norm_input_grad, normalise, planes,
+    shifted_sums,
+};
+use super::parallel::split_mut;
+use super::HostOps;
+use crate::host_conv;
+
+/// A contiguous f32 tensor's values, and its shape.
+fn host(t: &FlexTensor) -> (&[f32], Vec<usize>) {
+    let values = t
+        .as_slice::<f32>()
+        .expect("host_ops: a contiguous f32 tensor");
+    (values, t.shape().iter().copied().collect())
+}
+
+fn contiguous(t: FlexTensor) -> FlexTensor {
+    if t.is_contiguous() {
+        t
+    } else {
+        t.to_contiguous()
+    }
+}
+
+fn tensor(values: Vec<f32>, shape: Vec<usize>) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(values, shape))
+}
+
+impl HostOps for Flex {
+    fn norm_leaky_train(
+        x: FlexTensor,
+        gamma: FlexTensor,
+        beta: FlexTensor,
+        epsilon: f64,
+        slope: f64,
+    ) -> (FlexTensor, FlexTensor, FlexTensor) {
+        let (x, gamma, beta) = (contiguous(x), contiguous(gamma), contiguous(beta));
+        let (xs, shape) = host(&x);
+        let (n, c, plane) = planes(&shape);
+        let stats = channel_stats(xs, n, c, plane);
+        let mean: Vec<f32> = stats.iter().map(|s| s.0 as f32).collect();
+        let variance: Vec<f32> = stats.iter().map(|s| s.1 as f32).collect();
+        let map = affine(host(&gamma).0, host(&beta).0, &mean, &variance, epsilon);
+        let slope = slope as f32;
+        let mut out = vec![0.0f32; xs.len()];
+        split_mut(&mut out, plane, |first, chunk| {
+            for (k, dst) in chunk.chunks_mut(plane).enumerate() {
+                let p = first + k;
+                let (a, b, _) = map[p % c];
+                normalise(dst, &xs[p * plane..(p + 1) * plane], a, b, slope);
+            }
+        });
+        (
+            tensor(out, shape),
+            tensor(mean, vec![c]),
+            tensor(variance, vec![c]),
+        )
+    }
+
+    fn norm_leaky_train_backward(
+        x: FlexTensor,
+        gamma: FlexTensor,
+        beta: FlexTensor,
+        mean: FlexTensor,
+        variance: FlexTensor,
+        epsilon: f64,
+        slope: f64,
+        grad: FlexTensor,
+    ) -> (FlexTensor, FlexTensor, FlexTensor) {
+        let (x, grad) = (contiguous(x), contiguous(grad));
+        let (gamma, beta, mean, variance) = (
+            contiguous(gamma),
+            contiguous(beta),
+            contiguous(mean),
+            contiguous(variance),
+        );
+        let (xs, shape) = host(&x);
+        let gs = host(&grad).0;
+        let (n, c, plane) = planes(&shape);
+        let means = host(&mean).0;
+        let map = affine(
+            host(&gamma).0,
+            host(&beta).0,
+            means,
+            host(&variance).0,
+            epsilon,
+        );
+        let slope = slope as f32;
+        let sums = channel_sums(n, c, |p| {
+            let ch = p % c;
+            let (a, b, inv_std) = map[ch];
+            let r = p * plane..(p + 1) * plane;
+            grad_sums(&xs[r.clone()], &gs[r], a, b, slope, means[ch], inv_std)
+        });
+        let count = (n * plane) as f64;
+        // dx = a (g - mean(g) - xhat mean(g xhat)), a = gamma inv_std
+        let centre: Vec<(f32, f32)> = sums
+            .iter()
+            .map(|&(s, q)| ((s / count) as f32, (q / count) as f32))
+            .collect();
+        let mut dx = vec![0.0f32; xs.len()];
+        split_mut(&mut dx, plane, |first, chunk| {
+            for (k, dst) in chunk.chunks_mut(plane).enumerate() {
+                let p = first + k;
+                let ch = p % c;
+                let r = p * plane..(p + 1) * plane;
+                norm_input_grad(
+                    dst,
+                    &xs[r.clone()],
+                    &gs[r],
+                    map[ch],
+                    slope,
+                    means[ch],
+                    centre[ch],
+                );
+            }
+        });
+        let gamma_grad = sums.iter().map(|s| s.1 as f32).collect();
+        let beta_grad = sums.iter().map(|s| s.0 as f32).collect();
+        (
+            tensor(dx, shape),
+            tensor(gamma_grad, vec![c]),
+            tensor(beta_grad, vec![c]),
+        )
+    }
+
+    fn lstm_cell(gates: FlexTensor, cell: FlexTensor) -> FlexTensor {
+        let (gates, cell) = (contiguous(gates), contiguous(cell));
+        let (gs, gshape) = host(&gates);
+        let (cs, cshape) = host(&cell);
+        let (b, h, plane) = lstm_shape(&gshape, &cshape);
+        let mut out = vec![0.0f32; b * 2 * h * plane];
+        // One item per (batch, hidden channel): its hidden plane, then (h planes later) its cell plane.
+        split_mut(&mut out, 2 * h * plane, |first, chunk| {
+            for (k, both) in chunk.chunks_mut(2 * h * plane).enumerate() {
+                let n = first + k;
+                let (hid, cel) = both.split_at_mut(h * plane);
+                for ch in 0..h {
+                    let gate = |q: usize| {
+                        &gs[((n * 4 + q) * h + ch) * plane..((n * 4 + q) * h + ch + 1) * plane]
+                    };
+                    let prev = &cs[(n * h + ch) * plane..(n * h + ch + 1) * plane];
+                    let r = ch * plane..(ch + 1) * plane;
+                    lstm_plane(
+                        &mut hid[r.clone()],
+                        &mut cel[r],
+                        [gate(0), gate(1), gate(2), gate(3)],
+                        prev,
+                    );
+                }
+            }
+        });
+        let mut shape = gshape;
+        shape[1] = 2 * h;
+        tensor(out, shape)
+    }
+
+    fn lstm_cell_backward(
+        gates: FlexTensor,
+        cell: FlexTensor,
+        grad: FlexTensor,
+    ) -> (FlexTensor, FlexTensor) {
+        let (gates, cell, grad) = (contiguous(gates), contiguous(cell), contiguous(grad));
+        let (gs, gshape) = host(&gates);
+        let (cs, cshape) = host(&cell);
+        let ds = host(&grad).0;
+        let (b, h, plane) = lstm_shape(&gshape, &cshape);
+        // dgates and dcell of one batch item side by side, split after.
+        let mut both = vec![0.0f32; b * 5 * h * plane];
+        split_mut(&mut both, 5 * h * plane, |first, chunk| {
+            for (k, item) in chunk.chunks_mut(5 * h * plane).enumerate() {
+                let n = first + k;
+                let (dgates, dcell) = item.split_at_mut(4 * h * plane);
+                let (d_i, rest) = dgates.split_at_mut(h * plane);
+                let (d_f, rest) = rest.split_at_mut(h * plane);
+                let (d_g, d_o) = rest.split_at_mut(h * plane);
+                for ch in 0..h {
+                    let gate = |q: usize| {
+                        &gs[((n * 4 + q) * h + ch) * plane..((n * 4 + q) * h + ch + 1) * plane]
+                    };
+                    let prev = &cs[(n * h + ch) * plane..(n * h + ch + 1) * plane];
+                    let dh = &ds[(n * 2 * h + ch) * plane..(n * 2 * h + ch + 1) * plane];
+                    let dc = &ds[(n * 2 * h + h + ch) * plane..(n * 2 * h + h + ch + 1) * plane];
+                    let r = ch * plane..(ch + 1) * plane;
+                    let out = [
+                        &mut d_i[r.clone()],
+                        &mut d_f[r.clone()],
+                        &mut d_g[r.clone()],
+                        &mut d_o[r.clone()],
+                        &mut dcell[r],
+                    ];
+                    lstm_plane_backward(out, [gate(0), gate(1), gate(2), gate(3)], prev, dh, dc);
+                }
+            }
+        });
+        let mut dgates = Vec::with_capacity(b * 4 * h * plane);
+        let mut dcell = Vec::with_capacity(b * h * plane);
+        for item in both.chunks(5 * h * plane) {
+            dgates.extend_from_slice(&item[..4 * h * plane]);
+            dcell.extend_from_slice(&item[4 * h * plane..]);
+        }
+        (tensor(dgates, gshape), tensor(dcell, cshape))
+    }
+
+    fn conv_single_output(x: FlexTensor, weight: FlexTensor, bias: FlexTensor) -> FlexTensor {
+        let (x, weight, bias) = (contiguous(x), contiguous(weight), contiguous(bias));
+        let (xs, shape) = host(&x);
+        let (ws, wshape) = host(&weight);
+        let s = conv_shape(&shape, &wshape);
+        let out = host_conv::convolve(xs, shape[0], ws, host(&bias).0[0], &s);
+        tensor(out, vec![shape[0], 1, s.h, s.w])
+    }
+
+    fn conv_single_output_backward(
+        x: FlexTensor,
+        weight: FlexTensor,
+        grad: FlexTensor,
+    ) -> (FlexTensor, FlexTensor, FlexTensor) {
+        let (x, weight, grad) = (contiguous(x), contiguous(weight), contiguous(grad));
+        let (xs, shape) = host(&x);
+        let (ws, wshape) = host(&weight);
+        let gs = host(&grad).0;
+        let s = conv_shape(&shape, &wshape);
+        let n = shape[0];
+        let dx = conv_input_grad(ws, gs, n, &s);
+        let dw = conv_weight_grad(xs, gs, n, &s);
+        let db = (shifted_sums(gs, 0.0).0) as f32;
+        (
+            tensor(dx, shape),
+            tensor(dw, wshape),
+            tensor(vec![db], vec![1]),
+        )
+    }
+}

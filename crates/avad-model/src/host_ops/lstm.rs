@@ -1,0 +1,79 @@
+//! The ConvLSTM step's host loops, and the fast exponential they use.
+
+use crate::host_conv;
+
+simd_kernel! {
+/// One plane of a ConvLSTM step: the new hidden and cell states from the four gates'
+/// pre-activations and the previous cell state.
+pub(super) fn lstm_plane(hidden: &mut [f32], cell: &mut [f32], gates: [&[f32]; 4], prev: &[f32]) {
+    let [gi, gf, gg, go] = gates;
+    for p in 0..hidden.len().min(cell.len()) {
+        let c = logistic(gf[p]) * prev[p] + logistic(gi[p]) * fast_tanh(gg[p]);
+        cell[p] = c;
+        hidden[p] = logistic(go[p]) * fast_tanh(c);
+    }
+}
+}
+
+simd_kernel! {
+/// One plane of a ConvLSTM step's backward: the gradients of the four gates' pre-activations
+/// and of the previous cell state, from those of the hidden and cell outputs.
+pub(super) fn lstm_plane_backward(out: [&mut [f32]; 5], gates: [&[f32]; 4], prev: &[f32], dh: &[f32], dc: &[f32]) {
+    let [oi, of, og, oo, oc] = out;
+    let [gi, gf, gg, go] = gates;
+    for p in 0..prev.len() {
+        let (i, f, g, o) = (logistic(gi[p]), logistic(gf[p]), fast_tanh(gg[p]), logistic(go[p]));
+        let c = f * prev[p] + i * g;
+        let tc = fast_tanh(c);
+        let dct = dc[p] + dh[p] * o * (1.0 - tc * tc);
+        oi[p] = dct * g * i * (1.0 - i);
+        of[p] = dct * prev[p] * f * (1.0 - f);
+        og[p] = dct * i * (1.0 - g * g);
+        oo[p] = dh[p] * tc * o * (1.0 - o);
+        oc[p] = dct * f;
+    }
+}
+}
+
+/// `(batch, hidden channels, plane)` of a ConvLSTM step's gates and cell shapes.
+pub(super) fn lstm_shape(gates: &[usize], cell: &[usize]) -> (usize, usize, usize) {
+    assert!(
+        gates.len() >= 2
+            && gates.len() == cell.len()
+            && gates[0] == cell[0]
+            && gates[1] == 4 * cell[1]
+            && gates[2..] == cell[2..],
+        "host_ops: ConvLSTM gates {gates:?} and cell {cell:?}"
+    );
+    (cell[0], cell[1], cell[2..].iter().product())
+}
+
+/// `e^x` to about 2 ulp (Cephes' `expf`: `x = n ln 2 + r`, a degree-6 polynomial in `r`),
+/// branch-free so that loops of it vectorise; saturates beyond ±88.
+#[inline(always)]
+pub(super) fn fast_exp(x: f32) -> f32 {
+    let x = x.clamp(-87.3, 88.0);
+    // round(x / ln 2) by the 1.5 * 2^23 trick (no rounding instruction needed)
+    let n = (x * std::f32::consts::LOG2_E + 12_582_912.0) - 12_582_912.0;
+    let r = x - n * 0.693_359_4 + n * 2.121_944_4e-4;
+    let p = 1.987_569_1e-4;
+    let p = p * r + 1.398_199_9e-3;
+    let p = p * r + 8.333_452e-3;
+    let p = p * r + 4.166_579_6e-2;
+    let p = p * r + 1.666_666_5e-1;
+    let p = p * r + 5.000_000_1e-1;
+    let e = p * r * r + r + 1.0;
+    e * f32::from_bits(((n as i32 + 127) as u32) << 23)
+}
+
+/// The logistic function `1 / (1 + e^-x)`.
+#[inline(always)]
+fn logistic(x: f32) -> f32 {
+    1.0 / (1.0 + fast_exp(-x))
+}
+
+/// `tanh x = 2 σ(2x) − 1`.
+#[inline(always)]
+fn fast_tanh(x: f32) -> f32 {
+    2.0 * logistic(2.0 * x) - 1.0
+}

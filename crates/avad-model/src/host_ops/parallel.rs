@@ -1,0 +1,41 @@
+//! Work split over the cores.
+
+fn threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |t| t.get())
+}
+
+/// `f` over `items` split into one contiguous range per core, in order.
+pub(super) fn split<T: Send>(
+    items: usize,
+    f: impl Fn(std::ops::Range<usize>) -> T + Sync,
+) -> Vec<T> {
+    let t = threads().min(items).max(1);
+    if t == 1 {
+        return vec![f(0..items)];
+    }
+    let per = items.div_ceil(t);
+    std::thread::scope(|scope| {
+        let f = &f;
+        let handles: Vec<_> = (0..t)
+            .map(|k| scope.spawn(move || f(k * per..((k + 1) * per).min(items))))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("host_ops worker panicked"))
+            .collect()
+    })
+}
+
+/// `f(first_item, chunk)` over `out` cut into whole items of `item` values, one run of items
+/// per core.
+pub(super) fn split_mut(out: &mut [f32], item: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
+    let items = if item == 0 { 0 } else { out.len() / item };
+    let t = threads().min(items).max(1);
+    let per = items.div_ceil(t).max(1);
+    std::thread::scope(|scope| {
+        let f = &f;
+        for (k, chunk) in out.chunks_mut(per * item.max(1)).enumerate() {
+            scope.spawn(move || f(k * per, chunk));
+        }
+    });
+}
