@@ -76,7 +76,7 @@ impl FeatureExtractor {
 
     /// Frames `keep` of `y`'s features, with the dB floors (`top_db`) measured from
     /// `maxima` updated by those frames, rather than from the whole of `y`: the causal
-    /// form [`StreamingFeatures`] uses.
+    /// form [`StreamingFeatures`](crate::StreamingFeatures) uses.
     pub fn compute_frames(
         &mut self,
         y: &[f32],

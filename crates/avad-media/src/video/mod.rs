@@ -10,7 +10,7 @@
 //! as they are for image frame folders.
 //!
 //! Without the `ffmpeg` feature every function that opens a source returns
-//! [`MediaError::NeedsFfmpeg`]; [`is_video_path`] and [`is_stream_url`] work in
+//! [`MediaError::NeedsFfmpeg`](crate::MediaError::NeedsFfmpeg); [`is_video_path`] and [`is_stream_url`] work in
 //! every build so that callers can route inputs and explain what is missing.
 //!
 //! Truncated files: a container FFmpeg cannot open (an MP4 cut before its

@@ -118,7 +118,9 @@ impl AudioAutoencoderConfig {
                 self.lstm_decoder[0], self.lstm_encoder[1]
             )));
         }
-        if self.kernel % 2 == 0 || self.output_kernel % 2 == 0 || self.encoder_strides.contains(&0)
+        if self.kernel.is_multiple_of(2)
+            || self.output_kernel.is_multiple_of(2)
+            || self.encoder_strides.contains(&0)
         {
             return Err(ModelError::Data(
                 "kernels must be odd and strides positive".into(),

@@ -51,6 +51,8 @@ pub(super) fn lstm_shape(gates: &[usize], cell: &[usize]) -> (usize, usize, usiz
 /// `e^x` to about 2 ulp (Cephes' `expf`: `x = n ln 2 + r`, a degree-6 polynomial in `r`),
 /// branch-free so that loops of it vectorise; saturates beyond ±88.
 #[inline(always)]
+// The polynomial's coefficients as Cephes gives them (the last rounds to 0.5 in f32).
+#[allow(clippy::excessive_precision)]
 pub(super) fn fast_exp(x: f32) -> f32 {
     let x = x.clamp(-87.3, 88.0);
     // round(x / ln 2) by the 1.5 * 2^23 trick (no rounding instruction needed)

@@ -29,7 +29,7 @@ pub(super) fn split<T: Send>(
 /// `f(first_item, chunk)` over `out` cut into whole items of `item` values, one run of items
 /// per core.
 pub(super) fn split_mut(out: &mut [f32], item: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
-    let items = if item == 0 { 0 } else { out.len() / item };
+    let items = out.len().checked_div(item).unwrap_or(0);
     let t = threads().min(items).max(1);
     let per = items.div_ceil(t).max(1);
     std::thread::scope(|scope| {

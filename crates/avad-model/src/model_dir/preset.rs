@@ -97,7 +97,7 @@ impl VisualPreset {
 
     /// Checks that the settings can train.
     pub fn check(&self) -> Result<(), String> {
-        if self.size == 0 || self.size % 8 != 0 {
+        if self.size == 0 || !self.size.is_multiple_of(8) {
             return Err(format!(
                 "size {} must be a positive multiple of 8",
                 self.size
@@ -184,7 +184,7 @@ impl AudioPreset {
 
     /// Checks that the settings can train.
     pub fn check(&self) -> Result<(), String> {
-        if self.steps == 0 || self.steps % 4 != 0 {
+        if self.steps == 0 || !self.steps.is_multiple_of(4) {
             return Err(format!(
                 "steps {} must be a positive multiple of 4",
                 self.steps
