@@ -7,6 +7,7 @@ use avad::avad_data::Split;
 use avad::avad_model::burn::tensor::Device;
 use avad::avad_model::device::Accelerator;
 use avad::avad_model::model_dir::FrameScore;
+use avad::avad_model::train::TrainError;
 use avad::score::DEFAULT_SMOOTH;
 use avad::{ClipSelection, Models, ScoreConfig};
 
@@ -223,6 +224,9 @@ pub fn with_advice(e: avad::Error) -> anyhow::Error {
         avad::Error::NoSuchScore { .. } => anyhow::anyhow!(
             "{e}: run `avad calibrate MODEL DATASET` to add it, or choose another --video-score"
         ),
+        avad::Error::Train(TrainError::CheckpointExists { .. }) => {
+            anyhow::anyhow!("{e} (--resume continues it)")
+        }
         avad::Error::Invalid(r) if r.starts_with("hop ") => anyhow::anyhow!("--{r}"),
         avad::Error::Invalid(r) if r.starts_with("map block ") => {
             anyhow::anyhow!("--map-block {}", &r["map block ".len()..])

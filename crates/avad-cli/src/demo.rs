@@ -76,7 +76,8 @@ pub fn run(args: &Args) -> Result<()> {
     let training = Accelerator::Cpu.training_device()?;
 
     step(0);
-    let _interrupt = avad::avad_data::synthetic::temp_dir(&scene)
+    let _interrupt = avad::avad_atomic::temp_path(&scene)
+        .ok()
         .map(|t| crate::interrupt::register(&t, crate::interrupt::Leftover::Tree));
     let bar = counter_bar(10, "writing clips");
     let look = SceneLook::default();

@@ -39,7 +39,7 @@ pub fn run(args: &Args) -> Result<()> {
         extract(&audio.samples, &config).with_context(|| args.audio.display().to_string())?;
     match &args.out {
         Some(out) => {
-            let _interrupt = avad_features::temp_path(out)
+            let _interrupt = avad::avad_atomic::temp_path(out)
                 .ok()
                 .map(|t| crate::interrupt::register(&t, crate::interrupt::Leftover::File));
             match out

@@ -53,7 +53,8 @@ pub fn run(args: &Args) -> Result<()> {
         ambient_rms: args.ambient_rms,
         anomaly_speed: args.anomaly_speed,
     };
-    let _interrupt = avad::avad_data::synthetic::temp_dir(&args.out)
+    let _interrupt = avad::avad_atomic::temp_path(&args.out)
+        .ok()
         .map(|t| crate::interrupt::register(&t, crate::interrupt::Leftover::Tree));
     let total = u64::from(args.train) + u64::from(args.test);
     let bar = crate::progress::counter_bar(total, "writing clips");

@@ -1,9 +1,11 @@
 //! A small RIFF/WAVE writer: 16-bit PCM and 32-bit IEEE float, written atomically
 //! (`<path>.tmp`, then a rename) so a killed run never leaves a truncated file.
 
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
+
+use avad_atomic::AtomicError;
 
 /// Why a WAV file could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -98,16 +100,13 @@ fn write_atomic(
     bits: u16,
     data: &[u8],
 ) -> Result<(), WavError> {
-    let mut tmp_name = path.as_os_str().to_owned();
-    tmp_name.push(".tmp");
-    let tmp = PathBuf::from(tmp_name);
-    let result = write_file(&tmp, path, format, sample_rate, channels, bits, data)
-        .and_then(|()| fs::rename(&tmp, path).map_err(|source| io_error(path, source)));
-    if result.is_err() {
-        // The temp file is ours and incomplete; the error being returned matters more.
-        let _ = fs::remove_file(&tmp);
-    }
-    result
+    avad_atomic::write_with(path, |tmp| {
+        write_file(tmp, path, format, sample_rate, channels, bits, data)
+    })
+    .map_err(|e| match e {
+        AtomicError::Write(e) => e,
+        AtomicError::Io { path, error } => io_error(&path, error),
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -136,7 +135,7 @@ fn write_file(
     let byte_rate = sample_rate * u32::from(block_align);
     let frames = data_len / u32::from(block_align);
 
-    let file = File::create(tmp).map_err(|source| io_error(tmp, source))?;
+    let file = File::create(tmp).map_err(|source| io_error(path, source))?;
     let mut out = BufWriter::new(file);
     let mut header = Vec::with_capacity(58);
     header.extend_from_slice(b"RIFF");
@@ -162,7 +161,7 @@ fn write_file(
         .and_then(|()| out.write_all(data))
         .and_then(|()| out.into_inner().map_err(|e| e.into_error()))
         .and_then(|file| file.sync_all());
-    written.map_err(|source| io_error(tmp, source))
+    written.map_err(|source| io_error(path, source))
 }
 
 fn io_error(path: &Path, source: io::Error) -> WavError {

@@ -10,7 +10,6 @@
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 use plotters::coord::Shift;
@@ -210,10 +209,9 @@ fn write_figure<F: Figure>(figure: &F, path: &Path, size: (u32, u32)) -> Result<
         ));
     }
     register_font()?;
-    let tmp = temp_path(path, &extension);
-    let drawn = match format {
+    avad_atomic::write_with(path, |tmp| match format {
         Format::Png => {
-            let root = BitMapBackend::new(&tmp, size).into_drawing_area();
+            let root = BitMapBackend::new(tmp, size).into_drawing_area();
             figure
                 .draw(&root)
                 .and_then(|()| root.present().map_err(draw_error))
@@ -226,35 +224,19 @@ fn write_figure<F: Figure>(figure: &F, path: &Path, size: (u32, u32)) -> Result<
                     .draw(&root)
                     .and_then(|()| root.present().map_err(draw_error))
             };
-            drawn.and_then(|()| std::fs::write(&tmp, svg).map_err(|e| e.to_string()))
+            drawn.and_then(|()| std::fs::write(tmp, svg).map_err(|e| e.to_string()))
         }
-    };
-    let result = match drawn {
-        Ok(()) => std::fs::rename(&tmp, path).map_err(|source| PlotError::Io {
-            path: path.to_path_buf(),
-            source,
-        }),
-        Err(message) => Err(PlotError::Draw {
+    })
+    .map_err(|e| match e {
+        avad_atomic::AtomicError::Write(message) => PlotError::Draw {
             path: path.to_path_buf(),
             message,
-        }),
-    };
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
-}
-
-/// A file next to `path` (same directory, so the rename is atomic) that keeps the
-/// extension, because the bitmap backend picks its encoder from it.
-fn temp_path(path: &Path, extension: &str) -> PathBuf {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("plot");
-    path.with_file_name(format!(
-        ".{name}.tmp-{}-{n}.{extension}",
-        std::process::id()
-    ))
+        },
+        avad_atomic::AtomicError::Io { path, error } => PlotError::Io {
+            path,
+            source: error,
+        },
+    })
 }
 
 /// Range of `values` padded by 5 % each side; a flat range is widened to ±0.5.

@@ -17,10 +17,8 @@
 //! assert_eq!(m.frames, 1 + 22050 / 512);
 //! ```
 
-mod atomic;
 /// Where a write of `path` is staged before its rename (for a caller that removes it when
 /// interrupted).
-pub use atomic::temp_path;
 mod config;
 mod error;
 mod extract;

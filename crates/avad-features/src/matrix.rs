@@ -1,8 +1,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::atomic::write_atomic;
-use crate::error::Result;
+use crate::error::{FeatureError, Result};
 use crate::{N_CONTRAST, N_FEATURES, N_MELS, N_MFCC};
 
 /// Frames x 160 features, row-major, in the order of [`column_names`]. Mel values are
@@ -83,7 +82,7 @@ pub fn write_csv(path: &Path, matrix: &FeatureMatrix) -> Result<()> {
         }
         s.push('\n');
     }
-    write_atomic(path, s.as_bytes())
+    avad_atomic::write_atomic(path, s.as_bytes()).map_err(|e| FeatureError::io(path, e))
 }
 
 #[cfg(test)]

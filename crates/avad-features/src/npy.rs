@@ -3,7 +3,6 @@
 
 use std::path::Path;
 
-use crate::atomic::write_atomic;
 use crate::error::{FeatureError, Result};
 
 const MAGIC: &[u8] = b"\x93NUMPY";
@@ -35,7 +34,7 @@ pub fn write_f32_2d(path: &Path, rows: usize, cols: usize, data: &[f32]) -> Resu
     for v in data {
         bytes.extend_from_slice(&v.to_le_bytes());
     }
-    write_atomic(path, &bytes)
+    avad_atomic::write_atomic(path, &bytes).map_err(|e| FeatureError::io(path, e))
 }
 
 /// Reads a `<f4` or `<f8` C-order array: its shape and its values widened to f64.

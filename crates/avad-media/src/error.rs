@@ -16,7 +16,7 @@ pub enum MediaError {
     #[error("{}: {reason}", path.display())]
     Invalid { path: PathBuf, reason: String },
     /// A video file or stream was given to a build without FFmpeg.
-    #[error("{}: {what} needs avad built with the `ffmpeg` feature: install the FFmpeg development libraries (apt-get install pkg-config libclang-dev libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev) and build with `cargo build --release --features ffmpeg`", path.display())]
+    #[error("{}: {what} needs avad built with the `ffmpeg` feature: install the FFmpeg development libraries (apt-get install pkg-config libclang-dev libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev) and build with `cargo build --release -p avad-cli --features ffmpeg`", path.display())]
     NeedsFfmpeg { path: PathBuf, what: String },
 }
 

@@ -44,17 +44,20 @@ impl std::fmt::Display for FrameSize {
     }
 }
 
+/// A frame size that does not parse: the text given.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("bad frame size {0:?}: expected WIDTHxHEIGHT, e.g. 240x240")]
+pub struct ParseFrameSizeError(pub String);
+
 impl std::str::FromStr for FrameSize {
-    type Err = String;
+    type Err = ParseFrameSizeError;
 
     /// `240x240` or `240` (square).
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        let parse = |v: &str| -> std::result::Result<u32, String> {
+    fn from_str(s: &str) -> std::result::Result<Self, ParseFrameSizeError> {
+        let parse = |v: &str| -> std::result::Result<u32, ParseFrameSizeError> {
             match v.trim().parse::<u32>() {
                 Ok(n) if n > 0 => Ok(n),
-                _ => Err(format!(
-                    "bad frame size {s:?}: expected WIDTHxHEIGHT, e.g. 240x240"
-                )),
+                _ => Err(ParseFrameSizeError(s.to_string())),
             }
         };
         match s.split_once(['x', 'X']) {

@@ -5,7 +5,6 @@
 //! [`GrayFrame`] (gray, model-sized, `[0, 1]` f32) and mono audio at a known
 //! sample rate ([`audio::Audio`]).
 
-mod atomic;
 pub mod audio;
 mod error;
 pub mod frames;
@@ -13,6 +12,5 @@ pub mod resample;
 pub mod source;
 pub mod video;
 
-pub use atomic::write_atomic;
 pub use error::{MediaError, Result};
-pub use frames::{FrameSize, GrayFrame};
+pub use frames::{FrameSize, GrayFrame, ParseFrameSizeError};

@@ -77,7 +77,7 @@ fn run() -> Result<(), Box<dyn Error>> {
             let maps = maps.as_ref().ok_or("the model gave no maps")?;
             let bytes: Vec<u8> = maps.values.iter().flat_map(|v| v.to_le_bytes()).collect();
             let file = format!("{role}-{}.{kind}.f32", clip.name);
-            avad_media::write_atomic(&out.join(file), &bytes)?;
+            avad_atomic::write_atomic(&out.join(file), &bytes)?;
         }
         let labels: Vec<u8> = match &clip.labels {
             Some(l) => l.iter().map(|&b| u8::from(b)).collect(),
@@ -89,7 +89,7 @@ fn run() -> Result<(), Box<dyn Error>> {
         }));
         eprintln!("{} ({role}): {} frames", clip.name, frames.frames());
     }
-    avad_media::write_atomic(
+    avad_atomic::write_atomic(
         &out.join("index.json"),
         serde_json::to_string(&index)?.as_bytes(),
     )?;

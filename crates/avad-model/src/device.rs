@@ -61,7 +61,7 @@ impl fmt::Display for Accelerator {
 fn not_built(feature: &str) -> ModelError {
     ModelError::Data(format!(
         "this avad was built without the `{feature}` feature: rebuild with \
-         `cargo build --release -p avad --features {feature}`"
+         `cargo build --release -p avad-cli --features {feature}`"
     ))
 }
 

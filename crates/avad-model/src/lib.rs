@@ -40,6 +40,34 @@ pub fn tensor_values<const D: usize>(tensor: Tensor<D>) -> Result<Vec<f32>, Mode
         .map_err(|e| ModelError::Data(format!("expected an f32 tensor ({e:?})")))
 }
 
+/// A setting out of its range, or settings that disagree with each other, described.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct SettingError(pub String);
+
+impl From<String> for SettingError {
+    fn from(reason: String) -> Self {
+        SettingError(reason)
+    }
+}
+
+impl From<&str> for SettingError {
+    fn from(reason: &str) -> Self {
+        SettingError(reason.to_string())
+    }
+}
+
+/// Why a loaded model cannot score what it was asked to.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScoringError {
+    /// The visual model's card has no calibration of this frame score.
+    #[error("the model has no {} score (it was calibrated before avad had one)", .0.name())]
+    NoSuchScore(model_dir::FrameScore),
+    /// Every fold of the audio model was trained on this clip.
+    #[error("clip {0}: every audio fold of this model was trained on it (scoring it would flatter the model)")]
+    TrainedOn(String),
+}
+
 /// Errors of model construction and of inputs handed to a model.
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::sequences::FrameClip;
 use crate::visual::VisualAutoencoder;
-use crate::ModelError;
+use crate::{ModelError, SettingError};
 
 /// How a clip is scored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -295,7 +295,7 @@ impl PatchScorer {
 
     /// Checks that the fields agree with each other and with frames of `side` pixels (a card
     /// read from disk may not).
-    pub fn check(&self, side: usize) -> Result<(), String> {
+    pub fn check(&self, side: usize) -> Result<(), SettingError> {
         let block = Self::block_for(side);
         if self.block != block || self.grid * block != side {
             return Err(format!(
@@ -303,20 +303,20 @@ impl PatchScorer {
                 self.block,
                 self.grid,
                 side / block
-            ));
+            ).into());
         }
         if self.patch == 0 || self.patch > self.grid {
-            return Err(format!(
-                "patch {} does not fit a grid of {}",
-                self.patch, self.grid
-            ));
+            return Err(
+                format!("patch {} does not fit a grid of {}", self.patch, self.grid).into(),
+            );
         }
         if self.baseline.len() != self.grid * self.grid {
             return Err(format!(
                 "patch baseline has {} values, not {}",
                 self.baseline.len(),
                 self.grid * self.grid
-            ));
+            )
+            .into());
         }
         if self.baseline.iter().any(|v| !v.is_finite()) {
             return Err("patch baseline holds a non-finite value".into());

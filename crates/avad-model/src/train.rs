@@ -21,7 +21,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use avad_media::write_atomic;
+use avad_atomic::write_atomic;
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::store::ModuleRecord;
@@ -149,6 +149,13 @@ pub enum TrainError {
         path: PathBuf,
         /// What went wrong.
         reason: String,
+    },
+    /// A checkpoint of an earlier run is where this run would write its own, and the run
+    /// was not asked to resume it.
+    #[error("{}: a checkpoint exists here: resume it, or train into another folder", path.display())]
+    CheckpointExists {
+        /// The checkpoint's index file.
+        path: PathBuf,
     },
     /// Settings or data that cannot train.
     #[error("{0}")]
@@ -362,10 +369,7 @@ where
     let mut best_loss = f64::INFINITY;
     if keep_files && index_path.exists() {
         if !resume {
-            return Err(checkpoint_error(
-                &index_path,
-                "a checkpoint exists here: pass --resume to continue it, or choose another output folder",
-            ));
+            return Err(TrainError::CheckpointExists { path: index_path });
         }
         let text =
             std::fs::read_to_string(&index_path).map_err(|e| checkpoint_error(&index_path, e))?;

@@ -10,9 +10,10 @@ use avad_eval::normalize::CalibrationError;
 use avad_eval::plots::PlotError;
 use avad_features::FeatureError;
 use avad_media::MediaError;
+use avad_model::model_dir::FrameScore;
 use avad_model::model_dir::ModelDirError;
 use avad_model::train::TrainError;
-use avad_model::ModelError;
+use avad_model::{ModelError, ScoringError};
 
 /// A failure of the pipeline.
 #[derive(Debug, thiserror::Error)]
@@ -59,8 +60,8 @@ pub enum Error {
     #[error("{}: {reason}", path.display())]
     Unsupported { path: PathBuf, reason: String },
     /// A visual model asked for a score it was not calibrated for.
-    #[error("{}: {reason}", model.display())]
-    NoSuchScore { model: PathBuf, reason: String },
+    #[error("{}: {}", model.display(), ScoringError::NoSuchScore(*score))]
+    NoSuchScore { model: PathBuf, score: FrameScore },
     /// An audio model's fold asked to score a clip it was trained on, or a fold no clip
     /// names.
     #[error("{}: {reason}", model.display())]
@@ -85,6 +86,20 @@ pub enum Error {
 }
 
 impl Error {
+    /// A model at `model` that cannot score what it was asked to.
+    pub(crate) fn scoring(model: &Path, e: ScoringError) -> Error {
+        match e {
+            ScoringError::NoSuchScore(score) => Error::NoSuchScore {
+                model: model.to_path_buf(),
+                score,
+            },
+            ScoringError::TrainedOn(_) => Error::Fold {
+                model: model.to_path_buf(),
+                reason: e.to_string(),
+            },
+        }
+    }
+
     pub fn io(path: &Path, error: std::io::Error) -> Self {
         Error::Io {
             path: path.to_path_buf(),

@@ -116,10 +116,7 @@ fn inspect_model(dir: &Path, as_json: bool) -> Result<String> {
                 .map(|&k| -> Result<(String, serde_json::Value)> {
                     let g = model
                         .scoring(Some(k))
-                        .map_err(|reason| Error::NoSuchScore {
-                            model: dir.to_path_buf(),
-                            reason,
-                        })?
+                        .map_err(|e| Error::scoring(dir, e))?
                         .calibration
                         .threshold_from_normal(NORMAL_PERCENTILE)?;
                     Ok((k.name().to_string(), json!(g)))

@@ -38,6 +38,7 @@ pub mod report;
 pub mod score;
 pub mod train;
 
+pub use avad_atomic;
 pub use avad_data;
 pub use avad_eval;
 pub use avad_features;

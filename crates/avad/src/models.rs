@@ -59,10 +59,7 @@ impl Visual {
     pub fn scoring(&self) -> Result<VisualScoring<'_>> {
         self.model
             .scoring(Some(self.score))
-            .map_err(|reason| Error::NoSuchScore {
-                model: self.path.clone(),
-                reason,
-            })
+            .map_err(|e| Error::scoring(&self.path, e))
     }
 
     /// The label-free γ: s_r of the [`NORMAL_PERCENTILE`]th percentile of held-out normal
@@ -103,10 +100,9 @@ impl Audio {
     /// The fold that scores clip `clip` (`split/name`): the fold that held it out, else one
     /// that never trained on it, else (a clip no fold names) the first.
     pub fn fold_for(&self, clip: &str) -> Result<usize> {
-        self.model.fold_for(clip).map_err(|reason| Error::Fold {
-            model: self.path.clone(),
-            reason,
-        })
+        self.model
+            .fold_for(clip)
+            .map_err(|e| Error::scoring(&self.path, e))
     }
 }
 
@@ -183,10 +179,7 @@ impl Models {
                     let model = VisualModel::load(path, device)?;
                     let score = model
                         .scoring(video_score)
-                        .map_err(|reason| Error::NoSuchScore {
-                            model: path.clone(),
-                            reason,
-                        })?
+                        .map_err(|e| Error::scoring(path, e))?
                         .kind;
                     Model::Visual(Arc::new(Visual {
                         path: path.clone(),

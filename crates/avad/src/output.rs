@@ -3,10 +3,10 @@
 
 use std::path::Path;
 
+use avad_atomic::write_atomic;
 use avad_eval::markdown_table;
 use avad_eval::metrics::Roc;
 use avad_eval::plots::{write_roc, write_score_curve, RocPlot, RocSeries, ScoreCurve, Series};
-use avad_media::write_atomic;
 use serde::Serialize;
 
 use crate::error::{Context, Error, Result};

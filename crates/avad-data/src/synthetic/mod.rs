@@ -23,8 +23,7 @@ use crate::wav::WavError;
 pub use config::SceneConfig;
 use rng::{Rng, Stream};
 pub use write::{
-    temp_dir, write_clip, write_dataset, write_dataset_reporting, write_dataset_with, SceneLook,
-    WrittenClip,
+    write_clip, write_dataset, write_dataset_reporting, write_dataset_with, SceneLook, WrittenClip,
 };
 
 /// Something that does not happen on a normal day on the walkway.

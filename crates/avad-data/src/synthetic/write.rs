@@ -1,7 +1,10 @@
 //! Writing scenes to disk: one clip, or a dataset of them, each assembled aside and renamed.
 
 use std::fs;
+use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
+
+use avad_atomic::AtomicError;
 
 use super::{generate, Event, Rng, Scene, SceneConfig, SceneError, Stream};
 use crate::wav;
@@ -126,51 +129,21 @@ pub fn write_dataset_reporting(
     Ok(written)
 }
 
-/// Where a scene or clip written to `target` is assembled before its rename:
-/// `<target>.tmp-<pid>` (for a caller that removes it when interrupted).
-pub fn temp_dir(target: &Path) -> Option<PathBuf> {
-    let mut tmp_name = target.file_name()?.to_owned();
-    tmp_name.push(format!(".tmp-{}", std::process::id()));
-    Some(target.with_file_name(tmp_name))
-}
-
-/// Runs `write` on a fresh `<target>.tmp-<pid>` directory and renames it to `target`.
+/// Runs `write` on a fresh temporary folder beside `target` and renames it to `target`
+/// ([`avad_atomic::create_dir_with`]; a caller that can be interrupted registers
+/// [`avad_atomic::temp_path`] for removal).
 fn write_atomically(
     target: &Path,
     write: impl FnOnce(&Path) -> Result<(), SceneError>,
 ) -> Result<(), SceneError> {
-    if target.exists() {
-        return Err(SceneError::Exists {
-            path: target.to_path_buf(),
-        });
-    }
-    let Some(tmp) = temp_dir(target) else {
-        return Err(SceneError::BadPath {
-            path: target.to_path_buf(),
-        });
-    };
-    if tmp.exists() {
-        // Left by a killed run of an earlier process that had our pid: never a finished clip.
-        fs::remove_dir_all(&tmp).map_err(|error| SceneError::Io {
-            path: tmp.clone(),
-            error,
-        })?;
-    }
-    fs::create_dir_all(&tmp).map_err(|error| SceneError::Io {
-        path: target.to_path_buf(),
-        error,
-    })?;
-    let result = write(&tmp).and_then(|()| {
-        fs::rename(&tmp, target).map_err(|error| SceneError::Io {
-            path: target.to_path_buf(),
-            error,
-        })
-    });
-    if result.is_err() {
-        // Half-written and ours; the original error is the one worth reporting.
-        let _ = fs::remove_dir_all(&tmp);
-    }
-    result
+    avad_atomic::create_dir_with(target, write).map_err(|e| match e {
+        AtomicError::Write(e) => e,
+        AtomicError::Io { path, error } => match error.kind() {
+            ErrorKind::AlreadyExists => SceneError::Exists { path },
+            ErrorKind::InvalidInput => SceneError::BadPath { path },
+            _ => SceneError::Io { path, error },
+        },
+    })
 }
 
 fn write_clip_files(scene: &Scene, dir: &Path) -> Result<(), SceneError> {

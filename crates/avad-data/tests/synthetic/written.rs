@@ -99,7 +99,12 @@ fn wav_writers_round_trip_through_our_reader_and_symphonia() {
     assert_eq!(floats, samples);
     assert_eq!(decode_with_symphonia(&float).2, samples);
 
-    assert!(!dir.path().join("pcm.wav.tmp").exists() && !dir.path().join("float.wav.tmp").exists());
+    let mut names: Vec<String> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["float.wav", "pcm.wav"], "no temporary left");
     let err = write_wav_pcm16(&dir.path().join("odd.wav"), 8000, 2, &[0.0; 3]).unwrap_err();
     assert!(matches!(err, WavError::ChannelMismatch { .. }));
     assert!(err.to_string().contains("odd.wav"), "{err}");

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use avad_media::write_atomic;
+use avad_atomic::write_atomic;
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
@@ -12,6 +12,7 @@ use super::{
 };
 use crate::audio::{AudioAutoencoder, AudioAutoencoderConfig, AudioScaler};
 use crate::train::{load_model, save_model};
+use crate::ScoringError;
 
 /// One set of audio weights and what they were fitted on. A leave-one-clip-out model has
 /// one fold per clip; a model of normal recordings has one fold that scores any clip.
@@ -33,7 +34,7 @@ pub struct AudioFold {
 /// `model.json` of an audio model.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AudioModelCard {
-    /// [`FORMAT_VERSION`].
+    /// [`FORMAT_VERSION`](super::FORMAT_VERSION).
     pub format: u32,
     /// Always `"audio"`.
     pub kind: String,
@@ -87,7 +88,7 @@ impl AudioModel {
     /// never saw it, else (a clip no fold names: another dataset's, say) the first. A clip
     /// is known by its name (`test/Test001`), so another dataset's clip of a name some fold
     /// trained on is refused too: scoring a clip with weights fitted on it is never done.
-    pub fn fold_for(&self, clip: &str) -> Result<usize, String> {
+    pub fn fold_for(&self, clip: &str) -> Result<usize, ScoringError> {
         let folds = &self.card.folds;
         if let Some(i) = folds
             .iter()
@@ -112,9 +113,7 @@ impl AudioModel {
                     && !f.training.train_clips.iter().any(|c| c == clip)
                     && !f.training.validation_clips.iter().any(|c| c == clip)
             })
-            .ok_or_else(|| {
-                format!("clip {clip}: every audio fold of this model was trained on it (scoring it would flatter the model)")
-            })
+            .ok_or_else(|| ScoringError::TrainedOn(clip.to_string()))
     }
 
     /// Writes the card, every fold's weights and the loss curves into `dir`.

@@ -67,7 +67,7 @@ fn read_header(dir: &Path) -> Result<(PathBuf, String, CardHeader), ModelDirErro
     if dir.is_dir() && !card_path.exists() {
         return Err(dir_error(
             dir,
-            format!("not a model folder (no {CARD_FILE}; `avad train` writes one)"),
+            format!("not a model folder (no {CARD_FILE}; training writes one)"),
         ));
     }
     if !dir.is_dir() {

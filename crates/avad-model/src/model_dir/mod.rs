@@ -9,15 +9,15 @@
 //! weights.bpk    the weights (burnpack) of the best epoch
 //! loss.csv       epoch, train_loss, validation_loss, seconds
 //! loss.png/svg   the same as a plot
-//! checkpoint/    the trainer's checkpoint (resume with --resume)
+//! checkpoint/    the trainer's checkpoint (a resumed run continues from it)
 //! ```
 //!
 //! Every file is written through a temporary file and a rename.
 
 use std::path::{Path, PathBuf};
 
+use avad_atomic::write_atomic;
 use avad_eval::plots::{write_loss_curve, LossCurve};
-use avad_media::write_atomic;
 
 use crate::train::EpochRecord;
 

@@ -8,6 +8,7 @@ use super::{dir_error, ModelDirError, MAX_SIZE};
 use crate::audio::AudioError;
 use crate::sequences::VisualInput;
 use crate::train::TrainSettings;
+use crate::SettingError;
 
 /// The text of a built-in preset (by name, from `builtin`) or of a preset file (by path),
 /// with the path that names it in errors. `label` says what kind of preset it is in the
@@ -96,18 +97,12 @@ impl VisualPreset {
     }
 
     /// Checks that the settings can train.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), SettingError> {
         if self.size == 0 || !self.size.is_multiple_of(8) {
-            return Err(format!(
-                "size {} must be a positive multiple of 8",
-                self.size
-            ));
+            return Err(format!("size {} must be a positive multiple of 8", self.size).into());
         }
         if self.size > MAX_SIZE {
-            return Err(format!(
-                "size {} is more than {MAX_SIZE} pixels a side",
-                self.size
-            ));
+            return Err(format!("size {} is more than {MAX_SIZE} pixels a side", self.size).into());
         }
         if self.steps == 0 || self.strides.is_empty() || self.strides.contains(&0) {
             return Err("steps and strides must be positive".into());
@@ -116,13 +111,15 @@ impl VisualPreset {
             return Err(format!(
                 "steps {} must be at least 2: the motion score compares consecutive frames",
                 self.steps
-            ));
+            )
+            .into());
         }
         if !(0.0..1.0).contains(&self.validation_fraction) {
             return Err(format!(
                 "validation_fraction {} must be in [0, 1)",
                 self.validation_fraction
-            ));
+            )
+            .into());
         }
         if self.score_hop == 0 || self.train.epochs == 0 || self.train.batch_size == 0 {
             return Err("score_hop, epochs and batch_size must be at least 1".into());
@@ -131,7 +128,8 @@ impl VisualPreset {
             return Err(format!(
                 "learning_rate {} must be positive",
                 self.train.learning_rate
-            ));
+            )
+            .into());
         }
         Ok(())
     }
@@ -183,12 +181,9 @@ impl AudioPreset {
     }
 
     /// Checks that the settings can train.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), SettingError> {
         if self.steps == 0 || !self.steps.is_multiple_of(4) {
-            return Err(format!(
-                "steps {} must be a positive multiple of 4",
-                self.steps
-            ));
+            return Err(format!("steps {} must be a positive multiple of 4", self.steps).into());
         }
         if self.train_hop == 0
             || self.score_hop == 0
@@ -201,13 +196,15 @@ impl AudioPreset {
             return Err(format!(
                 "validation_fraction {} must be in [0, 1)",
                 self.validation_fraction
-            ));
+            )
+            .into());
         }
         if !(self.train.learning_rate.is_finite() && self.train.learning_rate > 0.0) {
             return Err(format!(
                 "learning_rate {} must be positive",
                 self.train.learning_rate
-            ));
+            )
+            .into());
         }
         Ok(())
     }

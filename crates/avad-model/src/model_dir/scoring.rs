@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::VisualModel;
 use crate::score::{ClipErrors, PatchScorer};
+use crate::{ScoringError, SettingError};
 
 /// Which frame error a visual model scores with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,15 +31,15 @@ impl FrameScore {
 }
 
 impl std::str::FromStr for FrameScore {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = SettingError;
+    fn from_str(s: &str) -> Result<Self, SettingError> {
         match s {
             "paper" => Ok(FrameScore::Paper),
             "patch" => Ok(FrameScore::Patch),
             "motion" => Ok(FrameScore::Motion),
-            other => Err(format!(
+            other => Err(SettingError(format!(
                 "{other}: expected paper (eq. 3, the whole frame), patch or motion"
-            )),
+            ))),
         }
     }
 }
@@ -85,7 +86,7 @@ impl VisualScoring<'_> {
 impl VisualModel {
     /// The frame score `asked`, or by default the motion score when the card has one, else
     /// the patch score, else eq. 3's, with its calibration.
-    pub fn scoring(&self, asked: Option<FrameScore>) -> Result<VisualScoring<'_>, String> {
+    pub fn scoring(&self, asked: Option<FrameScore>) -> Result<VisualScoring<'_>, ScoringError> {
         let card = &self.card;
         let kind = asked.unwrap_or(if card.motion.is_some() {
             FrameScore::Motion
@@ -106,11 +107,12 @@ impl VisualModel {
             FrameScore::Motion => card.motion.as_ref(),
         };
         match fitted {
-            Some(p) => Ok(VisualScoring { kind, calibration: &p.calibration, scorer: Some(&p.scorer) }),
-            None => Err(format!(
-                "the model has no {} score (it was calibrated before avad had one): run `avad calibrate MODEL DATASET` to add it",
-                kind.name()
-            )),
+            Some(p) => Ok(VisualScoring {
+                kind,
+                calibration: &p.calibration,
+                scorer: Some(&p.scorer),
+            }),
+            None => Err(ScoringError::NoSuchScore(kind)),
         }
     }
 }

@@ -2,8 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
+use avad_atomic::write_atomic;
 use avad_eval::normalize::Calibration;
-use avad_media::write_atomic;
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
@@ -19,7 +19,7 @@ use crate::visual::{VisualAutoencoder, VisualAutoencoderConfig};
 /// `model.json` of a visual model.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct VisualModelCard {
-    /// [`FORMAT_VERSION`].
+    /// [`FORMAT_VERSION`](super::FORMAT_VERSION).
     pub format: u32,
     /// Always `"visual"`.
     pub kind: String,

@@ -10,7 +10,10 @@
 //! (`truncated` in `episode.json`).
 
 use std::collections::VecDeque;
+use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
+
+use avad_atomic::AtomicError;
 
 use avad_eval::plots::{write_score_curve, ScoreCurve, Series};
 
@@ -142,25 +145,18 @@ impl Evidence {
         self.written += 1;
         let name = format!("episode-{:04}", self.written);
         let out = self.dir.join(&name);
-        let tmp = self.dir.join(format!(".{name}.partial"));
-        if tmp.exists() {
-            std::fs::remove_dir_all(&tmp)
-                .with_context(|| format!("{}: cannot clear", tmp.display()))?;
-        }
-        let result = self.write(&tmp, &frames);
-        if let Err(e) = result {
-            let _ = std::fs::remove_dir_all(&tmp);
-            return Err(e);
-        }
-        if out.exists() {
-            let _ = std::fs::remove_dir_all(&tmp);
-            return Err(Error::invalid(format!(
-                "{}: already exists (another watch writing here?); not replaced",
-                out.display()
-            )));
-        }
-        std::fs::rename(&tmp, &out)
-            .with_context(|| format!("{}: cannot rename {}", out.display(), tmp.display()))?;
+        avad_atomic::create_dir_with(&out, |tmp| self.write(tmp, &frames)).map_err(
+            |e| match e {
+                AtomicError::Write(e) => e,
+                AtomicError::Io { path, error } if error.kind() == ErrorKind::AlreadyExists => {
+                    Error::invalid(format!(
+                        "{}: already exists (another watch writing here?); not replaced",
+                        path.display()
+                    ))
+                }
+                AtomicError::Io { path, error } => Error::io(&path, error),
+            },
+        )?;
         Ok(Some(out))
     }
 
