@@ -189,12 +189,10 @@ fn image_error(path: &Path, e: image::ImageError) -> MediaError {
 
 /// Decodes one image to 8-bit gray (BT.601 luma for colour images) at its native size.
 pub fn read_gray8(path: &Path) -> Result<(FrameSize, Vec<u8>)> {
-    let img = image::ImageReader::open(path)
-        .map_err(|e| MediaError::io(path, e))?
-        .with_guessed_format()
-        .map_err(|e| MediaError::io(path, e))?
-        .decode()
-        .map_err(|e| image_error(path, e))?;
+    // Decoded from memory by image's own (non-generic) entry point: a generic reader
+    // would compile every decoder into this crate again.
+    let bytes = std::fs::read(path).map_err(|e| MediaError::io(path, e))?;
+    let img = image::load_from_memory(&bytes).map_err(|e| image_error(path, e))?;
     let size = FrameSize::new(img.width(), img.height());
     let gray = match img {
         image::DynamicImage::ImageLuma8(g) => g.into_raw(),
