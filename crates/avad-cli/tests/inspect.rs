@@ -132,6 +132,19 @@ fn bad_input_fails_with_one_line_naming_the_file() {
         );
     }
     assert_fails_naming(&out, "2.png");
+    // A JPEG frame cut short (a recorder that died mid-write): the decoder alone would
+    // fill in its missing rows.
+    let clip = p("cut/test/c1");
+    std::fs::create_dir_all(&clip).unwrap();
+    let frame = image::GrayImage::from_fn(64, 48, |x, y| image::Luma([(x * 3 + y) as u8]));
+    frame.save(clip.join("1.jpg")).unwrap();
+    frame.save(clip.join("2.jpg")).unwrap();
+    let whole = std::fs::read(clip.join("2.jpg")).unwrap();
+    std::fs::write(clip.join("2.jpg"), &whole[..whole.len() / 2]).unwrap();
+    assert_fails_naming(
+        &avad(&["inspect", p("cut").to_str().unwrap()]),
+        "2.jpg: truncated JPEG",
+    );
     // A malformed label file.
     let clip = p("badlabels/test/c1");
     std::fs::create_dir_all(&clip).unwrap();

@@ -166,10 +166,60 @@ fn file_name(p: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// The pixel size stored in an image file's header (no pixel decoding).
+/// The pixel size stored in an image file's header (no pixel decoding). A JPEG cut short
+/// is refused here too: its end is read as well.
 pub fn image_size(path: &Path) -> Result<FrameSize> {
+    if check_jpeg_end(path, &read_ends(path)?).is_err() {
+        // The end read may be all padding: the whole file decides.
+        let bytes = std::fs::read(path).map_err(|e| MediaError::io(path, e))?;
+        check_jpeg_end(path, &bytes)?;
+    }
     let (w, h) = image::image_dimensions(path).map_err(|e| image_error(path, e))?;
     Ok(FrameSize::new(w, h))
+}
+
+/// How many bytes at a file's end [`read_ends`] reads: room for the padding some
+/// recorders write after a JPEG's end.
+const TAIL: u64 = 256;
+
+/// A file's first two bytes and its last [`TAIL`] (or all of a shorter file).
+fn read_ends(path: &Path) -> Result<Vec<u8>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::File::open(path).map_err(|e| MediaError::io(path, e))?;
+    let len = f.metadata().map_err(|e| MediaError::io(path, e))?.len();
+    let mut head = [0u8; 2];
+    let mut out = Vec::new();
+    if len >= 2 {
+        f.read_exact(&mut head)
+            .map_err(|e| MediaError::io(path, e))?;
+        out.extend_from_slice(&head);
+    }
+    if len > 2 {
+        let from = len.saturating_sub(TAIL).max(2);
+        f.seek(SeekFrom::Start(from))
+            .and_then(|_| f.read_to_end(&mut out))
+            .map_err(|e| MediaError::io(path, e))?;
+    }
+    Ok(out)
+}
+
+/// Refuses a JPEG (`bytes`: the file, or its first two and last bytes) that does not end
+/// with its end-of-image marker, trailing zero padding aside. The JPEG decoder fills in
+/// the rows of a file cut short without an error (a recorder that died mid-write, a frame
+/// copied half way); Pillow refuses the same file as truncated.
+fn check_jpeg_end(path: &Path, bytes: &[u8]) -> Result<()> {
+    if !bytes.starts_with(&[0xFF, 0xD8]) {
+        return Ok(());
+    }
+    let end = bytes.len() - bytes.iter().rev().take_while(|&&b| b == 0).count();
+    if bytes[..end].ends_with(&[0xFF, 0xD9]) {
+        Ok(())
+    } else {
+        Err(MediaError::invalid(
+            path,
+            "truncated JPEG (no end-of-image marker): the file was cut short",
+        ))
+    }
 }
 
 fn image_error(path: &Path, e: image::ImageError) -> MediaError {
@@ -192,6 +242,7 @@ pub fn read_gray8(path: &Path) -> Result<(FrameSize, Vec<u8>)> {
     // Decoded from memory by image's own (non-generic) entry point: a generic reader
     // would compile every decoder into this crate again.
     let bytes = std::fs::read(path).map_err(|e| MediaError::io(path, e))?;
+    check_jpeg_end(path, &bytes)?;
     let img = image::load_from_memory(&bytes).map_err(|e| image_error(path, e))?;
     let size = FrameSize::new(img.width(), img.height());
     let gray = match img {
@@ -332,6 +383,40 @@ impl FrameFolder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A 64x48 gray gradient as a JPEG.
+    fn jpeg() -> Vec<u8> {
+        let img = image::GrayImage::from_fn(64, 48, |x, y| image::Luma([(x * 3 + y) as u8]));
+        let mut out = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
+            .encode_image(&img)
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn a_jpeg_cut_short_is_refused_naming_it_and_a_whole_one_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let bytes = jpeg();
+        let whole = dir.path().join("001.jpg");
+        std::fs::write(&whole, &bytes).unwrap();
+        let (size, gray) = read_gray8(&whole).unwrap();
+        assert_eq!((size, gray.len()), (FrameSize::new(64, 48), 64 * 48));
+        assert_eq!(image_size(&whole).unwrap(), size);
+        // Zero padding after the end-of-image marker (some recorders write it) is whole.
+        let padded = dir.path().join("002.jpg");
+        std::fs::write(&padded, [&bytes[..], &[0u8; 300][..]].concat()).unwrap();
+        assert_eq!(read_gray8(&padded).unwrap().1, gray);
+        assert_eq!(image_size(&padded).unwrap(), size);
+        // Cut to an eighth: the decoder alone would fill in the missing rows.
+        let cut = dir.path().join("003.jpg");
+        std::fs::write(&cut, &bytes[..bytes.len() / 8]).unwrap();
+        for e in [read_gray8(&cut).unwrap_err(), image_size(&cut).unwrap_err()] {
+            let e = e.to_string();
+            assert!(e.starts_with(&cut.display().to_string()), "{e}");
+            assert!(e.contains("truncated JPEG"), "{e}");
+        }
+    }
 
     #[test]
     fn natural_order_compares_numbers_by_value() {

@@ -36,6 +36,20 @@ pub trait FrameSource {
     fn damage(&self) -> Damage {
         Damage::default()
     }
+    /// Frames skipped since the last call because they did not decode (a frame file cut
+    /// short or corrupt), each with its one-line error.
+    fn take_skipped(&mut self) -> Vec<SkippedFrame> {
+        Vec::new()
+    }
+}
+
+/// A frame a source skipped.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SkippedFrame {
+    /// Its place in the source, 0-based, counting the frames skipped.
+    pub position: usize,
+    /// Why, naming the file.
+    pub error: String,
 }
 
 /// What a decoder skipped or flagged.
@@ -124,8 +138,8 @@ impl Sound {
 /// The frames of a folder, decoded ahead on a thread of their own into a bounded queue, so
 /// that decoding the next frames overlaps scoring the last window (decoding a Ped2 JPEG
 /// takes about a fifth of a frame's time on 2 cores; over the 2010 Ped2 test frames the
-/// watch runs 8 % faster with it). Frames come out in order, an error in its place; the
-/// thread stops after an error or when the queue is dropped.
+/// watch runs 8 % faster with it). Frames come out in order, an error in the place of a
+/// frame that does not decode; the thread stops when the queue is dropped.
 struct Prefetch {
     frames: Receiver<Result<Vec<f32>>>,
 }
@@ -140,8 +154,7 @@ impl Prefetch {
             let mut resizer = GrayResizer::default();
             for index in 0..folder.len() {
                 let frame = folder.read(index, size, &mut resizer).map(|f| f.data);
-                let failed = frame.is_err();
-                if tx.send(frame).is_err() || failed {
+                if tx.send(frame).is_err() {
                     return;
                 }
             }
@@ -149,21 +162,23 @@ impl Prefetch {
         Prefetch { frames }
     }
 
-    fn next(&mut self) -> Result<Option<Vec<f32>>> {
-        match self.frames.recv() {
-            Ok(frame) => Ok(Some(frame?)),
-            Err(_) => Ok(None),
-        }
+    /// The next frame (or its error), `None` after the last.
+    fn next(&mut self) -> Option<Result<Vec<f32>>> {
+        self.frames.recv().ok()
     }
 }
 
 /// A folder of frame images at a given frame rate, with the sound of an audio file (or of
-/// a video's track) handed over up to [`SOUND_LEAD_S`] ahead of the latest frame.
+/// a video's track) handed over up to [`SOUND_LEAD_S`] ahead of the latest frame. A frame
+/// file that does not decode is skipped (its time slot stays empty, so later frames and
+/// the sound keep their times) and reported by [`FrameSource::take_skipped`].
 pub struct FolderSource {
     frames: Prefetch,
     next: usize,
     fps: f64,
     sound: Option<Sound>,
+    skipped: Vec<SkippedFrame>,
+    damaged: u64,
 }
 
 impl FolderSource {
@@ -183,6 +198,8 @@ impl FolderSource {
             next: 0,
             fps,
             sound,
+            skipped: Vec::new(),
+            damaged: 0,
         })
     }
 }
@@ -197,12 +214,37 @@ impl FrameSource for FolderSource {
     }
 
     fn next_frame(&mut self) -> Result<Option<SourceFrame>> {
-        let Some(pixels) = self.frames.next()? else {
-            return Ok(None);
-        };
-        let time_s = self.next as f64 / self.fps;
-        self.next += 1;
-        Ok(Some(SourceFrame { pixels, time_s }))
+        loop {
+            let Some(frame) = self.frames.next() else {
+                return Ok(None);
+            };
+            let position = self.next;
+            self.next += 1;
+            match frame {
+                Ok(pixels) => {
+                    let time_s = position as f64 / self.fps;
+                    return Ok(Some(SourceFrame { pixels, time_s }));
+                }
+                Err(e) => {
+                    self.damaged += 1;
+                    self.skipped.push(SkippedFrame {
+                        position,
+                        error: e.to_string(),
+                    });
+                }
+            }
+        }
+    }
+
+    fn damage(&self) -> Damage {
+        Damage {
+            skipped_packets: 0,
+            damaged_frames: self.damaged,
+        }
+    }
+
+    fn take_skipped(&mut self) -> Vec<SkippedFrame> {
+        std::mem::take(&mut self.skipped)
     }
 
     fn take_sound(&mut self) -> Result<Vec<f32>> {

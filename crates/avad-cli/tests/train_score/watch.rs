@@ -172,41 +172,55 @@ pub(crate) fn frame_files() -> Vec<PathBuf> {
     names
 }
 
-/// A damaged frame in the middle of a folder (decoded ahead, on its own thread): the
-/// frames before it are scored and reported, then one line names the file, exit 1.
+/// Frames that do not decode in the middle of a folder (decoded ahead, on its own
+/// thread): a file that is not an image and a PNG cut in half are each skipped and
+/// reported in a `skipped` event naming the file, and the watch goes on to the end with
+/// the frames after them at their own times.
 #[test]
-fn a_damaged_frame_ends_the_watch_naming_it_after_the_frames_before() {
+fn damaged_frames_are_skipped_and_reported_and_the_watch_goes_on() {
     let tmp = tempfile::tempdir().unwrap();
     let broken = tmp.path().join("broken");
     std::fs::create_dir_all(&broken).unwrap();
     let names = frame_files();
     for (i, f) in names.iter().enumerate() {
         let to = broken.join(f.file_name().unwrap());
-        if i == 25 {
-            std::fs::write(&to, b"not a png").unwrap();
-        } else {
-            std::fs::copy(f, &to).unwrap();
+        match i {
+            25 => std::fs::write(&to, b"not a png").unwrap(),
+            30 => {
+                let png = std::fs::read(f).unwrap();
+                std::fs::write(&to, &png[..png.len() / 2]).unwrap();
+            }
+            _ => {
+                std::fs::copy(f, &to).unwrap();
+            }
         }
     }
-    let bad_name = names[25]
-        .file_name()
-        .unwrap()
-        .to_string_lossy()
-        .into_owned();
+    let name = |i: usize| names[i].file_name().unwrap().to_string_lossy().into_owned();
     let out = watch(&broken, &["--every-frame"]);
-    assert_fails_naming(&out, &bad_name);
-    let events = events(&String::from_utf8_lossy(&out.stdout));
+    let events = events(&ok(&out));
+    let skipped: Vec<&serde_json::Value> =
+        events.iter().filter(|e| e["event"] == "skipped").collect();
+    assert_eq!(skipped.len(), 2, "{skipped:?}");
+    for (e, i) in skipped.iter().zip([25, 30]) {
+        assert_eq!(e["position"].as_u64(), Some(i as u64 + 1), "{e}");
+        assert!(e["error"].as_str().unwrap().contains(&name(i)), "{e}");
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "skipped a frame: {}",
+            broken.join(name(25)).display()
+        )),
+        "{stderr}"
+    );
+    let frames = frames(&events);
+    assert_eq!(frames.len(), names.len() - 2);
+    // The frame after the first skipped one keeps its own time (26 / 25 fps).
+    assert_eq!(frames[25]["stream_time_s"].as_f64(), Some(26.0 / 25.0));
     let summary = events.last().unwrap();
     assert_eq!(summary["event"], "summary");
-    assert!(
-        summary["error"].as_str().unwrap().contains(&bad_name),
-        "{summary}"
-    );
-    let scored = frames(&events).len();
-    assert!(
-        (20..=25).contains(&scored),
-        "{scored} frames scored before the damaged 26th"
-    );
+    assert_eq!(summary["damaged_frames"].as_u64(), Some(2), "{summary}");
+    assert!(summary.get("error").is_none(), "{summary}");
 }
 
 /// Live with sound: a test clip and its sound watched as a stream give, frame for frame,

@@ -51,6 +51,14 @@ pub enum Event {
         regularity: f64,
         anomalous: bool,
     },
+    /// A frame that did not decode was skipped (`position`: its place in the source,
+    /// 1-based, counting skipped frames); the watch goes on with the next.
+    Skipped {
+        position: usize,
+        after_frame: usize,
+        wall_time_s: f64,
+        error: String,
+    },
     /// A live source dropped and is reopened after `wait_s`.
     Reconnect {
         attempt: u32,

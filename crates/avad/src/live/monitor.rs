@@ -111,7 +111,17 @@ impl Run<'_> {
             if stop.load(Ordering::SeqCst) {
                 break Ended::Interrupted;
             }
-            let frame = match source.next_frame() {
+            let next = source.next_frame();
+            for skipped in source.take_skipped() {
+                (self.notice)(&format!("skipped a frame: {}", skipped.error));
+                self.send(Event::Skipped {
+                    position: skipped.position + 1,
+                    after_frame: self.detector.frames_received(),
+                    wall_time_s: wall_time_s(),
+                    error: skipped.error,
+                })?;
+            }
+            let frame = match next {
                 Ok(Some(frame)) => frame,
                 Ok(None) => break Ended::Stream,
                 Err(e) => break Ended::Failed(e.into()),
