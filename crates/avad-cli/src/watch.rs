@@ -8,10 +8,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use avad::avad_media::source::{FolderSource, FrameSource, VideoSource};
-use avad::avad_media::video::{is_stream_url, is_video_path, OpenOptions};
+use avad::avad_media::source::FrameSource;
+use avad::avad_media::video::is_stream_url;
 use avad::avad_media::FrameSize;
 use avad::live::Decision;
+use avad::live::SourceSpec;
 use avad::score::DEFAULT_SMOOTH;
 use avad::{Detector, DetectorConfig, Event, EventSink, Evidence, JsonLines, Models, WatchOptions};
 
@@ -157,70 +158,45 @@ impl EventSink for StatusLine {
 
 /// Opens the source the arguments name, at the model's frame `size`, with its sound when
 /// `want_audio`.
+/// The source, after the checks that name this command's flags.
 fn open_source(
     args: &Args,
     size: FrameSize,
     want_audio: bool,
 ) -> avad::Result<Box<dyn FrameSource>> {
-    let source = args.source.as_str();
-    let path = Path::new(source);
-    let refuse = |reason: String| avad::Error::Unsupported {
+    let path = Path::new(&args.source);
+    let refuse = |reason: &str| avad::Error::Unsupported {
         path: path.to_path_buf(),
-        reason,
+        reason: reason.to_string(),
     };
     if path.is_dir() {
-        // The layouts a dataset has: Ped2, UMN, a generic train/ test/ folder.
-        if avad::avad_data::ped2::find_ucsd_dir(path).is_some()
-            || avad::avad_data::umn::is_umn(path)
-            || ["train", "test"].iter().any(|d| path.join(d).is_dir())
-        {
-            return Err(refuse(
-                "a dataset, not one clip; watch one of its clip folders".into(),
-            ));
+        match (&args.audio, want_audio) {
+            (None, true) => {
+                return Err(refuse(
+                    "a frame folder has no sound; give the audio model its sound with --audio FILE",
+                ))
+            }
+            (Some(audio), false) => {
+                return Err(avad::Error::Unsupported {
+                    path: audio.clone(),
+                    reason: "--audio needs an audio model (a second --model)".into(),
+                })
+            }
+            _ => {}
         }
-        let sound =
-            match (&args.audio, want_audio) {
-                (Some(audio), true) => Some(audio.as_path()),
-                (None, true) => return Err(refuse(
-                    "a frame folder has no sound; give the audio model its sound with --audio FILE"
-                        .into(),
-                )),
-                (Some(audio), false) => {
-                    return Err(avad::Error::Unsupported {
-                        path: audio.clone(),
-                        reason: "--audio needs an audio model (a second --model)".into(),
-                    })
-                }
-                (None, false) => None,
-            };
-        return Ok(Box::new(FolderSource::open(path, size, args.fps, sound)?));
-    }
-    if !is_stream_url(source) && !path.exists() {
-        return Err(avad::Error::Missing {
-            path: path.to_path_buf(),
-        });
-    }
-    if args.audio.is_some() {
+    } else if args.audio.is_some() && (is_stream_url(&args.source) || path.exists()) {
         return Err(refuse(
-            "--audio is for frame folders; a video's or stream's own sound is used".into(),
+            "--audio is for frame folders; a video's or stream's own sound is used",
         ));
     }
-    if is_stream_url(source) || is_video_path(path) {
-        let options = OpenOptions {
-            timeout: Duration::from_secs_f64(args.stall_timeout.max(0.1)),
-            audio: want_audio,
-            rtsp_listen: args.listen,
-            ..OpenOptions::default()
-        };
-        let video = VideoSource::open(source, size, &options)?;
-        if want_audio && video.info().audio.is_none() {
-            return Err(refuse("has no audio stream for the audio model".into()));
-        }
-        return Ok(Box::new(video));
-    }
-    Err(refuse(
-        "not a frame folder, a video file or a stream URL".into(),
-    ))
+    let spec = SourceSpec {
+        source: args.source.clone(),
+        sound: args.audio.clone(),
+        fps: args.fps,
+        stall_timeout: Duration::from_secs_f64(args.stall_timeout),
+        rtsp_listen: args.listen,
+    };
+    avad::live::open_source(&spec, size, want_audio)
 }
 
 pub fn run(args: &Args) -> Result<()> {

@@ -20,9 +20,11 @@ mod evidence;
 mod monitor;
 mod pool;
 mod smoother;
+mod source;
 
 pub(crate) use audio::clip_errors_causal;
 pub use detector::{Decision, Detector, DetectorConfig, DetectorStats, FrameScores, StretchEnd};
 pub use event::{wall_time_s, Episodes, Event, EventSink, JsonLines, Summary};
 pub use evidence::Evidence;
 pub use monitor::{watch, WatchOptions};
+pub use source::{open_source, SourceSpec};
