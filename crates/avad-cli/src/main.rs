@@ -16,6 +16,7 @@ mod features;
 mod inspect;
 mod interrupt;
 mod progress;
+mod queue;
 mod score;
 mod synth;
 mod train;
@@ -43,13 +44,17 @@ enum Command {
     Eval(eval::Args),
     Demo(demo::Args),
     Watch(watch::Args),
+    Worker(queue::WorkerArgs),
+    Submit(queue::SubmitArgs),
+    Events(queue::EventsArgs),
+    Jobs(queue::JobsArgs),
 }
 
 fn main() -> ExitCode {
     avad_model::device::keep_freed_memory();
     let cli = Cli::parse();
     // `watch` handles a closed output and Ctrl-C itself (its events end with a summary).
-    if !matches!(cli.command, Command::Watch(_)) {
+    if !matches!(cli.command, Command::Watch(_) | Command::Worker(_)) {
         // Output piped into a reader that stops early (`avad inspect … | head`) ends the
         // process quietly, as for any Unix tool, instead of panicking in println!.
         #[cfg(unix)]
@@ -80,5 +85,9 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Eval(args) => eval::run(&args),
         Command::Demo(args) => demo::run(&args),
         Command::Watch(args) => watch::run(&args),
+        Command::Worker(args) => queue::worker(&args),
+        Command::Submit(args) => queue::submit(&args),
+        Command::Events(args) => queue::events(&args),
+        Command::Jobs(args) => queue::jobs(&args),
     }
 }

@@ -1,0 +1,146 @@
+//! What the commands that drive the workers do: submit jobs, follow events, list jobs.
+
+use std::time::Duration;
+
+use async_nats::jetstream::consumer::pull::OrderedConfig;
+use async_nats::jetstream::consumer::DeliverPolicy;
+use async_nats::jetstream::message::PublishMessage;
+use async_nats::jetstream::stream::Stream;
+use async_nats::jetstream::Context;
+use futures_util::StreamExt;
+
+use crate::job::{Job, State, Status};
+use crate::streams::{ensure_streams, subject, QueueSettings, WORKERS};
+use crate::{Error, Result};
+
+/// Puts `jobs` on the queue, each after its `queued` status. A job id already on the
+/// queue within the duplicate window is not queued twice.
+pub async fn submit(js: &Context, jobs: &[Job]) -> Result<()> {
+    ensure_streams(js, &QueueSettings::default()).await?;
+    for job in jobs {
+        let status = Status {
+            job: job.id.clone(),
+            state: State::Queued,
+            source: job.source().to_string(),
+            worker: None,
+            delivery: None,
+            frames: None,
+            error: None,
+            wall_time_s: avad::live::wall_time_s(),
+        };
+        let status = serde_json::to_vec(&status).map_err(|e| Error::Invalid(e.to_string()))?;
+        let job_bytes = serde_json::to_vec(job).map_err(|e| Error::Invalid(e.to_string()))?;
+        for (stream, payload) in [("status", status), ("jobs", job_bytes)] {
+            let publish = PublishMessage::build().payload(payload.into());
+            let publish = if stream == "jobs" {
+                publish.message_id(&job.id)
+            } else {
+                publish
+            };
+            js.send_publish(subject(stream, &job.id), publish)
+                .await
+                .map_err(|e| Error::nats(format!("submitting {}", job.id), e))?
+                .await
+                .map_err(|e| Error::nats(format!("submitting {}", job.id), e))?;
+        }
+    }
+    Ok(())
+}
+
+/// Reads `stream`'s messages on `filter` from an ordered consumer (`deliver`), each to
+/// `each`, until the stream has no more (or, with `follow`, until `each` says stop).
+/// Returns how many were read.
+async fn read(
+    stream: &Stream,
+    filter: String,
+    deliver: DeliverPolicy,
+    follow: bool,
+    each: &mut dyn FnMut(&[u8]) -> Result<bool>,
+) -> Result<usize> {
+    let context = format!("reading {filter}");
+    let consumer = stream
+        .create_consumer(OrderedConfig {
+            filter_subject: filter,
+            deliver_policy: deliver,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| Error::nats(&context, e))?;
+    let mut messages = consumer
+        .messages()
+        .await
+        .map_err(|e| Error::nats(&context, e))?;
+    let mut read = 0;
+    loop {
+        // Caught up: when not following, a quiet second means there is no more.
+        let next = if follow {
+            messages.next().await
+        } else {
+            match tokio::time::timeout(Duration::from_secs(1), messages.next()).await {
+                Ok(next) => next,
+                Err(_) => break,
+            }
+        };
+        let Some(message) = next else { break };
+        let message = message.map_err(|e| Error::nats(&context, e))?;
+        read += 1;
+        if !each(&message.payload)? {
+            break;
+        }
+        let pending = message.info().map_or(1, |i| i.pending);
+        if !follow && pending == 0 {
+            break;
+        }
+    }
+    Ok(read)
+}
+
+/// The events of job `job` (or of every job), in order, each to `each` as the JSON text
+/// a worker published; with `follow`, new ones as they come, until `each` returns false.
+pub async fn events(
+    js: &Context,
+    job: Option<&str>,
+    follow: bool,
+    each: &mut dyn FnMut(&[u8]) -> Result<bool>,
+) -> Result<usize> {
+    let [_, events, _] = ensure_streams(js, &QueueSettings::default()).await?;
+    let filter = subject("events", job.unwrap_or(">"));
+    read(&events, filter, DeliverPolicy::All, follow, each).await
+}
+
+/// Every job's latest status, oldest first.
+pub async fn statuses(js: &Context) -> Result<Vec<Status>> {
+    let [_, _, status] = ensure_streams(js, &QueueSettings::default()).await?;
+    let mut all = Vec::new();
+    read(
+        &status,
+        subject("status", ">"),
+        DeliverPolicy::LastPerSubject,
+        false,
+        &mut |payload| {
+            let s: Status = serde_json::from_slice(payload)
+                .map_err(|e| Error::Invalid(format!("a status that does not parse: {e}")))?;
+            all.push(s);
+            Ok(true)
+        },
+    )
+    .await?;
+    Ok(all)
+}
+
+/// Jobs waiting for a worker and jobs a worker holds, as the workers' consumer counts
+/// them (both 0 before any worker has started).
+pub async fn queue_counts(js: &Context) -> Result<(u64, usize)> {
+    let [jobs, _, _] = ensure_streams(js, &QueueSettings::default()).await?;
+    match jobs.consumer_info(WORKERS).await {
+        Ok(info) => Ok((info.num_pending, info.num_ack_pending)),
+        Err(_) => {
+            let mut jobs = jobs;
+            let info = jobs
+                .info()
+                .await
+                .map_err(|e| Error::nats("reading the jobs stream", e))?;
+            Ok((info.state.messages, 0))
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! avad on NATS JetStream: jobs on a work queue, workers that take them, and their events
+//! and statuses on streams of their own.
+//!
+//! - **Jobs** ([`Job`]) go on the work-queue stream [`JOBS_STREAM`] (subject
+//!   `avad.jobs.ID`), read by the durable pull consumer [`WORKERS`] with explicit
+//!   acknowledgement, a bounded `ack_wait` and `max_deliver`. A worker sends in-progress
+//!   acknowledgements while a job runs and acknowledges it only after every event of it is
+//!   published (and the server has confirmed each). A worker that dies leaves its job
+//!   unacknowledged: the server gives it to another after `ack_wait`.
+//! - **Events** go on [`EVENTS_STREAM`] (subject `avad.events.ID`): the JSON objects
+//!   `avad watch` prints, with the job's id added. Each carries a `Nats-Msg-Id` made from
+//!   the job and the frame, so a job run again publishes nothing twice.
+//! - **Statuses** go on [`STATUS_STREAM`] (subject `avad.status.ID`, the latest of each
+//!   job kept): queued, running, done or failed with its one-line error.
+//!
+//! [`worker::run`] is the worker; [`client`] submits jobs, follows events and lists jobs.
+
+/// The NATS client, at the version this crate is built with.
+pub use async_nats;
+
+pub mod client;
+pub mod job;
+pub mod streams;
+pub mod worker;
+
+pub use job::{Job, State, Status, Work};
+pub use streams::{QueueSettings, EVENTS_STREAM, JOBS_STREAM, STATUS_STREAM, WORKERS};
+
+/// What can go wrong talking to NATS, or with what it holds.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The server cannot be reached, or refused a request.
+    #[error("{context}: {message}")]
+    Nats {
+        /// What was being done (with the server's URL where it matters).
+        context: String,
+        /// What the client library said.
+        message: String,
+    },
+    /// A message that is not what it should be.
+    #[error("{0}")]
+    Invalid(String),
+    /// The pipeline failed a job.
+    #[error(transparent)]
+    Avad(#[from] avad::Error),
+}
+
+impl Error {
+    pub(crate) fn nats(context: impl Into<String>, e: impl std::fmt::Display) -> Self {
+        Error::Nats {
+            context: context.into(),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// This crate's results.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Connects to the NATS server at `url` (`nats://host:port`).
+pub async fn connect(url: &str) -> Result<async_nats::Client> {
+    async_nats::ConnectOptions::new()
+        .name("avad")
+        .connect(url)
+        .await
+        .map_err(|e| Error::nats(format!("connecting to {url}"), e))
+}
