@@ -4,7 +4,8 @@
 #   scripts/worker_throughput.sh MODEL SOURCE...
 # e.g. the Ped2 test clips with a visual model:
 #   scripts/worker_throughput.sh /models/ped2-visual ../shared/datasets/ucsd-ped2/UCSDped2/Test/Test0{01..12}
-# Needs nats-server and a release build (AVAD, default target/release/avad).
+# Needs nats-server and a release build (AVAD, default target/release/avad). HOP=N scores
+# a window every N frames (default: the model's preset).
 set -euo pipefail
 avad="${AVAD:-target/release/avad}"
 rounds="${ROUNDS:-3}"
@@ -12,6 +13,7 @@ model="$1"; shift
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 run() { # run N: prints "N frames seconds"
     local n="$1" dir port url pids=() start end frames
+    shift
     dir="$(mktemp -d)"; port="$(free_port)"; url="nats://127.0.0.1:$port"
     nats-server -js -a 127.0.0.1 -p "$port" -sd "$dir" >/dev/null 2>&1 & local server=$!
     until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do sleep 0.1; done
@@ -20,7 +22,7 @@ run() { # run N: prints "N frames seconds"
     done
     sleep 1
     start=$(date +%s.%N)
-    "$avad" submit --nats "$url" --model "$model" "$@" >/dev/null
+    "$avad" submit --nats "$url" --model "$model" ${HOP:+--hop "$HOP"} "$@" >/dev/null || exit 1
     local total=$#
     until [ "$("$avad" jobs --json --nats "$url" | grep -c '"state":"done"')" -ge "$total" ]; do
         if "$avad" jobs --json --nats "$url" | grep -q '"state":"failed"'; then
@@ -37,7 +39,8 @@ run() { # run N: prints "N frames seconds"
 }
 for r in $(seq "$rounds"); do
     for n in 1 2; do
-        read -r workers frames seconds < <(run "$n" "$@")
+        result="$(run "$n" "$@")"
+        read -r workers frames seconds <<< "$result"
         echo "round $r: $workers worker(s): $frames frames in $seconds s, $(python3 -c "print(round($frames / $seconds, 1))") frames/s"
     done
 done
