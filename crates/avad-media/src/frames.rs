@@ -8,7 +8,11 @@
 use std::cmp::Ordering;
 use std::path::{Path, PathBuf};
 
-use fast_image_resize::{images::Image, FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
+use fast_image_resize::images::Image;
+use fast_image_resize::pixels::U8;
+use fast_image_resize::{
+    FilterType, IntoImageView, IntoImageViewMut, PixelType, ResizeAlg, ResizeOptions, Resizer,
+};
 
 use crate::{MediaError, Result};
 
@@ -289,9 +293,19 @@ impl GrayResizer {
         let Ok(src) = Image::from_vec_u8(from.width, from.height, pixels, PixelType::U8) else {
             return vec![0; to.pixels()];
         };
-        match self.resizer.resize(&src, &mut dst, &self.options) {
-            Ok(()) => dst.into_vec(),
-            Err(_) => vec![0; to.pixels()],
+        // The typed call compiles the resizer for 8-bit gray alone; `resize` would compile
+        // it for each of the crate's thirteen pixel types.
+        let resized = match (src.image_view::<U8>(), dst.image_view_mut::<U8>()) {
+            (Some(src), Some(mut dst)) => self
+                .resizer
+                .resize_typed(&src, &mut dst, &self.options)
+                .is_ok(),
+            _ => false,
+        };
+        if resized {
+            dst.into_vec()
+        } else {
+            vec![0; to.pixels()]
         }
     }
 }
