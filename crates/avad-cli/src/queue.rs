@@ -14,8 +14,8 @@ use crate::args;
 
 const DEFAULT_URL: &str = "nats://127.0.0.1:4222";
 
-/// Pulls jobs from NATS JetStream and publishes what it finds, until SIGTERM or Ctrl-C
-/// (a job then running is handed back at once).
+/// Take jobs from NATS JetStream, score them and publish their events, until SIGTERM or
+/// Ctrl-C (a job then running is handed back at once).
 ///
 /// Each job is watched from start to end as `avad watch --every-frame` does; its events
 /// go to the AVAD_EVENTS stream, its status to AVAD_STATUS. The first worker makes the
@@ -41,7 +41,7 @@ pub struct WorkerArgs {
     workers: Option<u32>,
 }
 
-/// Puts recordings on the queue as score jobs: clip folders (their `audio.wav`, if any,
+/// Put recordings on the queue as score jobs: clip folders (their `audio.wav`, if any,
 /// is their sound) or video files, paths every worker can read.
 #[derive(clap::Args)]
 pub struct SubmitArgs {
@@ -62,7 +62,7 @@ pub struct SubmitArgs {
     hop: Option<usize>,
 }
 
-/// Prints the events workers published, as JSON lines (`avad watch`'s, with a `job`).
+/// Print the events workers published, as JSON lines (`avad watch`'s, with a `job`).
 #[derive(clap::Args)]
 pub struct EventsArgs {
     /// Only this job's.
@@ -76,7 +76,7 @@ pub struct EventsArgs {
     nats: String,
 }
 
-/// Lists the jobs: each with its state (queued, running, done, failed), its worker, and
+/// List the jobs: each with its state (queued, running, done, failed), its worker, and
 /// the error of each failed one.
 #[derive(clap::Args)]
 pub struct JobsArgs {
