@@ -121,44 +121,54 @@ fn clips() -> Vec<PathBuf> {
     clips
 }
 
-/// A worker process, its stderr kept; stopped with SIGTERM (or killed) when dropped.
+/// A worker process and what it has said on stderr; killed (SIGKILL) when dropped.
 struct Worker {
     child: Child,
+    stderr: BufReader<std::process::ChildStderr>,
+    said: String,
 }
 
 impl Worker {
+    /// Starts a worker and waits until it is ready for jobs (its consumer made).
     fn start(nats: &Nats, name: &str, more: &[&str]) -> Worker {
-        let child = Command::new(env!("CARGO_BIN_EXE_avad"))
-            .args([
-                "worker",
-                "--nats",
-                &nats.url,
-                "--name",
-                name,
-                "--workers",
-                "1",
-            ])
+        let mut child = Command::new(env!("CARGO_BIN_EXE_avad"))
+            .args(["worker", "--nats", &nats.url, "--name", name])
+            .args(["--workers", "1"])
             .args(more)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        Worker { child }
+        let stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut worker = Worker {
+            child,
+            stderr,
+            said: String::new(),
+        };
+        loop {
+            let mut line = String::new();
+            let n = worker.stderr.read_line(&mut line).unwrap();
+            assert!(
+                n > 0,
+                "worker {name} ended before it was ready: {}",
+                worker.said
+            );
+            worker.said.push_str(&line);
+            if line.contains("waiting for jobs") {
+                return worker;
+            }
+        }
     }
 
-    /// SIGTERM, then its exit status and what it said.
+    /// SIGTERM, then its exit status and all it said.
     fn stop(mut self) -> (std::process::ExitStatus, String) {
         // SAFETY: a signal to a child process we started and have not reaped.
         unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        let mut err = String::new();
-        if let Some(e) = self.child.stderr.take() {
-            for line in BufReader::new(e).lines() {
-                err.push_str(&line.unwrap());
-                err.push('\n');
-            }
-        }
+        let mut rest = String::new();
+        let _ = std::io::Read::read_to_string(&mut self.stderr, &mut rest);
+        self.said.push_str(&rest);
         let status = self.child.wait().unwrap();
-        (status, err)
+        (status, std::mem::take(&mut self.said))
     }
 }
 

@@ -60,7 +60,8 @@ enum JobEnd {
 }
 
 /// Runs a worker on `client` until `stop` is set: one job at a time, each handed back at
-/// once (a Nak) if `stop` is set while it runs. `log` gets one line per job.
+/// once (a Nak) if `stop` is set while it runs. `log` gets a line when the worker is
+/// ready, and one per job.
 pub async fn run(
     client: async_nats::Client,
     options: &WorkerOptions,
@@ -73,6 +74,10 @@ pub async fn run(
     let config = &consumer.cached_info().config;
     let (ack_wait, max_deliver) = (config.ack_wait, config.max_deliver);
     let mut report = WorkerReport::default();
+    log(&format!(
+        "waiting for jobs (ack_wait {:.1} s, max_deliver {max_deliver})",
+        ack_wait.as_secs_f64()
+    ));
     while !stop.load(Ordering::SeqCst) {
         let mut batch = consumer
             .batch()
