@@ -109,7 +109,7 @@ pub fn worker(args: &WorkerArgs) -> Result<()> {
     };
     let stop = Arc::new(AtomicBool::new(false));
     runtime()?.block_on(async {
-        let client = avad_worker::connect(&args.nats).await?;
+        let js = avad_worker::connect(&args.nats).await?;
         {
             let stop = stop.clone();
             let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
@@ -125,7 +125,7 @@ pub fn worker(args: &WorkerArgs) -> Result<()> {
         }
         eprintln!("worker {} on {}", options.name, args.nats);
         let report =
-            avad_worker::worker::run(client, &options, stop, &|line| eprintln!("{line}")).await?;
+            avad_worker::worker::run(js, &options, stop, &|line| eprintln!("{line}")).await?;
         eprintln!(
             "worker {} stopped: {} done, {} failed, {} handed back",
             options.name, report.done, report.failed, report.handed_back
@@ -166,8 +166,7 @@ pub fn submit(args: &SubmitArgs) -> Result<()> {
         });
     }
     runtime()?.block_on(async {
-        let client = avad_worker::connect(&args.nats).await?;
-        let js = async_nats_context(client);
+        let js = avad_worker::connect(&args.nats).await?;
         avad_worker::client::submit(&js, &jobs).await?;
         anyhow::Ok(())
     })?;
@@ -180,17 +179,10 @@ pub fn submit(args: &SubmitArgs) -> Result<()> {
     Ok(())
 }
 
-fn async_nats_context(
-    client: avad_worker::async_nats::Client,
-) -> avad_worker::async_nats::jetstream::Context {
-    avad_worker::async_nats::jetstream::new(client)
-}
-
 pub fn events(args: &EventsArgs) -> Result<()> {
     use std::io::Write;
     runtime()?.block_on(async {
-        let client = avad_worker::connect(&args.nats).await?;
-        let js = async_nats_context(client);
+        let js = avad_worker::connect(&args.nats).await?;
         let stdout = std::io::stdout();
         let mut out = std::io::BufWriter::new(stdout.lock());
         let follow = args.follow;
@@ -210,8 +202,7 @@ pub fn events(args: &EventsArgs) -> Result<()> {
 
 pub fn jobs(args: &JobsArgs) -> Result<()> {
     let (statuses, (pending, running)) = runtime()?.block_on(async {
-        let client = avad_worker::connect(&args.nats).await?;
-        let js = async_nats_context(client);
+        let js = avad_worker::connect(&args.nats).await?;
         let statuses = avad_worker::client::statuses(&js).await?;
         let counts = avad_worker::client::queue_counts(&js).await?;
         anyhow::Ok((statuses, counts))

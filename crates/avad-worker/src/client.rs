@@ -11,6 +11,7 @@ use futures_util::StreamExt;
 
 use crate::job::{Job, State, Status};
 use crate::streams::{ensure_streams, subject, QueueSettings, WORKERS};
+use crate::worker::publish_status;
 use crate::{Error, Result};
 
 /// Puts `jobs` on the queue, each after its `queued` status. A job id already on the
@@ -28,21 +29,16 @@ pub async fn submit(js: &Context, jobs: &[Job]) -> Result<()> {
             error: None,
             wall_time_s: avad::live::wall_time_s(),
         };
-        let status = serde_json::to_vec(&status).map_err(|e| Error::Invalid(e.to_string()))?;
-        let job_bytes = serde_json::to_vec(job).map_err(|e| Error::Invalid(e.to_string()))?;
-        for (stream, payload) in [("status", status), ("jobs", job_bytes)] {
-            let publish = PublishMessage::build().payload(payload.into());
-            let publish = if stream == "jobs" {
-                publish.message_id(&job.id)
-            } else {
-                publish
-            };
-            js.send_publish(subject(stream, &job.id), publish)
-                .await
-                .map_err(|e| Error::nats(format!("submitting {}", job.id), e))?
-                .await
-                .map_err(|e| Error::nats(format!("submitting {}", job.id), e))?;
-        }
+        publish_status(js, &status).await?;
+        let payload = serde_json::to_vec(job).map_err(|e| Error::Invalid(e.to_string()))?;
+        let publish = PublishMessage::build()
+            .payload(payload.into())
+            .message_id(&job.id);
+        js.send_publish(subject("jobs", &job.id), publish)
+            .await
+            .map_err(|e| Error::nats(format!("submitting {}", job.id), e))?
+            .await
+            .map_err(|e| Error::nats(format!("submitting {}", job.id), e))?;
     }
     Ok(())
 }

@@ -57,11 +57,12 @@ impl Error {
 /// This crate's results.
 pub type Result<T> = std::result::Result<T, Error>;
 
-/// Connects to the NATS server at `url` (`nats://host:port`).
-pub async fn connect(url: &str) -> Result<async_nats::Client> {
-    async_nats::ConnectOptions::new()
+/// Connects to the NATS server at `url` (`nats://host:port`), for JetStream.
+pub async fn connect(url: &str) -> Result<async_nats::jetstream::Context> {
+    let client = async_nats::ConnectOptions::new()
         .name("avad")
         .connect(url)
         .await
-        .map_err(|e| Error::nats(format!("connecting to {url}"), e))
+        .map_err(|e| Error::nats(format!("connecting to {url}"), e))?;
+    Ok(async_nats::jetstream::new(client))
 }

@@ -59,16 +59,15 @@ enum JobEnd {
     Stopped,
 }
 
-/// Runs a worker on `client` until `stop` is set: one job at a time, each handed back at
+/// Runs a worker on `js` until `stop` is set: one job at a time, each handed back at
 /// once (a Nak) if `stop` is set while it runs. `log` gets a line when the worker is
 /// ready, and one per job.
 pub async fn run(
-    client: async_nats::Client,
+    js: Context,
     options: &WorkerOptions,
     stop: Arc<AtomicBool>,
     log: &(dyn Fn(&str) + Sync),
 ) -> Result<WorkerReport> {
-    let js = async_nats::jetstream::new(client);
     let [jobs, _, _] = ensure_streams(&js, &options.settings).await?;
     let consumer = workers_consumer(&jobs, &options.settings).await?;
     let config = &consumer.cached_info().config;
@@ -104,7 +103,7 @@ pub async fn run(
 }
 
 /// Publishes `status` (a job's latest).
-async fn publish_status(js: &Context, status: &Status) -> Result<()> {
+pub(crate) async fn publish_status(js: &Context, status: &Status) -> Result<()> {
     let payload = serde_json::to_vec(status).map_err(|e| Error::Invalid(e.to_string()))?;
     js.publish(subject("status", &status.job), payload.into())
         .await
