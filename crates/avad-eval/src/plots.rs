@@ -211,10 +211,24 @@ fn write_figure<F: Figure>(figure: &F, path: &Path, size: (u32, u32)) -> Result<
     register_font()?;
     avad_atomic::write_with(path, |tmp| match format {
         Format::Png => {
-            let root = BitMapBackend::new(tmp, size).into_drawing_area();
-            figure
-                .draw(&root)
-                .and_then(|()| root.present().map_err(draw_error))
+            let mut rgb = vec![0u8; size.0 as usize * size.1 as usize * 3];
+            let drawn = {
+                let root = BitMapBackend::with_buffer(&mut rgb, size).into_drawing_area();
+                figure
+                    .draw(&root)
+                    .and_then(|()| root.present().map_err(draw_error))
+            };
+            drawn.and_then(|()| {
+                image::save_buffer_with_format(
+                    tmp,
+                    &rgb,
+                    size.0,
+                    size.1,
+                    image::ExtendedColorType::Rgb8,
+                    image::ImageFormat::Png,
+                )
+                .map_err(|e| e.to_string())
+            })
         }
         Format::Svg => {
             let mut svg = String::new();
