@@ -2,7 +2,10 @@
 //! name beside its target ([`temp_path`]), then renamed, so that a reader, a killed run or
 //! a failed write never leaves a half-written file under the target's name. Every crate of
 //! avad writes its outputs through here: model cards and weights, scores, features, WAV
-//! files, plots, synthetic scenes and evidence folders.
+//! files, plots, synthetic scenes and evidence folders. What is unfinished when the
+//! process is interrupted is registered in [`leftovers`], for removal.
+
+pub mod leftovers;
 
 use std::ffi::OsString;
 use std::fs;

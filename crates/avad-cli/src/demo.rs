@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{bail, Result};
+use avad::avad_atomic::leftovers::{register_temp, Leftover};
 use avad::avad_data::synthetic::{write_dataset_reporting, SceneLook};
 use avad::avad_data::{open_dataset, Split};
 use avad::avad_model::device::Accelerator;
@@ -76,9 +77,7 @@ pub fn run(args: &Args) -> Result<()> {
     let training = Accelerator::Cpu.training_device()?;
 
     step(0);
-    let _interrupt = avad::avad_atomic::temp_path(&scene)
-        .ok()
-        .map(|t| crate::interrupt::register(&t, crate::interrupt::Leftover::Tree));
+    let _interrupt = register_temp(&scene, Leftover::Tree);
     let bar = counter_bar(10, "writing clips");
     let look = SceneLook::default();
     let set = |done: usize, _| bar.set_position(done as u64);

@@ -11,8 +11,8 @@ use avad::{evaluate, score_clips, ClipScores, FusionConfig};
 use avad::out_dir::refuse_out_inside_inputs;
 
 use crate::args::{self, with_advice, Selection};
-use crate::interrupt::out_dir;
 use crate::progress::Bars;
+use avad::out_dir::OutDir;
 
 /// Evaluate trained models on a labelled dataset: audio alone, video alone and both fused.
 ///
@@ -74,7 +74,7 @@ pub fn run(args: &Args) -> Result<()> {
             args.dataset.display()
         );
     }
-    let out_dir = out_dir(&args.out)?;
+    let out_dir = OutDir::create(&args.out)?;
     let bars = Bars::default();
     let scored =
         score_clips(&models, &clips, &args.select.config(), &device, &bars).map_err(with_advice)?;

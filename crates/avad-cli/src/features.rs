@@ -2,10 +2,10 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
-use avad_features::{extract, npy, write_csv, FeatureConfig, N_FEATURES};
-use avad_media::audio::Audio;
-use avad_media::video::{is_stream_url, is_video_path};
+use anyhow::Result;
+use avad::avad_atomic::leftovers::{register_temp, Leftover};
+use avad::features::{recording_features, write_features};
+use avad_features::{FeatureConfig, N_FEATURES};
 
 /// Compute the eight audio features of the paper (§3.1.1) as librosa 0.11.0
 /// does with its defaults, at 22,050 Hz: spectral flatness, zero-crossing
@@ -29,40 +29,22 @@ pub struct Args {
 
 pub fn run(args: &Args) -> Result<()> {
     let config = FeatureConfig::default();
-    let source = args.audio.to_string_lossy();
-    let video_track = is_video_path(&args.audio) || is_stream_url(&source);
-    let audio = Audio {
-        sample_rate: config.sample_rate,
-        samples: avad::clips::decode_mono(&args.audio, video_track, config.sample_rate)?,
+    let features = recording_features(&args.audio, &config)?;
+    let matrix = &features.matrix;
+    let Some(out) = &args.out else {
+        print_summary(&args.audio, matrix);
+        return Ok(());
     };
-    let matrix =
-        extract(&audio.samples, &config).with_context(|| args.audio.display().to_string())?;
-    match &args.out {
-        Some(out) => {
-            let _interrupt = avad::avad_atomic::temp_path(out)
-                .ok()
-                .map(|t| crate::interrupt::register(&t, crate::interrupt::Leftover::File));
-            match out
-                .extension()
-                .and_then(|e| e.to_str())
-                .map(str::to_ascii_lowercase)
-                .as_deref()
-            {
-                Some("npy") => npy::write_f32_2d(out, matrix.frames, N_FEATURES, &matrix.data)?,
-                Some("csv") => write_csv(out, &matrix)?,
-                _ => bail!("{}: the output must end in .npy or .csv", out.display()),
-            }
-            eprintln!(
-                "{}: {} frames x {N_FEATURES} features ({:.2} s at {} Hz) -> {}",
-                args.audio.display(),
-                matrix.frames,
-                audio.samples.len() as f64 / f64::from(audio.sample_rate),
-                audio.sample_rate,
-                out.display()
-            );
-        }
-        None => print_summary(&args.audio, &matrix),
-    }
+    let _interrupt = register_temp(out, Leftover::File);
+    write_features(out, matrix)?;
+    eprintln!(
+        "{}: {} frames x {N_FEATURES} features ({:.2} s at {} Hz) -> {}",
+        args.audio.display(),
+        matrix.frames,
+        features.seconds,
+        config.sample_rate,
+        out.display()
+    );
     Ok(())
 }
 

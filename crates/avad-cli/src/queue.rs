@@ -1,14 +1,11 @@
 //! `avad worker`, `avad submit`, `avad events` and `avad jobs`: avad on NATS JetStream.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{bail, Context as _, Result};
-use avad_worker::job::new_job_id;
+use anyhow::{Context as _, Result};
 use avad_worker::worker::WorkerOptions;
-use avad_worker::{Job, QueueSettings, Work};
+use avad_worker::{Job, QueueSettings};
 
 use crate::args;
 
@@ -107,22 +104,9 @@ pub fn worker(args: &WorkerArgs) -> Result<()> {
         max_deliver: args.max_deliver,
         ..QueueSettings::default()
     };
-    let stop = Arc::new(AtomicBool::new(false));
     runtime()?.block_on(async {
         let js = avad_worker::connect(&args.nats).await?;
-        {
-            let stop = stop.clone();
-            let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                .context("installing the SIGTERM handler")?;
-            tokio::spawn(async move {
-                let mut term = term;
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = tokio::signal::ctrl_c() => {}
-                }
-                stop.store(true, Ordering::SeqCst);
-            });
-        }
+        let stop = avad_worker::worker::stop_on_signals()?;
         eprintln!("worker {} on {}", options.name, args.nats);
         let report =
             avad_worker::worker::run(js, &options, stop, &|line| eprintln!("{line}")).await?;
@@ -134,37 +118,12 @@ pub fn worker(args: &WorkerArgs) -> Result<()> {
     })
 }
 
-/// The sound of a clip folder: its `audio.wav`, if it has one.
-fn folder_sound(source: &str) -> Option<PathBuf> {
-    let wav = Path::new(source).join("audio.wav");
-    wav.is_file().then_some(wav)
-}
-
 pub fn submit(args: &SubmitArgs) -> Result<()> {
-    let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
-    for model in &args.model {
-        if !model.is_dir() {
-            bail!("{}: no such model folder", model.display());
-        }
-    }
-    let mut jobs = Vec::new();
-    for source in &args.sources {
-        let path = Path::new(source);
-        if !path.exists() {
-            bail!("{source}: no such frame folder or video file");
-        }
-        let source = absolute(path).to_string_lossy().into_owned();
-        jobs.push(Job {
-            id: new_job_id(&source),
-            work: Work::Score {
-                sound: folder_sound(&source),
-                source,
-                models: args.model.iter().map(|m| absolute(m)).collect(),
-                fps: args.fps,
-                hop: args.hop,
-            },
-        });
-    }
+    let jobs = args
+        .sources
+        .iter()
+        .map(|source| Job::score(Path::new(source), &args.model, args.fps, args.hop))
+        .collect::<Result<Vec<_>, _>>()?;
     runtime()?.block_on(async {
         let js = avad_worker::connect(&args.nats).await?;
         avad_worker::client::submit(&js, &jobs).await?;
@@ -201,41 +160,16 @@ pub fn events(args: &EventsArgs) -> Result<()> {
 }
 
 pub fn jobs(args: &JobsArgs) -> Result<()> {
-    let (statuses, (pending, running)) = runtime()?.block_on(async {
+    let list = runtime()?.block_on(async {
         let js = avad_worker::connect(&args.nats).await?;
-        let statuses = avad_worker::client::statuses(&js).await?;
-        let counts = avad_worker::client::queue_counts(&js).await?;
-        anyhow::Ok((statuses, counts))
+        avad_worker::client::jobs(&js).await
     })?;
     if args.json {
-        for s in &statuses {
+        for s in &list.statuses {
             println!("{}", serde_json::to_string(s)?);
         }
-        return Ok(());
-    }
-    let count = |state: avad_worker::State| statuses.iter().filter(|s| s.state == state).count();
-    println!(
-        "{} jobs: {} queued, {} running, {} done, {} failed (the queue holds {pending} waiting, {running} taken)",
-        statuses.len(),
-        count(avad_worker::State::Queued),
-        count(avad_worker::State::Running),
-        count(avad_worker::State::Done),
-        count(avad_worker::State::Failed),
-    );
-    for s in &statuses {
-        let detail = match (s.state, &s.error, s.frames) {
-            (avad_worker::State::Failed, Some(e), _) => e.clone(),
-            (_, _, Some(frames)) => format!("{frames} frames"),
-            _ => String::new(),
-        };
-        println!(
-            "{:<40} {:<8} {:<24} {}  {}",
-            s.job,
-            s.state.name(),
-            s.worker.as_deref().unwrap_or("-"),
-            s.source,
-            detail
-        );
+    } else {
+        print!("{list}");
     }
     Ok(())
 }

@@ -14,8 +14,8 @@ use avad::{score_clips, ClipScores};
 use crate::args::{with_advice, Selection};
 use avad::out_dir::refuse_out_inside_inputs;
 
-use crate::interrupt::out_dir;
 use crate::progress::Bars;
+use avad::out_dir::OutDir;
 
 /// Score the clips of a dataset with trained models.
 ///
@@ -61,7 +61,7 @@ pub fn run(args: &Args) -> Result<()> {
     let (models, device) = args.select.load_models(&args.models)?;
     let dataset = open_dataset(&args.dataset)?;
     let clips = select_clips(&dataset, &args.select.clips(), &args.dataset)?;
-    let out_dir = out_dir(&args.out)?;
+    let out_dir = OutDir::create(&args.out)?;
     let bars = Bars::default();
     let scored =
         score_clips(&models, &clips, &args.select.config(), &device, &bars).map_err(with_advice)?;

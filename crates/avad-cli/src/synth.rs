@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
+use avad::avad_atomic::leftovers::{register_temp, Leftover};
 use avad::avad_data::synthetic::{write_dataset_reporting, SceneLook};
 
 /// Write the synthetic audio-visual scene, deterministic by seed, as a
@@ -53,9 +54,7 @@ pub fn run(args: &Args) -> Result<()> {
         ambient_rms: args.ambient_rms,
         anomaly_speed: args.anomaly_speed,
     };
-    let _interrupt = avad::avad_atomic::temp_path(&args.out)
-        .ok()
-        .map(|t| crate::interrupt::register(&t, crate::interrupt::Leftover::Tree));
+    let _interrupt = register_temp(&args.out, Leftover::Tree);
     let total = u64::from(args.train) + u64::from(args.test);
     let bar = crate::progress::counter_bar(total, "writing clips");
     let clips = write_dataset_reporting(

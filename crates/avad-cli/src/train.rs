@@ -10,8 +10,8 @@ use avad::{train_audio, train_visual, NormalSound};
 use crate::args::DeviceArg;
 use avad::out_dir::{refuse_inside, refuse_trained_model};
 
-use crate::interrupt::out_dir;
 use crate::progress::Bars;
+use avad::out_dir::OutDir;
 
 /// Train a model on the normal clips of a dataset.
 #[derive(clap::Args)]
@@ -118,7 +118,7 @@ fn run_visual(args: &VisualArgs) -> Result<()> {
     refuse_inside(&args.out, &[("the dataset", args.dataset.as_path())])?;
     refuse_trained_model(&args.out, args.resume, "checkpoint", "visual")?;
     let device = args.device.training()?;
-    let out_dir = out_dir(&args.out)?;
+    let out_dir = OutDir::create(&args.out)?;
     train_visual(
         &args.dataset,
         &args.out,
@@ -160,7 +160,7 @@ fn run_audio(args: &AudioArgs) -> Result<()> {
         }
     };
     let device = args.device.training()?;
-    let out_dir = out_dir(&args.out)?;
+    let out_dir = OutDir::create(&args.out)?;
     train_audio(
         source,
         &args.out,

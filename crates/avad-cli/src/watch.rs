@@ -5,16 +5,14 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use avad::avad_media::source::FrameSource;
 use avad::avad_media::video::is_stream_url;
-use avad::avad_media::FrameSize;
-use avad::live::Decision;
-use avad::live::SourceSpec;
+use avad::live::{SourceSpec, StatusLine};
 use avad::score::DEFAULT_SMOOTH;
-use avad::{Detector, DetectorConfig, Event, EventSink, Evidence, JsonLines, Models, WatchOptions};
+use avad::SoundMismatch;
+use avad::{Detector, DetectorConfig, EventSink, Evidence, JsonLines, Models, WatchOptions};
 
 use crate::args::{self, DeviceArg, VideoScore};
 use avad::out_dir::refuse_inside;
@@ -116,87 +114,30 @@ pub struct Args {
     smooth: f64,
 }
 
-/// The status line on a terminal: frames, frames per second, latency, the latest scores.
-struct StatusLine {
-    started: Instant,
-    gamma: f64,
-    decided: usize,
-    open: bool,
-}
-
-impl EventSink for StatusLine {
-    fn event(&mut self, event: &mut Event) -> avad::Result<()> {
-        match event {
-            Event::Start { .. } => self.open = true,
-            Event::End { .. } => self.open = false,
-            Event::Summary(_) => eprintln!(),
-            _ => {}
-        }
-        Ok(())
-    }
-
-    fn frame(&mut self, d: &Decision) -> avad::Result<()> {
-        self.decided += 1;
-        if self.decided.is_multiple_of(5) {
-            let secs = self.started.elapsed().as_secs_f64();
-            let audio = d
-                .audio
-                .map_or(String::new(), |a| format!(", audio {:.3}", a.regularity));
-            eprint!(
-                "\r{} frames, {:.1} fps, latency {:.0} ms, s_r {:.3}{audio} (γ {:.3}){}   ",
-                d.frame + 1,
-                (d.frame + 1) as f64 / secs.max(1e-9),
-                d.latency.as_secs_f64() * 1000.0,
-                d.regularity,
-                self.gamma,
-                if self.open { ", ANOMALY" } else { "" }
-            );
-        }
-        Ok(())
-    }
-}
-
-/// Opens the source the arguments name, at the model's frame `size`, with its sound when
-/// `want_audio`.
-/// The source, after the checks that name this command's flags.
-fn open_source(
-    args: &Args,
-    size: FrameSize,
-    want_audio: bool,
-) -> avad::Result<Box<dyn FrameSource>> {
-    let path = Path::new(&args.source);
-    let refuse = |reason: &str| avad::Error::Unsupported {
-        path: path.to_path_buf(),
-        reason: reason.to_string(),
-    };
-    if path.is_dir() {
-        match (&args.audio, want_audio) {
-            (None, true) => {
-                return Err(refuse(
-                    "a frame folder has no sound; give the audio model its sound with --audio FILE",
-                ))
-            }
-            (Some(audio), false) => {
-                return Err(avad::Error::Unsupported {
-                    path: audio.clone(),
-                    reason: "--audio needs an audio model (a second --model)".into(),
-                })
-            }
-            _ => {}
-        }
-    } else if args.audio.is_some() && (is_stream_url(&args.source) || path.exists()) {
-        return Err(refuse(
-            "--audio is for frame folders; a video's or stream's own sound is used",
-        ));
-    }
-    let spec = SourceSpec {
+/// The source the arguments name, as [`avad::live::open_source`] opens it.
+fn source_spec(args: &Args) -> SourceSpec {
+    SourceSpec {
         source: args.source.clone(),
         sound: args.audio.clone(),
         fps: args.fps,
         stall_timeout: Duration::from_secs_f64(args.stall_timeout),
         rtsp_listen: args.listen,
+    }
+}
+
+/// A sound that does not go with the source, refused naming the flag.
+fn sound_advice(e: avad::Error) -> anyhow::Error {
+    let advice = match e.root() {
+        avad::Error::Sound { mismatch, .. } => match mismatch {
+            SoundMismatch::FolderWithoutSound => "give it with --audio FILE",
+            SoundMismatch::SoundWithoutAudioModel => {
+                "--audio needs an audio model, a second --model"
+            }
+            SoundMismatch::SoundForVideo => "--audio is for frame folders",
+        },
+        _ => return e.into(),
     };
-    avad::live::open_source(&spec, size, want_audio)
+    anyhow::anyhow!("{e} ({advice})")
 }
 
 pub fn run(args: &Args) -> Result<()> {
@@ -264,12 +205,7 @@ pub fn run(args: &Args) -> Result<()> {
         None => None,
     };
     let mut printer = JsonLines::new(std::io::BufWriter::new(std::io::stdout()), "stdout");
-    let mut status = StatusLine {
-        started: Instant::now(),
-        gamma: detector.gamma(),
-        decided: 0,
-        open: false,
-    };
+    let mut status = StatusLine::new(std::io::stderr(), detector.gamma());
     let on_terminal = std::io::stderr().is_terminal();
     // The evidence writer first: it names its folder in each `end` the printer prints.
     let mut sinks: Vec<&mut dyn EventSink> = Vec::new();
@@ -290,7 +226,8 @@ pub fn run(args: &Args) -> Result<()> {
     };
     // The source is opened again after each drop.
     let (size, needs_sound) = (detector.frame_size(), detector.needs_sound());
-    let mut open = || open_source(args, size, needs_sound);
+    let spec = source_spec(args);
+    let mut open = || avad::live::open_source(&spec, size, needs_sound);
     avad::watch(
         &mut detector,
         &mut open,
@@ -298,6 +235,7 @@ pub fn run(args: &Args) -> Result<()> {
         &stop,
         &options,
         &mut |line| eprintln!("{line}"),
-    )?;
+    )
+    .map_err(sound_advice)?;
     Ok(())
 }

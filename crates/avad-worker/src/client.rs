@@ -104,10 +104,58 @@ pub async fn events(
     read(&events, filter, DeliverPolicy::All, follow, each).await
 }
 
-/// Every job's latest status, oldest first.
-pub async fn statuses(js: &Context) -> Result<Vec<Status>> {
-    let [_, _, status] = ensure_streams(js, &QueueSettings::default()).await?;
-    let mut all = Vec::new();
+/// What `avad jobs` lists: every job's latest status, and the queue as the workers'
+/// consumer counts it.
+#[derive(Clone, Debug)]
+pub struct JobList {
+    /// Every job's latest status, oldest first.
+    pub statuses: Vec<Status>,
+    /// Jobs on the queue that no worker has taken (all of them before any worker started).
+    pub waiting: u64,
+    /// Jobs a worker holds and has not yet acknowledged.
+    pub taken: usize,
+}
+
+impl JobList {
+    /// The jobs in `state`.
+    pub fn count(&self, state: State) -> usize {
+        self.statuses.iter().filter(|s| s.state == state).count()
+    }
+}
+
+/// A summary line, then a line per job: id, state, worker, source and detail.
+impl std::fmt::Display for JobList {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "{} jobs: {} queued, {} running, {} done, {} failed (the queue holds {} waiting, {} taken)",
+            self.statuses.len(),
+            self.count(State::Queued),
+            self.count(State::Running),
+            self.count(State::Done),
+            self.count(State::Failed),
+            self.waiting,
+            self.taken,
+        )?;
+        for s in &self.statuses {
+            writeln!(
+                f,
+                "{:<40} {:<8} {:<24} {}  {}",
+                s.job,
+                s.state.name(),
+                s.worker.as_deref().unwrap_or("-"),
+                s.source,
+                s.detail()
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// The jobs and the queue (see [`JobList`]).
+pub async fn jobs(js: &Context) -> Result<JobList> {
+    let [mut jobs, _, status] = ensure_streams(js, &QueueSettings::default()).await?;
+    let mut statuses = Vec::new();
     read(
         &status,
         subject("status", ">"),
@@ -116,27 +164,24 @@ pub async fn statuses(js: &Context) -> Result<Vec<Status>> {
         &mut |payload| {
             let s: Status = serde_json::from_slice(payload)
                 .map_err(|e| Error::Invalid(format!("a status that does not parse: {e}")))?;
-            all.push(s);
+            statuses.push(s);
             Ok(true)
         },
     )
     .await?;
-    Ok(all)
-}
-
-/// Jobs waiting for a worker and jobs a worker holds, as the workers' consumer counts
-/// them (both 0 before any worker has started).
-pub async fn queue_counts(js: &Context) -> Result<(u64, usize)> {
-    let [jobs, _, _] = ensure_streams(js, &QueueSettings::default()).await?;
-    match jobs.consumer_info(WORKERS).await {
-        Ok(info) => Ok((info.num_pending, info.num_ack_pending)),
+    let (waiting, taken) = match jobs.consumer_info(WORKERS).await {
+        Ok(info) => (info.num_pending, info.num_ack_pending),
         Err(_) => {
-            let mut jobs = jobs;
             let info = jobs
                 .info()
                 .await
                 .map_err(|e| Error::nats("reading the jobs stream", e))?;
-            Ok((info.state.messages, 0))
+            (info.state.messages, 0)
         }
-    }
+    };
+    Ok(JobList {
+        statuses,
+        waiting,
+        taken,
+    })
 }

@@ -1,6 +1,6 @@
 //! What goes on the queue: [`Job`]s, and the [`Status`] of each.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -42,6 +42,43 @@ fn default_fps() -> f64 {
 }
 
 impl Job {
+    /// A job that scores `source` (a clip's frame folder, whose `audio.wav` if any is its
+    /// sound, or a video file) with the model folders `models`. Paths are made absolute,
+    /// so that a worker started elsewhere reads the same files; a source or model folder
+    /// that is not there is refused here, before anything is queued.
+    pub fn score(
+        source: &Path,
+        models: &[PathBuf],
+        fps: f64,
+        hop: Option<usize>,
+    ) -> crate::Result<Job> {
+        let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+        if let Some(model) = models.iter().find(|m| !m.is_dir()) {
+            return Err(crate::Error::Missing {
+                path: model.clone(),
+                what: "model folder",
+            });
+        }
+        if !source.exists() {
+            return Err(crate::Error::Missing {
+                path: source.to_path_buf(),
+                what: "frame folder or video file",
+            });
+        }
+        let wav = source.join("audio.wav");
+        let source = absolute(source).to_string_lossy().into_owned();
+        Ok(Job {
+            id: new_job_id(&source),
+            work: Work::Score {
+                sound: wav.is_file().then(|| absolute(&wav)),
+                source,
+                models: models.iter().map(|m| absolute(m)).collect(),
+                fps,
+                hop,
+            },
+        })
+    }
+
     /// What the job reads, for listings.
     pub fn source(&self) -> &str {
         match &self.work {
@@ -72,6 +109,18 @@ impl State {
             State::Running => "running",
             State::Done => "done",
             State::Failed => "failed",
+        }
+    }
+}
+
+impl Status {
+    /// What a listing shows after the source: the error of a failed job, the frames of a
+    /// finished one.
+    pub fn detail(&self) -> String {
+        match (self.state, &self.error, self.frames) {
+            (State::Failed, Some(e), _) => e.clone(),
+            (_, _, Some(frames)) => format!("{frames} frames"),
+            _ => String::new(),
         }
     }
 }

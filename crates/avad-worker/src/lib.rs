@@ -37,6 +37,14 @@ pub enum Error {
         /// What the client library said.
         message: String,
     },
+    /// A file or folder a job names that is not there.
+    #[error("{}: no such {what}", path.display())]
+    Missing {
+        /// The path as given.
+        path: std::path::PathBuf,
+        /// What it should have been ("model folder", "frame folder or video file").
+        what: &'static str,
+    },
     /// A message that is not what it should be.
     #[error("{0}")]
     Invalid(String),

@@ -16,6 +16,24 @@ use crate::job::{valid_job_id, Job, State, Status, Work};
 use crate::streams::{ensure_streams, subject, workers_consumer, QueueSettings};
 use crate::{Error, Result};
 
+/// A flag that SIGTERM or Ctrl-C sets: what [`run`] takes as `stop` in a process that is
+/// only a worker. Call it within the Tokio runtime that runs the worker.
+pub fn stop_on_signals() -> Result<Arc<AtomicBool>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut term = signal(SignalKind::terminate())
+        .map_err(|e| Error::Invalid(format!("installing the SIGTERM handler: {e}")))?;
+    let flag = stop.clone();
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+        flag.store(true, Ordering::SeqCst);
+    });
+    Ok(stop)
+}
+
 /// How a worker runs.
 #[derive(Clone, Debug)]
 pub struct WorkerOptions {

@@ -59,6 +59,12 @@ pub enum Error {
     /// dataset given where one clip is wanted.
     #[error("{}: {reason}", path.display())]
     Unsupported { path: PathBuf, reason: String },
+    /// A source and a sound file that do not go together (see [`SoundMismatch`]).
+    #[error("{}: {mismatch}", path.display())]
+    Sound {
+        path: PathBuf,
+        mismatch: SoundMismatch,
+    },
     /// A visual model asked for a score it was not calibrated for.
     #[error("{}: {}", model.display(), ScoringError::NoSuchScore(*score))]
     NoSuchScore { model: PathBuf, score: FrameScore },
@@ -129,6 +135,20 @@ impl Error {
             e => e,
         }
     }
+}
+
+/// How a source and its sound file fail to go together.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SoundMismatch {
+    /// A frame folder with an audio model but no sound file.
+    #[error("a frame folder has no sound of its own: the audio model needs its sound file")]
+    FolderWithoutSound,
+    /// A sound file but no audio model (the path is the sound file's).
+    #[error("a sound file needs an audio model to score it")]
+    SoundWithoutAudioModel,
+    /// A sound file for a video or a stream.
+    #[error("a video or a stream has its own sound; a separate sound file is for frame folders")]
+    SoundForVideo,
 }
 
 /// What [`Result`]'s errors are.

@@ -27,6 +27,7 @@
 pub mod clips;
 pub mod error;
 pub mod evaluate;
+pub mod features;
 pub mod inspect;
 pub mod live;
 pub mod metrics;
@@ -46,7 +47,7 @@ pub use avad_media;
 pub use avad_model;
 
 pub use clips::ClipSelection;
-pub use error::{Context, Error, Result};
+pub use error::{Context, Error, Result, SoundMismatch};
 pub use evaluate::{evaluate, Evaluation, FusionConfig};
 pub use live::{
     watch, Decision, Detector, DetectorConfig, Event, EventSink, Evidence, JsonLines, StretchEnd,

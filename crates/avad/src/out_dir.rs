@@ -5,19 +5,22 @@
 
 use std::path::{Path, PathBuf};
 
+pub use avad_atomic::leftovers::remove_empty_folders;
+use avad_atomic::leftovers::{register, Leftover, Registered};
 use avad_model::model_dir::CARD_FILE;
 
 use crate::error::{Context, Error, Result};
 
 /// An output folder. Dropped without [`OutDir::keep`] (the command failed), it removes the
 /// folders it made that are still empty, and nothing else: never a file, never a folder
-/// that existed before.
+/// that existed before. Until then, a folder it made is registered with
+/// [`avad_atomic::leftovers`], so that an interrupted process takes it away the same way.
 pub struct OutDir {
     path: PathBuf,
     created: bool,
     kept: bool,
-    /// Kept alive as long as the folder (a front end's Ctrl-C registration, say).
-    guard: Option<Box<dyn std::any::Any>>,
+    /// A folder this run made is registered for removal if the process is interrupted.
+    _registered: Option<Registered>,
 }
 
 impl OutDir {
@@ -35,19 +38,13 @@ impl OutDir {
             path: path.to_path_buf(),
             created,
             kept: false,
-            guard: None,
+            _registered: created.then(|| register(path, Leftover::EmptyFolders)),
         })
     }
 
     /// Whether this run made the folder (and so takes it away again on failure).
     pub fn created(&self) -> bool {
         self.created
-    }
-
-    /// Keeps `guard` alive as long as the folder.
-    pub fn with_guard(mut self, guard: impl std::any::Any) -> Self {
-        self.guard = Some(Box::new(guard));
-        self
     }
 
     /// Removes what an earlier run into the same folder left that this run will not write
@@ -154,19 +151,6 @@ fn remove_file_if_present(path: &Path) -> Result<()> {
         }
         _ => Ok(()),
     }
-}
-
-/// Removes `dir` if it holds nothing but empty folders (those too); leaves any file.
-pub fn remove_empty_folders(dir: &Path) {
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for entry in entries.flatten() {
-            if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                remove_empty_folders(&entry.path());
-            }
-        }
-    }
-    // Fails, as it should, on a folder with a file left in it.
-    let _ = std::fs::remove_dir(dir);
 }
 
 /// `out` may not lie inside the dataset or a model folder.

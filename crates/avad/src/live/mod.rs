@@ -21,6 +21,7 @@ mod monitor;
 mod pool;
 mod smoother;
 mod source;
+mod status;
 
 pub(crate) use audio::clip_errors_causal;
 pub use detector::{Decision, Detector, DetectorConfig, DetectorStats, FrameScores, StretchEnd};
@@ -28,3 +29,4 @@ pub use event::{wall_time_s, Episodes, Event, EventSink, JsonLines, Summary};
 pub use evidence::Evidence;
 pub use monitor::{watch, WatchOptions};
 pub use source::{open_source, SourceSpec};
+pub use status::StatusLine;

@@ -240,6 +240,7 @@ pub fn watch<'a>(
             || attempts >= options.reconnect
             || stop.load(Ordering::SeqCst)
             || failure.needs_ffmpeg()
+            || matches!(failure.root(), Error::Sound { .. })
         {
             run.finish(
                 "stream failed",

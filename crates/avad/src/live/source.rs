@@ -8,7 +8,7 @@ use avad_media::source::{FolderSource, FrameSource, VideoSource};
 use avad_media::video::{is_stream_url, is_video_path, OpenOptions};
 use avad_media::FrameSize;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, SoundMismatch};
 
 /// Where a watch reads from, and how.
 #[derive(Clone, Debug)]
@@ -65,20 +65,18 @@ pub fn open_source(
                 "a dataset, not one clip; watch one of its clip folders",
             ));
         }
-        let sound =
-            match (&spec.sound, want_audio) {
-                (Some(sound), true) => Some(sound.as_path()),
-                (None, true) => return Err(refuse(
-                    "a frame folder has no sound of its own: the audio model needs its sound file",
-                )),
-                (Some(sound), false) => {
-                    return Err(Error::Unsupported {
-                        path: sound.clone(),
-                        reason: "a sound file needs an audio model to score it".into(),
-                    })
-                }
-                (None, false) => None,
-            };
+        let mismatch = |path: &Path, mismatch| Error::Sound {
+            path: path.to_path_buf(),
+            mismatch,
+        };
+        let sound = match (&spec.sound, want_audio) {
+            (Some(sound), true) => Some(sound.as_path()),
+            (None, true) => return Err(mismatch(path, SoundMismatch::FolderWithoutSound)),
+            (Some(sound), false) => {
+                return Err(mismatch(sound, SoundMismatch::SoundWithoutAudioModel))
+            }
+            (None, false) => None,
+        };
         return Ok(Box::new(FolderSource::open(path, size, spec.fps, sound)?));
     }
     if !is_stream_url(source) && !path.exists() {
@@ -87,9 +85,10 @@ pub fn open_source(
         });
     }
     if spec.sound.is_some() {
-        return Err(refuse(
-            "a video or a stream has its own sound; a separate sound file is for frame folders",
-        ));
+        return Err(Error::Sound {
+            path: path.to_path_buf(),
+            mismatch: SoundMismatch::SoundForVideo,
+        });
     }
     if is_stream_url(source) || is_video_path(path) {
         let options = OpenOptions {
