@@ -1,8 +1,12 @@
 //! The paper's 160 audio features of a recording, as `avad features` writes them.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
 
+use avad_data::generic::is_audio_path;
 use avad_features::{extract, npy, write_csv, FeatureConfig, FeatureMatrix, N_FEATURES};
+use avad_media::frames::natural_cmp;
 use avad_media::video::{is_stream_url, is_video_path};
 
 use crate::error::{Context, Error, Result};
@@ -42,4 +46,107 @@ pub fn write_features(out: &Path, matrix: &FeatureMatrix) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The recordings `inputs` name, in order: each file (or stream URL) as given, and each
+/// folder's audio files (by extension: WAV, FLAC, MP3, Ogg, M4A, AAC, Opus) in the natural
+/// order of their names. A folder without one is an error naming it.
+pub fn recording_paths(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut paths = Vec::new();
+    for input in inputs {
+        if !input.is_dir() {
+            if !input.exists() && !is_stream_url(&input.to_string_lossy()) {
+                return Err(Error::Missing {
+                    path: input.clone(),
+                });
+            }
+            paths.push(input.clone());
+            continue;
+        }
+        let entries = std::fs::read_dir(input).map_err(|e| Error::io(input, e))?;
+        let mut found = Vec::new();
+        for entry in entries {
+            let path = entry.map_err(|e| Error::io(input, e))?.path();
+            if path.is_file() && is_audio_path(&path) {
+                found.push(path);
+            }
+        }
+        if found.is_empty() {
+            return Err(Error::Unsupported {
+                path: input.clone(),
+                reason: "a folder with no audio file (WAV, FLAC, MP3, Ogg, M4A, AAC, Opus)".into(),
+            });
+        }
+        let name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned());
+        found.sort_by(|a, b| {
+            natural_cmp(&name(a).unwrap_or_default(), &name(b).unwrap_or_default())
+        });
+        paths.extend(found);
+    }
+    Ok(paths)
+}
+
+/// The features of every recording of `paths`, computed on `threads` threads (0: one per
+/// core), each handed to `each` with its index in `paths` as soon as it is ready (on the
+/// thread that computed it, so not in order). The first failure, of a recording or of
+/// `each`, stops the work and is returned; recordings already handed over stay so.
+pub fn for_each_recording(
+    paths: &[PathBuf],
+    config: &FeatureConfig,
+    threads: usize,
+    each: &(dyn Fn(usize, &Path, RecordingFeatures) -> Result<()> + Sync),
+) -> Result<()> {
+    let threads = match threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    }
+    .clamp(1, paths.len().max(1));
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    // The failure of the earliest recording, so that a run names the same file each time.
+    let failure: Mutex<Option<(usize, Error)>> = Mutex::new(None);
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                while !failed.load(Ordering::SeqCst) {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(path) = paths.get(i) else { break };
+                    let done = recording_features(path, config).and_then(|f| each(i, path, f));
+                    if let Err(e) = done {
+                        failed.store(true, Ordering::SeqCst);
+                        let mut first = failure.lock().unwrap_or_else(|p| p.into_inner());
+                        if first.as_ref().is_none_or(|(j, _)| i < *j) {
+                            *first = Some((i, e));
+                        }
+                    }
+                }
+            });
+        }
+    });
+    match failure.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        Some((_, e)) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// Where each recording of `paths` goes in the folder `out`: its file name with
+/// `extension`. Two recordings of the same name (from different folders) are refused,
+/// before anything is written.
+pub fn output_paths(paths: &[PathBuf], out: &Path, extension: &str) -> Result<Vec<PathBuf>> {
+    let mut taken = std::collections::HashMap::new();
+    let mut targets = Vec::with_capacity(paths.len());
+    for path in paths {
+        let stem = path.file_stem().unwrap_or(path.as_os_str());
+        let target = out.join(Path::new(stem).with_extension(extension));
+        if let Some(other) = taken.insert(target.clone(), path) {
+            return Err(Error::invalid(format!(
+                "{} and {}: both would be written to {}",
+                other.display(),
+                path.display(),
+                target.display()
+            )));
+        }
+        targets.push(target);
+    }
+    Ok(targets)
 }
