@@ -88,7 +88,7 @@ pub fn labels_from_ranges(ranges: &[FrameRange], frames: usize, path: &Path) -> 
 /// - ranges: header `start,end`, 1-based inclusive anomalous ranges; the clip
 ///   length `frames` must then be known.
 ///
-/// An optional third column (e.g. a scene name) is ignored here.
+/// A third column is refused (an empty one, from a trailing comma, is not).
 pub fn read_labels_csv(path: &Path, frames: Option<usize>) -> Result<Vec<bool>> {
     let text = read_text(path)?;
     let mut rows = text

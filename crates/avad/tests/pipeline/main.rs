@@ -20,9 +20,14 @@ use avad::{
     ScoreConfig, Silent,
 };
 
+mod hostile;
 mod offline;
 mod sound;
 mod training;
+
+/// Counts the largest allocation of each thread, for the hostile-file tests.
+#[global_allocator]
+static ALLOCATOR: hostile::Counting = hostile::Counting;
 
 /// What a training run reported, epoch by epoch: `epoch N/M` as each epoch starts,
 /// `resumed after epoch N` when a checkpoint is continued.
