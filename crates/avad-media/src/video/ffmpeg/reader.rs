@@ -254,21 +254,19 @@ impl Reader {
         );
         if self.scaler.as_ref().is_none_or(|s| s.input != key) {
             // A new context only when the stream changes format or size mid-way.
-            self.scaler = Some(
-                GrayScaler::new(key.0, key.1, key.2, key.3, self.size).ok_or_else(|| {
-                    err(
-                        &self.source,
-                        format!(
-                            "cannot convert {:?} {}x{} frames to gray {}x{}",
-                            frame.format(),
-                            key.1,
-                            key.2,
-                            self.size.width,
-                            self.size.height
-                        ),
-                    )
-                })?,
-            );
+            self.scaler = Some(GrayScaler::new(key.0, key.1, key.2, key.3).ok_or_else(|| {
+                err(
+                    &self.source,
+                    format!(
+                        "cannot convert {:?} {}x{} frames to gray {}x{}",
+                        frame.format(),
+                        key.1,
+                        key.2,
+                        self.size.width,
+                        self.size.height
+                    ),
+                )
+            })?);
         }
         let index = self.delivered;
         let pts_s = match frame.timestamp().or_else(|| frame.pts()) {
