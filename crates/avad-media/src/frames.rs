@@ -143,14 +143,7 @@ pub fn list_frames(dir: &Path) -> Result<Vec<PathBuf>> {
     if !dir.is_dir() {
         return Err(MediaError::invalid(dir, "not a folder of frames"));
     }
-    let entries = std::fs::read_dir(dir).map_err(|e| MediaError::io(dir, e))?;
-    let mut files = Vec::new();
-    for entry in entries {
-        let path = entry.map_err(|e| MediaError::io(dir, e))?.path();
-        if is_image_file(&path) {
-            files.push(path);
-        }
-    }
+    let files = files_in(dir, is_image_file)?;
     if files.is_empty() {
         return Err(MediaError::invalid(
             dir,
@@ -159,6 +152,20 @@ pub fn list_frames(dir: &Path) -> Result<Vec<PathBuf>> {
                 IMAGE_EXTENSIONS.join(", ")
             ),
         ));
+    }
+    Ok(files)
+}
+
+/// The entries of the folder `dir` that `keep` accepts, in the natural order of their
+/// names ([`natural_cmp`]). Errors when the folder cannot be read.
+pub fn files_in(dir: &Path, keep: impl Fn(&Path) -> bool) -> Result<Vec<PathBuf>> {
+    let entries = std::fs::read_dir(dir).map_err(|e| MediaError::io(dir, e))?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(|e| MediaError::io(dir, e))?.path();
+        if keep(&path) {
+            files.push(path);
+        }
     }
     files.sort_by(|a, b| natural_cmp(&file_name(a), &file_name(b)));
     Ok(files)

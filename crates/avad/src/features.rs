@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use avad_data::generic::is_audio_path;
 use avad_features::{extract, npy, write_csv, FeatureConfig, FeatureMatrix, N_FEATURES};
-use avad_media::frames::natural_cmp;
+use avad_media::frames::files_in;
 use avad_media::video::{is_stream_url, is_video_path};
 
 use crate::error::{Context, Error, Result};
@@ -63,24 +63,13 @@ pub fn recording_paths(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
             paths.push(input.clone());
             continue;
         }
-        let entries = std::fs::read_dir(input).map_err(|e| Error::io(input, e))?;
-        let mut found = Vec::new();
-        for entry in entries {
-            let path = entry.map_err(|e| Error::io(input, e))?.path();
-            if path.is_file() && is_audio_path(&path) {
-                found.push(path);
-            }
-        }
+        let found = files_in(input, |p| p.is_file() && is_audio_path(p))?;
         if found.is_empty() {
             return Err(Error::Unsupported {
                 path: input.clone(),
                 reason: "a folder with no audio file (WAV, FLAC, MP3, Ogg, M4A, AAC, Opus)".into(),
             });
         }
-        let name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned());
-        found.sort_by(|a, b| {
-            natural_cmp(&name(a).unwrap_or_default(), &name(b).unwrap_or_default())
-        });
         paths.extend(found);
     }
     Ok(paths)

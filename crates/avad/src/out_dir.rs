@@ -5,8 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-pub use avad_atomic::leftovers::remove_empty_folders;
-use avad_atomic::leftovers::{register, Leftover, Registered};
+use avad_atomic::leftovers::{register, remove_empty_folders, Leftover, Registered};
 use avad_model::model_dir::CARD_FILE;
 
 use crate::error::{Context, Error, Result};
@@ -40,11 +39,6 @@ impl OutDir {
             kept: false,
             _registered: created.then(|| register(path, Leftover::EmptyFolders)),
         })
-    }
-
-    /// Whether this run made the folder (and so takes it away again on failure).
-    pub fn created(&self) -> bool {
-        self.created
     }
 
     /// Removes what an earlier run into the same folder left that this run will not write

@@ -35,7 +35,6 @@ impl GrayScaler {
         // swscale only converts; the resize is GrayResizer's, as for image files (a
         // swscale area resize gave a frame-difference model 2.4 times the error of the
         // same pictures read as JPEGs).
-        let (dst_w, dst_h) = (width, height);
         let native = FrameSize::new(u32::try_from(width).ok()?, u32::try_from(height).ok()?);
         // Options rather than sws_getContext + sws_setColorspaceDetails: the
         // ranges must be known when the context is initialised, or a
@@ -45,8 +44,8 @@ impl GrayScaler {
             ("srcw", i64::from(width)),
             ("srch", i64::from(height)),
             ("src_format", format as i64),
-            ("dstw", i64::from(dst_w)),
-            ("dsth", i64::from(dst_h)),
+            ("dstw", i64::from(width)),
+            ("dsth", i64::from(height)),
             ("dst_format", ffi::AVPixelFormat::AV_PIX_FMT_GRAY8 as i64),
             ("sws_flags", i64::from(ffi::SWS_AREA)),
             ("src_range", i64::from(full_range)),
