@@ -11,7 +11,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+#[path = "worker/cameras.rs"]
+mod cameras;
 mod common;
+#[path = "worker/work.rs"]
+mod work;
 use common::{arg, assert_fails_naming, avad, events, ok, synth_scene, tiny_preset};
 
 /// A `nats-server -js` of its own; killed when dropped.
@@ -181,8 +185,15 @@ impl Drop for Worker {
 
 /// `avad submit` of `sources` with the fixture's model: the job ids, in order.
 fn submit(nats: &Nats, sources: &[&Path]) -> Vec<String> {
+    submit_with(nats, &[], sources)
+}
+
+/// `avad submit` of `sources` with the fixture's model and the options `more`: the job
+/// ids, in order.
+fn submit_with(nats: &Nats, more: &[&str], sources: &[&Path]) -> Vec<String> {
     let m = arg(&fixture().model);
     let mut argv = vec!["submit", "--nats", &nats.url, "--model", m];
+    argv.extend(more);
     argv.extend(sources.iter().map(|s| arg(s)));
     events(&ok(&avad(&argv)))
         .iter()
@@ -212,6 +223,50 @@ fn wait_for(nats: &Nats, ids: &[String], limit: Duration) -> HashMap<String, ser
         }
         assert!(Instant::now() < deadline, "jobs not finished: {s:?}");
         std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The first test clip's 40 frames, `copies` times over (links to them), as the frame
+/// folder `dir/name`: the folder and its number of frames.
+fn long_clip(dir: &Path, name: &str, copies: usize) -> (PathBuf, usize) {
+    let clip = &clips()[3];
+    let mut names: Vec<PathBuf> = std::fs::read_dir(clip)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "png"))
+        .collect();
+    names.sort();
+    let long = dir.join(name);
+    std::fs::create_dir(&long).unwrap();
+    let total = copies * names.len();
+    for k in 0..total {
+        std::os::unix::fs::symlink(
+            &names[k % names.len()],
+            long.join(format!("{:05}.png", k + 1)),
+        )
+        .unwrap();
+    }
+    (long, total)
+}
+
+/// Waits (at most a minute) until job `id` has published at least `n` frames, and fails if
+/// it has published all `total` (the job would have ended before what the test does next).
+fn wait_for_frames(nats: &Nats, id: &str, n: usize, total: usize) -> usize {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let published = frames_of(&all_events(nats), id).len();
+        if published >= n {
+            assert!(
+                published < total,
+                "{id} finished before the test could act on it: make it longer"
+            );
+            return published;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{id}: {published} frames published, waiting for {n}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
@@ -308,41 +363,12 @@ fn a_job_whose_worker_is_killed_is_redelivered_and_no_frame_repeats() {
     else {
         return;
     };
-    // The first test clip's 40 frames, 100 times over (links to them).
     let dir = tempfile::tempdir().unwrap();
-    let clip = &clips()[3];
-    let mut names: Vec<PathBuf> = std::fs::read_dir(clip)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "png"))
-        .collect();
-    names.sort();
-    let long = dir.path().join("long");
-    std::fs::create_dir(&long).unwrap();
-    let total = 100 * names.len();
-    for k in 0..total {
-        std::os::unix::fs::symlink(
-            &names[k % names.len()],
-            long.join(format!("{:05}.png", k + 1)),
-        )
-        .unwrap();
-    }
+    let (long, total) = long_clip(dir.path(), "long", 100);
     let first = Worker::start(&nats, "doomed", &["--ack-wait", "2"]);
     let id = submit(&nats, &[&long]).remove(0);
     // Killed once it has published some of the job's frames.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let n = frames_of(&all_events(&nats), &id).len();
-        if n > 0 {
-            assert!(
-                n < total,
-                "the job finished before the kill: make it longer"
-            );
-            break;
-        }
-        assert!(Instant::now() < deadline, "no frame published");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_frames(&nats, &id, 1, total);
     drop(first); // SIGKILL
     let before = statuses(&nats)[&id].clone();
     assert_eq!(before["state"], "running", "{before}");

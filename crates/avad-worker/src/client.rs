@@ -10,22 +10,23 @@ use async_nats::jetstream::Context;
 use futures_util::StreamExt;
 
 use crate::job::{Job, State, Status};
-use crate::streams::{ensure_streams, subject, QueueSettings, WORKERS};
+use crate::streams::{ensure_streams, subject, Queue, QueueSettings, CAMERA_WORKERS, WORKERS};
 use crate::worker::publish_status;
 use crate::{Error, Result};
 
-/// Puts `jobs` on the queue, each after its `queued` status. A job id already on the
-/// queue within the duplicate window is not queued twice.
-pub async fn submit(js: &Context, jobs: &[Job]) -> Result<()> {
+/// Puts `jobs` on `queue`, each after its `queued` status. A job id already on the queue
+/// within the duplicate window is not queued twice.
+pub async fn submit(js: &Context, jobs: &[Job], queue: Queue) -> Result<()> {
     ensure_streams(js, &QueueSettings::default()).await?;
     for job in jobs {
         let status = Status {
             job: job.id.clone(),
             state: State::Queued,
-            source: job.source().to_string(),
+            source: job.source(),
             worker: None,
             delivery: None,
             frames: None,
+            output: None,
             error: None,
             wall_time_s: avad::live::wall_time_s(),
         };
@@ -34,7 +35,7 @@ pub async fn submit(js: &Context, jobs: &[Job]) -> Result<()> {
         let publish = PublishMessage::build()
             .payload(payload.into())
             .message_id(&job.id);
-        js.send_publish(subject("jobs", &job.id), publish)
+        js.send_publish(subject(queue.name(), &job.id), publish)
             .await
             .map_err(|e| Error::nats(format!("submitting {}", job.id), e))?
             .await
@@ -99,21 +100,25 @@ pub async fn events(
     follow: bool,
     each: &mut dyn FnMut(&[u8]) -> Result<bool>,
 ) -> Result<usize> {
-    let [_, events, _] = ensure_streams(js, &QueueSettings::default()).await?;
+    let streams = ensure_streams(js, &QueueSettings::default()).await?;
     let filter = subject("events", job.unwrap_or(">"));
-    read(&events, filter, DeliverPolicy::All, follow, each).await
+    read(&streams.events, filter, DeliverPolicy::All, follow, each).await
 }
 
-/// What `avad jobs` lists: every job's latest status, and the queue as the workers'
-/// consumer counts it.
+/// What `avad jobs` lists: every job's and camera's latest status, and the two queues as
+/// the workers' consumers count them.
 #[derive(Clone, Debug)]
 pub struct JobList {
-    /// Every job's latest status, oldest first.
+    /// Every job's and camera's latest status, oldest first.
     pub statuses: Vec<Status>,
     /// Jobs on the queue that no worker has taken (all of them before any worker started).
     pub waiting: u64,
     /// Jobs a worker holds and has not yet acknowledged.
     pub taken: usize,
+    /// Cameras that no worker watches.
+    pub cameras_waiting: u64,
+    /// Cameras a worker watches.
+    pub cameras_watched: usize,
 }
 
 impl JobList {
@@ -128,7 +133,7 @@ impl std::fmt::Display for JobList {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(
             f,
-            "{} jobs: {} queued, {} running, {} done, {} failed (the queue holds {} waiting, {} taken)",
+            "{} jobs: {} queued, {} running, {} done, {} failed (the queue holds {} waiting, {} taken; cameras: {} waiting, {} watched)",
             self.statuses.len(),
             self.count(State::Queued),
             self.count(State::Running),
@@ -136,6 +141,8 @@ impl std::fmt::Display for JobList {
             self.count(State::Failed),
             self.waiting,
             self.taken,
+            self.cameras_waiting,
+            self.cameras_watched,
         )?;
         for s in &self.statuses {
             writeln!(
@@ -152,12 +159,30 @@ impl std::fmt::Display for JobList {
     }
 }
 
-/// The jobs and the queue (see [`JobList`]).
+/// How many messages of `stream` wait for the consumer `consumer`, and how many it has
+/// handed out unacknowledged (all waiting before the consumer exists).
+async fn queue_counts(
+    stream: &mut async_nats::jetstream::stream::Stream,
+    consumer: &str,
+) -> Result<(u64, usize)> {
+    Ok(match stream.consumer_info(consumer).await {
+        Ok(info) => (info.num_pending, info.num_ack_pending),
+        Err(_) => {
+            let info = stream
+                .info()
+                .await
+                .map_err(|e| Error::nats("reading a queue's stream", e))?;
+            (info.state.messages, 0)
+        }
+    })
+}
+
+/// The jobs and the queues (see [`JobList`]).
 pub async fn jobs(js: &Context) -> Result<JobList> {
-    let [mut jobs, _, status] = ensure_streams(js, &QueueSettings::default()).await?;
+    let mut streams = ensure_streams(js, &QueueSettings::default()).await?;
     let mut statuses = Vec::new();
     read(
-        &status,
+        &streams.status,
         subject("status", ">"),
         DeliverPolicy::LastPerSubject,
         false,
@@ -169,19 +194,14 @@ pub async fn jobs(js: &Context) -> Result<JobList> {
         },
     )
     .await?;
-    let (waiting, taken) = match jobs.consumer_info(WORKERS).await {
-        Ok(info) => (info.num_pending, info.num_ack_pending),
-        Err(_) => {
-            let info = jobs
-                .info()
-                .await
-                .map_err(|e| Error::nats("reading the jobs stream", e))?;
-            (info.state.messages, 0)
-        }
-    };
+    let (waiting, taken) = queue_counts(&mut streams.jobs, WORKERS).await?;
+    let (cameras_waiting, cameras_watched) =
+        queue_counts(&mut streams.cameras, CAMERA_WORKERS).await?;
     Ok(JobList {
         statuses,
         waiting,
         taken,
+        cameras_waiting,
+        cameras_watched,
     })
 }

@@ -7,9 +7,18 @@
 //!   acknowledgements while a job runs and acknowledges it only after every event of it is
 //!   published (and the server has confirmed each). A worker that dies leaves its job
 //!   unacknowledged: the server gives it to another after `ack_wait`.
+//! - **Cameras** go on the work-queue stream [`CAMERAS_STREAM`] (subject
+//!   `avad.cameras.ID`), read by the durable consumer [`CAMERA_WORKERS`]. A worker owns a
+//!   camera for as long as it holds its message, sending in-progress acknowledgements while
+//!   it watches. If the worker dies, the server gives the camera to another after
+//!   `ack_wait`; a worker that is stopped hands its cameras back at once (a Nak). A camera
+//!   is never given up: `max_deliver` is unlimited.
+//! - **Jobs** of three kinds ([`Work`]): score a recording, extract audio features, train
+//!   a model.
 //! - **Events** go on [`EVENTS_STREAM`] (subject `avad.events.ID`): the JSON objects
 //!   `avad watch` prints, with the job's id added. Each carries a `Nats-Msg-Id` made from
-//!   the job and the frame, so a job run again publishes nothing twice.
+//!   the job and the frame (for a live stream, the job, the time its watch began and the
+//!   frame), so a job run again publishes nothing twice.
 //! - **Statuses** go on [`STATUS_STREAM`] (subject `avad.status.ID`, the latest of each
 //!   job kept): queued, running, done or failed with its one-line error.
 //!
@@ -23,8 +32,11 @@ pub mod job;
 pub mod streams;
 pub mod worker;
 
-pub use job::{Job, State, Status, Work};
-pub use streams::{QueueSettings, EVENTS_STREAM, JOBS_STREAM, STATUS_STREAM, WORKERS};
+pub use job::{Job, State, Status, Trained, Work};
+pub use streams::{
+    Queue, QueueSettings, CAMERAS_STREAM, CAMERA_WORKERS, EVENTS_STREAM, JOBS_STREAM,
+    STATUS_STREAM, WORKERS,
+};
 
 /// What can go wrong talking to NATS, or with what it holds.
 #[derive(Debug, thiserror::Error)]

@@ -1,4 +1,4 @@
-//! The three streams and the workers' consumer, made if missing.
+//! The four streams and the workers' two consumers, made if missing.
 
 use std::time::Duration;
 
@@ -10,14 +10,41 @@ use crate::{Error, Result};
 
 /// The work-queue stream of jobs (subjects `avad.jobs.>`).
 pub const JOBS_STREAM: &str = "AVAD_JOBS";
+/// The work-queue stream of cameras (subjects `avad.cameras.>`): a worker owns a camera
+/// while it holds its message unacknowledged.
+pub const CAMERAS_STREAM: &str = "AVAD_CAMERAS";
 /// The stream of events (subjects `avad.events.>`).
 pub const EVENTS_STREAM: &str = "AVAD_EVENTS";
 /// The stream of job statuses, the latest of each job kept (subjects `avad.status.>`).
 pub const STATUS_STREAM: &str = "AVAD_STATUS";
-/// The durable pull consumer the workers share.
+/// The durable pull consumer of jobs the workers share.
 pub const WORKERS: &str = "workers";
+/// The durable pull consumer of cameras the workers share.
+pub const CAMERA_WORKERS: &str = "camera-workers";
 
-/// The subject of job `id` on `stream` (`jobs`, `events` or `status`).
+/// Where a job is queued.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Queue {
+    /// [`JOBS_STREAM`]: work with an end (a recording, features, training), one at a time
+    /// per worker, given up after `max_deliver` deliveries.
+    Jobs,
+    /// [`CAMERAS_STREAM`]: a camera (or a recording standing in for one), watched for as
+    /// long as it delivers frames, up to `--max-streams` per worker, handed to another
+    /// worker whenever its owner dies or stops, however many times.
+    Cameras,
+}
+
+impl Queue {
+    /// The subject token: `jobs` or `cameras`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Queue::Jobs => "jobs",
+            Queue::Cameras => "cameras",
+        }
+    }
+}
+
+/// The subject of job `id` on `stream` (`jobs`, `cameras`, `events` or `status`).
 pub fn subject(stream: &str, id: &str) -> String {
     format!("avad.{stream}.{id}")
 }
@@ -53,20 +80,26 @@ async fn stream(js: &Context, config: Config) -> Result<Stream> {
         .map_err(|e| Error::nats(format!("stream {name}"), e))
 }
 
-/// The jobs, events and status streams, made (on file storage) if missing.
-pub async fn ensure_streams(js: &Context, settings: &QueueSettings) -> Result<[Stream; 3]> {
-    let jobs = stream(
-        js,
-        Config {
-            name: JOBS_STREAM.into(),
-            subjects: vec!["avad.jobs.>".into()],
-            retention: RetentionPolicy::WorkQueue,
-            storage: StorageType::File,
-            duplicate_window: settings.duplicate_window,
-            ..Default::default()
-        },
-    )
-    .await?;
+/// The streams, as [`ensure_streams`] returns them.
+pub struct Streams {
+    pub jobs: Stream,
+    pub cameras: Stream,
+    pub events: Stream,
+    pub status: Stream,
+}
+
+/// The jobs, cameras, events and status streams, made (on file storage) if missing.
+pub async fn ensure_streams(js: &Context, settings: &QueueSettings) -> Result<Streams> {
+    let queue = |name: &str, subject: &str| Config {
+        name: name.into(),
+        subjects: vec![subject.into()],
+        retention: RetentionPolicy::WorkQueue,
+        storage: StorageType::File,
+        duplicate_window: settings.duplicate_window,
+        ..Default::default()
+    };
+    let jobs = stream(js, queue(JOBS_STREAM, "avad.jobs.>")).await?;
+    let cameras = stream(js, queue(CAMERAS_STREAM, "avad.cameras.>")).await?;
     let events = stream(
         js,
         Config {
@@ -89,26 +122,38 @@ pub async fn ensure_streams(js: &Context, settings: &QueueSettings) -> Result<[S
         },
     )
     .await?;
-    Ok([jobs, events, status])
+    Ok(Streams {
+        jobs,
+        cameras,
+        events,
+        status,
+    })
 }
 
-/// The workers' durable pull consumer on the jobs stream, made if missing.
+/// The workers' durable pull consumer on `queue`'s stream, made if missing. Jobs are
+/// given up after `max_deliver` deliveries; cameras never are.
 pub async fn workers_consumer(
-    jobs: &Stream,
+    streams: &Streams,
+    queue: Queue,
     settings: &QueueSettings,
 ) -> Result<Consumer<pull::Config>> {
-    jobs.get_or_create_consumer(
-        WORKERS,
-        pull::Config {
-            durable_name: Some(WORKERS.into()),
-            ack_policy: AckPolicy::Explicit,
-            ack_wait: settings.ack_wait,
-            max_deliver: settings.max_deliver,
-            ..Default::default()
-        },
-    )
-    .await
-    .map_err(|e| Error::nats(format!("consumer {WORKERS}"), e))
+    let (stream, name, max_deliver) = match queue {
+        Queue::Jobs => (&streams.jobs, WORKERS, settings.max_deliver),
+        Queue::Cameras => (&streams.cameras, CAMERA_WORKERS, -1),
+    };
+    stream
+        .get_or_create_consumer(
+            name,
+            pull::Config {
+                durable_name: Some(name.into()),
+                ack_policy: AckPolicy::Explicit,
+                ack_wait: settings.ack_wait,
+                max_deliver,
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(|e| Error::nats(format!("consumer {name}"), e))
 }
 
 #[cfg(test)]
@@ -154,6 +199,7 @@ mod tests {
     #[test]
     fn subjects_are_per_stream_and_job() {
         assert_eq!(subject("jobs", "clip01-1a"), "avad.jobs.clip01-1a");
+        assert_eq!(subject(Queue::Cameras.name(), "gate"), "avad.cameras.gate");
         assert_eq!(subject("events", ">"), "avad.events.>");
     }
 }
