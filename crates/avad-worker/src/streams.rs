@@ -178,6 +178,12 @@ mod tests {
             "{keda}"
         );
         assert!(keda.contains(&format!("consumer: \"{WORKERS}\"")), "{keda}");
+        assert!(
+            keda.contains(&format!(
+                "stream: \"{CAMERAS_STREAM}\"\n        consumer: \"{CAMERA_WORKERS}\"\n        lagThreshold: \"2\""
+            )),
+            "{keda}"
+        );
         assert!(keda.contains("type: nats-jetstream"), "{keda}");
         let worker = manifest("worker.yaml");
         assert!(worker.contains("kind: Deployment\nmetadata:\n  name: avad-worker"));
@@ -187,6 +193,8 @@ mod tests {
         );
         assert!(worker.contains("args: [\"worker\", \"--nats\", \"nats://nats:4222\""));
         assert!(worker.contains("terminationGracePeriodSeconds:"));
+        // One worker per two cameras in the ScaledObject: each watches up to two.
+        assert!(worker.contains("\"--max-streams\", \"2\"]"), "{worker}");
         let nats = manifest("nats.yaml");
         assert!(
             nats.contains("jetstream {") && nats.contains("store_dir:"),

@@ -310,11 +310,20 @@ async fn handle(
     // and is handed back without waiting for it.
     let waits_for_stop = matches!(job.work, Work::Score { .. });
     let task = {
-        let (js, job, stop) = (js.clone(), job.clone(), stop.clone());
+        let (js, job, stop, log) = (js.clone(), job.clone(), stop.clone(), log.clone());
         let threads = options.threads;
         let handle = Handle::current();
         tokio::task::spawn_blocking(move || {
-            run_job(&job, queue, delivery, &js, &handle, &stop, threads)
+            let context = JobContext {
+                queue,
+                delivery,
+                js: &js,
+                handle: &handle,
+                stop: &stop,
+                threads,
+                log: &log,
+            };
+            run_job(&job, &context)
         })
     };
     tokio::pin!(task);
@@ -442,21 +451,26 @@ impl EventSink for Publisher<'_> {
     }
 }
 
-/// Runs `job` (delivery `delivery` of it, from `queue`) to its end on this (blocking)
-/// thread.
-fn run_job(
-    job: &Job,
+/// What a job runs with, besides the job.
+struct JobContext<'a> {
+    /// The queue it came from.
     queue: Queue,
+    /// Which delivery of it this is (1 the first).
     delivery: i64,
-    js: &Context,
-    handle: &Handle,
-    stop: &AtomicBool,
+    js: &'a Context,
+    handle: &'a Handle,
+    stop: &'a AtomicBool,
+    /// Threads for visual windows and features (0: one per core).
     threads: usize,
-) -> JobEnd {
+    log: &'a Log,
+}
+
+/// Runs `job` to its end on this (blocking) thread.
+fn run_job(job: &Job, context: &JobContext) -> JobEnd {
     let result = match &job.work {
-        Work::Score { .. } => return score(job, queue, js, handle, stop, threads),
-        Work::Features { audio, out, csv } => features(audio, out, *csv, threads),
-        Work::Train { .. } => train(job, delivery),
+        Work::Score { .. } => return score(job, context),
+        Work::Features { audio, out, csv } => features(audio, out, *csv, context.threads),
+        Work::Train { .. } => train(job, context),
     };
     match result {
         Ok(outcome) => JobEnd::Done(outcome),
@@ -466,14 +480,15 @@ fn run_job(
 
 /// A score job or a camera: the source watched from start to end (a camera on a live
 /// stream: for as long as it runs, reopened whenever it drops), every event published.
-fn score(
-    job: &Job,
-    queue: Queue,
-    js: &Context,
-    handle: &Handle,
-    stop: &AtomicBool,
-    threads: usize,
-) -> JobEnd {
+fn score(job: &Job, context: &JobContext) -> JobEnd {
+    let JobContext {
+        queue,
+        js,
+        handle,
+        stop,
+        threads,
+        ..
+    } = *context;
     let Work::Score {
         source,
         sound,
@@ -584,8 +599,9 @@ fn features(
 /// A training job: the model trained into `out`, on the CPU. A later delivery (its worker
 /// died or was stopped) resumes the checkpoint the last one left, or, if that one finished
 /// and only its acknowledgement was lost, takes the model it wrote.
-fn train(job: &Job, delivery: i64) -> avad::Result<Outcome> {
+fn train(job: &Job, context: &JobContext) -> avad::Result<Outcome> {
     use avad::out_dir::{refuse_inside, refuse_trained_model};
+    let delivery = context.delivery;
     let Work::Train {
         model,
         dataset,
@@ -632,7 +648,10 @@ fn train(job: &Job, delivery: i64) -> avad::Result<Outcome> {
         error: e,
     })?;
     let device = avad::cpu().autodiff();
-    let progress = avad::Silent;
+    let progress = EpochLog {
+        job: &job.id,
+        log: context.log,
+    };
     match preset {
         TrainPreset::Visual(preset) => {
             let dataset = dataset
@@ -654,4 +673,41 @@ fn train(job: &Job, delivery: i64) -> avad::Result<Outcome> {
         }
     }
     Ok(done)
+}
+
+/// A training job's progress: a line to the worker's log per epoch, and one when a
+/// checkpoint is resumed.
+struct EpochLog<'a> {
+    job: &'a str,
+    log: &'a Log,
+}
+
+impl avad::Progress for EpochLog<'_> {
+    fn training(&self, label: &str) -> Box<dyn avad::avad_model::train::Progress + '_> {
+        Box::new(EpochLines {
+            prefix: format!("{}: {label}", self.job),
+            log: self.log,
+        })
+    }
+}
+
+struct EpochLines<'a> {
+    prefix: String,
+    log: &'a Log,
+}
+
+impl avad::avad_model::train::Progress for EpochLines<'_> {
+    fn epoch_done(&mut self, record: &avad::avad_model::train::EpochRecord, _best: bool) {
+        let validation = record
+            .validation_loss
+            .map_or(String::new(), |v| format!(", validation loss {v:.5}"));
+        (self.log)(&format!(
+            "{}: epoch {}: train loss {:.5}{validation} ({:.1} s)",
+            self.prefix, record.epoch, record.train_loss, record.seconds
+        ));
+    }
+
+    fn resumed(&mut self, epoch: usize) {
+        (self.log)(&format!("{}: resuming after epoch {epoch}", self.prefix));
+    }
 }

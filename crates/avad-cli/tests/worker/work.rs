@@ -99,3 +99,77 @@ fn features_and_training_jobs_write_what_the_commands_write() {
     assert!(code.success(), "{err}");
     assert!(err.contains("2 done, 1 failed"), "{err}");
 }
+
+/// A training job whose worker is killed (SIGKILL) after its first checkpoint goes to
+/// another worker, which resumes the checkpoint rather than starting again, and finishes
+/// the preset's epochs.
+#[test]
+fn a_training_job_whose_worker_dies_resumes_its_checkpoint() {
+    let Some(nats) = nats("a_training_job_whose_worker_dies_resumes_its_checkpoint") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let preset = tiny_preset(dir.path());
+    let model = dir.path().join("model");
+    let first = Worker::start(&nats, "doomed", &["--ack-wait", "2"]);
+    let heir = Worker::start(&nats, "heir", &[]);
+    let submitted = events(&ok(&avad(&[
+        "submit",
+        "--nats",
+        &nats.url,
+        "--train",
+        "visual",
+        arg(&fixture().scene),
+        "--out",
+        arg(&model),
+        "--preset",
+        &preset,
+        "--epochs",
+        "12",
+    ])));
+    let id = submitted[0]["job"].as_str().unwrap().to_string();
+    // Killed once the first epoch's checkpoint is written.
+    let checkpoint = model.join("checkpoint").join("checkpoint.json");
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while !checkpoint.is_file() {
+        assert!(std::time::Instant::now() < deadline, "no checkpoint");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let running = statuses(&nats)[&id].clone();
+    assert_eq!(running["worker"], "doomed", "{running}");
+    drop(first); // SIGKILL
+    assert!(
+        !model.join("model.json").exists(),
+        "training finished before the kill: give it more epochs"
+    );
+    let done = &wait_for(&nats, std::slice::from_ref(&id), Duration::from_secs(600))[&id];
+    assert_eq!(done["state"], "done", "{done}");
+    assert_eq!(done["worker"], "heir", "{done}");
+    assert!(done["delivery"].as_i64().unwrap() >= 2, "{done}");
+    let card: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(model.join("model.json")).unwrap()).unwrap();
+    // Epochs 1 to n, n at most the 12 asked for (training stops early when the validation
+    // loss stops falling); the heir trained the last of them, and not the first.
+    let history = card["history"].as_array().unwrap();
+    let epochs: Vec<u64> = history
+        .iter()
+        .map(|e| e["epoch"].as_u64().unwrap())
+        .collect();
+    let n = epochs.len() as u64;
+    assert!((2..=12).contains(&n), "{epochs:?}");
+    assert_eq!(epochs, (1..=n).collect::<Vec<_>>());
+    let (code, said) = heir.stop();
+    assert!(code.success(), "{said}");
+    assert!(
+        said.contains(&format!("{id}: visual: resuming after epoch")),
+        "{said}"
+    );
+    assert!(
+        said.contains(&format!("{id}: visual: epoch {n}: train loss")),
+        "{said}"
+    );
+    assert!(
+        !said.contains(&format!("{id}: visual: epoch 1: ")),
+        "{said}"
+    );
+}
