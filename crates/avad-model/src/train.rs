@@ -206,6 +206,31 @@ pub fn copy_weights<M: Module>(from: &M, into: M) -> Result<M, TrainError> {
         .map_err(|e| TrainError::Invalid(format!("weights do not fit this model ({e})")))
 }
 
+/// A model that `init` builds with `seed`'s random weights, the same on every device. Each
+/// backend has a random generator of its own, so a model initialised on a GPU would start
+/// from other weights than on the CPU for the same seed; this initialises on the CPU and
+/// moves the model to `device` as a model of its own there (its parameters leaves of
+/// `device`'s graph, not copies that lead back to the CPU's); on the CPU itself, it
+/// initialises there.
+pub fn seeded_init<M: Module, E>(
+    device: &Device,
+    seed: u64,
+    init: impl Fn(&Device) -> Result<M, E>,
+) -> Result<M, E> {
+    let cpu = if device.is_autodiff() {
+        Device::flex().autodiff()
+    } else {
+        Device::flex()
+    };
+    cpu.seed(seed);
+    let model = init(&cpu)?;
+    Ok(if *device == cpu {
+        model
+    } else {
+        model.fork(device)
+    })
+}
+
 /// Saves the weights of `model` to `path` atomically.
 pub fn save_model<M: Module>(model: &M, path: &Path) -> Result<(), TrainError> {
     let bytes = model_bytes(model).map_err(|e| checkpoint_error(path, e))?;

@@ -259,11 +259,17 @@ async fn handle(
         max_deliver,
     } = limits;
     let delivery = message.info().map_or(1, |i| i.delivered);
+    // An acknowledgement is buffered by the client: flushing makes sure the server has it
+    // before this goes on (a worker that stops exits right after handing its work back).
     let ack = |kind: AckKind| {
-        let message = &message;
+        let (message, js) = (&message, &js);
         async move {
             message
                 .ack_with(kind)
+                .await
+                .map_err(|e| Error::nats("acknowledging a job", e))?;
+            js.client()
+                .flush()
                 .await
                 .map_err(|e| Error::nats("acknowledging a job", e))
         }

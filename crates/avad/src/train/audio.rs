@@ -15,7 +15,7 @@ use avad_model::model_dir::{
     AudioFold, AudioModel, AudioModelCard, AudioPreset, TrainingRecord, FORMAT_VERSION,
 };
 use avad_model::sequences::split_clips;
-use avad_model::train::{copy_weights, train, Part, Samples};
+use avad_model::train::{copy_weights, seeded_init, train, Part, Samples};
 use avad_model::AudioAutoencoderConfig;
 
 use crate::clips::{clip_features, decode_mono, timing};
@@ -273,8 +273,7 @@ pub fn train_audio(
             set.len(Part::Validation),
             valid_idx.len()
         ));
-        device.seed(preset.train.seed);
-        let network = model_config.init(device)?;
+        let network = seeded_init(device, preset.train.seed, |d| model_config.init(d))?;
         let checkpoint = out.join("checkpoint").join(&fold_name);
         let resume = resume && checkpoint.join("checkpoint.json").exists();
         let trained = {

@@ -12,7 +12,7 @@ use avad_model::model_dir::{
 };
 use avad_model::score::calibrate_visual;
 use avad_model::sequences::{split_clips, FrameClip, SequenceSet};
-use avad_model::train::{copy_weights, train, Part, Samples, TrainSettings};
+use avad_model::train::{copy_weights, seeded_init, train, Part, Samples, TrainSettings};
 use avad_model::visual::VisualAutoencoder;
 use avad_model::VisualAutoencoderConfig;
 
@@ -105,9 +105,8 @@ pub fn train_visual(
     ));
 
     let started = Instant::now();
-    device.seed(preset.train.seed);
     let config = VisualAutoencoderConfig::new();
-    let network = config.init(device)?;
+    let network = seeded_init(device, preset.train.seed, |d| config.init(d))?;
     let trained = {
         let mut epochs = progress.training("visual");
         train(
