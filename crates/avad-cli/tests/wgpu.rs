@@ -26,10 +26,9 @@ fn video_errors(dir: &std::path::Path) -> Vec<f64> {
     column(&csv, i)
 }
 
-/// A model trains on wgpu end to end, and the model either device trained scores the
-/// scene the same on either device. (The two training runs start from the same weights,
-/// which the CPU's generator draws, and each layer computes the same on both devices; their
-/// epoch losses are printed, not compared: see docs/usage.md, "Training on a GPU".)
+/// The same seed trains the same model on wgpu as on the CPU, epoch for epoch (both start
+/// from the weights the CPU's generator draws, and each layer computes the same on both
+/// devices); and either model scores the scene the same on either device.
 #[test]
 fn wgpu_trains_and_scores_what_the_cpu_does() {
     let dir = tempfile::tempdir().unwrap();
@@ -63,10 +62,11 @@ fn wgpu_trains_and_scores_what_the_cpu_does() {
     };
     for key in ["train_loss", "validation_loss"] {
         let (c, g) = (history(&cpu, key), history(&gpu, key));
-        eprintln!("{key}: CPU {c:?}, wgpu {g:?}");
+        let gap = relative_gap(&g, &c);
+        eprintln!("{key}: CPU {c:?}, wgpu {g:?} ({gap:.1e} apart)");
         assert!(
-            !g.is_empty() && g.iter().all(|v| v.is_finite() && *v > 0.0),
-            "{g:?}"
+            !c.is_empty() && gap < 5e-3,
+            "{key}: wgpu {g:?} against the CPU's {c:?}"
         );
     }
     let score = |model: &std::path::Path, device: &str| {

@@ -206,17 +206,20 @@ pub fn copy_weights<M: Module>(from: &M, into: M) -> Result<M, TrainError> {
         .map_err(|e| TrainError::Invalid(format!("weights do not fit this model ({e})")))
 }
 
-/// A model that `init` builds with `seed`'s random weights, the same on every device. Each
-/// backend has a random generator of its own, so a model initialised on a GPU would start
-/// from other weights than on the CPU for the same seed; this initialises on the CPU and
-/// moves the model to `device` as a model of its own there (its parameters leaves of
-/// `device`'s graph, not copies that lead back to the CPU's); on the CPU itself, it
-/// initialises there.
-pub fn seeded_init<M: Module, E>(
+/// A model that `init` builds with `seed`'s random weights, the same on every device.
+///
+/// burn draws a parameter's random values when the parameter is first used, from the
+/// generator of the device it is on, and each backend has a generator of its own. On the
+/// CPU, a model trained after `device.seed(seed)` gets its values in the order its first
+/// forward pass uses them. For another device, this does the same on the CPU (`warm_up`
+/// runs a forward pass, on zeros) and loads the values drawn into the model `init` builds
+/// on `device`; on the CPU itself it only seeds and initialises, as training always has.
+pub fn seeded_init<M: Module>(
     device: &Device,
     seed: u64,
-    init: impl Fn(&Device) -> Result<M, E>,
-) -> Result<M, E> {
+    init: impl Fn(&Device) -> Result<M, ModelError>,
+    warm_up: impl Fn(&M, &Device) -> Result<(), ModelError>,
+) -> Result<M, TrainError> {
     let cpu = if device.is_autodiff() {
         Device::flex().autodiff()
     } else {
@@ -224,11 +227,16 @@ pub fn seeded_init<M: Module, E>(
     };
     cpu.seed(seed);
     let model = init(&cpu)?;
-    Ok(if *device == cpu {
-        model
-    } else {
-        model.fork(device)
-    })
+    if *device == cpu {
+        return Ok(model);
+    }
+    warm_up(&model, &cpu)?;
+    let bytes = model_bytes(&model).map_err(TrainError::Invalid)?;
+    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes))
+        .map_err(|e| TrainError::Invalid(format!("the initial weights ({e})")))?;
+    init(device)?
+        .try_load_record(record)
+        .map_err(|e| TrainError::Invalid(format!("the initial weights ({e})")))
 }
 
 /// Saves the weights of `model` to `path` atomically.

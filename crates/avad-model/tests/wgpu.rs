@@ -360,3 +360,31 @@ fn forty_training_steps_of_the_full_model_stay_with_the_cpu() {
     eprintln!("40 steps: wgpu's losses within {worst:.1e} of the CPU's");
     assert!(worst < 2e-3, "wgpu's losses left the CPU's by {worst:.1e}");
 }
+
+/// `seeded_init` gives a model on wgpu the starting weights that training on the CPU
+/// starts from with the same seed (drawn when its first forward pass uses them): the two
+/// compute the same output.
+#[test]
+fn a_seed_draws_the_same_starting_weights_on_every_device() {
+    let init = |device: &Device| {
+        avad_model::train::seeded_init(
+            device,
+            9,
+            |d| visual_config().init(d),
+            |m, d| m.forward(Tensor::zeros([1, 10, 1, 16, 16], d)).map(|_| ()),
+        )
+        .unwrap()
+    };
+    let (cpu, gpu) = (Device::flex().autodiff(), wgpu().autodiff());
+    let x = Tensor::<5>::random([2, 10, 1, 16, 16], Distribution::Uniform(0.0, 1.0), &cpu);
+    // As training on the CPU does: seeded, initialised, and the first forward pass.
+    let on_cpu = init(&cpu);
+    let expected = on_cpu.forward(x.clone()).unwrap();
+    let on_gpu = init(&gpu);
+    assert_close(
+        on_gpu.forward(moved(&x, &gpu)).unwrap(),
+        expected,
+        FORWARD,
+        "seeded_init's model",
+    );
+}

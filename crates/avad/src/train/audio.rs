@@ -10,7 +10,7 @@ use avad_eval::normalize::Calibration;
 use avad_features::{FeatureConfig, FeatureExtractor, FeatureMatrix, N_FEATURES};
 use avad_model::audio::{audio_errors, normal_windows, AudioClip, AudioScaler, AudioSequences};
 use avad_model::burn::module::Module;
-use avad_model::burn::tensor::Device;
+use avad_model::burn::tensor::{Device, Tensor};
 use avad_model::model_dir::{
     AudioFold, AudioModel, AudioModelCard, AudioPreset, TrainingRecord, FORMAT_VERSION,
 };
@@ -273,7 +273,15 @@ pub fn train_audio(
             set.len(Part::Validation),
             valid_idx.len()
         ));
-        let network = seeded_init(device, preset.train.seed, |d| model_config.init(d))?;
+        let network = seeded_init(
+            device,
+            preset.train.seed,
+            |d| model_config.init(d),
+            |m, d| {
+                m.forward(Tensor::zeros([1, preset.steps, N_FEATURES], d))
+                    .map(|_| ())
+            },
+        )?;
         let checkpoint = out.join("checkpoint").join(&fold_name);
         let resume = resume && checkpoint.join("checkpoint.json").exists();
         let trained = {

@@ -6,7 +6,7 @@ use std::time::Instant;
 use avad_data::{open_dataset, DatasetKind, Split};
 use avad_eval::normalize::Calibration;
 use avad_model::burn::module::Module;
-use avad_model::burn::tensor::Device;
+use avad_model::burn::tensor::{Device, Tensor};
 use avad_model::model_dir::{
     PatchCalibration, TrainingRecord, VisualModel, VisualModelCard, VisualPreset, FORMAT_VERSION,
 };
@@ -106,7 +106,16 @@ pub fn train_visual(
 
     let started = Instant::now();
     let config = VisualAutoencoderConfig::new();
-    let network = seeded_init(device, preset.train.seed, |d| config.init(d))?;
+    let network = seeded_init(
+        device,
+        preset.train.seed,
+        |d| config.init(d),
+        |m, d| {
+            let side = preset.size;
+            m.forward(Tensor::zeros([1, preset.steps, 1, side, side], d))
+                .map(|_| ())
+        },
+    )?;
     let trained = {
         let mut epochs = progress.training("visual");
         train(
