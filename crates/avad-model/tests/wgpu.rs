@@ -20,6 +20,13 @@ use burn::module::Module;
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, DeviceKind, Distribution, Tensor};
 
+/// The CPU's random generator is global to the process: each test holds this while it seeds
+/// and draws, so that another test's draws do not come between.
+fn rng_lock() -> std::sync::MutexGuard<'static, ()> {
+    static RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 fn wgpu() -> Device {
     Device::wgpu(DeviceKind::DefaultDevice)
 }
@@ -67,6 +74,7 @@ const GRADIENT: f32 = 1e-3;
 
 #[test]
 fn the_visual_model_computes_on_wgpu_what_it_computes_on_the_cpu() {
+    let _rng = rng_lock();
     visual_parity(visual_config(), 16, 2, Distribution::Uniform(0.0, 1.0));
 }
 
@@ -74,6 +82,7 @@ fn the_visual_model_computes_on_wgpu_what_it_computes_on_the_cpu() {
 /// `tiny_preset` in the CLI's tests trains.
 #[test]
 fn the_full_visual_model_computes_on_wgpu_what_it_computes_on_the_cpu() {
+    let _rng = rng_lock();
     visual_parity(
         VisualAutoencoderConfig::new(),
         32,
@@ -158,6 +167,7 @@ fn visual_parity(config: VisualAutoencoderConfig, side: usize, batch: usize, val
 
 #[test]
 fn the_audio_model_computes_on_wgpu_what_it_computes_on_the_cpu() {
+    let _rng = rng_lock();
     let cpu = Device::flex().autodiff();
     cpu.seed(4);
     let model = AudioAutoencoderConfig::new().init(&cpu).unwrap();
@@ -210,6 +220,7 @@ fn the_audio_model_computes_on_wgpu_what_it_computes_on_the_cpu() {
 
 #[test]
 fn the_fusion_net_computes_on_wgpu_what_it_computes_on_the_cpu() {
+    let _rng = rng_lock();
     let cpu = Device::flex();
     cpu.seed(5);
     let net = FusionNetConfig::new().init(&cpu);
@@ -226,6 +237,7 @@ fn the_fusion_net_computes_on_wgpu_what_it_computes_on_the_cpu() {
 /// Adam steps on wgpu lower the loss as on the CPU, step for step.
 #[test]
 fn training_steps_on_wgpu_follow_the_cpu() {
+    let _rng = rng_lock();
     let cpu = Device::flex().autodiff();
     cpu.seed(6);
     let mut model = visual_config().init(&cpu).unwrap();
@@ -281,6 +293,7 @@ fn clip(frames: usize) -> FrameClip {
 /// `avad score` computes from it are the same on both, either way round.
 #[test]
 fn weights_saved_on_one_device_score_the_same_on_the_other() {
+    let _rng = rng_lock();
     let dir = tempfile::tempdir().unwrap();
     let options = ScoreOptions {
         steps: 10,
@@ -334,6 +347,7 @@ fn weights_saved_on_one_device_score_the_same_on_the_other() {
 /// step for step.
 #[test]
 fn forty_training_steps_of_the_full_model_stay_with_the_cpu() {
+    let _rng = rng_lock();
     let cpu = Device::flex().autodiff();
     cpu.seed(6);
     let mut model = VisualAutoencoderConfig::new().init(&cpu).unwrap();
@@ -366,6 +380,7 @@ fn forty_training_steps_of_the_full_model_stay_with_the_cpu() {
 /// compute the same output.
 #[test]
 fn a_seed_draws_the_same_starting_weights_on_every_device() {
+    let _rng = rng_lock();
     let init = |device: &Device| {
         avad_model::train::seeded_init(
             device,
