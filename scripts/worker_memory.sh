@@ -21,10 +21,8 @@ for c in range(1, streams + 1):
     for n, f in enumerate(frames * repeat, 1):
         os.symlink(f, f"{dir}/camera{c}/{n:06d}.{f.rsplit('.', 1)[-1]}")
 PY
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-url="nats://127.0.0.1:$port"
-nats-server -js -a 127.0.0.1 -p "$port" -sd "$dir/nats" >/dev/null 2>&1 & server=$!
-until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do sleep 0.1; done
+source "$(dirname "$0")/nats_lib.sh"
+start_nats "$dir/nats"; url="$NATS_URL"
 "$avad" worker --nats "$url" --max-streams "$streams" 2>"$dir/worker.log" & worker=$!
 sleep 1
 "$avad" submit --camera --nats "$url" --model "$model" "$dir"/camera* >/dev/null
@@ -38,7 +36,7 @@ while [ $(( $(date +%s) - start )) -lt $((minutes * 60)) ]; do
 done
 kill -TERM "$worker"; wait "$worker" || true
 echo "frames published: $("$avad" events --nats "$url" | grep -c '"event":"frame"')"
-kill "$server"; wait "$server" 2>/dev/null || true
+stop_nats
 echo "first: $(sed -n 2p "$out")"; echo "last: $(tail -1 "$out")"
 python3 "$(dirname "$0")/svg_line.py" "$out" seconds rss_mib "${out%.csv}.svg" \
     "One worker watching $streams cameras: resident memory" "seconds" "MiB"

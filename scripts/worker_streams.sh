@@ -11,28 +11,20 @@ set -euo pipefail
 avad="${AVAD:-target/release/avad}"
 rounds="${ROUNDS:-3}"
 model="$1"; shift
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+source "$(dirname "$0")/nats_lib.sh"
 run() { # run K SOURCE...: prints "K frames seconds"
-    local k="$1" dir port url start end frames
+    local k="$1" dir start end frames
     shift
-    dir="$(mktemp -d)"; port="$(free_port)"; url="nats://127.0.0.1:$port"
-    nats-server -js -a 127.0.0.1 -p "$port" -sd "$dir" >/dev/null 2>&1 & local server=$!
-    until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do sleep 0.1; done
+    dir="$(mktemp -d)"; start_nats "$dir"; local url="$NATS_URL"
     "$avad" worker --nats "$url" --max-streams "$k" 2>/dev/null & local worker=$!
     sleep 1
     start=$(date +%s.%N)
     "$avad" submit --camera --nats "$url" --model "$model" ${HOP:+--hop "$HOP"} "$@" >/dev/null || exit 1
-    local total=$#
-    until [ "$("$avad" jobs --json --nats "$url" | grep -c '"state":"done"')" -ge "$total" ]; do
-        if "$avad" jobs --json --nats "$url" | grep -q '"state":"failed"'; then
-            "$avad" jobs --nats "$url" >&2; exit 1
-        fi
-        sleep 0.2
-    done
+    wait_done "$avad" $#
     end=$(date +%s.%N)
-    frames=$("$avad" jobs --json --nats "$url" | python3 -c 'import sys,json; print(sum(json.loads(l).get("frames",0) for l in sys.stdin))')
+    frames=$(frames_done "$avad")
     kill -TERM "$worker"; wait "$worker" 2>/dev/null || true
-    kill "$server"; wait "$server" 2>/dev/null || true
+    stop_nats
     rm -rf "$dir"
     echo "$k $frames $(python3 -c "print(round($end - $start, 2))")"
 }

@@ -10,30 +10,22 @@ set -euo pipefail
 avad="${AVAD:-target/release/avad}"
 rounds="${ROUNDS:-3}"
 model="$1"; shift
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+source "$(dirname "$0")/nats_lib.sh"
 run() { # run N: prints "N frames seconds"
-    local n="$1" dir port url pids=() start end frames
+    local n="$1" dir pids=() start end frames
     shift
-    dir="$(mktemp -d)"; port="$(free_port)"; url="nats://127.0.0.1:$port"
-    nats-server -js -a 127.0.0.1 -p "$port" -sd "$dir" >/dev/null 2>&1 & local server=$!
-    until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do sleep 0.1; done
+    dir="$(mktemp -d)"; start_nats "$dir"; local url="$NATS_URL"
     for i in $(seq "$n"); do
         "$avad" worker --nats "$url" --name "w$i" 2>/dev/null & pids+=($!)
     done
     sleep 1
     start=$(date +%s.%N)
     "$avad" submit --nats "$url" --model "$model" ${HOP:+--hop "$HOP"} "$@" >/dev/null || exit 1
-    local total=$#
-    until [ "$("$avad" jobs --json --nats "$url" | grep -c '"state":"done"')" -ge "$total" ]; do
-        if "$avad" jobs --json --nats "$url" | grep -q '"state":"failed"'; then
-            "$avad" jobs --nats "$url" >&2; exit 1
-        fi
-        sleep 0.2
-    done
+    wait_done "$avad" $#
     end=$(date +%s.%N)
-    frames=$("$avad" jobs --json --nats "$url" | python3 -c 'import sys,json; print(sum(json.loads(l).get("frames",0) for l in sys.stdin))')
+    frames=$(frames_done "$avad")
     kill -TERM "${pids[@]}"; wait "${pids[@]}" 2>/dev/null || true
-    kill "$server"; wait "$server" 2>/dev/null || true
+    stop_nats
     rm -rf "$dir"
     echo "$n $frames $(python3 -c "print(round($end - $start, 2))")"
 }

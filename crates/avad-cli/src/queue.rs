@@ -231,8 +231,15 @@ pub fn submit(args: &SubmitArgs) -> Result<()> {
     let jobs = jobs_asked(args)?;
     runtime()?.block_on(async {
         let js = avad_worker::connect(&args.nats).await?;
-        for (job, queue) in &jobs {
-            avad_worker::client::submit(&js, std::slice::from_ref(job), *queue).await?;
+        for queue in [Queue::Jobs, Queue::Cameras] {
+            let these: Vec<Job> = jobs
+                .iter()
+                .filter(|(_, q)| *q == queue)
+                .map(|(job, _)| job.clone())
+                .collect();
+            if !these.is_empty() {
+                avad_worker::client::submit(&js, &these, queue).await?;
+            }
         }
         anyhow::Ok(())
     })?;

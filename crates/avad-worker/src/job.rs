@@ -101,6 +101,17 @@ fn absolute(path: &Path) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
+/// The model folders `models`, made absolute; one that is not a folder is refused.
+fn model_folders(models: &[PathBuf]) -> crate::Result<Vec<PathBuf>> {
+    if let Some(model) = models.iter().find(|m| !m.is_dir()) {
+        return Err(crate::Error::Missing {
+            path: model.clone(),
+            what: "model folder",
+        });
+    }
+    Ok(models.iter().map(|m| absolute(m)).collect())
+}
+
 impl Job {
     /// A job that scores `source` (a clip's frame folder, whose `audio.wav` if any is its
     /// sound, or a video file) with the model folders `models`. Paths are made absolute,
@@ -112,12 +123,7 @@ impl Job {
         fps: f64,
         hop: Option<usize>,
     ) -> crate::Result<Job> {
-        if let Some(model) = models.iter().find(|m| !m.is_dir()) {
-            return Err(crate::Error::Missing {
-                path: model.clone(),
-                what: "model folder",
-            });
-        }
+        let models = model_folders(models)?;
         if !source.exists() {
             return Err(crate::Error::Missing {
                 path: source.to_path_buf(),
@@ -131,7 +137,7 @@ impl Job {
             work: Work::Score {
                 sound: wav.is_file().then(|| absolute(&wav)),
                 source,
-                models: models.iter().map(|m| absolute(m)).collect(),
+                models,
                 fps,
                 hop,
             },
@@ -147,18 +153,13 @@ impl Job {
         fps: f64,
         hop: Option<usize>,
     ) -> crate::Result<Job> {
-        if let Some(model) = models.iter().find(|m| !m.is_dir()) {
-            return Err(crate::Error::Missing {
-                path: model.clone(),
-                what: "model folder",
-            });
-        }
+        let models = model_folders(models)?;
         Ok(Job {
             id: new_job_id(url),
             work: Work::Score {
                 source: url.to_string(),
                 sound: None,
-                models: models.iter().map(|m| absolute(m)).collect(),
+                models,
                 fps,
                 hop,
             },

@@ -3,7 +3,18 @@
 
 use std::time::Duration;
 
-use super::{arg, avad, clips, events, fixture, nats, ok, statuses, tiny_preset, wait_for, Worker};
+use super::{
+    arg, avad, clips, events, fixture, nats, ok, statuses, tiny_preset, wait_for, Nats, Worker,
+};
+
+/// `avad submit` with `argv` (options and sources for one job): the job's id.
+fn submit_one(nats: &Nats, argv: &[&str]) -> String {
+    let mut all = vec!["submit", "--nats", &nats.url];
+    all.extend(argv);
+    let jobs = events(&ok(&avad(&all)));
+    assert_eq!(jobs.len(), 1, "{jobs:?}");
+    jobs[0]["job"].as_str().unwrap().to_string()
+}
 
 /// A features job writes the features `avad features` writes, byte for byte; a training
 /// job trains the model `avad train visual` trains with the same preset and seed, to the
@@ -17,13 +28,7 @@ fn features_and_training_jobs_write_what_the_commands_write() {
     let worker = Worker::start(&nats, "w", &[]);
     let wav = clips()[3].join("audio.wav");
     let features = dir.path().join("features");
-    let submitted = |argv: &[&str]| -> String {
-        let mut all = vec!["submit", "--nats", &nats.url];
-        all.extend(argv);
-        let jobs = events(&ok(&avad(&all)));
-        assert_eq!(jobs.len(), 1, "{jobs:?}");
-        jobs[0]["job"].as_str().unwrap().to_string()
-    };
+    let submitted = |argv: &[&str]| submit_one(&nats, argv);
     let f = submitted(&["--features", "--out", arg(&features), arg(&wav)]);
     let preset = tiny_preset(dir.path());
     let model = dir.path().join("model");
@@ -113,21 +118,20 @@ fn a_training_job_whose_worker_dies_resumes_its_checkpoint() {
     let model = dir.path().join("model");
     let first = Worker::start(&nats, "doomed", &["--ack-wait", "2"]);
     let heir = Worker::start(&nats, "heir", &[]);
-    let submitted = events(&ok(&avad(&[
-        "submit",
-        "--nats",
-        &nats.url,
-        "--train",
-        "visual",
-        arg(&fixture().scene),
-        "--out",
-        arg(&model),
-        "--preset",
-        &preset,
-        "--epochs",
-        "12",
-    ])));
-    let id = submitted[0]["job"].as_str().unwrap().to_string();
+    let id = submit_one(
+        &nats,
+        &[
+            "--train",
+            "visual",
+            arg(&fixture().scene),
+            "--out",
+            arg(&model),
+            "--preset",
+            &preset,
+            "--epochs",
+            "12",
+        ],
+    );
     // Killed once the first epoch's checkpoint is written.
     let checkpoint = model.join("checkpoint").join("checkpoint.json");
     let deadline = std::time::Instant::now() + Duration::from_secs(120);
