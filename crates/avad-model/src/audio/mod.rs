@@ -25,13 +25,16 @@ use burn::module::Module;
 use burn::nn::conv::{Conv1d, Conv1dConfig, ConvTranspose1d, ConvTranspose1dConfig};
 use burn::nn::loss::{MseLoss, Reduction};
 use burn::nn::{BatchNorm, BatchNormConfig, Lstm, LstmConfig, LstmState, PaddingConfig1d};
-use burn::tensor::activation::{leaky_relu, sigmoid};
+use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor};
 
+use crate::host_ops::norm_leaky;
 use crate::train::Objective;
 use crate::ModelError;
+use lstm::lstm_forward;
 
 mod errors;
+mod lstm;
 mod scaler;
 mod sequences;
 #[cfg(test)]
@@ -201,11 +204,11 @@ impl AudioAutoencoder {
         let slope = self.leaky_relu_slope;
         let mut y = x.swap_dims(1, 2);
         for (conv, norm) in self.encoder.iter().zip(&self.encoder_norms) {
-            y = leaky_relu(norm.forward(conv.forward(y)), slope);
+            y = norm_leaky(norm, conv.forward(y), slope);
         }
         let [batch, _, steps] = y.dims();
-        let (y, _) = self.lstm_enc1.forward(y.swap_dims(1, 2), None);
-        let (_, state) = self.lstm_enc2.forward(y, None);
+        let (y, _) = lstm_forward(&self.lstm_enc1, y.swap_dims(1, 2), None);
+        let (_, state) = lstm_forward(&self.lstm_enc2, y, None);
         // RepeatVector: the encoder's final hidden state at every step; the decoder LSTM
         // starts from the encoder's final (hidden, cell) state.
         let [_, hidden] = state.hidden.dims();
@@ -214,13 +217,15 @@ impl AudioAutoencoder {
             .clone()
             .reshape([batch, 1, hidden])
             .repeat_dim(1, steps);
-        let (y, _) = self
-            .lstm_dec1
-            .forward(repeated, Some(LstmState::new(state.cell, state.hidden)));
-        let (y, _) = self.lstm_dec2.forward(y, None);
+        let (y, _) = lstm_forward(
+            &self.lstm_dec1,
+            repeated,
+            Some(LstmState::new(state.cell, state.hidden)),
+        );
+        let (y, _) = lstm_forward(&self.lstm_dec2, y, None);
         let mut y = y.swap_dims(1, 2);
         for (deconv, norm) in self.decoder.iter().zip(&self.decoder_norms) {
-            y = leaky_relu(norm.forward(deconv.forward(y)), slope);
+            y = norm_leaky(norm, deconv.forward(y), slope);
         }
         Ok(sigmoid(self.output.forward(y)).swap_dims(1, 2))
     }

@@ -138,24 +138,16 @@ impl HostOps for Flex {
         let (cs, cshape) = host(&cell);
         let (b, h, plane) = lstm_shape(&gshape, &cshape);
         let mut out = vec![0.0f32; b * 2 * h * plane];
-        // One item per (batch, hidden channel): its hidden plane, then (h planes later) its cell plane.
-        split_mut(&mut out, 2 * h * plane, |first, chunk| {
-            for (k, both) in chunk.chunks_mut(2 * h * plane).enumerate() {
+        // One item per batch entry: its hidden planes, then its cell planes. Each gate's
+        // planes are contiguous, so one call covers all h channels of an item.
+        let n_h = h * plane;
+        split_mut(&mut out, 2 * n_h, |first, chunk| {
+            for (k, both) in chunk.chunks_mut(2 * n_h).enumerate() {
                 let n = first + k;
-                let (hid, cel) = both.split_at_mut(h * plane);
-                for ch in 0..h {
-                    let gate = |q: usize| {
-                        &gs[((n * 4 + q) * h + ch) * plane..((n * 4 + q) * h + ch + 1) * plane]
-                    };
-                    let prev = &cs[(n * h + ch) * plane..(n * h + ch + 1) * plane];
-                    let r = ch * plane..(ch + 1) * plane;
-                    lstm_plane(
-                        &mut hid[r.clone()],
-                        &mut cel[r],
-                        [gate(0), gate(1), gate(2), gate(3)],
-                        prev,
-                    );
-                }
+                let (hid, cel) = both.split_at_mut(n_h);
+                let gate = |q: usize| &gs[(n * 4 + q) * n_h..(n * 4 + q + 1) * n_h];
+                let prev = &cs[n * n_h..(n + 1) * n_h];
+                lstm_plane(hid, cel, [gate(0), gate(1), gate(2), gate(3)], prev);
             }
         });
         let mut shape = gshape;
@@ -175,30 +167,20 @@ impl HostOps for Flex {
         let (b, h, plane) = lstm_shape(&gshape, &cshape);
         // dgates and dcell of one batch item side by side, split after.
         let mut both = vec![0.0f32; b * 5 * h * plane];
-        split_mut(&mut both, 5 * h * plane, |first, chunk| {
-            for (k, item) in chunk.chunks_mut(5 * h * plane).enumerate() {
+        let n_h = h * plane;
+        split_mut(&mut both, 5 * n_h, |first, chunk| {
+            for (k, item) in chunk.chunks_mut(5 * n_h).enumerate() {
                 let n = first + k;
-                let (dgates, dcell) = item.split_at_mut(4 * h * plane);
-                let (d_i, rest) = dgates.split_at_mut(h * plane);
-                let (d_f, rest) = rest.split_at_mut(h * plane);
-                let (d_g, d_o) = rest.split_at_mut(h * plane);
-                for ch in 0..h {
-                    let gate = |q: usize| {
-                        &gs[((n * 4 + q) * h + ch) * plane..((n * 4 + q) * h + ch + 1) * plane]
-                    };
-                    let prev = &cs[(n * h + ch) * plane..(n * h + ch + 1) * plane];
-                    let dh = &ds[(n * 2 * h + ch) * plane..(n * 2 * h + ch + 1) * plane];
-                    let dc = &ds[(n * 2 * h + h + ch) * plane..(n * 2 * h + h + ch + 1) * plane];
-                    let r = ch * plane..(ch + 1) * plane;
-                    let out = [
-                        &mut d_i[r.clone()],
-                        &mut d_f[r.clone()],
-                        &mut d_g[r.clone()],
-                        &mut d_o[r.clone()],
-                        &mut dcell[r],
-                    ];
-                    lstm_plane_backward(out, [gate(0), gate(1), gate(2), gate(3)], prev, dh, dc);
-                }
+                let (dgates, dcell) = item.split_at_mut(4 * n_h);
+                let (d_i, rest) = dgates.split_at_mut(n_h);
+                let (d_f, rest) = rest.split_at_mut(n_h);
+                let (d_g, d_o) = rest.split_at_mut(n_h);
+                let gate = |q: usize| &gs[(n * 4 + q) * n_h..(n * 4 + q + 1) * n_h];
+                let prev = &cs[n * n_h..(n + 1) * n_h];
+                let dh = &ds[n * 2 * n_h..(n * 2 + 1) * n_h];
+                let dc = &ds[(n * 2 + 1) * n_h..(n * 2 + 2) * n_h];
+                let out = [d_i, d_f, d_g, d_o, dcell];
+                lstm_plane_backward(out, [gate(0), gate(1), gate(2), gate(3)], prev, dh, dc);
             }
         });
         let mut dgates = Vec::with_capacity(b * 4 * h * plane);

@@ -166,16 +166,34 @@ pub fn norm_leaky<const D: usize>(norm: &BatchNorm, x: Tensor<D>, slope: f64) ->
 /// the previous cell state `[b, h, H, W]`: `(hidden, cell)` with `c = σ(f) c_prev + σ(i)
 /// tanh(g)`, `h = σ(o) tanh(c)`. In training on the CPU one custom operation
 /// ([`HostOps::lstm_cell`]); otherwise burn's operations.
-pub fn lstm_cell(gates: Tensor<4>, cell: Tensor<4>) -> (Tensor<4>, Tensor<4>) {
+pub fn lstm_cell<const D: usize>(gates: Tensor<D>, cell: Tensor<D>) -> (Tensor<D>, Tensor<D>) {
+    let host = trains_on_host(&gates.device(), gates.dtype());
+    lstm_step(gates, cell, host)
+}
+
+/// [`lstm_cell`] for an LSTM's step (`[b, 4h]` and `[b, h]`), as the custom operation on
+/// the CPU device in inference too (the audio model's LSTMs; the visual model's inference
+/// keeps burn's operations).
+pub fn lstm_cell_on_cpu(gates: Tensor<2>, cell: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
+    let device = gates.device();
+    let host = device.clone().inner() == Device::flex() && gates.dtype() == DType::F32;
+    lstm_step(gates, cell, host)
+}
+
+fn lstm_step<const D: usize>(
+    gates: Tensor<D>,
+    cell: Tensor<D>,
+    host: bool,
+) -> (Tensor<D>, Tensor<D>) {
     let h = cell.dims()[1];
-    if !trains_on_host(&gates.device(), gates.dtype()) {
+    if !host {
         let gate = |k: usize| gates.clone().narrow(1, k * h, h);
         let (i, f, g, o) = (gate(0), gate(1), gate(2), gate(3));
         let cell = sigmoid(f) * cell + sigmoid(i) * tanh(g);
         let hidden = sigmoid(o) * tanh(cell.clone());
         return (hidden, cell);
     }
-    let both = Tensor::<4>::from_dispatch(<Dispatch as HostOps>::lstm_cell(
+    let both = Tensor::<D>::from_dispatch(<Dispatch as HostOps>::lstm_cell(
         gates.into_dispatch(),
         cell.into_dispatch(),
     ));

@@ -30,7 +30,20 @@ pub(super) fn split<T: Send>(
 /// per core.
 pub(super) fn split_mut(out: &mut [f32], item: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
     let items = out.len().checked_div(item).unwrap_or(0);
-    let t = threads().min(items).max(1);
+    // Below this many values a thread costs more than it saves (an LSTM step of the audio
+    // model writes a few thousand).
+    const SMALL: usize = 1 << 15;
+    let t = if out.len() < SMALL {
+        1
+    } else {
+        threads().min(items).max(1)
+    };
+    if t == 1 {
+        if !out.is_empty() {
+            f(0, out);
+        }
+        return;
+    }
     let per = items.div_ceil(t).max(1);
     std::thread::scope(|scope| {
         let f = &f;
