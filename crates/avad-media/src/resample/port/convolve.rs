@@ -1,6 +1,12 @@
-//! Running the stages: direct-form f64 convolution.
+//! Running the stages: f64 convolution, by FFT (overlap-save, as libsoxr's `dft_stage`)
+//! where a stage runs at the input's rate with a long filter, else in direct form.
+
+use realfft::RealFftPlanner;
 
 use super::{Step, MULT32};
+
+/// Filters at least this long run by FFT in a stage at the input's rate (`l` 1).
+const FFT_TAPS: usize = 64;
 
 /// Dot product written so LLVM keeps eight independent f64 lanes (it will
 /// not reassociate a single float accumulator on its own).
@@ -37,6 +43,14 @@ fn windowed_dot(filter: &[f64], x: &[f64], first: i64) -> f64 {
 }
 
 pub(super) fn fir(x: &[f64], h: &[f64], l: usize, m: usize, n_out: usize) -> Vec<f64> {
+    if l == 1 && h.len() >= FFT_TAPS && n_out > 0 {
+        return fir_fft(x, h, m, n_out);
+    }
+    fir_direct(x, h, l, m, n_out)
+}
+
+/// [`fir`] in direct form.
+pub(super) fn fir_direct(x: &[f64], h: &[f64], l: usize, m: usize, n_out: usize) -> Vec<f64> {
     let centre = (h.len() / 2) as i64;
     let l_i = l as i64;
     // Polyphase split: in the l-times up-sampled signal, tap k meets index
@@ -53,6 +67,78 @@ pub(super) fn fir(x: &[f64], h: &[f64], l: usize, m: usize, n_out: usize) -> Vec
         out.push(windowed_dot(&sub[p as usize], x, first));
     }
     out
+}
+
+/// [`fir`] for `l` 1 by overlap-save FFT convolution: output `j` is
+/// `Σ_q h[q] x[j m + q − centre]`, the same sum as the direct form with another rounding
+/// (f64 throughout, so the f32 output keeps its bits but for a rare last one).
+pub(super) fn fir_fft(x: &[f64], h: &[f64], m: usize, n_out: usize) -> Vec<f64> {
+    let taps = h.len();
+    let centre = taps / 2;
+    // c = x * reversed(h), so that full-rate output u is c[u + taps − 1 − centre].
+    let offset = taps - 1 - centre;
+    let size = (4 * taps).next_power_of_two().max(4096);
+    let advance = size - taps + 1;
+    let mut planner = RealFftPlanner::<f64>::new();
+    let forward = planner.plan_fft_forward(size);
+    let inverse = planner.plan_fft_inverse(size);
+    let mut spectrum = forward.make_output_vec();
+    let mut filter = forward.make_input_vec();
+    for (k, &tap) in h.iter().rev().enumerate() {
+        // The inverse transform is unnormalised: fold its 1/size in here.
+        filter[k] = tap / size as f64;
+    }
+    let mut filter_spectrum = forward.make_output_vec();
+    let mut scratch = forward.make_scratch_vec();
+    forward
+        .process_with_scratch(&mut filter, &mut filter_spectrum, &mut scratch)
+        .expect("FFT sizes are the planner's own");
+    let mut inverse_scratch = inverse.make_scratch_vec();
+    let mut segment = forward.make_input_vec();
+    let mut block = inverse.make_output_vec();
+    let x_at = |i: i64| -> f64 {
+        if i < 0 || i as usize >= x.len() {
+            0.0
+        } else {
+            x[i as usize]
+        }
+    };
+    // c over the full-rate range that the outputs read.
+    let first = offset;
+    let last = (n_out - 1) * m + offset;
+    let mut full = Vec::with_capacity(last - first + 1);
+    let mut start = first;
+    while start <= last {
+        // segment[i] = x[start − (taps − 1) + i]; its circular convolution with the filter
+        // holds c[start + i − (taps − 1)] for i ≥ taps − 1.
+        let base = start as i64 - (taps as i64 - 1);
+        if base >= 0 && base as usize + size <= x.len() {
+            segment.copy_from_slice(&x[base as usize..base as usize + size]);
+        } else {
+            for (i, s) in segment.iter_mut().enumerate() {
+                *s = x_at(base + i as i64);
+            }
+        }
+        forward
+            .process_with_scratch(&mut segment, &mut spectrum, &mut scratch)
+            .expect("FFT sizes are the planner's own");
+        for (s, f) in spectrum.iter_mut().zip(&filter_spectrum) {
+            *s *= f;
+        }
+        // The DC and Nyquist bins of a real signal's spectrum are real; rounding must not
+        // leave an imaginary part there for the inverse to refuse.
+        spectrum[0].im = 0.0;
+        if let Some(nyquist) = spectrum.last_mut() {
+            nyquist.im = 0.0;
+        }
+        inverse
+            .process_with_scratch(&mut spectrum, &mut block, &mut inverse_scratch)
+            .expect("FFT sizes are the planner's own");
+        let take = advance.min(last + 1 - start);
+        full.extend_from_slice(&block[taps - 1..taps - 1 + take]);
+        start += advance;
+    }
+    full.iter().step_by(m).take(n_out).copied().collect()
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -36,3 +36,40 @@ fn bessel_matches_known_values() {
     assert!((bessel_i0(1.0) - 1.266_065_877_752_008_4).abs() < 1e-14);
     assert!((bessel_i0(10.0) / 2_815.716_628_466_254 - 1.0).abs() < 1e-13);
 }
+
+/// The FFT form of a full-rate stage gives the direct form's sums: signals shorter and longer
+/// than the filter and than one FFT block, every output kept or every second one, outputs
+/// running past the input's end.
+#[test]
+fn fft_stage_equals_the_direct_form() {
+    use convolve::{fir_direct, fir_fft};
+    let h: Vec<f64> = (0..301)
+        .map(|k| {
+            let t = k as f64 - 150.0;
+            let sinc = if t == 0.0 {
+                1.0
+            } else {
+                (0.4 * std::f64::consts::PI * t).sin() / (std::f64::consts::PI * t)
+            };
+            sinc * (0.5 + 0.5 * (std::f64::consts::PI * t / 151.0).cos())
+        })
+        .collect();
+    for len in [1usize, 100, 301, 5000, 20_000] {
+        let x: Vec<f64> = (0..len)
+            .map(|i| ((i * 7919 % 1000) as f64 / 500.0 - 1.0) * (0.01 * i as f64).sin())
+            .collect();
+        for m in [1usize, 2, 3] {
+            for n_out in [1, len / m + 1, len / m + 200] {
+                let want = fir_direct(&x, &h, 1, m, n_out);
+                let got = fir_fft(&x, &h, m, n_out);
+                assert_eq!(got.len(), want.len());
+                let worst = got
+                    .iter()
+                    .zip(&want)
+                    .map(|(a, b)| (a - b).abs())
+                    .fold(0.0, f64::max);
+                assert!(worst < 1e-12, "len {len}, m {m}, n_out {n_out}: {worst}");
+            }
+        }
+    }
+}
