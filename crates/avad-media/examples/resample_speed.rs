@@ -86,7 +86,9 @@ fn against_libsoxr(signals: &[(Vec<f32>, u32)]) {
     let (mut port, mut system) = (Vec::new(), Vec::new());
     for _ in 0..5 {
         port.push(time(&|x, r| resample_pure_rust(x, r, TARGET_SR)));
-        system.push(time(&|x, r| avad_media::resample::resample(x, r, TARGET_SR)));
+        system.push(time(&|x, r| {
+            avad_media::resample::resample(x, r, TARGET_SR)
+        }));
     }
     let median = |v: &mut Vec<f64>| {
         v.sort_by(f64::total_cmp);
