@@ -9,9 +9,10 @@
 use std::time::Instant;
 
 use avad_model::fast_conv::conv2d_same_fast;
+use avad_model::host_ops::norm_leaky;
 use avad_model::VisualAutoencoderConfig;
 use burn::module::Module;
-use burn::tensor::activation::{leaky_relu, sigmoid};
+use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Distribution, Tensor};
 
 #[global_allocator]
@@ -57,9 +58,9 @@ fn main() {
         };
         let start = Instant::now();
         let x = input.clone().reshape([10, 1, side, side]);
-        let x = leaky_relu(model.norm1.forward(model.conv1.forward(x)), 0.3);
+        let x = norm_leaky(&model.norm1, model.conv1.forward(x), 0.3);
         lap(&x, &mut times, &mut t);
-        let x = model.norm2.forward(model.conv2.forward(x));
+        let x = norm_leaky(&model.norm2, model.conv2.forward(x), 1.0);
         lap(&x, &mut times, &mut t);
         let [_, c, h, w] = x.dims();
         let mut seq = x.reshape([1, 10, c, h, w]);
@@ -70,18 +71,20 @@ fn main() {
         ] {
             let y = lstm.forward(seq);
             let [_, _, c, h, w] = y.dims();
-            let y = norm.forward(y.reshape([10, c, h, w]));
+            let y = norm_leaky(norm, y.reshape([10, c, h, w]), 1.0);
             lap(&y, &mut times, &mut t);
             seq = y.reshape([1, 10, c, h, w]);
         }
         let [_, _, c, h, w] = seq.dims();
-        let x = model
-            .norm6
-            .forward(model.deconv1.forward(seq.reshape([10, c, h, w])));
+        let x = norm_leaky(
+            &model.norm6,
+            model.deconv1.forward(seq.reshape([10, c, h, w])),
+            1.0,
+        );
         lap(&x, &mut times, &mut t);
         let x = model.deconv2.forward(x);
         lap(&x, &mut times, &mut t);
-        let x = leaky_relu(model.norm7.forward(x), 0.3);
+        let x = norm_leaky(&model.norm7, x, 0.3);
         lap(&x, &mut times, &mut t);
         let x = if host {
             model.output_conv(x).expect("output conv")

@@ -114,30 +114,50 @@ impl ConvLstm2d {
             .forward(input.reshape([batch * steps, channels, height, width]))
             .reshape([batch, steps, gates, height, width]);
 
-        let mut state = state.unwrap_or_else(|| {
-            let zeros = Tensor::<4>::zeros([batch, self.hidden_channels, height, width], &device);
-            ConvLstmState {
-                hidden: zeros.clone(),
-                cell: zeros,
-            }
-        });
+        // From zero states the first step's state-to-state convolution adds exactly zero:
+        // it is skipped, and the cell starts at zero.
+        let mut state = state;
         let mut outputs = Vec::with_capacity(steps);
         for step in 0..steps {
             let step_gates = input_gates
                 .clone()
                 .narrow(1, step, 1)
                 .reshape([batch, gates, height, width]);
-            state = self.step(step_gates, state);
-            outputs.push(state.hidden.clone());
+            let next = self.step(step_gates, state.take(), &device);
+            outputs.push(next.hidden.clone());
+            state = Some(next);
         }
+        let state = state.unwrap_or_else(|| {
+            let zeros = Tensor::<4>::zeros([batch, self.hidden_channels, height, width], &device);
+            ConvLstmState {
+                hidden: zeros.clone(),
+                cell: zeros,
+            }
+        });
         (Tensor::stack(outputs, 1), state)
     }
 
-    /// One recurrence step: `input_gates` is `conv(x_t, W_x) + b`, `[batch, 4 * hidden, h, w]`.
-    fn step(&self, input_gates: Tensor<4>, state: ConvLstmState) -> ConvLstmState {
-        let gates = input_gates + self.hidden_conv.forward(state.hidden);
-        // The gate arithmetic; one custom operation in training on the CPU (host_ops.rs).
-        let (hidden, cell) = crate::host_ops::lstm_cell(gates, state.cell);
+    /// One recurrence step: `input_gates` is `conv(x_t, W_x) + b`, `[batch, 4 * hidden, h, w]`;
+    /// no `state` is the zero state.
+    fn step(
+        &self,
+        input_gates: Tensor<4>,
+        state: Option<ConvLstmState>,
+        device: &Device,
+    ) -> ConvLstmState {
+        let (gates, cell) = match state {
+            Some(state) => (
+                input_gates + self.hidden_conv.forward(state.hidden),
+                state.cell,
+            ),
+            None => {
+                let [batch, _, height, width] = input_gates.dims();
+                let zeros = [batch, self.hidden_channels, height, width];
+                (input_gates, Tensor::zeros(zeros, device))
+            }
+        };
+        // The gate arithmetic; one custom operation on the CPU (host_ops.rs).
+        let (hidden, cell) = crate::host_ops::lstm_cell(gates, cell);
         ConvLstmState { hidden, cell }
     }
 }

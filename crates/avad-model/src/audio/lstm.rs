@@ -1,7 +1,7 @@
 //! burn's `Lstm` run as PyTorch runs its LSTM: the four gates' weights side by side, so
 //! that the input's share of every step is one matrix product over the whole sequence and
 //! each step is one matrix product of the hidden state, then the gate arithmetic as one
-//! operation ([`crate::host_ops::lstm_cell_on_cpu`]).
+//! operation ([`crate::host_ops::lstm_cell`]).
 //!
 //! burn 0.22's `Lstm::forward` computes each gate as its own pair of products, step by step,
 //! and writes each step's output into the sequence with a `slice_assign`, whose backward
@@ -11,7 +11,7 @@
 use burn::nn::{Lstm, LstmState};
 use burn::tensor::Tensor;
 
-use crate::host_ops::lstm_cell_on_cpu;
+use crate::host_ops::lstm_cell;
 
 /// `lstm.forward(x, state)` for a batch-first, forward, unclipped LSTM with a forget gate
 /// and biases (the audio model's four): `x` `[batch, steps, input]`, returns every step's
@@ -69,7 +69,7 @@ pub(crate) fn lstm_forward(
         if let Some(h) = hidden_state.take() {
             step_gates = step_gates + h.matmul(w_hidden.clone());
         }
-        let (h, c) = lstm_cell_on_cpu(step_gates, cell);
+        let (h, c) = lstm_cell(step_gates, cell);
         cell = c;
         outputs.push(h.clone());
         hidden_state = Some(h);

@@ -131,6 +131,18 @@ impl<B: Backend + HostOps, C: CheckpointStrategy> HostOps for Autodiff<B, C> {
         }
     }
 
+    fn norm_leaky_infer(
+        _x: FloatTensor<Self>,
+        _gamma: FloatTensor<Self>,
+        _beta: FloatTensor<Self>,
+        _mean: FloatTensor<Self>,
+        _variance: FloatTensor<Self>,
+        _epsilon: f64,
+        _slope: f64,
+    ) -> FloatTensor<Self> {
+        panic!("host_ops: the inference batch norm runs on the plain CPU device only");
+    }
+
     fn lstm_cell_backward(
         _gates: FloatTensor<Self>,
         _cell: FloatTensor<Self>,

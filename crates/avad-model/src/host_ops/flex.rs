@@ -7,8 +7,8 @@ use burn::tensor::TensorData;
 use super::conv::{conv_input_grad, conv_shape, conv_weight_grad};
 use super::lstm::{lstm_plane, lstm_plane_backward, lstm_shape};
 use super::norm::{
-    affine, channel_stats, channel_sums, grad_sums, norm_input_grad, normalise, planes,
-    shifted_sums,
+    affine, channel_stats, channel_sums, grad_sums, norm_input_grad, normalise, normalise_infer,
+    planes, shifted_sums,
 };
 use super::parallel::split_mut;
 use super::HostOps;
@@ -130,6 +130,40 @@ impl HostOps for Flex {
             tensor(gamma_grad, vec![c]),
             tensor(beta_grad, vec![c]),
         )
+    }
+
+    fn norm_leaky_infer(
+        x: FlexTensor,
+        gamma: FlexTensor,
+        beta: FlexTensor,
+        mean: FlexTensor,
+        variance: FlexTensor,
+        epsilon: f64,
+        slope: f64,
+    ) -> FlexTensor {
+        let x = contiguous(x);
+        let [gamma, beta, mean, variance] = [gamma, beta, mean, variance].map(contiguous);
+        let (xs, shape) = host(&x);
+        let (_, c, plane) = planes(&shape);
+        let (g, b, m) = (host(&gamma).0, host(&beta).0, host(&mean).0);
+        // burn: sqrt(variance + epsilon), the scalar cast to f32 first.
+        let eps = epsilon as f32;
+        let std: Vec<f32> = host(&variance)
+            .0
+            .iter()
+            .map(|&v| (v + eps).sqrt())
+            .collect();
+        let (slope, leaky) = (slope as f32, slope != 1.0);
+        let mut out = vec![0.0f32; xs.len()];
+        split_mut(&mut out, plane, |first, chunk| {
+            for (k, dst) in chunk.chunks_mut(plane).enumerate() {
+                let p = first + k;
+                let ch = p % c;
+                let src = &xs[p * plane..(p + 1) * plane];
+                normalise_infer(dst, src, [m[ch], std[ch], g[ch], b[ch]], slope, leaky);
+            }
+        });
+        tensor(out, shape)
     }
 
     fn lstm_cell(gates: FlexTensor, cell: FlexTensor) -> FlexTensor {

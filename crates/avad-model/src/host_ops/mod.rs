@@ -1,24 +1,28 @@
-//! Three parts of the visual model's training step as custom operations of burn's CPU
-//! backend (flex), each with its own backward pass, through burn's backend-extension
-//! mechanism (`#[backend_extension]`, with the backward written for `Autodiff<B, C>` as
-//! burn's own crates write theirs, e.g. burn-signal's FFT):
+//! Parts of the models' training step and inference as custom operations of burn's CPU
+//! backend (flex), those that train with their own backward pass, through burn's
+//! backend-extension mechanism (`#[backend_extension]`, with the backward written for
+//! `Autodiff<B, C>` as burn's own crates write theirs, e.g. burn-signal's FFT):
 //!
-//! * [`norm_leaky`]: batch norm on the batch's statistics, then LeakyReLU, as one operation.
-//!   burn 0.22 composes its training batch norm out of tensor operations: about twenty
-//!   whole-tensor passes forward and backward, two of them transposing copies. Here the
-//!   forward reads the input twice and writes once, the backward reads twice and writes once.
-//! * [`lstm_cell`]: a ConvLSTM step's gate arithmetic (three logistic functions, two tanh,
-//!   the cell and hidden updates), which burn records as a dozen small operations per step;
-//!   the backward recomputes the activations from the saved inputs.
-//! * [`conv_single_output`]: the output layer (Conv2D C → 1, K x K, 'same'), forward and
-//!   backward computed on the host ([`crate::host_conv`]'s register-blocked rows for the
-//!   output and for the input's gradient, a dot product per tap for the weights' gradient).
+//! * [`norm_leaky`]: batch norm, then LeakyReLU, as one operation. In training, on the
+//!   batch's statistics: burn 0.22 composes its training batch norm out of tensor
+//!   operations, about twenty whole-tensor passes forward and backward, two of them
+//!   transposing copies; here the forward reads the input twice and writes once, the
+//!   backward reads twice and writes once. In inference, on the running statistics: one
+//!   pass with burn's own f32 operations in burn's order, so its output is burn's to the bit.
+//! * [`lstm_cell`]: an LSTM or ConvLSTM step's gate arithmetic (three logistic functions,
+//!   two tanh, the cell and hidden updates), which burn runs as a dozen small operations
+//!   per step, in training and in inference; the backward recomputes the activations from
+//!   the saved inputs.
+//! * [`conv_single_output`]: the output layer (Conv2D C → 1, K x K, 'same') in training,
+//!   forward and backward computed on the host ([`crate::host_conv`]'s register-blocked
+//!   rows for the output and for the input's gradient, a dot product per tap for the
+//!   weights' gradient).
 //!
-//! They compute the same math as burn's layers, with other float rounding (the exponential
-//! is a polynomial within a few ulp); the tests compare the values and the gradients with
-//! burn's. They are used only on the CPU device with autodiff and f32 tensors, where the
-//! model trains; every other device keeps burn's operations (each public function here
-//! falls back to them). The loops are compiled for AVX2 + FMA where the CPU has them.
+//! The training operations and [`lstm_cell`] compute the same math as burn's layers, with
+//! other float rounding (the exponential is a polynomial within a few ulp); the tests
+//! compare the values and the gradients with burn's. They run on the CPU device with f32
+//! tensors; every other device keeps burn's operations (each public function here falls
+//! back to them). The loops are compiled for AVX2 + FMA where the CPU has them.
 
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{backend_extension, Backend, Dispatch};
@@ -90,6 +94,20 @@ pub trait HostOps: Backend {
         grad: FloatTensor<Self>,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
 
+    /// Batch norm with the given statistics (inference), then LeakyReLU unless `slope` is 1:
+    /// the f32 operations of burn's `batch_norm` and `leaky_relu`, in the same order, in one
+    /// pass, so the output is burn's to the bit.
+    #[allow(clippy::too_many_arguments)]
+    fn norm_leaky_infer(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        mean: FloatTensor<Self>,
+        variance: FloatTensor<Self>,
+        epsilon: f64,
+        slope: f64,
+    ) -> FloatTensor<Self>;
+
     /// One ConvLSTM step's gate arithmetic: from `gates` (`[b, 4h, ...]`, the pre-activations
     /// of the input, forget, cell and output gates in that order) and the previous cell
     /// state `cell` (`[b, h, ...]`), the new hidden and cell states side by side, `[b, 2h, ...]`.
@@ -124,11 +142,32 @@ fn trains_on_host(device: &Device, dtype: DType) -> bool {
     device.is_autodiff() && device.clone().inner() == Device::flex() && dtype == DType::F32
 }
 
+/// Whether [`norm_leaky`] runs `x` in inference as [`HostOps::norm_leaky_infer`]: the plain
+/// CPU device, f32, and planes large enough that one pass beats burn's several (its result
+/// is burn's either way).
+fn infers_on_host<const D: usize>(device: &Device, x: &Tensor<D>) -> bool {
+    let plane: usize = x.dims()[2..].iter().product();
+    !device.is_autodiff() && *device == Device::flex() && x.dtype() == DType::F32 && plane >= 64
+}
+
 /// `leaky_relu(norm.forward(x), slope)` (`slope` 1: `norm.forward(x)` alone), updating the
 /// running statistics as burn's `BatchNorm` does. In training on the CPU it is one custom
 /// operation ([`HostOps::norm_leaky_train`]); otherwise burn's layers.
 pub fn norm_leaky<const D: usize>(norm: &BatchNorm, x: Tensor<D>, slope: f64) -> Tensor<D> {
     let device = x.device();
+    // burn's batch norm takes its inference path on any device without autodiff.
+    if infers_on_host(&device, &x) {
+        let running = |s: &burn::module::RunningState<Tensor<1>>| s.value().to_device(&device);
+        return Tensor::from_dispatch(<Dispatch as HostOps>::norm_leaky_infer(
+            x.into_dispatch(),
+            norm.gamma.val().into_dispatch(),
+            norm.beta.val().into_dispatch(),
+            running(&norm.running_mean).into_dispatch(),
+            running(&norm.running_var).into_dispatch(),
+            norm.epsilon,
+            slope,
+        ));
+    }
     if !(norm.training.is_enabled() && trains_on_host(&device, x.dtype())) {
         let y = norm.forward(x);
         return if slope == 1.0 {
@@ -162,19 +201,12 @@ pub fn norm_leaky<const D: usize>(norm: &BatchNorm, x: Tensor<D>, slope: f64) ->
     Tensor::from_dispatch(y)
 }
 
-/// One ConvLSTM step from its gates' pre-activations `[b, 4h, H, W]` (order i, f, g, o) and
-/// the previous cell state `[b, h, H, W]`: `(hidden, cell)` with `c = σ(f) c_prev + σ(i)
-/// tanh(g)`, `h = σ(o) tanh(c)`. In training on the CPU one custom operation
-/// ([`HostOps::lstm_cell`]); otherwise burn's operations.
+/// One LSTM or ConvLSTM step from its gates' pre-activations `[b, 4h, ...]` (order i, f, g,
+/// o) and the previous cell state `[b, h, ...]`: `(hidden, cell)` with `c = σ(f) c_prev +
+/// σ(i) tanh(g)`, `h = σ(o) tanh(c)`. On the CPU, in training and in inference, one custom
+/// operation ([`HostOps::lstm_cell`], whose exponential is a polynomial within a few ulp);
+/// on other devices burn's operations.
 pub fn lstm_cell<const D: usize>(gates: Tensor<D>, cell: Tensor<D>) -> (Tensor<D>, Tensor<D>) {
-    let host = trains_on_host(&gates.device(), gates.dtype());
-    lstm_step(gates, cell, host)
-}
-
-/// [`lstm_cell`] for an LSTM's step (`[b, 4h]` and `[b, h]`), as the custom operation on
-/// the CPU device in inference too (the audio model's LSTMs; the visual model's inference
-/// keeps burn's operations).
-pub fn lstm_cell_on_cpu(gates: Tensor<2>, cell: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
     let device = gates.device();
     let host = device.clone().inner() == Device::flex() && gates.dtype() == DType::F32;
     lstm_step(gates, cell, host)

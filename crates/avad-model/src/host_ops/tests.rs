@@ -234,3 +234,58 @@ fn inference_keeps_burns_layers() {
         values(leaky_relu(norm.forward(x), 0.3))
     );
 }
+
+/// In inference on the CPU, the one-pass batch norm (and LeakyReLU) gives burn's layers'
+/// output to the bit: trained running statistics, gamma and beta, with and without the
+/// LeakyReLU, 3-, 4- and 5-D input, planes large enough for the host pass.
+#[test]
+fn inference_norm_leaky_is_burns_to_the_bit() {
+    let _rng = crate::fixtures::rng_lock();
+    let device = Device::flex();
+    device.seed(5);
+    for (shape, slope) in [
+        (vec![2, 3, 80], 0.3),
+        (vec![3, 4, 9, 11], 1.0),
+        (vec![3, 4, 9, 11], 0.3),
+        (vec![2, 3, 2, 8, 9], 0.01),
+    ] {
+        let c = shape[1];
+        let mut norm = BatchNormConfig::new(c).with_epsilon(1e-3).init(&device);
+        let channel =
+            |lo: f64, hi: f64| Tensor::<1>::random([c], Distribution::Uniform(lo, hi), &device);
+        norm.gamma = Param::from_tensor(channel(0.5, 1.5));
+        norm.beta = Param::from_tensor(channel(-0.3, 0.3));
+        norm.running_mean = burn::module::RunningState::new(channel(-0.5, 0.5));
+        norm.running_var = burn::module::RunningState::new(channel(0.01, 2.0));
+        let n: usize = shape.iter().product();
+        let data = Tensor::<1>::random([n], Distribution::Uniform(-2.0, 3.0), &device);
+        macro_rules! run {
+            ($d:literal) => {{
+                let dims: [usize; $d] = shape.clone().try_into().unwrap();
+                let x = data.clone().reshape(dims);
+                assert!(infers_on_host(&device, &x));
+                let ours = values(norm_leaky(&norm, x.clone(), slope));
+                let theirs = norm.forward(x);
+                let theirs = values(if slope == 1.0 {
+                    theirs
+                } else {
+                    leaky_relu(theirs, slope)
+                });
+                (ours, theirs)
+            }};
+        }
+        let (ours, theirs) = match shape.len() {
+            3 => run!(3),
+            4 => run!(4),
+            _ => run!(5),
+        };
+        assert_eq!(ours.len(), theirs.len());
+        for (i, (a, b)) in ours.iter().zip(&theirs).enumerate() {
+            assert_eq!(
+                a.to_bits(),
+                b.to_bits(),
+                "{shape:?} slope {slope}, value {i}: {a} vs {b}"
+            );
+        }
+    }
+}
