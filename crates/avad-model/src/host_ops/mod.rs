@@ -108,7 +108,7 @@ pub trait HostOps: Backend {
         slope: f64,
     ) -> FloatTensor<Self>;
 
-    /// One ConvLSTM step's gate arithmetic: from `gates` (`[b, 4h, ...]`, the pre-activations
+    /// One LSTM or ConvLSTM step's gate arithmetic: from `gates` (`[b, 4h, ...]`, the pre-activations
     /// of the input, forget, cell and output gates in that order) and the previous cell
     /// state `cell` (`[b, h, ...]`), the new hidden and cell states side by side, `[b, 2h, ...]`.
     fn lstm_cell(gates: FloatTensor<Self>, cell: FloatTensor<Self>) -> FloatTensor<Self>;
@@ -151,8 +151,9 @@ fn infers_on_host<const D: usize>(device: &Device, x: &Tensor<D>) -> bool {
 }
 
 /// `leaky_relu(norm.forward(x), slope)` (`slope` 1: `norm.forward(x)` alone), updating the
-/// running statistics as burn's `BatchNorm` does. In training on the CPU it is one custom
-/// operation ([`HostOps::norm_leaky_train`]); otherwise burn's layers.
+/// running statistics in training as burn's `BatchNorm` does. On the CPU it is one custom
+/// operation: [`HostOps::norm_leaky_train`] in training, [`HostOps::norm_leaky_infer`] in
+/// inference (burn's output to the bit); otherwise burn's layers.
 pub fn norm_leaky<const D: usize>(norm: &BatchNorm, x: Tensor<D>, slope: f64) -> Tensor<D> {
     let device = x.device();
     // burn's batch norm takes its inference path on any device without autodiff.
@@ -209,14 +210,6 @@ pub fn norm_leaky<const D: usize>(norm: &BatchNorm, x: Tensor<D>, slope: f64) ->
 pub fn lstm_cell<const D: usize>(gates: Tensor<D>, cell: Tensor<D>) -> (Tensor<D>, Tensor<D>) {
     let device = gates.device();
     let host = device.clone().inner() == Device::flex() && gates.dtype() == DType::F32;
-    lstm_step(gates, cell, host)
-}
-
-fn lstm_step<const D: usize>(
-    gates: Tensor<D>,
-    cell: Tensor<D>,
-    host: bool,
-) -> (Tensor<D>, Tensor<D>) {
     let h = cell.dims()[1];
     if !host {
         let gate = |k: usize| gates.clone().narrow(1, k * h, h);
