@@ -15,9 +15,10 @@
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig};
-use burn::tensor::activation::{leaky_relu, sigmoid};
+use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor, TensorData};
 
+use crate::host_ops;
 use crate::train::{
     train_in_memory, Objective, Part, Progress, Samples, TrainError, TrainSettings,
 };
@@ -75,7 +76,11 @@ impl FusionNet {
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
         let mut y = x;
         for (layer, norm) in self.layers.iter().zip(&self.norms) {
-            y = norm.forward(leaky_relu(layer.forward(y), self.leaky_relu_slope));
+            // In training on the CPU the LeakyReLU is one host operation, burn's to the bit.
+            y = norm.forward(host_ops::leaky_relu(
+                layer.forward(y),
+                self.leaky_relu_slope,
+            ));
         }
         sigmoid(self.output.forward(y))
     }

@@ -200,4 +200,43 @@ impl<B: Backend + HostOps, C: CheckpointStrategy> HostOps for Autodiff<B, C> {
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
         panic!("host_ops: the convolution's backward is not differentiable again");
     }
+
+    fn leaky_relu_train(x: FloatTensor<Self>, slope: f64) -> FloatTensor<Self> {
+        #[derive(Debug)]
+        struct Leaky;
+
+        impl<B: Backend + HostOps> Backward<B, 1> for Leaky {
+            type State = (Primitive<B>, f64);
+
+            fn backward(
+                self,
+                ops: Ops<Self::State, 1>,
+                grads: &mut Gradients,
+                _checkpointer: &mut Checkpointer,
+            ) {
+                let [node_x] = ops.parents;
+                let grad = grads.consume::<B>(&ops.node);
+                let (x, slope) = ops.state;
+                if let Some(node) = node_x {
+                    grads.register::<B>(node.id, B::leaky_relu_train_backward(x, grad, slope));
+                }
+            }
+        }
+
+        let nodes = [x.node()];
+        let x = x.into_primitive();
+        let out = B::leaky_relu_train(x.clone(), slope);
+        match Leaky.prepare::<C>(nodes).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => prep.finish((x, slope), out),
+            OpsKind::UnTracked(prep) => prep.finish(out),
+        }
+    }
+
+    fn leaky_relu_train_backward(
+        _x: FloatTensor<Self>,
+        _grad: FloatTensor<Self>,
+        _slope: f64,
+    ) -> FloatTensor<Self> {
+        panic!("host_ops: the LeakyReLU's backward is not differentiable again");
+    }
 }

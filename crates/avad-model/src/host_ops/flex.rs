@@ -7,8 +7,8 @@ use burn::tensor::TensorData;
 use super::conv::{conv_input_grad, conv_shape, conv_weight_grad};
 use super::lstm::{lstm_plane, lstm_plane_backward, lstm_shape};
 use super::norm::{
-    affine, channel_stats, channel_sums, grad_sums, norm_input_grad, normalise, normalise_infer,
-    planes, shifted_sums,
+    affine, channel_stats, channel_sums, grad_sums, leaky_backward, leaky_forward, norm_input_grad,
+    normalise, normalise_infer, planes, shifted_sums,
 };
 use super::parallel::split_mut;
 use super::HostOps;
@@ -254,5 +254,29 @@ impl HostOps for Flex {
             tensor(dw, wshape),
             tensor(vec![db], vec![1]),
         )
+    }
+
+    fn leaky_relu_train(x: FlexTensor, slope: f64) -> FlexTensor {
+        let x = contiguous(x);
+        let (xs, shape) = host(&x);
+        let slope = slope as f32;
+        let mut out = vec![0.0f32; xs.len()];
+        split_mut(&mut out, 1, |first, chunk| {
+            leaky_forward(chunk, &xs[first..first + chunk.len()], slope);
+        });
+        tensor(out, shape)
+    }
+
+    fn leaky_relu_train_backward(x: FlexTensor, grad: FlexTensor, slope: f64) -> FlexTensor {
+        let (x, grad) = (contiguous(x), contiguous(grad));
+        let (xs, shape) = host(&x);
+        let gs = host(&grad).0;
+        let slope = slope as f32;
+        let mut out = vec![0.0f32; xs.len()];
+        split_mut(&mut out, 1, |first, chunk| {
+            let r = first..first + chunk.len();
+            leaky_backward(chunk, &xs[r.clone()], &gs[r], slope);
+        });
+        tensor(out, shape)
     }
 }

@@ -28,7 +28,7 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{backend_extension, Backend, Dispatch};
 use burn::nn::conv::Conv2d;
 use burn::nn::BatchNorm;
-use burn::tensor::activation::{leaky_relu, sigmoid, tanh};
+use burn::tensor::activation::{sigmoid, tanh};
 use burn::tensor::{DType, Device, Tensor};
 
 use crate::host_conv;
@@ -134,6 +134,17 @@ pub trait HostOps: Backend {
         weight: FloatTensor<Self>,
         grad: FloatTensor<Self>,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+
+    /// LeakyReLU, `x < 0 ? x · slope : x`, as burn's autodiff composes it (a mask and a
+    /// select), in one pass.
+    fn leaky_relu_train(x: FloatTensor<Self>, slope: f64) -> FloatTensor<Self>;
+
+    /// The gradient of [`HostOps::leaky_relu_train`] for `x`: `x < 0 ? grad · slope : grad`.
+    fn leaky_relu_train_backward(
+        x: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        slope: f64,
+    ) -> FloatTensor<Self>;
 }
 
 /// Whether the custom operations run for a tensor on `device` of `dtype`: the CPU device with
@@ -174,7 +185,7 @@ pub fn norm_leaky<const D: usize>(norm: &BatchNorm, x: Tensor<D>, slope: f64) ->
         return if slope == 1.0 {
             y
         } else {
-            leaky_relu(y, slope)
+            burn::tensor::activation::leaky_relu(y, slope)
         };
     }
     let (y, mean, variance) = <Dispatch as HostOps>::norm_leaky_train(
@@ -223,6 +234,19 @@ pub fn lstm_cell<const D: usize>(gates: Tensor<D>, cell: Tensor<D>) -> (Tensor<D
         cell.into_dispatch(),
     ));
     (both.clone().narrow(1, 0, h), both.narrow(1, h, h))
+}
+
+/// `leaky_relu(x, slope)`: in training on the CPU one custom operation
+/// ([`HostOps::leaky_relu_train`]; burn's autodiff composes it from a mask and a select,
+/// whose CPU kernel is slow), with burn's values and gradients to the bit; otherwise burn's.
+pub fn leaky_relu<const D: usize>(x: Tensor<D>, slope: f64) -> Tensor<D> {
+    if !trains_on_host(&x.device(), x.dtype()) {
+        return burn::tensor::activation::leaky_relu(x, slope);
+    }
+    Tensor::from_dispatch(<Dispatch as HostOps>::leaky_relu_train(
+        x.into_dispatch(),
+        slope,
+    ))
 }
 
 /// Whether [`conv_single_output`] runs `conv` on `x` as the custom operation: a stride-1,

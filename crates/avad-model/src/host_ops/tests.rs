@@ -289,3 +289,41 @@ fn inference_norm_leaky_is_burns_to_the_bit() {
         }
     }
 }
+
+/// In training on the CPU the LeakyReLU operation gives burn's values and gradients to the
+/// bit, for negative, zero and positive values.
+#[test]
+fn leaky_relu_is_burns_to_the_bit_with_its_gradient() {
+    let _rng = crate::fixtures::rng_lock();
+    let device = Device::flex().autodiff();
+    device.seed(9);
+    // Large enough to be split over the cores.
+    let n = 40_000;
+    let mut data = values(Tensor::<1>::random(
+        [n],
+        Distribution::Uniform(-3.0, 3.0),
+        &device,
+    ));
+    data[0] = 0.0;
+    data[1] = -0.0;
+    let weights = Tensor::<1>::random([n], Distribution::Uniform(-1.0, 1.0), &device);
+    let run = |ours: bool| {
+        let x = Tensor::<1>::from_floats(data.as_slice(), &device).require_grad();
+        let y = if ours {
+            leaky_relu(x.clone(), 0.3)
+        } else {
+            burn::tensor::activation::leaky_relu(x.clone(), 0.3)
+        };
+        let grads = (y.clone() * weights.clone()).sum().backward();
+        (values(y), values(x.grad(&grads).expect("gradient")))
+    };
+    let (ours, theirs) = (run(true), run(false));
+    for (what, a, b) in [
+        ("value", &ours.0, &theirs.0),
+        ("gradient", &ours.1, &theirs.1),
+    ] {
+        for (i, (p, q)) in a.iter().zip(b.iter()).enumerate() {
+            assert_eq!(p.to_bits(), q.to_bits(), "{what} {i}: {p} vs {q}");
+        }
+    }
+}
