@@ -25,7 +25,8 @@ pub(crate) fn lstm_forward(
     let Some(forget) = lstm.forget_gate.as_ref() else {
         return lstm.forward(x, state);
     };
-    let gates = [&lstm.input_gate, forget, &lstm.cell_gate, &lstm.output_gate];
+    // In the order of burn's forward: i, f, o, g.
+    let gates = [&lstm.input_gate, forget, &lstm.output_gate, &lstm.cell_gate];
     let biased = gates
         .iter()
         .all(|g| g.input_transform.bias.is_some() && g.hidden_transform.bias.is_some());
@@ -47,7 +48,7 @@ pub(crate) fn lstm_forward(
         let b_hidden = bias(hidden);
         (w_input, w_hidden, b_input + b_hidden)
     };
-    let [i, f, o, g] = [&lstm.input_gate, forget, &lstm.output_gate, &lstm.cell_gate].map(read);
+    let [i, f, o, g] = gates.map(read);
     // [input, 4h], [h, 4h] and [4h], the gates in the order i, f, g, o of `lstm_cell`.
     let w_input = Tensor::cat(vec![i.0, f.0, g.0, o.0], 1);
     let w_hidden = Tensor::cat(vec![i.1, f.1, g.1, o.1], 1);

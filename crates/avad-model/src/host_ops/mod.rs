@@ -147,10 +147,16 @@ pub trait HostOps: Backend {
     ) -> FloatTensor<Self>;
 }
 
-/// Whether the custom operations run for a tensor on `device` of `dtype`: the CPU device with
-/// autodiff (training), f32.
+/// Whether a tensor on `device` of `dtype` is an f32 tensor of the CPU device (flex), with or
+/// without autodiff: where the host operations can run.
+fn on_host(device: &Device, dtype: DType) -> bool {
+    device.clone().inner() == Device::flex() && dtype == DType::F32
+}
+
+/// Whether the custom training operations run for a tensor on `device` of `dtype`: the CPU
+/// device with autodiff (training), f32.
 fn trains_on_host(device: &Device, dtype: DType) -> bool {
-    device.is_autodiff() && device.clone().inner() == Device::flex() && dtype == DType::F32
+    device.is_autodiff() && on_host(device, dtype)
 }
 
 /// Whether [`norm_leaky`] runs `x` in inference as [`HostOps::norm_leaky_infer`]: the plain
@@ -158,7 +164,7 @@ fn trains_on_host(device: &Device, dtype: DType) -> bool {
 /// is burn's either way).
 fn infers_on_host<const D: usize>(device: &Device, x: &Tensor<D>) -> bool {
     let plane: usize = x.dims()[2..].iter().product();
-    !device.is_autodiff() && *device == Device::flex() && x.dtype() == DType::F32 && plane >= 64
+    !device.is_autodiff() && on_host(device, x.dtype()) && plane >= 64
 }
 
 /// `leaky_relu(norm.forward(x), slope)` (`slope` 1: `norm.forward(x)` alone), updating the
@@ -219,8 +225,7 @@ pub fn norm_leaky<const D: usize>(norm: &BatchNorm, x: Tensor<D>, slope: f64) ->
 /// operation ([`HostOps::lstm_cell`], whose exponential is a polynomial within a few ulp);
 /// on other devices burn's operations.
 pub fn lstm_cell<const D: usize>(gates: Tensor<D>, cell: Tensor<D>) -> (Tensor<D>, Tensor<D>) {
-    let device = gates.device();
-    let host = device.clone().inner() == Device::flex() && gates.dtype() == DType::F32;
+    let host = on_host(&gates.device(), gates.dtype());
     let h = cell.dims()[1];
     if !host {
         let gate = |k: usize| gates.clone().narrow(1, k * h, h);
