@@ -16,13 +16,7 @@ W=${2:-../shared/datasets/ucsd-ped2/audio}
 R=${3:-5}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-secs() {
-    local s e
-    s=$(date +%s.%N)
-    "$@" >/dev/null 2>&1
-    e=$(date +%s.%N)
-    awk -v s="$s" -v e="$e" 'BEGIN { printf "%.3f", e - s }'
-}
+source "$(dirname "$0")/timing_lib.sh"
 librosa_run() {
     "$PY" - "$W" <<'PY'
 import sys, time
@@ -43,12 +37,10 @@ run()
 print(f"{time.perf_counter() - t0:.3f}")
 PY
 }
-per_file() { for f in "$W"/*.wav; do "$A" features "$f" --out "$T/one.npy"; done; }
 echo "round  librosa-warm  avad-one-run  avad-per-file  (s)"
 for r in $(seq "$R"); do
-    echo "$r $(librosa_run) $(secs "$A" features "$W" --out "$T/f") $(secs per_file)"
+    echo "$r $(librosa_run) $(secs "$A" features "$W" --out "$T/f") $(secs per_file "$A" "$W" "$T/one.npy")"
 done | tee "$T/times"
-median() { cut -d' ' -f"$1" "$T/times" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-l=$(median 2) o=$(median 3) p=$(median 4)
+l=$(median "$T/times" 2) o=$(median "$T/times" 3) p=$(median "$T/times" 4)
 echo "median $l $o $p"
 awk -v l="$l" -v o="$o" -v p="$p" 'BEGIN { printf "librosa / avad: one run %.2fx, one process per file %.2fx\n", l / o, l / p }'

@@ -46,7 +46,6 @@ fn main() {
         let start = Instant::now();
         let out = resample_pure_rust(&mono, decoded.sample_rate, TARGET_SR);
         let took = start.elapsed();
-        signals.push((mono.clone(), decoded.sample_rate));
         total += took;
         audio_s += mono.len() as f64 / decoded.sample_rate as f64;
         println!(
@@ -59,6 +58,7 @@ fn main() {
             out.len(),
             took.as_secs_f64() * 1e3
         );
+        signals.push((mono, decoded.sample_rate));
     }
     println!(
         "{} files, {:.1} s of audio, resampled in {:.3} s ({:.0}x real time)",
