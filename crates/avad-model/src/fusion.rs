@@ -76,11 +76,8 @@ impl FusionNet {
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
         let mut y = x;
         for (layer, norm) in self.layers.iter().zip(&self.norms) {
-            // In training on the CPU the LeakyReLU is one host operation, burn's to the bit.
-            y = norm.forward(host_ops::leaky_relu(
-                layer.forward(y),
-                self.leaky_relu_slope,
-            ));
+            // On the CPU each block is one host operation.
+            y = host_ops::dense_block(layer, norm, y, self.leaky_relu_slope);
         }
         sigmoid(self.output.forward(y))
     }

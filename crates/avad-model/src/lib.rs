@@ -13,6 +13,7 @@ pub mod fusion;
 pub mod host_conv;
 pub mod host_ops;
 pub mod model_dir;
+pub mod optim;
 pub mod same_padding;
 pub mod score;
 pub mod sequences;

@@ -23,7 +23,9 @@ use std::time::Instant;
 
 use avad_atomic::write_atomic;
 use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::{GradientsParams, ModuleOptimizer};
+
+use crate::optim::HostAdam;
 use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, Device, Tensor};
 use serde::{Deserialize, Serialize};
@@ -282,9 +284,10 @@ pub fn epoch_order(samples: usize, seed: u64, epoch: usize) -> Vec<usize> {
     order
 }
 
-/// Adam as the paper's Keras model used it: β1 0.9, β2 0.999, ε 1e-7.
+/// Adam as the paper's Keras model used it: β1 0.9, β2 0.999, ε 1e-7 ([`HostAdam`]: burn's
+/// `Adam`, one host pass per parameter on the CPU).
 pub fn adam() -> ModuleOptimizer {
-    AdamConfig::new().with_epsilon(1e-7).init()
+    HostAdam::new(0.9, 0.999, 1e-7).init()
 }
 
 /// Mean loss of `model` over all samples of `part`, in batches of `batch_size`, without

@@ -201,42 +201,144 @@ impl<B: Backend + HostOps, C: CheckpointStrategy> HostOps for Autodiff<B, C> {
         panic!("host_ops: the convolution's backward is not differentiable again");
     }
 
-    fn leaky_relu_train(x: FloatTensor<Self>, slope: f64) -> FloatTensor<Self> {
+    fn dense_block_train(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+        slope: f64,
+    ) -> (
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+    ) {
         #[derive(Debug)]
-        struct Leaky;
+        struct DenseBlock;
 
-        impl<B: Backend + HostOps> Backward<B, 1> for Leaky {
-            type State = (Primitive<B>, f64);
+        impl<B: Backend + HostOps> Backward<B, 5> for DenseBlock {
+            type State = (
+                Primitive<B>,
+                Primitive<B>,
+                Primitive<B>,
+                Primitive<B>,
+                Primitive<B>,
+                Primitive<B>,
+                f64,
+                f64,
+            );
 
             fn backward(
                 self,
-                ops: Ops<Self::State, 1>,
+                ops: Ops<Self::State, 5>,
                 grads: &mut Gradients,
                 _checkpointer: &mut Checkpointer,
             ) {
-                let [node_x] = ops.parents;
+                let [node_x, node_weight, node_bias, node_gamma, node_beta] = ops.parents;
                 let grad = grads.consume::<B>(&ops.node);
-                let (x, slope) = ops.state;
-                if let Some(node) = node_x {
-                    grads.register::<B>(node.id, B::leaky_relu_train_backward(x, grad, slope));
+                let (x, weight, gamma, z, mean, variance, epsilon, slope) = ops.state;
+                let (dx, dw, db, dgamma, dbeta) = B::dense_block_train_backward(
+                    x, weight, gamma, z, mean, variance, epsilon, slope, grad,
+                );
+                for (node, value) in [
+                    (node_x, dx),
+                    (node_weight, dw),
+                    (node_bias, db),
+                    (node_gamma, dgamma),
+                    (node_beta, dbeta),
+                ] {
+                    if let Some(node) = node {
+                        grads.register::<B>(node.id, value);
+                    }
                 }
             }
         }
 
-        let nodes = [x.node()];
-        let x = x.into_primitive();
-        let out = B::leaky_relu_train(x.clone(), slope);
-        match Leaky.prepare::<C>(nodes).compute_bound().stateful() {
-            OpsKind::Tracked(prep) => prep.finish((x, slope), out),
+        let nodes = [
+            x.node(),
+            weight.node(),
+            bias.node(),
+            gamma.node(),
+            beta.node(),
+        ];
+        let [x, weight, bias, gamma, beta] =
+            [x, weight, bias, gamma, beta].map(|t| t.into_primitive());
+        let (out, z, mean, variance) = B::dense_block_train(
+            x.clone(),
+            weight.clone(),
+            bias,
+            gamma.clone(),
+            beta,
+            epsilon,
+            slope,
+        );
+        let out = match DenseBlock.prepare::<C>(nodes).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => prep.finish(
+                (
+                    x,
+                    weight,
+                    gamma,
+                    z.clone(),
+                    mean.clone(),
+                    variance.clone(),
+                    epsilon,
+                    slope,
+                ),
+                out,
+            ),
             OpsKind::UnTracked(prep) => prep.finish(out),
-        }
+        };
+        (
+            out,
+            FloatTensor::<Self>::new(z),
+            FloatTensor::<Self>::new(mean),
+            FloatTensor::<Self>::new(variance),
+        )
     }
 
-    fn leaky_relu_train_backward(
+    fn dense_block_train_backward(
         _x: FloatTensor<Self>,
+        _weight: FloatTensor<Self>,
+        _gamma: FloatTensor<Self>,
+        _z: FloatTensor<Self>,
+        _mean: FloatTensor<Self>,
+        _variance: FloatTensor<Self>,
+        _epsilon: f64,
+        _slope: f64,
         _grad: FloatTensor<Self>,
+    ) -> (
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+    ) {
+        panic!("host_ops: the dense block's backward is not differentiable again");
+    }
+
+    fn dense_block_infer(
+        _x: FloatTensor<Self>,
+        _weight: FloatTensor<Self>,
+        _bias: FloatTensor<Self>,
+        _gamma: FloatTensor<Self>,
+        _beta: FloatTensor<Self>,
+        _mean: FloatTensor<Self>,
+        _variance: FloatTensor<Self>,
+        _epsilon: f64,
         _slope: f64,
     ) -> FloatTensor<Self> {
-        panic!("host_ops: the LeakyReLU's backward is not differentiable again");
+        panic!("host_ops: the inference dense block runs on the plain CPU device only");
+    }
+
+    fn adam_update(
+        _param: FloatTensor<Self>,
+        _grad: FloatTensor<Self>,
+        _moment_1: FloatTensor<Self>,
+        _moment_2: FloatTensor<Self>,
+        _factors: super::AdamFactors,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        panic!("host_ops: Adam updates the plain CPU device's tensors only");
     }
 }

@@ -5,10 +5,14 @@ use burn::backend::{Flex, TensorMetadata};
 use burn::tensor::TensorData;
 
 use super::conv::{conv_input_grad, conv_shape, conv_weight_grad};
+use super::dense::{
+    affine_rows, column_stats, column_sums, large, leaky_affine, leaky_rows, norm_grad_sums,
+    norm_leaky_input_grad, product, Matrix,
+};
 use super::lstm::{lstm_plane, lstm_plane_backward, lstm_shape};
 use super::norm::{
-    affine, channel_stats, channel_sums, grad_sums, leaky_backward, leaky_forward, norm_input_grad,
-    normalise, normalise_infer, planes, shifted_sums,
+    affine, channel_stats, channel_sums, grad_sums, norm_input_grad, normalise, normalise_infer,
+    planes, shifted_sums,
 };
 use super::parallel::split_mut;
 use super::HostOps;
@@ -256,27 +260,215 @@ impl HostOps for Flex {
         )
     }
 
-    fn leaky_relu_train(x: FlexTensor, slope: f64) -> FlexTensor {
-        let x = contiguous(x);
+    fn dense_block_train(
+        x: FlexTensor,
+        weight: FlexTensor,
+        bias: FlexTensor,
+        gamma: FlexTensor,
+        beta: FlexTensor,
+        epsilon: f64,
+        slope: f64,
+    ) -> (FlexTensor, FlexTensor, FlexTensor, FlexTensor) {
+        let [x, weight, bias, gamma, beta] = [x, weight, bias, gamma, beta].map(contiguous);
         let (xs, shape) = host(&x);
+        let n = shape[0];
+        let o = host(&bias).0.len();
+        let z = affine_rows(xs, n, host(&weight).0, host(&bias).0);
+        let mut out = z.clone();
         let slope = slope as f32;
-        let mut out = vec![0.0f32; xs.len()];
-        split_mut(&mut out, 1, |first, chunk| {
-            leaky_forward(chunk, &xs[first..first + chunk.len()], slope);
-        });
-        tensor(out, shape)
+        leaky_rows(&mut out, slope);
+        let (mean, variance) = column_stats(&out, o);
+        let (scale, shift) = scale_shift(host(&gamma).0, host(&beta).0, &mean, &variance, epsilon);
+        // `out` holds the LeakyReLU's output: the affine map alone (slope 1) finishes it.
+        leaky_affine(&mut out, &scale, &shift, 1.0);
+        (
+            tensor(out, vec![n, o]),
+            tensor(z, vec![n, o]),
+            tensor(mean, vec![o]),
+            tensor(variance, vec![o]),
+        )
     }
 
-    fn leaky_relu_train_backward(x: FlexTensor, grad: FlexTensor, slope: f64) -> FlexTensor {
-        let (x, grad) = (contiguous(x), contiguous(grad));
-        let (xs, shape) = host(&x);
-        let gs = host(&grad).0;
+    fn dense_block_train_backward(
+        x: FlexTensor,
+        weight: FlexTensor,
+        gamma: FlexTensor,
+        z: FlexTensor,
+        mean: FlexTensor,
+        variance: FlexTensor,
+        epsilon: f64,
+        slope: f64,
+        grad: FlexTensor,
+    ) -> (FlexTensor, FlexTensor, FlexTensor, FlexTensor, FlexTensor) {
+        let [x, weight, gamma, z, mean, variance, grad] =
+            [x, weight, gamma, z, mean, variance, grad].map(contiguous);
+        let (xs, xshape) = host(&x);
+        let (ws, wshape) = host(&weight);
+        let (n, i, o) = (xshape[0], xshape[1], wshape[1]);
+        let (zs, means) = (host(&z).0, host(&mean).0);
+        let inv_std: Vec<f32> = host(&variance)
+            .0
+            .iter()
+            .map(|&v| 1.0 / (v + epsilon as f32).sqrt())
+            .collect();
+        let scale: Vec<f32> = host(&gamma)
+            .0
+            .iter()
+            .zip(&inv_std)
+            .map(|(g, s)| g * s)
+            .collect();
         let slope = slope as f32;
-        let mut out = vec![0.0f32; xs.len()];
-        split_mut(&mut out, 1, |first, chunk| {
-            let r = first..first + chunk.len();
-            leaky_backward(chunk, &xs[r.clone()], &gs[r], slope);
-        });
-        tensor(out, shape)
+        let mut dz = host(&grad).0.to_vec();
+        let (beta_grad, gamma_grad) = norm_grad_sums(zs, &dz, means, &inv_std, slope);
+        let count = n.max(1) as f64;
+        let centre: Vec<f32> = beta_grad.iter().map(|s| (s / count) as f32).collect();
+        let spread: Vec<f32> = gamma_grad.iter().map(|s| (s / count) as f32).collect();
+        norm_leaky_input_grad(
+            &mut dz, zs, means, &inv_std, &scale, &centre, &spread, slope,
+        );
+        // The two products have the same cost: one per thread where they are large.
+        let (mut dx, mut dw) = (vec![0.0f32; n * i], vec![0.0f32; i * o]);
+        let input_grad =
+            |dx: &mut [f32]| product(dx, Matrix::new(&dz, n, o), Matrix::new(ws, i, o).t(), false);
+        let weight_grad =
+            |dw: &mut [f32]| product(dw, Matrix::new(xs, n, i).t(), Matrix::new(&dz, n, o), false);
+        if large(n, i, o) {
+            rayon::join(|| input_grad(&mut dx), || weight_grad(&mut dw));
+        } else {
+            input_grad(&mut dx);
+            weight_grad(&mut dw);
+        }
+        let db = column_sums(&dz, o);
+        let to_f32 = |v: Vec<f64>| v.into_iter().map(|s| s as f32).collect::<Vec<f32>>();
+        (
+            tensor(dx, xshape),
+            tensor(dw, wshape),
+            tensor(db, vec![o]),
+            tensor(to_f32(gamma_grad), vec![o]),
+            tensor(to_f32(beta_grad), vec![o]),
+        )
     }
+
+    fn dense_block_infer(
+        x: FlexTensor,
+        weight: FlexTensor,
+        bias: FlexTensor,
+        gamma: FlexTensor,
+        beta: FlexTensor,
+        mean: FlexTensor,
+        variance: FlexTensor,
+        epsilon: f64,
+        slope: f64,
+    ) -> FlexTensor {
+        let [x, weight, bias, gamma, beta, mean, variance] =
+            [x, weight, bias, gamma, beta, mean, variance].map(contiguous);
+        let (xs, shape) = host(&x);
+        let n = shape[0];
+        let o = host(&bias).0.len();
+        let mut out = affine_rows(xs, n, host(&weight).0, host(&bias).0);
+        let (scale, shift) = scale_shift(
+            host(&gamma).0,
+            host(&beta).0,
+            host(&mean).0,
+            host(&variance).0,
+            epsilon,
+        );
+        leaky_affine(&mut out, &scale, &shift, slope as f32);
+        tensor(out, vec![n, o])
+    }
+
+    fn adam_update(
+        param: FlexTensor,
+        grad: FlexTensor,
+        moment_1: FlexTensor,
+        moment_2: FlexTensor,
+        factors: super::AdamFactors,
+    ) -> (FlexTensor, FlexTensor, FlexTensor) {
+        let [param, grad, moment_1, moment_2] = [param, grad, moment_1, moment_2].map(contiguous);
+        let (ps, shape) = host(&param);
+        let gs = host(&grad).0;
+        let previous = (!factors.first).then(|| (host(&moment_1).0, host(&moment_2).0));
+        let len = ps.len();
+        // The three outputs of an element side by side, split after.
+        let mut out = vec![0.0f32; 3 * len];
+        split_mut(&mut out, 3 * 4096, |first, chunk| {
+            let start = first * 4096;
+            for (k, triple) in chunk.chunks_mut(3 * 4096).enumerate() {
+                let from = start + k * 4096;
+                let to = (from + 4096).min(len);
+                let prev = previous.map(|(m, v)| (&m[from..to], &v[from..to]));
+                adam_block(triple, &ps[from..to], &gs[from..to], prev, factors);
+            }
+        });
+        let (mut p, mut m, mut v) = (
+            Vec::with_capacity(len),
+            Vec::with_capacity(len),
+            Vec::with_capacity(len),
+        );
+        for (block, from) in out.chunks(3 * 4096).zip((0..len).step_by(4096)) {
+            let n = (len - from).min(4096);
+            p.extend_from_slice(&block[..n]);
+            m.extend_from_slice(&block[n..2 * n]);
+            v.extend_from_slice(&block[2 * n..3 * n]);
+        }
+        (
+            tensor(p, shape.clone()),
+            tensor(m, shape.clone()),
+            tensor(v, shape),
+        )
+    }
+}
+
+/// A batch norm's per-channel `(scale, shift)`: `y = x · scale + shift` with `scale = gamma /
+/// sqrt(variance + epsilon)` and `shift = beta − mean · scale`.
+fn scale_shift(
+    gamma: &[f32],
+    beta: &[f32],
+    mean: &[f32],
+    variance: &[f32],
+    epsilon: f64,
+) -> (Vec<f32>, Vec<f32>) {
+    let scale: Vec<f32> = gamma
+        .iter()
+        .zip(variance)
+        .map(|(&g, &v)| g / (v + epsilon as f32).sqrt())
+        .collect();
+    let shift = beta
+        .iter()
+        .zip(mean)
+        .zip(&scale)
+        .map(|((&b, &m), &a)| b - m * a)
+        .collect();
+    (scale, shift)
+}
+
+simd_kernel! {
+/// Adam on a block of `n` elements (`out`: the parameters, the first moments and the second
+/// moments, `n` each): burn's operations in burn's order, so each value is burn's to the bit.
+fn adam_block(out: &mut [f32], param: &[f32], grad: &[f32], moments: Option<(&[f32], &[f32])>, f: super::AdamFactors) {
+    let n = param.len();
+    let (p_out, rest) = out[..3 * n].split_at_mut(n);
+    let (m_out, v_out) = rest.split_at_mut(n);
+    let ((b1, f1), (b2, f2)) = (f.beta_1, f.beta_2);
+    match moments {
+        Some((m, v)) => {
+            for k in 0..n {
+                let g = grad[k];
+                m_out[k] = m[k] * b1 + g * f1;
+                v_out[k] = v[k] * b2 + g * g * f2;
+            }
+        }
+        None => {
+            for k in 0..n {
+                let g = grad[k];
+                m_out[k] = g * f1;
+                v_out[k] = g * g * f2;
+            }
+        }
+    }
+    for k in 0..n {
+        let update = m_out[k] * f.combined / (v_out[k].sqrt() + f.epsilon);
+        p_out[k] = param[k] - update * f.learning_rate;
+    }
+}
 }

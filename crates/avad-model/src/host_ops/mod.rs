@@ -17,17 +17,23 @@
 //!   forward and backward computed on the host ([`crate::host_conv`]'s register-blocked
 //!   rows for the output and for the input's gradient, a dot product per tap for the
 //!   weights' gradient).
+//! * [`dense_block`]: the fusion net's block (dense layer, LeakyReLU, batch norm) in
+//!   training and in inference, its matrix products through `gemm` on the tensors as they
+//!   lie, the input's and the weights' gradients on a thread each.
+//! * [`HostOps::adam_update`]: one Adam step of a parameter in one pass, for
+//!   [`crate::optim::HostAdam`]; burn's values to the bit.
 //!
-//! The training operations and [`lstm_cell`] compute the same math as burn's layers, with
-//! other float rounding (the exponential is a polynomial within a few ulp); the tests
-//! compare the values and the gradients with burn's. They run on the CPU device with f32
+//! The training operations, [`dense_block`] and [`lstm_cell`] compute the same math as
+//! burn's layers, with other float rounding (the exponential is a polynomial within a few
+//! ulp; the sums run in another order); the tests compare the values and the gradients
+//! with burn's. They run on the CPU device with f32
 //! tensors; every other device keeps burn's operations (each public function here falls
 //! back to them). The loops are compiled for AVX2 + FMA where the CPU has them.
 
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{backend_extension, Backend, Dispatch};
 use burn::nn::conv::Conv2d;
-use burn::nn::BatchNorm;
+use burn::nn::{BatchNorm, Linear};
 use burn::tensor::activation::{sigmoid, tanh};
 use burn::tensor::{DType, Device, Tensor};
 
@@ -60,6 +66,7 @@ macro_rules! simd_kernel {
 
 mod autodiff;
 mod conv;
+mod dense;
 mod flex;
 mod lstm;
 mod norm;
@@ -135,21 +142,94 @@ pub trait HostOps: Backend {
         grad: FloatTensor<Self>,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
 
-    /// LeakyReLU, `x < 0 ? x · slope : x`, as burn's autodiff composes it (a mask and a
-    /// select), in one pass.
-    fn leaky_relu_train(x: FloatTensor<Self>, slope: f64) -> FloatTensor<Self>;
-
-    /// The gradient of [`HostOps::leaky_relu_train`] for `x`: `x < 0 ? grad · slope : grad`.
-    fn leaky_relu_train_backward(
+    /// A dense block in training: `z = x W + b` (`x` `[n, i]`, `weight` `[i, o]`, `bias`
+    /// `[o]`), LeakyReLU, then batch norm on the batch's statistics (`gamma`, `beta` `[o]`).
+    /// Returns the output, `z`, and the batch mean and biased variance of the LeakyReLU's
+    /// output.
+    #[allow(clippy::type_complexity)]
+    fn dense_block_train(
         x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+        slope: f64,
+    ) -> (
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+    );
+
+    /// The gradients of [`HostOps::dense_block_train`] for `x`, `weight`, `bias`, `gamma` and
+    /// `beta`, given its output's gradient and the `z` and statistics it returned.
+    #[allow(clippy::too_many_arguments, clippy::type_complexity)]
+    fn dense_block_train_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        z: FloatTensor<Self>,
+        mean: FloatTensor<Self>,
+        variance: FloatTensor<Self>,
+        epsilon: f64,
+        slope: f64,
         grad: FloatTensor<Self>,
+    ) -> (
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+    );
+
+    /// A dense block in inference: `z = x W + b`, LeakyReLU, then batch norm with the given
+    /// (running) statistics.
+    #[allow(clippy::too_many_arguments)]
+    fn dense_block_infer(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        mean: FloatTensor<Self>,
+        variance: FloatTensor<Self>,
+        epsilon: f64,
         slope: f64,
     ) -> FloatTensor<Self>;
+
+    /// One Adam update of `param` from `grad` and the two moments (not read on the first
+    /// step, `factors.first`), in one pass: burn's `Adam` operation for operation, so every
+    /// value is burn's to the bit. Returns the parameter and the two moments.
+    fn adam_update(
+        param: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        moment_1: FloatTensor<Self>,
+        moment_2: FloatTensor<Self>,
+        factors: AdamFactors,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+}
+
+/// The scalars of one Adam step, each computed as burn's `Adam` computes it (in f32).
+#[derive(Debug, Clone, Copy)]
+pub struct AdamFactors {
+    /// The first step: the moments start from the gradient alone.
+    pub first: bool,
+    /// β1 and `1 − β1`.
+    pub beta_1: (f32, f32),
+    /// β2 and `1 − β2`.
+    pub beta_2: (f32, f32),
+    /// `sqrt(1 − β2^t) / (1 − β1^t)`.
+    pub combined: f32,
+    /// `ε · sqrt(1 − β2^t)`.
+    pub epsilon: f32,
+    /// The learning rate.
+    pub learning_rate: f32,
 }
 
 /// Whether a tensor on `device` of `dtype` is an f32 tensor of the CPU device (flex), with or
 /// without autodiff: where the host operations can run.
-fn on_host(device: &Device, dtype: DType) -> bool {
+pub(crate) fn on_host(device: &Device, dtype: DType) -> bool {
     device.clone().inner() == Device::flex() && dtype == DType::F32
 }
 
@@ -201,13 +281,24 @@ pub fn norm_leaky<const D: usize>(norm: &BatchNorm, x: Tensor<D>, slope: f64) ->
         norm.epsilon,
         slope,
     );
+    update_running(norm, mean, variance, &device);
+    Tensor::from_dispatch(y)
+}
+
+/// Moves `norm`'s running statistics towards a training batch's `mean` and biased
+/// `variance`, as burn-nn's `BatchNorm::forward_train` does.
+fn update_running(
+    norm: &BatchNorm,
+    mean: FloatTensor<Dispatch>,
+    variance: FloatTensor<Dispatch>,
+    device: &Device,
+) {
     let (mean, variance) = (
         Tensor::<1>::from_dispatch(mean),
         Tensor::<1>::from_dispatch(variance),
     );
-    // As burn-nn's `BatchNorm::forward_train`.
-    let running_mean = norm.running_mean.value_sync().to_device(&device);
-    let running_var = norm.running_var.value_sync().to_device(&device);
+    let running_mean = norm.running_mean.value_sync().to_device(device);
+    let running_var = norm.running_var.value_sync().to_device(device);
     let running_mean = running_mean
         .mul_scalar(1.0 - norm.momentum)
         .add(mean.detach().mul_scalar(norm.momentum));
@@ -216,6 +307,50 @@ pub fn norm_leaky<const D: usize>(norm: &BatchNorm, x: Tensor<D>, slope: f64) ->
         .add(variance.detach().mul_scalar(norm.momentum));
     norm.running_mean.update(running_mean.detach());
     norm.running_var.update(running_var.detach());
+}
+
+/// `norm.forward(leaky_relu(linear.forward(x), slope))` for `x` `[n, i]`, updating the
+/// running statistics in training as burn's `BatchNorm` does. On the CPU it is one custom
+/// operation ([`HostOps::dense_block_train`] in training, [`HostOps::dense_block_infer`] in
+/// inference): the matrix products read the weights and the inputs where they lie, where
+/// burn's backward copies their transposes, and the LeakyReLU and the batch norm are two
+/// passes forward and two backward. Otherwise burn's layers.
+pub fn dense_block(linear: &Linear, norm: &BatchNorm, x: Tensor<2>, slope: f64) -> Tensor<2> {
+    let device = x.device();
+    let host = on_host(&device, x.dtype());
+    let training = device.is_autodiff() && norm.training.is_enabled();
+    if !host || (device.is_autodiff() && !training) {
+        let y = burn::tensor::activation::leaky_relu(linear.forward(x), slope);
+        return norm.forward(y);
+    }
+    let bias = match &linear.bias {
+        Some(b) => b.val(),
+        None => Tensor::zeros([linear.weight.dims()[1]], &device),
+    };
+    if !training {
+        let running = |s: &burn::module::RunningState<Tensor<1>>| s.value().to_device(&device);
+        return Tensor::from_dispatch(<Dispatch as HostOps>::dense_block_infer(
+            x.into_dispatch(),
+            linear.weight.val().into_dispatch(),
+            bias.into_dispatch(),
+            norm.gamma.val().into_dispatch(),
+            norm.beta.val().into_dispatch(),
+            running(&norm.running_mean).into_dispatch(),
+            running(&norm.running_var).into_dispatch(),
+            norm.epsilon,
+            slope,
+        ));
+    }
+    let (y, _z, mean, variance) = <Dispatch as HostOps>::dense_block_train(
+        x.into_dispatch(),
+        linear.weight.val().into_dispatch(),
+        bias.into_dispatch(),
+        norm.gamma.val().into_dispatch(),
+        norm.beta.val().into_dispatch(),
+        norm.epsilon,
+        slope,
+    );
+    update_running(norm, mean, variance, &device);
     Tensor::from_dispatch(y)
 }
 
@@ -239,19 +374,6 @@ pub fn lstm_cell<const D: usize>(gates: Tensor<D>, cell: Tensor<D>) -> (Tensor<D
         cell.into_dispatch(),
     ));
     (both.clone().narrow(1, 0, h), both.narrow(1, h, h))
-}
-
-/// `leaky_relu(x, slope)`: in training on the CPU one custom operation
-/// ([`HostOps::leaky_relu_train`]; burn's autodiff composes it from a mask and a select,
-/// whose CPU kernel is slow), with burn's values and gradients to the bit; otherwise burn's.
-pub fn leaky_relu<const D: usize>(x: Tensor<D>, slope: f64) -> Tensor<D> {
-    if !trains_on_host(&x.device(), x.dtype()) {
-        return burn::tensor::activation::leaky_relu(x, slope);
-    }
-    Tensor::from_dispatch(<Dispatch as HostOps>::leaky_relu_train(
-        x.into_dispatch(),
-        slope,
-    ))
 }
 
 /// Whether [`conv_single_output`] runs `conv` on `x` as the custom operation: a stride-1,

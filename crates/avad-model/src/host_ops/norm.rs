@@ -18,24 +18,6 @@ pub(super) fn normalise_infer(dst: &mut [f32], src: &[f32], channel: [f32; 4], s
 }
 
 simd_kernel! {
-/// burn's autodiff LeakyReLU: `x · slope` where `x < 0`, else `x`.
-pub(super) fn leaky_forward(dst: &mut [f32], src: &[f32], slope: f32) {
-    for (d, &x) in dst.iter_mut().zip(src) {
-        *d = if x < 0.0 { x * slope } else { x };
-    }
-}
-}
-
-simd_kernel! {
-/// The gradient of [`leaky_forward`]: `grad · slope` where `x < 0`, else `grad`.
-pub(super) fn leaky_backward(dst: &mut [f32], x: &[f32], grad: &[f32], slope: f32) {
-    for ((d, &x), &g) in dst.iter_mut().zip(x).zip(grad) {
-        *d = if x < 0.0 { g * slope } else { g };
-    }
-}
-}
-
-simd_kernel! {
 /// Sums of `v - shift` and of its square: f32 in eight lanes over blocks of 1024, f64 across.
 pub(super) fn shifted_sums(v: &[f32], shift: f32) -> (f64, f64) {
     let (mut sum, mut squares) = (0.0f64, 0.0f64);

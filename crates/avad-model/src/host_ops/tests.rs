@@ -1,8 +1,9 @@
 use super::lstm::fast_exp;
 use super::*;
-use burn::module::Param;
+use burn::module::{Module, Param};
 use burn::nn::conv::Conv2dConfig;
 use burn::nn::{BatchNormConfig, PaddingConfig2d};
+use burn::tensor::activation::leaky_relu;
 use burn::tensor::Distribution;
 
 fn close(got: &[f32], want: &[f32], tol: f32, what: &str) {
@@ -290,40 +291,88 @@ fn inference_norm_leaky_is_burns_to_the_bit() {
     }
 }
 
-/// In training on the CPU the LeakyReLU operation gives burn's values and gradients to the
-/// bit, for negative, zero and positive values.
+/// The dense block equals burn's dense layer, LeakyReLU and batch norm: in training its
+/// output, the gradients of the input and of all five parameters, and the running
+/// statistics; in inference its output. Shapes on both sides of the threads' threshold.
 #[test]
-fn leaky_relu_is_burns_to_the_bit_with_its_gradient() {
+fn dense_block_equals_burns_layers() {
+    use burn::nn::LinearConfig;
     let _rng = crate::fixtures::rng_lock();
     let device = Device::flex().autodiff();
-    device.seed(9);
-    // Large enough to be split over the cores.
-    let n = 40_000;
-    let mut data = values(Tensor::<1>::random(
-        [n],
-        Distribution::Uniform(-3.0, 3.0),
-        &device,
-    ));
-    data[0] = 0.0;
-    data[1] = -0.0;
-    let weights = Tensor::<1>::random([n], Distribution::Uniform(-1.0, 1.0), &device);
-    let run = |ours: bool| {
-        let x = Tensor::<1>::from_floats(data.as_slice(), &device).require_grad();
-        let y = if ours {
-            leaky_relu(x.clone(), 0.3)
-        } else {
-            burn::tensor::activation::leaky_relu(x.clone(), 0.3)
+    device.seed(11);
+    for (n, i, o) in [(7, 3, 5), (256, 256, 512)] {
+        let linear = LinearConfig::new(i, o).init(&device);
+        let make_norm = || {
+            let mut norm = BatchNormConfig::new(o).with_epsilon(1e-3).init(&device);
+            let g = Tensor::<1>::random([o], Distribution::Uniform(0.5, 1.5), &device);
+            let b = Tensor::<1>::random([o], Distribution::Uniform(-0.5, 0.5), &device);
+            norm.gamma = Param::from_tensor(g);
+            norm.beta = Param::from_tensor(b);
+            norm
         };
-        let grads = (y.clone() * weights.clone()).sum().backward();
-        (values(y), values(x.grad(&grads).expect("gradient")))
-    };
-    let (ours, theirs) = (run(true), run(false));
-    for (what, a, b) in [
-        ("value", &ours.0, &theirs.0),
-        ("gradient", &ours.1, &theirs.1),
-    ] {
-        for (i, (p, q)) in a.iter().zip(b.iter()).enumerate() {
-            assert_eq!(p.to_bits(), q.to_bits(), "{what} {i}: {p} vs {q}");
+        let norm = make_norm();
+        let theirs_norm = norm.clone();
+        let data = Tensor::<2>::random([n, i], Distribution::Uniform(-2.0, 3.0), &device);
+        let r = Tensor::<2>::random([n, o], Distribution::Uniform(-1.0, 1.0), &device);
+        let x1 = data.clone().detach().require_grad();
+        let y1 = dense_block(&linear, &norm, x1.clone(), 0.3);
+        let g1 = (y1.clone() * r.clone()).sum().backward();
+        let x2 = data.clone().detach().require_grad();
+        let y2 = theirs_norm.forward(leaky_relu(linear.forward(x2.clone()), 0.3));
+        let g2 = (y2.clone() * r).sum().backward();
+        let what = format!("{n}x{i}->{o}");
+        close(&values(y1), &values(y2), 1e-5, &format!("{what} output"));
+        close(
+            &values(x1.grad(&g1).unwrap()),
+            &values(x2.grad(&g2).unwrap()),
+            1e-4,
+            &format!("{what} x grad"),
+        );
+        let grad_of = |t: Tensor<1>, g| values(t.grad(g).unwrap());
+        let weight = linear.weight.val();
+        close(
+            &values(weight.grad(&g1).unwrap()),
+            &values(weight.grad(&g2).unwrap()),
+            1e-4,
+            &format!("{what} weight grad"),
+        );
+        let bias = linear.bias.as_ref().unwrap().val();
+        for (ours, theirs, name) in [
+            (bias.clone(), bias, "bias"),
+            (norm.gamma.val(), theirs_norm.gamma.val(), "gamma"),
+            (norm.beta.val(), theirs_norm.beta.val(), "beta"),
+        ] {
+            close(
+                &grad_of(ours, &g1),
+                &grad_of(theirs, &g2),
+                1e-4,
+                &format!("{what} {name} grad"),
+            );
         }
+        close(
+            &values(norm.running_mean.value()),
+            &values(theirs_norm.running_mean.value()),
+            1e-6,
+            &format!("{what} running mean"),
+        );
+        close(
+            &values(norm.running_var.value()),
+            &values(theirs_norm.running_var.value()),
+            1e-6,
+            &format!("{what} running var"),
+        );
+        // Inference, on the plain device, with the running statistics just updated.
+        let plain = Device::flex();
+        let (linear, norm) = (linear.valid(), norm.valid());
+        let x = data.inner();
+        let ours = dense_block(&linear, &norm, x.clone(), 0.3);
+        let theirs = norm.forward(leaky_relu(linear.forward(x), 0.3));
+        assert_eq!(ours.device(), plain);
+        close(
+            &values(ours),
+            &values(theirs),
+            1e-5,
+            &format!("{what} inference"),
+        );
     }
 }

@@ -1,0 +1,228 @@
+//! The dense block's host loops (`batch_norm(leaky_relu(x W + b))` on `[n, c]` rows): the
+//! matrix products through `gemm` on the tensors as they lie (no transposed copies), and
+//! the per-column statistics and passes.
+
+use crate::host_conv;
+
+/// Whether a product of `m x k` by `k x n` is worth more than one thread: burn-flex's
+/// threshold for its own matrix products.
+pub(super) fn large(m: usize, n: usize, k: usize) -> bool {
+    m.saturating_mul(n).saturating_mul(k) >= 192 * 192 * 192
+}
+
+/// A row-major matrix's values, or its transpose (read in place).
+#[derive(Clone, Copy)]
+pub(super) struct Matrix<'a> {
+    pub values: &'a [f32],
+    pub rows: usize,
+    pub cols: usize,
+    pub transposed: bool,
+}
+
+impl<'a> Matrix<'a> {
+    pub fn new(values: &'a [f32], rows: usize, cols: usize) -> Self {
+        assert_eq!(
+            values.len(),
+            rows * cols,
+            "host_ops: a {rows}x{cols} matrix"
+        );
+        Matrix {
+            values,
+            rows,
+            cols,
+            transposed: false,
+        }
+    }
+
+    pub fn t(self) -> Self {
+        Matrix {
+            transposed: !self.transposed,
+            ..self
+        }
+    }
+
+    /// Rows and columns as read.
+    fn shape(&self) -> (usize, usize) {
+        if self.transposed {
+            (self.cols, self.rows)
+        } else {
+            (self.rows, self.cols)
+        }
+    }
+
+    /// (column stride, row stride) as read.
+    fn strides(&self) -> (isize, isize) {
+        if self.transposed {
+            (self.cols as isize, 1)
+        } else {
+            (1, self.cols as isize)
+        }
+    }
+}
+
+/// `dst = a · b` (`dst` row-major, `a`'s rows by `b`'s columns), added to `dst` where
+/// `accumulate`, on the calling thread.
+pub(super) fn product(dst: &mut [f32], a: Matrix, b: Matrix, accumulate: bool) {
+    let (m, k) = a.shape();
+    let (k2, n) = b.shape();
+    assert_eq!(k, k2, "host_ops: inner sizes of a product");
+    assert_eq!(dst.len(), m * n, "host_ops: a product's output");
+    if m == 0 || n == 0 {
+        return;
+    }
+    let (a_cs, a_rs) = a.strides();
+    let (b_cs, b_rs) = b.strides();
+    // SAFETY: every pointer and stride addresses inside its slice (sizes checked above), and
+    // `dst` does not overlap the inputs (it is borrowed mutably).
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            a.values.as_ptr(),
+            a_cs,
+            a_rs,
+            b.values.as_ptr(),
+            b_cs,
+            b_rs,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+}
+
+simd_kernel! {
+/// Each column's mean and biased variance over the rows of `x` (`[rows, c]`), accumulated in
+/// f64 (the mean first, then the squared deviations from it).
+pub(super) fn column_stats(x: &[f32], c: usize) -> (Vec<f32>, Vec<f32>) {
+    let rows = x.len() / c.max(1);
+    let mut sum = vec![0.0f64; c];
+    for row in x.chunks_exact(c) {
+        for (s, &v) in sum.iter_mut().zip(row) {
+            *s += f64::from(v);
+        }
+    }
+    let mean: Vec<f64> = sum.iter().map(|s| s / rows as f64).collect();
+    let mut squares = vec![0.0f64; c];
+    for row in x.chunks_exact(c) {
+        for ((q, &v), &m) in squares.iter_mut().zip(row).zip(&mean) {
+            let d = f64::from(v) - m;
+            *q += d * d;
+        }
+    }
+    (
+        mean.iter().map(|&m| m as f32).collect(),
+        squares.iter().map(|&q| (q / rows as f64) as f32).collect(),
+    )
+}
+}
+
+simd_kernel! {
+/// In place over `z` (`[rows, c]`): `z · scale + shift` per column after LeakyReLU.
+pub(super) fn leaky_affine(z: &mut [f32], scale: &[f32], shift: &[f32], slope: f32) {
+    let c = scale.len();
+    for row in z.chunks_exact_mut(c) {
+        for ((v, &a), &b) in row.iter_mut().zip(scale).zip(shift) {
+            let l = if *v < 0.0 { *v * slope } else { *v };
+            *v = l * a + b;
+        }
+    }
+}
+}
+
+simd_kernel! {
+/// In place over `z` (`[rows, c]`): LeakyReLU.
+pub(super) fn leaky_rows(z: &mut [f32], slope: f32) {
+    for v in z.iter_mut() {
+        *v = if *v < 0.0 { *v * slope } else { *v };
+    }
+}
+}
+
+simd_kernel! {
+/// Per column, the sums of `grad` and of `grad · x̂` (`x̂ = (leaky(z) − mean) · inv_std`),
+/// in f64: the batch norm's `beta` and `gamma` gradients.
+pub(super) fn norm_grad_sums(z: &[f32], grad: &[f32], mean: &[f32], inv_std: &[f32], slope: f32) -> (Vec<f64>, Vec<f64>) {
+    let c = mean.len();
+    let mut sum = vec![0.0f64; c];
+    let mut dot = vec![0.0f64; c];
+    for (zr, gr) in z.chunks_exact(c).zip(grad.chunks_exact(c)) {
+        for k in 0..c {
+            let l = if zr[k] < 0.0 { zr[k] * slope } else { zr[k] };
+            let xhat = (l - mean[k]) * inv_std[k];
+            sum[k] += f64::from(gr[k]);
+            dot[k] += f64::from(gr[k] * xhat);
+        }
+    }
+    (sum, dot)
+}
+}
+
+simd_kernel! {
+/// The gradient for `z` through the batch norm and the LeakyReLU, written over `grad`:
+/// `dl = scale · (g − Σg/n − x̂ · Σ(g x̂)/n)`, then `dz = z < 0 ? dl · slope : dl`.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn norm_leaky_input_grad(grad: &mut [f32], z: &[f32], mean: &[f32], inv_std: &[f32], scale: &[f32], centre: &[f32], spread: &[f32], slope: f32) {
+    let c = mean.len();
+    for (gr, zr) in grad.chunks_exact_mut(c).zip(z.chunks_exact(c)) {
+        for k in 0..c {
+            let l = if zr[k] < 0.0 { zr[k] * slope } else { zr[k] };
+            let xhat = (l - mean[k]) * inv_std[k];
+            let dl = scale[k] * (gr[k] - centre[k] - xhat * spread[k]);
+            gr[k] = if zr[k] < 0.0 { dl * slope } else { dl };
+        }
+    }
+}
+}
+
+simd_kernel! {
+/// Per column, the sum of `x`'s rows (`[rows, c]`).
+pub(super) fn column_sums(x: &[f32], c: usize) -> Vec<f32> {
+    let mut sum = vec![0.0f32; c];
+    for row in x.chunks_exact(c) {
+        for (s, &v) in sum.iter_mut().zip(row) {
+            *s += v;
+        }
+    }
+    sum
+}
+}
+
+/// `z = x W + b` for `x` `[n, i]`, `W` `[i, o]`, `b` `[o]`; a large product's rows split
+/// over the rayon pool's threads, each product on one thread (`gemm`'s own split of these
+/// shapes keeps two cores less busy).
+pub(super) fn affine_rows(x: &[f32], n: usize, w: &[f32], b: &[f32]) -> Vec<f32> {
+    let o = b.len();
+    let i = if n == 0 { 0 } else { x.len() / n };
+    let mut z = Vec::with_capacity(n * o);
+    for _ in 0..n {
+        z.extend_from_slice(b);
+    }
+    let w = Matrix::new(w, i, o);
+    let threads = if large(n, o, i) {
+        rayon::current_num_threads().min(n).max(1)
+    } else {
+        1
+    };
+    if threads == 1 {
+        product(&mut z, Matrix::new(x, n, i), w, true);
+        return z;
+    }
+    let per = n.div_ceil(threads);
+    rayon::scope(|scope| {
+        for (k, rows) in z.chunks_mut(per * o).enumerate() {
+            let m = rows.len() / o;
+            let xs = &x[k * per * i..(k * per + m) * i];
+            scope.spawn(move |_| product(rows, Matrix::new(xs, m, i), w, true));
+        }
+    });
+    z
+}
