@@ -24,7 +24,7 @@ use avad_model::train::Objective;
 use avad_model::{AudioAutoencoderConfig, VisualAutoencoder, VisualAutoencoderConfig};
 use burn::module::Module;
 use burn::nn::loss::{MseLoss, Reduction};
-use burn::optim::{AdamConfig, GradientsParams};
+use burn::optim::GradientsParams;
 use burn::tensor::{Device, Distribution, Tensor};
 
 struct Args {
@@ -105,7 +105,7 @@ fn run(args: &Args) -> Result<String, String> {
         .init(&device)
         .map_err(|e| e.to_string())?;
     let params = model.num_params();
-    let mut optim = AdamConfig::new().init();
+    let mut optim = avad_model::train::adam();
     let dims = [args.batch, 10, 1, args.size, args.size];
     let batch = Tensor::<5>::random(dims, Distribution::Uniform(0.0, 1.0), &device);
 
@@ -164,7 +164,7 @@ fn run_small(args: &Args) -> Result<String, String> {
     device.seed(0);
     let plain = Device::flex();
     let uniform = Distribution::Uniform(0.0, 1.0);
-    let mut optim = AdamConfig::new().init();
+    let mut optim = avad_model::train::adam();
     let mut train_times = Vec::new();
     let mut infer_times = Vec::new();
     let (params, input, infer_input);

@@ -139,10 +139,10 @@ pub(super) fn leaky_affine(z: &mut [f32], scale: &[f32], shift: &[f32], slope: f
 }
 
 simd_kernel! {
-/// In place over `z` (`[rows, c]`): LeakyReLU.
-pub(super) fn leaky_rows(z: &mut [f32], slope: f32) {
-    for v in z.iter_mut() {
-        *v = if *v < 0.0 { *v * slope } else { *v };
+/// LeakyReLU of `z` into `out`.
+pub(super) fn leaky_rows(out: &mut [f32], z: &[f32], slope: f32) {
+    for (o, &v) in out.iter_mut().zip(z) {
+        *o = if v < 0.0 { v * slope } else { v };
     }
 }
 }

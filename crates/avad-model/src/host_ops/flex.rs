@@ -274,9 +274,9 @@ impl HostOps for Flex {
         let n = shape[0];
         let o = host(&bias).0.len();
         let z = affine_rows(xs, n, host(&weight).0, host(&bias).0);
-        let mut out = z.clone();
         let slope = slope as f32;
-        leaky_rows(&mut out, slope);
+        let mut out = vec![0.0f32; z.len()];
+        leaky_rows(&mut out, &z, slope);
         let (mean, variance) = column_stats(&out, o);
         let (scale, shift) = scale_shift(host(&gamma).0, host(&beta).0, &mean, &variance, epsilon);
         // `out` holds the LeakyReLU's output: the affine map alone (slope 1) finishes it.
@@ -318,27 +318,28 @@ impl HostOps for Flex {
             .map(|(g, s)| g * s)
             .collect();
         let slope = slope as f32;
-        let mut dz = host(&grad).0.to_vec();
-        let (beta_grad, gamma_grad) = norm_grad_sums(zs, &dz, means, &inv_std, slope);
+        // The output's gradient becomes z's, in place where nothing else holds it.
+        let mut grad = owned(grad);
+        let dz = grad.storage_mut::<f32>();
+        let (beta_grad, gamma_grad) = norm_grad_sums(zs, dz, means, &inv_std, slope);
         let count = n.max(1) as f64;
         let centre: Vec<f32> = beta_grad.iter().map(|s| (s / count) as f32).collect();
         let spread: Vec<f32> = gamma_grad.iter().map(|s| (s / count) as f32).collect();
-        norm_leaky_input_grad(
-            &mut dz, zs, means, &inv_std, &scale, &centre, &spread, slope,
-        );
+        norm_leaky_input_grad(dz, zs, means, &inv_std, &scale, &centre, &spread, slope);
+        let dz: &[f32] = dz;
         // The two products have the same cost: one per thread where they are large.
         let (mut dx, mut dw) = (vec![0.0f32; n * i], vec![0.0f32; i * o]);
         let input_grad =
-            |dx: &mut [f32]| product(dx, Matrix::new(&dz, n, o), Matrix::new(ws, i, o).t(), false);
+            |dx: &mut [f32]| product(dx, Matrix::new(dz, n, o), Matrix::new(ws, i, o).t(), false);
         let weight_grad =
-            |dw: &mut [f32]| product(dw, Matrix::new(xs, n, i).t(), Matrix::new(&dz, n, o), false);
+            |dw: &mut [f32]| product(dw, Matrix::new(xs, n, i).t(), Matrix::new(dz, n, o), false);
         if large(n, i, o) {
             rayon::join(|| input_grad(&mut dx), || weight_grad(&mut dw));
         } else {
             input_grad(&mut dx);
             weight_grad(&mut dw);
         }
-        let db = column_sums(&dz, o);
+        let db = column_sums(dz, o);
         let to_f32 = |v: Vec<f64>| v.into_iter().map(|s| s as f32).collect::<Vec<f32>>();
         (
             tensor(dx, xshape),
@@ -384,39 +385,65 @@ impl HostOps for Flex {
         moment_2: FlexTensor,
         factors: super::AdamFactors,
     ) -> (FlexTensor, FlexTensor, FlexTensor) {
-        let [param, grad, moment_1, moment_2] = [param, grad, moment_1, moment_2].map(contiguous);
-        let (ps, shape) = host(&param);
+        // The parameter and the moments are updated where they lie when nothing else holds
+        // them (burn's optimizer hands them over), else copied first.
+        let grad = contiguous(grad);
         let gs = host(&grad).0;
-        let previous = (!factors.first).then(|| (host(&moment_1).0, host(&moment_2).0));
-        let len = ps.len();
-        // The three outputs of an element side by side, split after.
-        let mut out = vec![0.0f32; 3 * len];
-        split_mut(&mut out, 3 * 4096, |first, chunk| {
-            let start = first * 4096;
-            for (k, triple) in chunk.chunks_mut(3 * 4096).enumerate() {
-                let from = start + k * 4096;
-                let to = (from + 4096).min(len);
-                let prev = previous.map(|(m, v)| (&m[from..to], &v[from..to]));
-                adam_block(triple, &ps[from..to], &gs[from..to], prev, factors);
-            }
-        });
-        let (mut p, mut m, mut v) = (
-            Vec::with_capacity(len),
-            Vec::with_capacity(len),
-            Vec::with_capacity(len),
+        let mut param = owned(param);
+        let (mut moment_1, mut moment_2) = if factors.first {
+            let zeros = || tensor(vec![0.0; gs.len()], param.shape().to_vec());
+            (zeros(), zeros())
+        } else {
+            (owned(moment_1), owned(moment_2))
+        };
+        let ps = param.storage_mut::<f32>();
+        let (ms, vs) = (moment_1.storage_mut::<f32>(), moment_2.storage_mut::<f32>());
+        assert!(
+            ps.len() == gs.len() && ms.len() == gs.len() && vs.len() == gs.len(),
+            "host_ops: Adam's tensors differ in size"
         );
-        for (block, from) in out.chunks(3 * 4096).zip((0..len).step_by(4096)) {
-            let n = (len - from).min(4096);
-            p.extend_from_slice(&block[..n]);
-            m.extend_from_slice(&block[n..2 * n]);
-            v.extend_from_slice(&block[2 * n..3 * n]);
-        }
-        (
-            tensor(p, shape.clone()),
-            tensor(m, shape.clone()),
-            tensor(v, shape),
-        )
+        split3(ps, ms, vs, |first, p, m, v| {
+            adam_block(p, m, v, &gs[first..first + p.len()], factors);
+        });
+        (param, moment_1, moment_2)
     }
+}
+
+/// `t` contiguous, starting at its storage's start and filling it, so that its storage is
+/// its values (copied where it is a view).
+fn owned(t: FlexTensor) -> FlexTensor {
+    let whole = t.layout().contiguous_offsets() == Some((0, t.storage::<f32>().len()));
+    if whole {
+        t
+    } else {
+        t.to_contiguous()
+    }
+}
+
+/// `f(first, a, b, c)` over three slices of one length, cut into one run per core (on the
+/// calling thread below 32K values).
+fn split3(
+    a: &mut [f32],
+    b: &mut [f32],
+    c: &mut [f32],
+    f: impl Fn(usize, &mut [f32], &mut [f32], &mut [f32]) + Sync,
+) {
+    let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
+    if a.len() < 1 << 15 || threads == 1 {
+        f(0, a, b, c);
+        return;
+    }
+    let per = a.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let f = &f;
+        let chunks = a
+            .chunks_mut(per)
+            .zip(b.chunks_mut(per))
+            .zip(c.chunks_mut(per));
+        for (k, ((a, b), c)) in chunks.enumerate() {
+            scope.spawn(move || f(k * per, a, b, c));
+        }
+    });
 }
 
 /// A batch norm's per-channel `(scale, shift)`: `y = x · scale + shift` with `scale = gamma /
@@ -443,32 +470,27 @@ fn scale_shift(
 }
 
 simd_kernel! {
-/// Adam on a block of `n` elements (`out`: the parameters, the first moments and the second
-/// moments, `n` each): burn's operations in burn's order, so each value is burn's to the bit.
-fn adam_block(out: &mut [f32], param: &[f32], grad: &[f32], moments: Option<(&[f32], &[f32])>, f: super::AdamFactors) {
-    let n = param.len();
-    let (p_out, rest) = out[..3 * n].split_at_mut(n);
-    let (m_out, v_out) = rest.split_at_mut(n);
+/// Adam on a run of elements, in place: the parameters `p` and the moments `m` and `v`
+/// (not read on the first step) from the gradients `g`. burn's operations in burn's order,
+/// so each value is burn's to the bit.
+fn adam_block(p: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32], f: super::AdamFactors) {
     let ((b1, f1), (b2, f2)) = (f.beta_1, f.beta_2);
-    match moments {
-        Some((m, v)) => {
-            for k in 0..n {
-                let g = grad[k];
-                m_out[k] = m[k] * b1 + g * f1;
-                v_out[k] = v[k] * b2 + g * g * f2;
-            }
+    let n = p.len();
+    let (m, v, g) = (&mut m[..n], &mut v[..n], &g[..n]);
+    if f.first {
+        for k in 0..n {
+            m[k] = g[k] * f1;
+            v[k] = g[k] * g[k] * f2;
         }
-        None => {
-            for k in 0..n {
-                let g = grad[k];
-                m_out[k] = g * f1;
-                v_out[k] = g * g * f2;
-            }
+    } else {
+        for k in 0..n {
+            m[k] = m[k] * b1 + g[k] * f1;
+            v[k] = v[k] * b2 + g[k] * g[k] * f2;
         }
     }
     for k in 0..n {
-        let update = m_out[k] * f.combined / (v_out[k].sqrt() + f.epsilon);
-        p_out[k] = param[k] - update * f.learning_rate;
+        let update = m[k] * f.combined / (v[k].sqrt() + f.epsilon);
+        p[k] -= update * f.learning_rate;
     }
 }
 }
