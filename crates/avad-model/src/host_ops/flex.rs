@@ -145,9 +145,11 @@ impl HostOps for Flex {
         epsilon: f64,
         slope: f64,
     ) -> FlexTensor {
-        let x = contiguous(x);
+        // In place where nothing else holds `x` (a fresh buffer of a large layer costs its
+        // page faults again).
+        let mut x = owned(x);
         let [gamma, beta, mean, variance] = [gamma, beta, mean, variance].map(contiguous);
-        let (xs, shape) = host(&x);
+        let shape = x.shape().to_vec();
         let (_, c, plane) = planes(&shape);
         let (g, b, m) = (host(&gamma).0, host(&beta).0, host(&mean).0);
         // burn: sqrt(variance + epsilon), the scalar cast to f32 first.
@@ -158,16 +160,13 @@ impl HostOps for Flex {
             .map(|&v| (v + eps).sqrt())
             .collect();
         let (slope, leaky) = (slope as f32, slope != 1.0);
-        let mut out = vec![0.0f32; xs.len()];
-        split_mut(&mut out, plane, |first, chunk| {
-            for (k, dst) in chunk.chunks_mut(plane).enumerate() {
-                let p = first + k;
-                let ch = p % c;
-                let src = &xs[p * plane..(p + 1) * plane];
-                normalise_infer(dst, src, [m[ch], std[ch], g[ch], b[ch]], slope, leaky);
+        split_mut(x.storage_mut::<f32>(), plane, |first, chunk| {
+            for (k, values) in chunk.chunks_mut(plane).enumerate() {
+                let ch = (first + k) % c;
+                normalise_infer(values, [m[ch], std[ch], g[ch], b[ch]], slope, leaky);
             }
         });
-        tensor(out, shape)
+        x
     }
 
     fn lstm_cell(gates: FlexTensor, cell: FlexTensor) -> FlexTensor {

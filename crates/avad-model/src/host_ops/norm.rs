@@ -4,13 +4,13 @@ use super::parallel::split;
 use crate::host_conv;
 
 simd_kernel! {
-/// `((x − mean) / std) · gamma + beta`, then LeakyReLU where `leaky`: burn's inference
+/// In place, `((x − mean) / std) · gamma + beta`, then LeakyReLU where `leaky`: burn's inference
 /// batch norm and `leaky_relu`, operation for operation (Rust never fuses a multiply and an
 /// add, so every value is burn's to the bit).
-pub(super) fn normalise_infer(dst: &mut [f32], src: &[f32], channel: [f32; 4], slope: f32, leaky: bool) {
+pub(super) fn normalise_infer(values: &mut [f32], channel: [f32; 4], slope: f32, leaky: bool) {
     let [mean, std, gamma, beta] = channel;
-    for (d, &x) in dst.iter_mut().zip(src) {
-        let y = (x - mean) / std * gamma + beta;
+    for d in values.iter_mut() {
+        let y = (*d - mean) / std * gamma + beta;
         // burn's leaky_relu: `if y >= 0 { y } else { slope * y }`.
         *d = if leaky && !(y >= 0.0) { slope * y } else { y };
     }
