@@ -109,10 +109,12 @@ impl ConvLstm2d {
 
         // The input-to-state convolution does not depend on the recurrence: one batched
         // call over all steps instead of `steps` small ones.
-        let input_gates = self
-            .input_conv
-            .forward(input.reshape([batch * steps, channels, height, width]))
-            .reshape([batch, steps, gates, height, width]);
+        let input_gates = crate::host_ops::conv_same_add(
+            &self.input_conv,
+            input.reshape([batch * steps, channels, height, width]),
+            None,
+        )
+        .reshape([batch, steps, gates, height, width]);
 
         // From zero states the first step's state-to-state convolution adds exactly zero:
         // it is skipped, and the cell starts at zero.
@@ -147,7 +149,7 @@ impl ConvLstm2d {
     ) -> ConvLstmState {
         let (gates, cell) = match state {
             Some(state) => (
-                input_gates + self.hidden_conv.forward(state.hidden),
+                crate::host_ops::conv_same_add(&self.hidden_conv, state.hidden, Some(input_gates)),
                 state.cell,
             ),
             None => {

@@ -332,6 +332,14 @@ impl<B: Backend + HostOps, C: CheckpointStrategy> HostOps for Autodiff<B, C> {
         panic!("host_ops: the inference dense block runs on the plain CPU device only");
     }
 
+    fn conv_same_add(
+        _x: FloatTensor<Self>,
+        _weight: FloatTensor<Self>,
+        _base: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        panic!("host_ops: the 'same' convolution runs in inference on the plain CPU device only");
+    }
+
     fn adam_update(
         _param: FloatTensor<Self>,
         _grad: FloatTensor<Self>,
