@@ -336,6 +336,7 @@ impl<B: Backend + HostOps, C: CheckpointStrategy> HostOps for Autodiff<B, C> {
         _x: FloatTensor<Self>,
         _weight: FloatTensor<Self>,
         _base: FloatTensor<Self>,
+        _stride: [usize; 2],
     ) -> FloatTensor<Self> {
         panic!("host_ops: the 'same' convolution runs in inference on the plain CPU device only");
     }

@@ -201,7 +201,7 @@ pub(super) fn column_sums(x: &[f32], c: usize) -> Vec<f32> {
 /// shapes keeps two cores less busy).
 pub(super) fn affine_rows(x: &[f32], n: usize, w: &[f32], b: &[f32]) -> Vec<f32> {
     let o = b.len();
-    let i = if n == 0 { 0 } else { x.len() / n };
+    let i = x.len().checked_div(n).unwrap_or(0);
     let mut z = Vec::with_capacity(n * o);
     for _ in 0..n {
         z.extend_from_slice(b);

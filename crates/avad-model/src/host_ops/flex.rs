@@ -377,25 +377,30 @@ impl HostOps for Flex {
         tensor(out, vec![n, o])
     }
 
-    fn conv_same_add(x: FlexTensor, weight: FlexTensor, base: FlexTensor) -> FlexTensor {
+    fn conv_same_add(
+        x: FlexTensor,
+        weight: FlexTensor,
+        base: FlexTensor,
+        stride: [usize; 2],
+    ) -> FlexTensor {
         let [x, weight] = [x, weight].map(contiguous);
         let (xs, shape) = host(&x);
         let (ws, wshape) = host(&weight);
         let mut out = owned(base);
         let out_shape = out.shape().to_vec();
-        let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3]);
-        let (o, kh, kw) = (wshape[0], wshape[2], wshape[3]);
+        let n = shape[0];
+        let o = wshape[0];
+        let g = super::conv_same::Geometry::same(
+            shape[1],
+            [shape[2], shape[3]],
+            [wshape[2], wshape[3]],
+            stride,
+        );
         assert!(
-            wshape[1] == c && out_shape == [n, o, h, w],
+            n == 1 && wshape[1] == g.c && out_shape == [n, o, g.oh, g.ow],
             "host_ops: a 'same' convolution of {shape:?} by {wshape:?} onto {out_shape:?}"
         );
-        super::conv_same::conv_same_add(
-            out.storage_mut::<f32>(),
-            xs,
-            [n, c, h, w],
-            ws,
-            [o, kh, kw],
-        );
+        super::conv_same::conv_same_add(out.storage_mut::<f32>(), xs, ws, o, &g);
         out
     }
 

@@ -199,13 +199,15 @@ pub trait HostOps: Backend {
         slope: f64,
     ) -> FloatTensor<Self>;
 
-    /// `base + conv(x, weight)` in inference, for a stride-1, undilated, ungrouped 'same'
-    /// convolution with odd kernel sides: `x` `[n, c, h, w]`, `weight` `[o, c, kh, kw]`,
-    /// `base` `[n, o, h, w]` (the bias, or what the convolution adds to).
+    /// `base + conv(x, weight)` in inference, for an undilated, ungrouped 'same'
+    /// convolution (burn's padding) with this stride, of one image: `x` `[1, c, h, w]`,
+    /// `weight` `[o, c, kh, kw]`, `base` `[1, o, ceil(h / stride), ceil(w / stride)]` (the
+    /// bias, or what the convolution adds to).
     fn conv_same_add(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
         base: FloatTensor<Self>,
+        stride: [usize; 2],
     ) -> FloatTensor<Self>;
 
     /// One Adam update of `param` from `grad` and the two moments (not read on the first
@@ -386,19 +388,17 @@ pub fn lstm_cell<const D: usize>(gates: Tensor<D>, cell: Tensor<D>) -> (Tensor<D
     (both.clone().narrow(1, 0, h), both.narrow(1, h, h))
 }
 
-/// `conv.forward(x)`, plus `base` where given, in inference. On the CPU, for a stride-1,
-/// undilated, ungrouped 'same' convolution with odd kernel sides (the ConvLSTMs' two), one
-/// host operation ([`HostOps::conv_same_add`]: the image's patches as a matrix and one
-/// `gemm` product, added to `base` where it lies); otherwise burn's. The sums run in
-/// another order than burn's, so the output differs in its last bits.
+/// `conv.forward(x)`, plus `base` where given, in inference. On the CPU, for one image and
+/// an undilated, ungrouped convolution with 'same' padding (a ConvLSTM's state-to-state
+/// convolution in `watch`), one host operation ([`HostOps::conv_same_add`]: the image's
+/// patches as a matrix and one `gemm` product, added to `base` where it lies); otherwise
+/// burn's. The sums run in another order than burn's, so the output differs in its last
+/// bits.
 pub fn conv_same_add(conv: &Conv2d, x: Tensor<4>, base: Option<Tensor<4>>) -> Tensor<4> {
     let device = x.device();
-    let [_, _, kh, kw] = conv.weight.dims();
     let applies = !device.is_autodiff()
         && on_host(&device, x.dtype())
-        && kh % 2 == 1
-        && kw % 2 == 1
-        && conv.stride == [1, 1]
+        && x.dims()[0] == 1
         && conv.dilation == [1, 1]
         && conv.groups == 1
         && conv.padding == burn::nn::PaddingConfig2d::Same;
@@ -411,16 +411,19 @@ pub fn conv_same_add(conv: &Conv2d, x: Tensor<4>, base: Option<Tensor<4>>) -> Te
     }
     let [n, _, h, w] = x.dims();
     let o = conv.weight.dims()[0];
+    let [sh, sw] = conv.stride;
+    let (oh, ow) = (h.div_ceil(sh), w.div_ceil(sw));
     let base = match (base, &conv.bias) {
         (Some(base), None) => base,
         (Some(base), Some(bias)) => base + bias.val().reshape([1, o, 1, 1]),
-        (None, Some(bias)) => bias.val().reshape([1, o, 1, 1]).expand([n, o, h, w]),
-        (None, None) => Tensor::zeros([n, o, h, w], &device),
+        (None, Some(bias)) => bias.val().reshape([1, o, 1, 1]).expand([n, o, oh, ow]),
+        (None, None) => Tensor::zeros([n, o, oh, ow], &device),
     };
     Tensor::from_dispatch(<Dispatch as HostOps>::conv_same_add(
         x.into_dispatch(),
         conv.weight.val().into_dispatch(),
         base.into_dispatch(),
+        conv.stride,
     ))
 }
 

@@ -378,39 +378,46 @@ fn dense_block_equals_burns_layers() {
 }
 
 /// The inference 'same' convolution equals burn's layer plus the base: one image large
-/// enough to split its output channels over the threads, several images a run per thread,
-/// a small one on the calling thread; square and oblong odd kernels, with and without a
-/// bias, a base and a view of a larger tensor as the base.
+/// enough to split its output channels over the threads, small ones on the calling thread,
+/// a batch (burn's path); square, oblong and even kernels, strides 1, 2 and 4 on sides
+/// they divide and do not, with and without a bias, a base and a view of a larger tensor
+/// as the base.
 #[test]
 fn conv_same_add_equals_burns_layer() {
     let _rng = crate::fixtures::rng_lock();
     let device = Device::flex();
     device.seed(12);
     let cases = [
-        (1, 64, 256, 12, 12, [3, 3], true, true),
-        (10, 64, 256, 12, 12, [3, 3], true, false),
-        (3, 5, 7, 6, 9, [3, 5], false, true),
-        (2, 4, 6, 5, 4, [1, 3], true, true),
-        (1, 3, 4, 2, 3, [5, 5], false, false),
+        (1, 64, 256, [12, 12], [3, 3], 1, true, true),
+        (10, 64, 256, [12, 12], [3, 3], 1, true, false),
+        (1, 5, 7, [6, 9], [3, 5], 1, false, true),
+        (1, 4, 6, [5, 4], [1, 3], 1, true, true),
+        (1, 3, 4, [2, 3], [5, 5], 1, false, false),
+        (1, 1, 32, [96, 96], [5, 5], 4, true, false),
+        (1, 32, 64, [24, 24], [5, 5], 2, true, false),
+        (1, 3, 5, [11, 7], [5, 3], 2, true, true),
+        (1, 2, 3, [9, 10], [4, 2], 4, true, false),
     ];
-    for (n, c, o, h, w, k, bias, base) in cases {
+    for (n, c, o, [h, w], k, s, bias, base) in cases {
         let conv = Conv2dConfig::new([c, o], k)
+            .with_stride([s, s])
             .with_padding(PaddingConfig2d::Same)
             .with_bias(bias)
             .init(&device);
         let x = Tensor::<4>::random([n, c, h, w], Distribution::Uniform(-1.0, 1.0), &device);
+        let (oh, ow) = (h.div_ceil(s), w.div_ceil(s));
         // A base that is a view: one step of a longer sequence, as the ConvLSTM passes it.
         let base = base.then(|| {
-            Tensor::<5>::random([n, 3, o, h, w], Distribution::Uniform(-1.0, 1.0), &device)
+            Tensor::<5>::random([n, 3, o, oh, ow], Distribution::Uniform(-1.0, 1.0), &device)
                 .narrow(1, 1, 1)
-                .reshape([n, o, h, w])
+                .reshape([n, o, oh, ow])
         });
         let ours = conv_same_add(&conv, x.clone(), base.clone());
         let theirs = match base {
             Some(b) => b + conv.forward(x),
             None => conv.forward(x),
         };
-        let what = format!("{n}x{c}x{h}x{w} -> {o}, kernel {k:?}");
+        let what = format!("{n}x{c}x{h}x{w} -> {o}, kernel {k:?}, stride {s}");
         assert_eq!(ours.dims(), theirs.dims(), "{what}");
         close(&values(ours), &values(theirs), 1e-5, &what);
     }
