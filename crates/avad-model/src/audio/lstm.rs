@@ -11,7 +11,7 @@
 use burn::nn::{Lstm, LstmState};
 use burn::tensor::Tensor;
 
-use crate::host_ops::lstm_cell;
+use crate::host_ops::{lstm_cell, lstm_sequence};
 
 /// `lstm.forward(x, state)` for a batch-first, forward, unclipped LSTM with a forget gate
 /// and biases (the audio model's four): `x` `[batch, steps, input]`, returns every step's
@@ -64,6 +64,24 @@ pub(crate) fn lstm_forward(
         Some(state) => (state.cell, Some(state.hidden)),
         None => (Tensor::zeros([batch, hidden], &device), None),
     };
+    // On the CPU the recurrence is one host operation.
+    let on_host = if steps > 0 {
+        lstm_sequence(
+            from_input.clone(),
+            w_hidden.clone(),
+            hidden_state.clone(),
+            cell.clone(),
+        )
+    } else {
+        None
+    };
+    if let Some((outputs, cell)) = on_host {
+        let last = outputs
+            .clone()
+            .narrow(0, steps - 1, 1)
+            .reshape([batch, hidden]);
+        return (outputs.swap_dims(0, 1), LstmState::new(cell, last));
+    }
     let mut outputs = Vec::with_capacity(steps);
     for step_input in from_input.split(1, 0) {
         let mut step_gates = step_input.reshape([batch, 4 * hidden]);

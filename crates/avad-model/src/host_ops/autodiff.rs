@@ -151,6 +151,100 @@ impl<B: Backend + HostOps, C: CheckpointStrategy> HostOps for Autodiff<B, C> {
         panic!("host_ops: the ConvLSTM step's backward is not differentiable again");
     }
 
+    fn lstm_sequence(
+        from_input: FloatTensor<Self>,
+        w_hidden: FloatTensor<Self>,
+        hidden: FloatTensor<Self>,
+        cell: FloatTensor<Self>,
+        has_hidden: bool,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+        #[derive(Debug)]
+        struct LstmSequence;
+
+        impl<B: Backend + HostOps> Backward<B, 4> for LstmSequence {
+            type State = (
+                Primitive<B>,
+                Primitive<B>,
+                Primitive<B>,
+                bool,
+                Primitive<B>,
+                Primitive<B>,
+            );
+
+            fn backward(
+                self,
+                ops: Ops<Self::State, 4>,
+                grads: &mut Gradients,
+                _checkpointer: &mut Checkpointer,
+            ) {
+                let [node_input, node_w, node_hidden, node_cell] = ops.parents;
+                let grad = grads.consume::<B>(&ops.node);
+                let (w_hidden, hidden, cell, has_hidden, output, gates) = ops.state;
+                let (d_input, d_w, d_hidden, d_cell) = B::lstm_sequence_backward(
+                    w_hidden, hidden, cell, has_hidden, output, gates, grad,
+                );
+                for (node, value) in [
+                    (node_input, d_input),
+                    (node_w, d_w),
+                    (node_hidden, d_hidden),
+                    (node_cell, d_cell),
+                ] {
+                    if let Some(node) = node {
+                        grads.register::<B>(node.id, value);
+                    }
+                }
+            }
+        }
+
+        let nodes = [
+            from_input.node(),
+            w_hidden.node(),
+            hidden.node(),
+            cell.node(),
+        ];
+        let [from_input, w_hidden, hidden, cell] =
+            [from_input, w_hidden, hidden, cell].map(|t| t.into_primitive());
+        let (out, gates) = B::lstm_sequence(
+            from_input,
+            w_hidden.clone(),
+            hidden.clone(),
+            cell.clone(),
+            has_hidden,
+        );
+        let out_tracked = match LstmSequence.prepare::<C>(nodes).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => prep.finish(
+                (
+                    w_hidden,
+                    hidden,
+                    cell,
+                    has_hidden,
+                    out.clone(),
+                    gates.clone(),
+                ),
+                out,
+            ),
+            OpsKind::UnTracked(prep) => prep.finish(out),
+        };
+        (out_tracked, FloatTensor::<Self>::new(gates))
+    }
+
+    fn lstm_sequence_backward(
+        _w_hidden: FloatTensor<Self>,
+        _hidden: FloatTensor<Self>,
+        _cell: FloatTensor<Self>,
+        _has_hidden: bool,
+        _output: FloatTensor<Self>,
+        _gates: FloatTensor<Self>,
+        _grad: FloatTensor<Self>,
+    ) -> (
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+    ) {
+        panic!("host_ops: the LSTM sequence's backward is not differentiable again");
+    }
+
     fn conv_single_output(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,

@@ -229,6 +229,149 @@ impl HostOps for Flex {
         (tensor(dgates, gshape), tensor(dcell, cshape))
     }
 
+    fn lstm_sequence(
+        from_input: FlexTensor,
+        w_hidden: FlexTensor,
+        hidden: FlexTensor,
+        cell: FlexTensor,
+        has_hidden: bool,
+    ) -> (FlexTensor, FlexTensor) {
+        let [from_input, w_hidden, hidden, cell] =
+            [from_input, w_hidden, hidden, cell].map(contiguous);
+        let (xs, shape) = host(&from_input);
+        let (steps, batch, h) = (shape[0], shape[1], shape[2] / 4);
+        let w = Matrix::new(host(&w_hidden).0, h, 4 * h);
+        let (h0, c0) = (host(&hidden).0, host(&cell).0);
+        let (row, state) = (batch * 4 * h, batch * h);
+        let mut gates = xs.to_vec();
+        // Rows 0..steps: the hidden states; row `steps`: the cell state, carried along.
+        let mut out = vec![0.0f32; (steps + 1) * state];
+        let mut cell_now = c0.to_vec();
+        for t in 0..steps {
+            let g = &mut gates[t * row..(t + 1) * row];
+            let (done, rest) = out.split_at_mut(t * state);
+            let previous = if t > 0 {
+                Some(&done[(t - 1) * state..])
+            } else {
+                has_hidden.then_some(h0)
+            };
+            if let Some(previous) = previous {
+                product(g, Matrix::new(previous, batch, h), w, true);
+            }
+            let g: &[f32] = g;
+            let hid = &mut rest[..state];
+            let mut next = vec![0.0f32; state];
+            for n in 0..batch {
+                let q = |k: usize| &g[n * 4 * h + k * h..n * 4 * h + (k + 1) * h];
+                lstm_plane(
+                    &mut hid[n * h..(n + 1) * h],
+                    &mut next[n * h..(n + 1) * h],
+                    [q(0), q(1), q(2), q(3)],
+                    &cell_now[n * h..(n + 1) * h],
+                );
+            }
+            cell_now = next;
+        }
+        out[steps * state..].copy_from_slice(&cell_now);
+        (tensor(out, vec![steps + 1, batch, h]), tensor(gates, shape))
+    }
+
+    fn lstm_sequence_backward(
+        w_hidden: FlexTensor,
+        hidden: FlexTensor,
+        cell: FlexTensor,
+        has_hidden: bool,
+        output: FlexTensor,
+        gates: FlexTensor,
+        grad: FlexTensor,
+    ) -> (FlexTensor, FlexTensor, FlexTensor, FlexTensor) {
+        let [w_hidden, hidden, cell, output, gates, grad] =
+            [w_hidden, hidden, cell, output, gates, grad].map(contiguous);
+        let (gs, shape) = host(&gates);
+        let (steps, batch, h) = (shape[0], shape[1], shape[2] / 4);
+        let (wv, wshape) = host(&w_hidden);
+        let w = Matrix::new(wv, h, 4 * h);
+        let (h0, c0) = (host(&hidden).0, host(&cell).0);
+        let (outs, ds) = (host(&output).0, host(&grad).0);
+        let (row, state) = (batch * 4 * h, batch * h);
+        // The cell state before each step, recomputed forward from the gates.
+        let mut cells = vec![0.0f32; (steps + 1) * state];
+        cells[..state].copy_from_slice(c0);
+        let mut scratch = vec![0.0f32; state];
+        for t in 0..steps {
+            let (before, after) = cells.split_at_mut((t + 1) * state);
+            let prev = &before[t * state..];
+            let g = &gs[t * row..(t + 1) * row];
+            for n in 0..batch {
+                let q = |k: usize| &g[n * 4 * h + k * h..n * 4 * h + (k + 1) * h];
+                lstm_plane(
+                    &mut scratch[n * h..(n + 1) * h],
+                    &mut after[n * h..(n + 1) * h],
+                    [q(0), q(1), q(2), q(3)],
+                    &prev[n * h..(n + 1) * h],
+                );
+            }
+        }
+        let mut d_gates = vec![0.0f32; steps * row];
+        // The gradient reaching the hidden and cell states after step t.
+        let mut dh = vec![0.0f32; state];
+        let mut dc = ds[steps * state..].to_vec();
+        let mut d_prev_cell = vec![0.0f32; state];
+        for t in (0..steps).rev() {
+            for (d, &o) in dh.iter_mut().zip(&ds[t * state..(t + 1) * state]) {
+                *d += o;
+            }
+            let g = &gs[t * row..(t + 1) * row];
+            let dg = &mut d_gates[t * row..(t + 1) * row];
+            let prev = &cells[t * state..(t + 1) * state];
+            for n in 0..batch {
+                let q = |k: usize| &g[n * 4 * h + k * h..n * 4 * h + (k + 1) * h];
+                let item = &mut dg[n * 4 * h..(n + 1) * 4 * h];
+                let (d_i, rest) = item.split_at_mut(h);
+                let (d_f, rest) = rest.split_at_mut(h);
+                let (d_g, d_o) = rest.split_at_mut(h);
+                let r = n * h..(n + 1) * h;
+                lstm_plane_backward(
+                    [d_i, d_f, d_g, d_o, &mut d_prev_cell[r.clone()]],
+                    [q(0), q(1), q(2), q(3)],
+                    &prev[r.clone()],
+                    &dh[r.clone()],
+                    &dc[r],
+                );
+            }
+            std::mem::swap(&mut dc, &mut d_prev_cell);
+            // The hidden state before step t: step t − 1's, or the starting one.
+            if t > 0 || has_hidden {
+                product(&mut dh, Matrix::new(dg, batch, 4 * h), w.t(), false);
+            } else {
+                dh.fill(0.0);
+            }
+        }
+        // The recurrent weights' gradient over all steps at once: (hidden before each
+        // step)ᵀ · (its gates' gradient).
+        let mut before = vec![0.0f32; steps * state];
+        if has_hidden {
+            before[..state].copy_from_slice(h0);
+        }
+        if steps > 1 {
+            before[state..].copy_from_slice(&outs[..(steps - 1) * state]);
+        }
+        let mut dw = vec![0.0f32; h * 4 * h];
+        product(
+            &mut dw,
+            Matrix::new(&before, steps * batch, h).t(),
+            Matrix::new(&d_gates, steps * batch, 4 * h),
+            false,
+        );
+        let dh0 = if has_hidden { dh } else { vec![0.0f32; state] };
+        (
+            tensor(d_gates, shape),
+            tensor(dw, wshape),
+            tensor(dh0, vec![batch, h]),
+            tensor(dc, vec![batch, h]),
+        )
+    }
+
     fn conv_single_output(x: FlexTensor, weight: FlexTensor, bias: FlexTensor) -> FlexTensor {
         let (x, weight, bias) = (contiguous(x), contiguous(weight), contiguous(bias));
         let (xs, shape) = host(&x);

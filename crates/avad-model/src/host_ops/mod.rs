@@ -128,6 +128,37 @@ pub trait HostOps: Backend {
         grad: FloatTensor<Self>,
     ) -> (FloatTensor<Self>, FloatTensor<Self>);
 
+    /// A whole LSTM sequence from the input's share of its gates: `from_input` `[steps,
+    /// batch, 4h]` (gates i, f, g, o), `w_hidden` `[h, 4h]`, the starting state `hidden` and
+    /// `cell` `[batch, h]` (`hidden` not read unless `has_hidden`: a zero state). Returns
+    /// `[steps + 1, batch, h]` (every step's hidden state, then the last cell state) and
+    /// every step's gates before their activations, `[steps, batch, 4h]`.
+    fn lstm_sequence(
+        from_input: FloatTensor<Self>,
+        w_hidden: FloatTensor<Self>,
+        hidden: FloatTensor<Self>,
+        cell: FloatTensor<Self>,
+        has_hidden: bool,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>);
+
+    /// The gradients of [`HostOps::lstm_sequence`] for `from_input`, `w_hidden`, `hidden`
+    /// and `cell`, from the output and gates it returned and the output's gradient.
+    #[allow(clippy::too_many_arguments, clippy::type_complexity)]
+    fn lstm_sequence_backward(
+        w_hidden: FloatTensor<Self>,
+        hidden: FloatTensor<Self>,
+        cell: FloatTensor<Self>,
+        has_hidden: bool,
+        output: FloatTensor<Self>,
+        gates: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> (
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+    );
+
     /// A stride-1 'same' convolution of `x` (`[n, c, h, w]`) with one output channel:
     /// `weight` `[1, c, kh, kw]` (odd sides), `bias` `[1]`; returns `[n, 1, h, w]`.
     fn conv_single_output(
@@ -257,6 +288,36 @@ fn trains_on_host(device: &Device, dtype: DType) -> bool {
 fn infers_on_host<const D: usize>(device: &Device, x: &Tensor<D>) -> bool {
     let plane: usize = x.dims()[2..].iter().product();
     !device.is_autodiff() && on_host(device, x.dtype()) && plane >= 64
+}
+
+/// A whole LSTM sequence on the CPU as one host operation ([`HostOps::lstm_sequence`]):
+/// `from_input` `[steps, batch, 4h]` (the input's share of every step's gates, i, f, g, o),
+/// `w_hidden` `[h, 4h]`, the starting `(hidden, cell)` `[batch, h]` (`None` for the zero
+/// hidden state). Returns every step's hidden state `[steps, batch, h]` and the last cell
+/// state, or `None` off the CPU (the caller runs its steps).
+pub fn lstm_sequence(
+    from_input: Tensor<3>,
+    w_hidden: Tensor<2>,
+    hidden: Option<Tensor<2>>,
+    cell: Tensor<2>,
+) -> Option<(Tensor<3>, Tensor<2>)> {
+    if !on_host(&from_input.device(), from_input.dtype()) {
+        return None;
+    }
+    let [steps, batch, _] = from_input.dims();
+    let h = w_hidden.dims()[0];
+    let has_hidden = hidden.is_some();
+    let hidden = hidden.unwrap_or_else(|| cell.zeros_like());
+    let (out, _gates) = <Dispatch as HostOps>::lstm_sequence(
+        from_input.into_dispatch(),
+        w_hidden.into_dispatch(),
+        hidden.into_dispatch(),
+        cell.into_dispatch(),
+        has_hidden,
+    );
+    let out = Tensor::<3>::from_dispatch(out);
+    let cell = out.clone().narrow(0, steps, 1).reshape([batch, h]);
+    Some((out.narrow(0, 0, steps), cell))
 }
 
 /// `leaky_relu(norm.forward(x), slope)` (`slope` 1: `norm.forward(x)` alone), updating the
