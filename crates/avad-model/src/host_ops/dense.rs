@@ -1,6 +1,7 @@
-//! The dense block's host loops (`batch_norm(leaky_relu(x W + b))` on `[n, c]` rows): the
-//! matrix products through `gemm` on the tensors as they lie (no transposed copies), and
-//! the per-column statistics and passes.
+//! Matrix products through `gemm` on the host's slices as they lie, a transpose read in
+//! place rather than copied ([`product`], for the dense block, the LSTM recurrence and the
+//! 'same' convolution), and the dense block's (`batch_norm(leaky_relu(x W + b))` on `[n,
+//! c]` rows) per-column statistics and passes.
 
 use crate::host_conv;
 

@@ -20,15 +20,22 @@
 //! * [`dense_block`]: the fusion net's block (dense layer, LeakyReLU, batch norm) in
 //!   training and in inference, its matrix products through `gemm` on the tensors as they
 //!   lie, the input's and the weights' gradients on a thread each.
+//! * [`lstm_sequence`]: an LSTM's whole recurrence (every step's product of the hidden
+//!   state and its gate arithmetic) in training and in inference; its backward runs the
+//!   steps in reverse and takes the recurrent weights' gradient as one product.
+//! * [`conv_same_add`]: a 'same' convolution of one image in inference (a ConvLSTM step's
+//!   state-to-state convolution in a live window), added to the step's gates.
 //! * [`HostOps::adam_update`]: one Adam step of a parameter in one pass, for
 //!   [`crate::optim::HostAdam`]; burn's values to the bit.
 //!
-//! The training operations, [`dense_block`] and [`lstm_cell`] compute the same math as
-//! burn's layers, with other float rounding (the exponential is a polynomial within a few
-//! ulp; the sums run in another order); the tests compare the values and the gradients
-//! with burn's. They run on the CPU device with f32
-//! tensors; every other device keeps burn's operations (each public function here falls
-//! back to them). The loops are compiled for AVX2 + FMA where the CPU has them.
+//! The training operations, [`dense_block`], [`conv_same_add`] and [`lstm_cell`] compute
+//! the same math as burn's layers, with other float rounding (the exponential is a
+//! polynomial within a few ulp; the sums run in another order); the tests compare the
+//! values and the gradients with burn's. [`lstm_sequence`]'s forward adds each step's
+//! product to its gates as burn's ops did, so its output is the per-step path's. They run
+//! on the CPU device with f32 tensors; every other device keeps burn's operations (each
+//! public function here falls back to them). The loops are compiled for AVX2 + FMA where
+//! the CPU has them.
 
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{backend_extension, Backend, Dispatch};
@@ -387,7 +394,7 @@ fn update_running(
 /// operation ([`HostOps::dense_block_train`] in training, [`HostOps::dense_block_infer`] in
 /// inference): the matrix products read the weights and the inputs where they lie, where
 /// burn's backward copies their transposes, and the LeakyReLU and the batch norm are two
-/// passes forward and two backward. Otherwise burn's layers.
+/// passes forward and three backward. Otherwise burn's layers.
 pub fn dense_block(linear: &Linear, norm: &BatchNorm, x: Tensor<2>, slope: f64) -> Tensor<2> {
     let device = x.device();
     let host = on_host(&device, x.dtype());
