@@ -82,10 +82,7 @@ pub(crate) fn convolve(
     if n == 0 || h * w == 0 {
         return out;
     }
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |t| t.get())
-        .min(n)
-        .max(1);
+    let threads = crate::host_ops::parallel::threads().min(n).max(1);
     let per = n.div_ceil(threads);
     std::thread::scope(|scope| {
         for (k, chunk) in out.chunks_mut(per * h * w).enumerate() {

@@ -597,7 +597,7 @@ fn split3(
     c: &mut [f32],
     f: impl Fn(usize, &mut [f32], &mut [f32], &mut [f32]) + Sync,
 ) {
-    let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
+    let threads = super::parallel::threads();
     if a.len() < 1 << 15 || threads == 1 {
         f(0, a, b, c);
         return;

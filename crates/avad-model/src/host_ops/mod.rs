@@ -78,7 +78,7 @@ mod dense;
 mod flex;
 mod lstm;
 mod norm;
-mod parallel;
+pub(crate) mod parallel;
 #[cfg(test)]
 mod tests;
 

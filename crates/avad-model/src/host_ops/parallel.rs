@@ -1,7 +1,10 @@
 //! Work split over the cores.
 
-fn threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |t| t.get())
+/// The cores to split over, read once: `available_parallelism` reads the cgroup's files at
+/// every call, which cost a small operation more than its work.
+pub(crate) fn threads() -> usize {
+    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(1, |t| t.get()))
 }
 
 /// `f` over `items` split into one contiguous range per core, in order.
