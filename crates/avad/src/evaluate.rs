@@ -406,39 +406,36 @@ fn fuse_leave_one_clip_out(
         let x: Vec<Vec<f64>> = per_clip[k].iter().map(|r| r.0.clone()).collect();
         Ok(net.predict(&x, &plain)?)
     };
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(jobs.len());
+    // One worker per thread of the rayon pool, each on it: a net's own parallel products
+    // (host_ops) then run on the worker's thread while the other worker is busy, instead of
+    // being handed to the pool while the worker waits.
+    let workers = rayon::current_num_threads().min(jobs.len()).max(1);
     let next = std::sync::atomic::AtomicUsize::new(0);
-    // Each worker takes the next job until none is left or one fails, and returns what it
+    let finished = std::sync::Mutex::new(Vec::with_capacity(jobs.len()));
+    // Each worker takes the next job until none is left or one fails, and records what it
     // fitted, by job number.
-    let mut finished: Vec<(usize, Result<Vec<f64>>)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..workers)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut mine = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                        let Some(&job) = jobs.get(i) else { break };
-                        let result = fit(job);
-                        let failed = result.is_err();
-                        mine.push((i, result));
-                        progress.advance(1);
-                        if failed {
-                            // The others stop at their next job.
-                            next.store(jobs.len(), std::sync::atomic::Ordering::SeqCst);
-                            break;
-                        }
-                    }
-                    mine
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect()
+    rayon::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|_| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let Some(&job) = jobs.get(i) else { break };
+                let result = fit(job);
+                let failed = result.is_err();
+                finished
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push((i, result));
+                progress.advance(1);
+                if failed {
+                    // The others stop at their next job.
+                    next.store(jobs.len(), std::sync::atomic::Ordering::SeqCst);
+                    break;
+                }
+            });
+        }
     });
+    let mut finished: Vec<(usize, Result<Vec<f64>>)> =
+        finished.into_inner().unwrap_or_else(|e| e.into_inner());
     progress.finish();
     finished.sort_by_key(|(i, _)| *i);
     // A failure is reported as itself, not as the nets it kept from being fitted.
