@@ -14,7 +14,7 @@ use super::norm::{
     affine, channel_stats, channel_sums, grad_sums, norm_input_grad, normalise, normalise_infer,
     planes, shifted_sums,
 };
-use super::parallel::split_mut;
+use super::parallel::{split3, split_mut};
 use super::HostOps;
 use crate::host_conv;
 
@@ -587,32 +587,6 @@ fn owned(t: FlexTensor) -> FlexTensor {
     } else {
         t.to_contiguous()
     }
-}
-
-/// `f(first, a, b, c)` over three slices of one length, cut into one run per core (on the
-/// calling thread below 32K values).
-fn split3(
-    a: &mut [f32],
-    b: &mut [f32],
-    c: &mut [f32],
-    f: impl Fn(usize, &mut [f32], &mut [f32], &mut [f32]) + Sync,
-) {
-    let threads = super::parallel::threads();
-    if a.len() < 1 << 15 || threads == 1 {
-        f(0, a, b, c);
-        return;
-    }
-    let per = a.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let f = &f;
-        let chunks = a
-            .chunks_mut(per)
-            .zip(b.chunks_mut(per))
-            .zip(c.chunks_mut(per));
-        for (k, ((a, b), c)) in chunks.enumerate() {
-            scope.spawn(move || f(k * per, a, b, c));
-        }
-    });
 }
 
 /// A batch norm's per-channel `(scale, shift)`: `y = x · scale + shift` with `scale = gamma /

@@ -335,13 +335,13 @@ pub fn norm_leaky<const D: usize>(norm: &BatchNorm, x: Tensor<D>, slope: f64) ->
     let device = x.device();
     // burn's batch norm takes its inference path on any device without autodiff.
     if infers_on_host(&device, &x) {
-        let running = |s: &burn::module::RunningState<Tensor<1>>| s.value().to_device(&device);
+        let [mean, variance] = running_stats(norm, &device);
         return Tensor::from_dispatch(<Dispatch as HostOps>::norm_leaky_infer(
             x.into_dispatch(),
             norm.gamma.val().into_dispatch(),
             norm.beta.val().into_dispatch(),
-            running(&norm.running_mean).into_dispatch(),
-            running(&norm.running_var).into_dispatch(),
+            mean,
+            variance,
             norm.epsilon,
             slope,
         ));
@@ -363,6 +363,11 @@ pub fn norm_leaky<const D: usize>(norm: &BatchNorm, x: Tensor<D>, slope: f64) ->
     );
     update_running(norm, mean, variance, &device);
     Tensor::from_dispatch(y)
+}
+
+/// `norm`'s running mean and variance on `device`, for an inference operation.
+fn running_stats(norm: &BatchNorm, device: &Device) -> [FloatTensor<Dispatch>; 2] {
+    [&norm.running_mean, &norm.running_var].map(|s| s.value().to_device(device).into_dispatch())
 }
 
 /// Moves `norm`'s running statistics towards a training batch's `mean` and biased
@@ -408,15 +413,15 @@ pub fn dense_block(linear: &Linear, norm: &BatchNorm, x: Tensor<2>, slope: f64) 
         None => Tensor::zeros([linear.weight.dims()[1]], &device),
     };
     if !training {
-        let running = |s: &burn::module::RunningState<Tensor<1>>| s.value().to_device(&device);
+        let [mean, variance] = running_stats(norm, &device);
         return Tensor::from_dispatch(<Dispatch as HostOps>::dense_block_infer(
             x.into_dispatch(),
             linear.weight.val().into_dispatch(),
             bias.into_dispatch(),
             norm.gamma.val().into_dispatch(),
             norm.beta.val().into_dispatch(),
-            running(&norm.running_mean).into_dispatch(),
-            running(&norm.running_var).into_dispatch(),
+            mean,
+            variance,
             norm.epsilon,
             slope,
         ));

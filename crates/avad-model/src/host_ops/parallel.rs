@@ -29,13 +29,14 @@ pub(super) fn split<T: Send>(
     })
 }
 
+/// Below this many values a thread costs more than it saves (an LSTM step of the audio
+/// model writes a few thousand).
+const SMALL: usize = 1 << 15;
+
 /// `f(first_item, chunk)` over `out` cut into whole items of `item` values, one run of items
 /// per core.
 pub(super) fn split_mut(out: &mut [f32], item: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
     let items = out.len().checked_div(item).unwrap_or(0);
-    // Below this many values a thread costs more than it saves (an LSTM step of the audio
-    // model writes a few thousand).
-    const SMALL: usize = 1 << 15;
     let t = if out.len() < SMALL {
         1
     } else {
@@ -52,6 +53,32 @@ pub(super) fn split_mut(out: &mut [f32], item: usize, f: impl Fn(usize, &mut [f3
         let f = &f;
         for (k, chunk) in out.chunks_mut(per * item.max(1)).enumerate() {
             scope.spawn(move || f(k * per, chunk));
+        }
+    });
+}
+
+/// `f(first, a, b, c)` over three slices of one length, cut into one run per core (on the
+/// calling thread below [`SMALL`] values).
+pub(super) fn split3(
+    a: &mut [f32],
+    b: &mut [f32],
+    c: &mut [f32],
+    f: impl Fn(usize, &mut [f32], &mut [f32], &mut [f32]) + Sync,
+) {
+    let t = threads();
+    if a.len() < SMALL || t == 1 {
+        f(0, a, b, c);
+        return;
+    }
+    let per = a.len().div_ceil(t);
+    std::thread::scope(|scope| {
+        let f = &f;
+        let chunks = a
+            .chunks_mut(per)
+            .zip(b.chunks_mut(per))
+            .zip(c.chunks_mut(per));
+        for (k, ((a, b), c)) in chunks.enumerate() {
+            scope.spawn(move || f(k * per, a, b, c));
         }
     });
 }
