@@ -54,9 +54,13 @@ pub(super) fn lstm_shape(gates: &[usize], cell: &[usize]) -> (usize, usize, usiz
 // The polynomial's coefficients as Cephes gives them (the last rounds to 0.5 in f32).
 #[allow(clippy::excessive_precision)]
 pub(super) fn fast_exp(x: f32) -> f32 {
+    const SHIFT: f32 = 12_582_912.0; // 1.5 * 2^23
     let x = x.clamp(-87.3, 88.0);
-    // round(x / ln 2) by the 1.5 * 2^23 trick (no rounding instruction needed)
-    let n = (x * std::f32::consts::LOG2_E + 12_582_912.0) - 12_582_912.0;
+    // round(x / ln 2) by the 1.5 * 2^23 trick (no rounding instruction needed): the sum's
+    // low mantissa bits hold n itself, which gives 2^n below without a float-to-int cast
+    // (Rust's saturating `as i32` does not vectorise).
+    let shifted = x * std::f32::consts::LOG2_E + SHIFT;
+    let n = shifted - SHIFT;
     let r = x - n * 0.693_359_4 + n * 2.121_944_4e-4;
     let p = 1.987_569_1e-4;
     let p = p * r + 1.398_199_9e-3;
@@ -65,7 +69,12 @@ pub(super) fn fast_exp(x: f32) -> f32 {
     let p = p * r + 1.666_666_5e-1;
     let p = p * r + 5.000_000_1e-1;
     let e = p * r * r + r + 1.0;
-    e * f32::from_bits(((n as i32 + 127) as u32) << 23)
+    let power = shifted
+        .to_bits()
+        .wrapping_sub(SHIFT.to_bits())
+        .wrapping_add(127)
+        << 23;
+    e * f32::from_bits(power)
 }
 
 /// The logistic function `1 / (1 + e^-x)`.

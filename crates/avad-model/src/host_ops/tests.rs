@@ -149,6 +149,32 @@ fn conv_single_output_equals_burns_layer() {
     }
 }
 
+/// The exponent 2^n comes from the rounding sum's bits: the same number, to the bit, as the
+/// float-to-int cast it replaced, over the whole clamped range and beyond it; NaN stays NaN.
+#[test]
+fn fast_exp_scale_from_bits_equals_the_cast() {
+    #[allow(clippy::excessive_precision)]
+    fn by_cast(x: f32) -> f32 {
+        let x = x.clamp(-87.3, 88.0);
+        let n = (x * std::f32::consts::LOG2_E + 12_582_912.0) - 12_582_912.0;
+        let r = x - n * 0.693_359_4 + n * 2.121_944_4e-4;
+        let p = 1.987_569_1e-4;
+        let p = p * r + 1.398_199_9e-3;
+        let p = p * r + 8.333_452e-3;
+        let p = p * r + 4.166_579_6e-2;
+        let p = p * r + 1.666_666_5e-1;
+        let p = p * r + 5.000_000_1e-1;
+        let e = p * r * r + r + 1.0;
+        e * f32::from_bits(((n as i32 + 127) as u32) << 23)
+    }
+    let mut x = -120.0f32;
+    while x < 120.0 {
+        assert_eq!(fast_exp(x).to_bits(), by_cast(x).to_bits(), "exp({x})");
+        x += 0.001_37;
+    }
+    assert!(fast_exp(f32::NAN).is_nan());
+}
+
 /// Hidden and cell states, and the gradients for the gates and the previous cell
 /// (through both outputs), equal burn's operations; the fast exp against the exact one.
 #[test]
