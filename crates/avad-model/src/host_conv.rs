@@ -8,9 +8,13 @@
 //! Same math, other float rounding: tested against burn's layer. Used only where nothing
 //! needs gradients (a device without autodiff) and the tensor lives on the plain CPU
 //! device; training and GPUs keep burn's path.
+//!
+//! The batch norm and LeakyReLU before the layer (Table 3's layer 7) can run inside it
+//! ([`norm_leaky_conv2d_single_output`]): each input row is normalised as it is copied
+//! into the padded plane, so the 32 full-size planes are read once instead of three times.
 
 use burn::nn::conv::Conv2d;
-use burn::nn::PaddingConfig2d;
+use burn::nn::{BatchNorm, PaddingConfig2d};
 use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::ModelError;
@@ -39,6 +43,60 @@ pub(crate) fn single_output_same(conv: &Conv2d) -> bool {
 
 /// `conv.forward(x)` for the layers [`applies`] accepts, on the host.
 pub fn conv2d_single_output(conv: &Conv2d, x: Tensor<4>) -> Result<Tensor<4>, ModelError> {
+    convolve_tensor(conv, x, None)
+}
+
+/// `conv.forward(norm_leaky(norm, x, slope))` (see [`crate::host_ops::norm_leaky`]) for the
+/// layers [`applies`] accepts, in one pass over `x`: the batch norm's inference arithmetic
+/// is [`crate::host_ops::norm_leaky`]'s, so the result is that of the two calls to the bit.
+pub fn norm_leaky_conv2d_single_output(
+    norm: &BatchNorm,
+    slope: f64,
+    conv: &Conv2d,
+    x: Tensor<4>,
+) -> Result<Tensor<4>, ModelError> {
+    let values = |t: Tensor<1>| crate::tensor_values(t);
+    let (gamma, beta) = (values(norm.gamma.val())?, values(norm.beta.val())?);
+    let (mean, variance) = (
+        values(norm.running_mean.value())?,
+        values(norm.running_var.value())?,
+    );
+    let c = x.dims()[1];
+    if [&gamma, &beta, &mean, &variance]
+        .iter()
+        .any(|v| v.len() != c)
+    {
+        return Err(ModelError::Data(format!(
+            "batch norm of {} channels before a convolution of {c}",
+            gamma.len()
+        )));
+    }
+    // As `norm_leaky`'s inference: sqrt(variance + epsilon), epsilon cast to f32 first.
+    let eps = norm.epsilon as f32;
+    let channels = (0..c)
+        .map(|ch| [mean[ch], (variance[ch] + eps).sqrt(), gamma[ch], beta[ch]])
+        .collect();
+    let prologue = Prologue {
+        channels,
+        slope: slope as f32,
+        leaky: slope != 1.0,
+    };
+    convolve_tensor(conv, x, Some(&prologue))
+}
+
+/// A batch norm in inference and a LeakyReLU, applied to each input channel as it is read:
+/// per channel `[mean, std, gamma, beta]` (see `host_ops::norm::normalise_infer`).
+pub(crate) struct Prologue {
+    channels: Vec<[f32; 4]>,
+    slope: f32,
+    leaky: bool,
+}
+
+fn convolve_tensor(
+    conv: &Conv2d,
+    x: Tensor<4>,
+    prologue: Option<&Prologue>,
+) -> Result<Tensor<4>, ModelError> {
     let [n, c, h, w] = x.dims();
     let device = x.device();
     let weight = crate::tensor_values(conv.weight.val())?;
@@ -59,46 +117,43 @@ pub fn conv2d_single_output(conv: &Conv2d, x: Tensor<4>) -> Result<Tensor<4>, Mo
         w,
         kh,
         kw,
-        simd: has_avx2_fma(),
+        simd: Simd::detect(),
     };
-    let out = convolve(&input, n, &weight, bias, &shape);
+    let out = convolve(&input, n, &weight, bias, &shape, prologue);
     Ok(Tensor::from_data(
         TensorData::new(out, [n, 1, h, w]),
         &device,
     ))
 }
 
-/// `n` frames of `input` (`[n, c, h, w]`) convolved with `weight` (`[1, c, kh, kw]`), plus
-/// `bias`: `[n, 1, h, w]`, frames split over the cores.
+/// `n` frames of `input` (`[n, c, h, w]`), each channel through `prologue` where there is
+/// one, convolved with `weight` (`[1, c, kh, kw]`), plus `bias`: `[n, 1, h, w]`, frames
+/// split over the cores.
 pub(crate) fn convolve(
     input: &[f32],
     n: usize,
     weight: &[f32],
     bias: f32,
     shape: &Shape,
+    prologue: Option<&Prologue>,
 ) -> Vec<f32> {
     let (c, h, w, kh, kw) = (shape.c, shape.h, shape.w, shape.kh, shape.kw);
     let mut out = vec![bias; n * h * w];
     if n == 0 || h * w == 0 {
         return out;
     }
-    let threads = crate::host_ops::parallel::threads().min(n).max(1);
-    let per = n.div_ceil(threads);
-    std::thread::scope(|scope| {
-        for (k, chunk) in out.chunks_mut(per * h * w).enumerate() {
-            let input = &input[k * per * c * h * w..];
-            scope.spawn(move || {
-                let mut padded = vec![0.0f32; (h + kh - 1) * (w + kw - 1)];
-                for (f, frame_out) in chunk.chunks_mut(h * w).enumerate() {
-                    frame(
-                        &input[f * c * h * w..(f + 1) * c * h * w],
-                        weight,
-                        shape,
-                        &mut padded,
-                        frame_out,
-                    );
-                }
-            });
+    crate::host_ops::parallel::split_mut(&mut out, h * w, |first, chunk| {
+        let input = &input[first * c * h * w..];
+        let mut padded = vec![0.0f32; (h + kh - 1) * (w + kw - 1)];
+        for (f, frame_out) in chunk.chunks_mut(h * w).enumerate() {
+            frame(
+                &input[f * c * h * w..(f + 1) * c * h * w],
+                weight,
+                shape,
+                &mut padded,
+                frame_out,
+                prologue,
+            );
         }
     });
     out
@@ -111,8 +166,37 @@ pub(crate) struct Shape {
     pub(crate) w: usize,
     pub(crate) kh: usize,
     pub(crate) kw: usize,
-    /// The CPU has AVX2 and FMA ([`has_avx2_fma`], asked once per call).
-    pub(crate) simd: bool,
+    /// The vector instructions the CPU has ([`Simd::detect`], asked once per call).
+    pub(crate) simd: Simd,
+}
+
+/// The vector instructions the kernels here use: none, AVX2 with FMA, or AVX-512 too.
+/// [`row`] gives the same values to the bit with either set (the same fused multiply-adds
+/// in the same order, on 8 or 16 lanes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Simd {
+    Scalar,
+    Avx2,
+    Avx512,
+}
+
+impl Simd {
+    /// What this CPU has.
+    pub(crate) fn detect() -> Simd {
+        if !has_avx2_fma() {
+            return Simd::Scalar;
+        }
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx512f") {
+            return Simd::Avx512;
+        }
+        Simd::Avx2
+    }
+
+    /// AVX2 and FMA at least.
+    pub(crate) fn avx2(self) -> bool {
+        self != Simd::Scalar
+    }
 }
 
 pub(crate) fn has_avx2_fma() -> bool {
@@ -126,15 +210,26 @@ pub(crate) fn has_avx2_fma() -> bool {
     }
 }
 
-/// One frame: `out` (holding the bias) += the convolution of its `c` channel planes.
-pub(crate) fn frame(input: &[f32], weight: &[f32], s: &Shape, padded: &mut [f32], out: &mut [f32]) {
+/// One frame: `out` (holding the bias) += the convolution of its `c` channel planes, each
+/// through `prologue` where there is one (the zero padding stays zero).
+pub(crate) fn frame(
+    input: &[f32],
+    weight: &[f32],
+    s: &Shape,
+    padded: &mut [f32],
+    out: &mut [f32],
+    prologue: Option<&Prologue>,
+) {
     let (pt, pl) = ((s.kh - 1) / 2, (s.kw - 1) / 2);
     let wp = s.w + s.kw - 1;
     for ch in 0..s.c {
         let plane = &input[ch * s.h * s.w..(ch + 1) * s.h * s.w];
         for y in 0..s.h {
-            padded[(y + pt) * wp + pl..(y + pt) * wp + pl + s.w]
-                .copy_from_slice(&plane[y * s.w..(y + 1) * s.w]);
+            let row = &mut padded[(y + pt) * wp + pl..(y + pt) * wp + pl + s.w];
+            row.copy_from_slice(&plane[y * s.w..(y + 1) * s.w]);
+            if let Some(p) = prologue {
+                crate::host_ops::normalise_infer(row, p.channels[ch], p.slope, p.leaky);
+            }
         }
         for dy in 0..s.kh {
             let taps = &weight[(ch * s.kh + dy) * s.kw..(ch * s.kh + dy + 1) * s.kw];
@@ -146,15 +241,16 @@ pub(crate) fn frame(input: &[f32], weight: &[f32], s: &Shape, padded: &mut [f32]
     }
 }
 
-/// `dst[x] += Σ_k taps[k] · src[x + k]`; `simd`: the CPU has AVX2 and FMA.
-pub(crate) fn row(dst: &mut [f32], src: &[f32], taps: &[f32], simd: bool) {
+/// `dst[x] += Σ_k taps[k] · src[x + k]`, with the vector instructions `simd` says the CPU
+/// has.
+pub(crate) fn row(dst: &mut [f32], src: &[f32], taps: &[f32], simd: Simd) {
     #[cfg(target_arch = "x86_64")]
-    {
-        if simd {
-            // SAFETY: `simd` is `has_avx2_fma()`: the CPU has AVX2 and FMA.
-            unsafe { row_avx2(dst, src, taps) };
-            return;
-        }
+    match simd {
+        // SAFETY: `Simd::detect` found AVX-512F (and AVX2 and FMA) on this CPU.
+        Simd::Avx512 => return unsafe { row_avx512(dst, src, taps) },
+        // SAFETY: `Simd::detect` found AVX2 and FMA on this CPU.
+        Simd::Avx2 => return unsafe { row_avx2(dst, src, taps) },
+        Simd::Scalar => {}
     }
     let _ = simd;
     row_scalar(dst, src, taps, 0);
@@ -168,6 +264,34 @@ fn row_scalar(dst: &mut [f32], src: &[f32], taps: &[f32], from: usize) {
         }
         dst[x] = acc;
     }
+}
+
+/// [`row_avx2`] on 16 lanes, the last `dst.len() % 16` values by [`row_avx2`].
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn row_avx512(dst: &mut [f32], src: &[f32], taps: &[f32]) {
+    use std::arch::x86_64::{_mm512_fmadd_ps, _mm512_loadu_ps, _mm512_set1_ps, _mm512_storeu_ps};
+    let n = dst.len();
+    let full = n - n % 16;
+    debug_assert!(src.len() >= n + taps.len() - 1);
+    let mut x = 0;
+    while x < full {
+        // SAFETY: x + 16 <= n <= dst.len(), and x + k + 16 <= n + taps.len() - 1 <= src.len().
+        unsafe {
+            let mut acc = _mm512_loadu_ps(dst.as_ptr().add(x));
+            for (k, &t) in taps.iter().enumerate() {
+                acc = _mm512_fmadd_ps(
+                    _mm512_set1_ps(t),
+                    _mm512_loadu_ps(src.as_ptr().add(x + k)),
+                    acc,
+                );
+            }
+            _mm512_storeu_ps(dst.as_mut_ptr().add(x), acc);
+        }
+        x += 16;
+    }
+    // SAFETY: the caller's CPU has AVX2 and FMA (this function's features).
+    unsafe { row_avx2(&mut dst[full..], &src[full..], taps) };
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -221,6 +345,81 @@ mod tests {
                     (g - e).abs() <= 1e-5 * (1.0 + e.abs()),
                     "{c}x{h}x{w} k{k} [{i}]: {g} vs {e}"
                 );
+            }
+        }
+    }
+
+    /// The batch norm and LeakyReLU inside the convolution give the two separate calls'
+    /// values to the bit: planes on the host's norm and on burn's (below 64 pixels), an
+    /// AVX2 tail, with and without the LeakyReLU.
+    #[test]
+    fn norm_inside_the_conv_equals_the_two_calls() {
+        let _rng = crate::fixtures::rng_lock();
+        let device = Device::flex();
+        device.seed(9);
+        for (c, h, w, k, slope) in [(32, 12, 13, 7, 0.3), (3, 5, 8, 3, 1.0), (4, 9, 17, 5, 0.3)] {
+            let conv = Conv2dConfig::new([c, 1], [k, k])
+                .with_padding(PaddingConfig2d::Same)
+                .init(&device);
+            let channel =
+                |lo: f64, hi: f64| Tensor::<1>::random([c], Distribution::Uniform(lo, hi), &device);
+            let mut norm = burn::nn::BatchNormConfig::new(c)
+                .with_epsilon(1e-3)
+                .init(&device);
+            norm.gamma = burn::module::Param::from_tensor(channel(0.5, 1.5));
+            norm.beta = burn::module::Param::from_tensor(channel(-0.3, 0.3));
+            norm.running_mean = burn::module::RunningState::new(channel(-0.5, 0.5));
+            norm.running_var = burn::module::RunningState::new(channel(0.01, 2.0));
+            let x = Tensor::<4>::random([3, c, h, w], Distribution::Uniform(-2.0, 3.0), &device);
+            let two = crate::host_ops::norm_leaky(&norm, x.clone(), slope);
+            let want = crate::tensor_values(conv2d_single_output(&conv, two).unwrap()).unwrap();
+            let got = norm_leaky_conv2d_single_output(&norm, slope, &conv, x).unwrap();
+            let got = crate::tensor_values(got).unwrap();
+            assert_eq!(got.len(), want.len());
+            for (i, (g, e)) in got.iter().zip(&want).enumerate() {
+                assert_eq!(
+                    g.to_bits(),
+                    e.to_bits(),
+                    "{c}x{h}x{w} k{k} [{i}]: {g} vs {e}"
+                );
+            }
+        }
+    }
+
+    /// The 16-lane row gives the 8-lane row's values to the bit, and both the plain sum's
+    /// within float rounding: full blocks of 16, a block of 8 and a scalar tail.
+    #[test]
+    fn row_is_the_same_on_every_instruction_set() {
+        let simd = Simd::detect();
+        if simd == Simd::Scalar {
+            eprintln!("skipped: this CPU has no AVX2 and FMA");
+            return;
+        }
+        let taps = [0.3f32, -1.25, 0.7, 2.0, -0.1, 0.05, 1.5];
+        for n in [96usize, 45, 16, 7] {
+            let src: Vec<f32> = (0..n + taps.len() - 1)
+                .map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0)
+                .collect();
+            let start: Vec<f32> = (0..n).map(|i| i as f32 * 0.25 - 3.0).collect();
+            let run = |simd: Simd| {
+                let mut dst = start.clone();
+                row(&mut dst, &src, &taps, simd);
+                dst
+            };
+            let (scalar, avx2) = (run(Simd::Scalar), run(Simd::Avx2));
+            for (a, b) in scalar.iter().zip(&avx2) {
+                assert!(
+                    (a - b).abs() <= 1e-5 * (1.0 + a.abs()),
+                    "width {n}: {a} vs {b}"
+                );
+            }
+            if simd == Simd::Avx512 {
+                let wide = run(Simd::Avx512);
+                for (i, (a, b)) in avx2.iter().zip(&wide).enumerate() {
+                    assert_eq!(a.to_bits(), b.to_bits(), "width {n} [{i}]: {a} vs {b}");
+                }
+            } else {
+                eprintln!("skipped the AVX-512 row: this CPU has no AVX-512F");
             }
         }
     }

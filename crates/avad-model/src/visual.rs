@@ -204,13 +204,28 @@ impl VisualAutoencoder {
         let x = norm_sequence(&self.norm5, self.convlstm3.forward(x));
         let x = per_frame(x);
         let x = norm_leaky(&self.norm6, self.deconv1.forward(x), 1.0);
-        let x = norm_leaky(&self.norm7, self.deconv2.forward(x), slope);
-        let x = sigmoid(self.output_conv(x)?);
+        let x = sigmoid(self.head(self.deconv2.forward(x))?);
         Ok(x.reshape([batch, steps, 1, height, width]))
     }
 }
 
 impl VisualAutoencoder {
+    /// Layer 7's batch norm and LeakyReLU, then the output layer (before its sigmoid). For
+    /// inference on the CPU the three are one pass on the host
+    /// ([`crate::host_conv::norm_leaky_conv2d_single_output`], the same values to the bit);
+    /// otherwise [`norm_leaky`] and then [`VisualAutoencoder::output_conv`].
+    pub fn head(&self, x: Tensor<4>) -> Result<Tensor<4>, ModelError> {
+        if crate::host_conv::applies(&self.output, &x) {
+            return crate::host_conv::norm_leaky_conv2d_single_output(
+                &self.norm7,
+                self.leaky_relu_slope,
+                &self.output,
+                x,
+            );
+        }
+        self.output_conv(norm_leaky(&self.norm7, x, self.leaky_relu_slope))
+    }
+
     /// The output layer (before its sigmoid): on the host on the CPU, for inference
     /// (host_conv.rs, about half the time there) and in training (a custom operation with its
     /// own backward, host_ops.rs); through burn's operations otherwise.

@@ -33,7 +33,7 @@ pub(super) fn conv_weight_grad(
                             acc += dot(
                                 &g[y * w..(y + 1) * w],
                                 &padded[(y + u) * wp + v..(y + u) * wp + v + w],
-                                s.simd,
+                                s.simd.avx2(),
                             );
                         }
                         taps[u * kw + v] += f64::from(acc);
@@ -164,6 +164,6 @@ pub(super) fn conv_shape(x: &[usize], weight: &[usize]) -> host_conv::Shape {
         w: x[3],
         kh: weight[2],
         kw: weight[3],
-        simd: host_conv::has_avx2_fma(),
+        simd: host_conv::Simd::detect(),
     }
 }

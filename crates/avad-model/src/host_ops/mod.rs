@@ -79,6 +79,7 @@ mod flex;
 mod lstm;
 mod norm;
 pub(crate) mod parallel;
+pub(crate) use norm::normalise_infer;
 #[cfg(test)]
 mod tests;
 

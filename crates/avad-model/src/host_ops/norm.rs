@@ -7,7 +7,7 @@ simd_kernel! {
 /// In place, `((x − mean) / std) · gamma + beta`, then LeakyReLU where `leaky`: burn's inference
 /// batch norm and `leaky_relu`, operation for operation (Rust never fuses a multiply and an
 /// add, so every value is burn's to the bit).
-pub(super) fn normalise_infer(values: &mut [f32], channel: [f32; 4], slope: f32, leaky: bool) {
+pub(crate) fn normalise_infer(values: &mut [f32], channel: [f32; 4], slope: f32, leaky: bool) {
     let [mean, std, gamma, beta] = channel;
     for d in values.iter_mut() {
         let y = (*d - mean) / std * gamma + beta;

@@ -1,4 +1,8 @@
-//! Work split over the cores.
+//! Work split over the cores, on rayon's pool: the threads burn's own operations run on,
+//! so a host operation neither starts threads nor competes with rayon's workers while
+//! they wait for work.
+
+use rayon::prelude::*;
 
 /// The cores to split over, read once: `available_parallelism` reads the cgroup's files at
 /// every call, which cost a small operation more than its work.
@@ -17,16 +21,10 @@ pub(super) fn split<T: Send>(
         return vec![f(0..items)];
     }
     let per = items.div_ceil(t);
-    std::thread::scope(|scope| {
-        let f = &f;
-        let handles: Vec<_> = (0..t)
-            .map(|k| scope.spawn(move || f(k * per..((k + 1) * per).min(items))))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("host_ops worker panicked"))
-            .collect()
-    })
+    (0..t)
+        .into_par_iter()
+        .map(|k| f(k * per..((k + 1) * per).min(items)))
+        .collect()
 }
 
 /// Below this many values a thread costs more than it saves (an LSTM step of the audio
@@ -35,7 +33,7 @@ const SMALL: usize = 1 << 15;
 
 /// `f(first_item, chunk)` over `out` cut into whole items of `item` values, one run of items
 /// per core.
-pub(super) fn split_mut(out: &mut [f32], item: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
+pub(crate) fn split_mut(out: &mut [f32], item: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
     let items = out.len().checked_div(item).unwrap_or(0);
     let t = if out.len() < SMALL {
         1
@@ -49,12 +47,9 @@ pub(super) fn split_mut(out: &mut [f32], item: usize, f: impl Fn(usize, &mut [f3
         return;
     }
     let per = items.div_ceil(t).max(1);
-    std::thread::scope(|scope| {
-        let f = &f;
-        for (k, chunk) in out.chunks_mut(per * item.max(1)).enumerate() {
-            scope.spawn(move || f(k * per, chunk));
-        }
-    });
+    out.par_chunks_mut(per * item.max(1))
+        .enumerate()
+        .for_each(|(k, chunk)| f(k * per, chunk));
 }
 
 /// `f(first, a, b, c)` over three slices of one length, cut into one run per core (on the
@@ -71,14 +66,9 @@ pub(super) fn split3(
         return;
     }
     let per = a.len().div_ceil(t);
-    std::thread::scope(|scope| {
-        let f = &f;
-        let chunks = a
-            .chunks_mut(per)
-            .zip(b.chunks_mut(per))
-            .zip(c.chunks_mut(per));
-        for (k, ((a, b), c)) in chunks.enumerate() {
-            scope.spawn(move || f(k * per, a, b, c));
-        }
-    });
+    a.par_chunks_mut(per)
+        .zip(b.par_chunks_mut(per))
+        .zip(c.par_chunks_mut(per))
+        .enumerate()
+        .for_each(|(k, ((a, b), c))| f(k * per, a, b, c));
 }
