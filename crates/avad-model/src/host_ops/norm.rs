@@ -17,21 +17,13 @@ pub(crate) fn normalise_infer(values: &mut [f32], channel: [f32; 4], slope: f32,
 }
 }
 
-simd_kernel! {
 /// Sums of `v - shift` and of its square: f32 in eight lanes over blocks of 1024, f64 across.
 pub(super) fn shifted_sums(v: &[f32], shift: f32) -> (f64, f64) {
     let (mut sum, mut squares) = (0.0f64, 0.0f64);
     for block in v.chunks(1024) {
-        let (mut s, mut q) = ([0.0f32; 8], [0.0f32; 8]);
-        let mut lanes = block.chunks_exact(8);
-        for chunk in &mut lanes {
-            for l in 0..8 {
-                let d = chunk[l] - shift;
-                s[l] += d;
-                q[l] += d * d;
-            }
-        }
-        for &x in lanes.remainder() {
+        let full = block.len() - block.len() % 8;
+        let (mut s, mut q) = shifted_lanes(&block[..full], shift);
+        for &x in &block[full..] {
             let d = x - shift;
             s[0] += d;
             q[0] += d * d;
@@ -41,36 +33,122 @@ pub(super) fn shifted_sums(v: &[f32], shift: f32) -> (f64, f64) {
     }
     (sum, squares)
 }
+
+/// [`shifted_sums`]'s eight lanes over `v` (a multiple of 8 long): lane `l` sums the values
+/// at `l`, `l + 8`, ... The compiler pairs `s[l]` with `q[l]` instead of vectorising the
+/// lanes, so x86-64 with AVX2 has it written in vector instructions (the same operations,
+/// so the same values).
+fn shifted_lanes(v: &[f32], shift: f32) -> ([f32; 8], [f32; 8]) {
+    #[cfg(target_arch = "x86_64")]
+    if host_conv::has_avx2_fma() {
+        // SAFETY: the CPU has AVX2.
+        return unsafe { shifted_lanes_avx2(v, shift) };
+    }
+    shifted_lanes_portable(v, shift)
 }
 
-simd_kernel! {
+fn shifted_lanes_portable(v: &[f32], shift: f32) -> ([f32; 8], [f32; 8]) {
+    let (mut s, mut q) = ([0.0f32; 8], [0.0f32; 8]);
+    for chunk in v.chunks_exact(8) {
+        for l in 0..8 {
+            let d = chunk[l] - shift;
+            s[l] += d;
+            q[l] += d * d;
+        }
+    }
+    (s, q)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn shifted_lanes_avx2(v: &[f32], shift: f32) -> ([f32; 8], [f32; 8]) {
+    use std::arch::x86_64::*;
+    let (mut s, mut q) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+    let shift = _mm256_set1_ps(shift);
+    for chunk in v.chunks_exact(8) {
+        // SAFETY: the chunk holds 8 values.
+        let d = _mm256_sub_ps(unsafe { _mm256_loadu_ps(chunk.as_ptr()) }, shift);
+        s = _mm256_add_ps(s, d);
+        q = _mm256_add_ps(q, _mm256_mul_ps(d, d));
+    }
+    (to_array(s), to_array(q))
+}
+
 /// Sums of `g` and of `g * (x - mean) * inv_std`, where `g` is `grad` through the LeakyReLU
-/// of `x * a + b`.
+/// of `x * a + b`: f32 in eight lanes over blocks of 1024, f64 across.
 pub(super) fn grad_sums(x: &[f32], grad: &[f32], a: f32, b: f32, slope: f32, mean: f32, inv_std: f32) -> (f64, f64) {
     let (mut sum, mut projected) = (0.0f64, 0.0f64);
+    let map = [a, b, slope, mean, inv_std];
     for (xb, gb) in x.chunks(1024).zip(grad.chunks(1024)) {
-        let (mut s, mut p) = ([0.0f32; 8], [0.0f32; 8]);
-        let mut add = |lane: usize, x: f32, dy: f32| {
+        let n = xb.len().min(gb.len());
+        let full = n - n % 8;
+        let (mut s, mut p) = grad_lanes(&xb[..full], &gb[..full], map);
+        for (&x, &dy) in xb[full..n].iter().zip(&gb[full..n]) {
             let z = x * a + b;
             let g = if z > 0.0 { dy } else { dy * slope };
-            s[lane] += g;
-            p[lane] += g * ((x - mean) * inv_std);
-        };
-        let (xs, gs) = (xb.chunks_exact(8), gb.chunks_exact(8));
-        let (xr, gr) = (xs.remainder(), gs.remainder());
-        for (cx, cg) in xs.zip(gs) {
-            for l in 0..8 {
-                add(l, cx[l], cg[l]);
-            }
-        }
-        for (&x, &dy) in xr.iter().zip(gr) {
-            add(0, x, dy);
+            s[0] += g;
+            p[0] += g * ((x - mean) * inv_std);
         }
         sum += s.iter().map(|&x| f64::from(x)).sum::<f64>();
         projected += p.iter().map(|&x| f64::from(x)).sum::<f64>();
     }
     (sum, projected)
 }
+
+/// [`grad_sums`]'s eight lanes over `x` and `grad` (a multiple of 8 long, `map` its
+/// `[a, b, slope, mean, inv_std]`), in vector instructions on x86-64 with AVX2 as in
+/// [`shifted_lanes`].
+fn grad_lanes(x: &[f32], grad: &[f32], map: [f32; 5]) -> ([f32; 8], [f32; 8]) {
+    #[cfg(target_arch = "x86_64")]
+    if host_conv::has_avx2_fma() {
+        // SAFETY: the CPU has AVX2.
+        return unsafe { grad_lanes_avx2(x, grad, map) };
+    }
+    grad_lanes_portable(x, grad, map)
+}
+
+fn grad_lanes_portable(x: &[f32], grad: &[f32], map: [f32; 5]) -> ([f32; 8], [f32; 8]) {
+    let [a, b, slope, mean, inv_std] = map;
+    let (mut s, mut p) = ([0.0f32; 8], [0.0f32; 8]);
+    for (cx, cg) in x.chunks_exact(8).zip(grad.chunks_exact(8)) {
+        for l in 0..8 {
+            let z = cx[l] * a + b;
+            let g = if z > 0.0 { cg[l] } else { cg[l] * slope };
+            s[l] += g;
+            p[l] += g * ((cx[l] - mean) * inv_std);
+        }
+    }
+    (s, p)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn grad_lanes_avx2(x: &[f32], grad: &[f32], map: [f32; 5]) -> ([f32; 8], [f32; 8]) {
+    use std::arch::x86_64::*;
+    let [a, b, slope, mean, inv_std] = map.map(|v| _mm256_set1_ps(v));
+    let (mut s, mut p) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+    let zero = _mm256_setzero_ps();
+    for (cx, cg) in x.chunks_exact(8).zip(grad.chunks_exact(8)) {
+        // SAFETY: each chunk holds 8 values.
+        let (vx, dy) = unsafe { (_mm256_loadu_ps(cx.as_ptr()), _mm256_loadu_ps(cg.as_ptr())) };
+        let z = _mm256_add_ps(_mm256_mul_ps(vx, a), b);
+        // `if z > 0 { dy } else { dy * slope }`: ordered, so NaN takes the slope.
+        let positive = _mm256_cmp_ps::<_CMP_GT_OQ>(z, zero);
+        let g = _mm256_blendv_ps(_mm256_mul_ps(dy, slope), dy, positive);
+        s = _mm256_add_ps(s, g);
+        let centred = _mm256_mul_ps(_mm256_sub_ps(vx, mean), inv_std);
+        p = _mm256_add_ps(p, _mm256_mul_ps(g, centred));
+    }
+    (to_array(s), to_array(p))
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn to_array(v: std::arch::x86_64::__m256) -> [f32; 8] {
+    let mut out = [0.0f32; 8];
+    // SAFETY: `out` holds 8 f32.
+    unsafe { std::arch::x86_64::_mm256_storeu_ps(out.as_mut_ptr(), v) };
+    out
 }
 
 simd_kernel! {
@@ -166,4 +244,37 @@ pub(super) fn affine(
             (a as f32, b as f32, inv_std as f32)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The AVX2 lanes hold the portable loops' sums to the bit, NaN and signed zeros
+    /// included.
+    #[test]
+    fn vector_lanes_equal_the_portable_loops() {
+        if !host_conv::has_avx2_fma() {
+            eprintln!("skipped: this CPU has no AVX2");
+            return;
+        }
+        let x: Vec<f32> = (0..1024)
+            .map(|i| ((i * 7919 % 1013) as f32 - 500.0) / 97.0)
+            .chain([f32::NAN, -0.0, 0.0, 1e-30, -1e-30, 3.0, -3.0, 0.5])
+            .collect();
+        let grad: Vec<f32> = (0..x.len())
+            .map(|i| ((i * 104_729 % 997) as f32 - 498.0) / 311.0)
+            .collect();
+        let bits = |(s, q): ([f32; 8], [f32; 8])| (s.map(f32::to_bits), q.map(f32::to_bits));
+        for shift in [0.0f32, 0.37, -2.5] {
+            // SAFETY: the CPU has AVX2 (checked above).
+            let wide = unsafe { shifted_lanes_avx2(&x, shift) };
+            assert_eq!(bits(wide), bits(shifted_lanes_portable(&x, shift)), "shift {shift}");
+        }
+        for map in [[1.3f32, -0.2, 0.3, 0.1, 2.0], [0.7, 0.4, 1.0, -0.5, 0.9]] {
+            // SAFETY: as above.
+            let wide = unsafe { grad_lanes_avx2(&x, &grad, map) };
+            assert_eq!(bits(wide), bits(grad_lanes_portable(&x, &grad, map)), "{map:?}");
+        }
+    }
 }
