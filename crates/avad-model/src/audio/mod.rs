@@ -28,7 +28,7 @@ use burn::nn::{BatchNorm, BatchNormConfig, Lstm, LstmConfig, LstmState, PaddingC
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor};
 
-use crate::host_ops::norm_leaky;
+use crate::host_ops::{conv1d, conv_transpose1d, norm_leaky};
 use crate::train::Objective;
 use crate::ModelError;
 use lstm::lstm_forward;
@@ -203,8 +203,10 @@ impl AudioAutoencoder {
         self.check_input_dims(x.dims())?;
         let slope = self.leaky_relu_slope;
         let mut y = x.swap_dims(1, 2);
+        // In training on the CPU each convolution is one product over the batch
+        // (`host_ops::conv1d`); burn's layers otherwise.
         for (conv, norm) in self.encoder.iter().zip(&self.encoder_norms) {
-            y = norm_leaky(norm, conv.forward(y), slope);
+            y = norm_leaky(norm, conv1d(conv, y), slope);
         }
         let [batch, _, steps] = y.dims();
         let (y, _) = lstm_forward(&self.lstm_enc1, y.swap_dims(1, 2), None);
@@ -225,9 +227,9 @@ impl AudioAutoencoder {
         let (y, _) = lstm_forward(&self.lstm_dec2, y, None);
         let mut y = y.swap_dims(1, 2);
         for (deconv, norm) in self.decoder.iter().zip(&self.decoder_norms) {
-            y = norm_leaky(norm, deconv.forward(y), slope);
+            y = norm_leaky(norm, conv_transpose1d(deconv, y), slope);
         }
-        Ok(sigmoid(self.output.forward(y)).swap_dims(1, 2))
+        Ok(sigmoid(conv1d(&self.output, y)).swap_dims(1, 2))
     }
 }
 

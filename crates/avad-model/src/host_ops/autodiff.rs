@@ -7,7 +7,7 @@ use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend};
 
-use super::HostOps;
+use super::{Conv1dGeometry, HostOps};
 
 /// A backend's float tensor, as the backward passes keep it.
 type Primitive<B> = <B as burn::backend::BackendTypes>::FloatTensorPrimitive;
@@ -293,6 +293,58 @@ impl<B: Backend + HostOps, C: CheckpointStrategy> HostOps for Autodiff<B, C> {
         _grad: FloatTensor<Self>,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
         panic!("host_ops: the convolution's backward is not differentiable again");
+    }
+
+    fn conv1d_batched(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        geometry: Conv1dGeometry,
+    ) -> FloatTensor<Self> {
+        #[derive(Debug)]
+        struct Conv1dOp;
+
+        impl<B: Backend + HostOps> Backward<B, 3> for Conv1dOp {
+            type State = (Primitive<B>, Primitive<B>, Conv1dGeometry);
+
+            fn backward(
+                self,
+                ops: Ops<Self::State, 3>,
+                grads: &mut Gradients,
+                _checkpointer: &mut Checkpointer,
+            ) {
+                let [node_x, node_weight, node_bias] = ops.parents;
+                let grad = grads.consume::<B>(&ops.node);
+                let (x, weight, geometry) = ops.state;
+                let (dx, dw, db) = B::conv1d_batched_backward(x, weight, grad, geometry);
+                for (node, value) in [(node_x, dx), (node_weight, dw), (node_bias, db)] {
+                    if let Some(node) = node {
+                        grads.register::<B>(node.id, value);
+                    }
+                }
+            }
+        }
+
+        let nodes = [x.node(), weight.node(), bias.node()];
+        let (x, weight, bias) = (
+            x.into_primitive(),
+            weight.into_primitive(),
+            bias.into_primitive(),
+        );
+        let out = B::conv1d_batched(x.clone(), weight.clone(), bias, geometry);
+        match Conv1dOp.prepare::<C>(nodes).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => prep.finish((x, weight, geometry), out),
+            OpsKind::UnTracked(prep) => prep.finish(out),
+        }
+    }
+
+    fn conv1d_batched_backward(
+        _x: FloatTensor<Self>,
+        _weight: FloatTensor<Self>,
+        _grad: FloatTensor<Self>,
+        _geometry: Conv1dGeometry,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        panic!("host_ops: the 1-D convolution's backward is not differentiable again");
     }
 
     fn dense_block_train(

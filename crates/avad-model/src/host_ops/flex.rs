@@ -15,7 +15,7 @@ use super::norm::{
     planes, shifted_sums,
 };
 use super::parallel::{split3, split_mut};
-use super::HostOps;
+use super::{conv1d, Conv1dGeometry, HostOps};
 use crate::host_conv;
 
 /// A contiguous f32 tensor's values, and its shape.
@@ -369,6 +369,37 @@ impl HostOps for Flex {
             tensor(dw, wshape),
             tensor(dh0, vec![batch, h]),
             tensor(dc, vec![batch, h]),
+        )
+    }
+
+    fn conv1d_batched(
+        x: FlexTensor,
+        weight: FlexTensor,
+        bias: FlexTensor,
+        geometry: Conv1dGeometry,
+    ) -> FlexTensor {
+        let [x, weight, bias] = [x, weight, bias].map(contiguous);
+        let ((xs, shape), (ws, wshape)) = (host(&x), host(&weight));
+        let sizes = conv1d::Sizes::new(&shape, &wshape, &geometry);
+        let y = conv1d::forward(xs, ws, host(&bias).0, &sizes, &geometry);
+        tensor(y, vec![sizes.batch, sizes.c_out, sizes.len_out])
+    }
+
+    fn conv1d_batched_backward(
+        x: FlexTensor,
+        weight: FlexTensor,
+        grad: FlexTensor,
+        geometry: Conv1dGeometry,
+    ) -> (FlexTensor, FlexTensor, FlexTensor) {
+        let [x, weight, grad] = [x, weight, grad].map(contiguous);
+        let ((xs, shape), (ws, wshape)) = (host(&x), host(&weight));
+        let sizes = conv1d::Sizes::new(&shape, &wshape, &geometry);
+        let (dx, dw, db) = conv1d::backward(xs, ws, host(&grad).0, &sizes, &geometry);
+        let c_out = sizes.c_out;
+        (
+            tensor(dx, shape),
+            tensor(dw, wshape),
+            tensor(db, vec![c_out]),
         )
     }
 

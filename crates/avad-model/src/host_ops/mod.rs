@@ -39,8 +39,8 @@
 
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{backend_extension, Backend, Dispatch};
-use burn::nn::conv::Conv2d;
-use burn::nn::{BatchNorm, Linear};
+use burn::nn::conv::{Conv1d, Conv2d, ConvTranspose1d};
+use burn::nn::{BatchNorm, Linear, PaddingConfig1d};
 use burn::tensor::activation::{sigmoid, tanh};
 use burn::tensor::{DType, Device, Tensor};
 
@@ -73,6 +73,7 @@ macro_rules! simd_kernel {
 
 mod autodiff;
 mod conv;
+mod conv1d;
 mod conv_same;
 mod dense;
 mod flex;
@@ -238,6 +239,24 @@ pub trait HostOps: Backend {
         slope: f64,
     ) -> FloatTensor<Self>;
 
+    /// A 1-D convolution, or transposed convolution, in training: `x` `[n, c_in, len]`,
+    /// `weight` `[c_out, c_in, k]` (transposed: `[c_in, c_out, k]`), `bias` `[c_out]`;
+    /// returns `[n, c_out, geometry.out_len]`.
+    fn conv1d_batched(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        geometry: Conv1dGeometry,
+    ) -> FloatTensor<Self>;
+
+    /// The gradients of [`HostOps::conv1d_batched`] for `x`, `weight` and `bias`.
+    fn conv1d_batched_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        geometry: Conv1dGeometry,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+
     /// `base + conv(x, weight)` in inference, for an undilated, ungrouped 'same'
     /// convolution (burn's padding) with this stride, of one image: `x` `[1, c, h, w]`,
     /// `weight` `[o, c, kh, kw]`, `base` `[1, o, ceil(h / stride), ceil(w / stride)]` (the
@@ -259,6 +278,22 @@ pub trait HostOps: Backend {
         moment_2: FloatTensor<Self>,
         factors: AdamFactors,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+}
+
+/// Where a [`HostOps::conv1d_batched`] reads: output position `i`, tap `k` of a convolution reads
+/// input `i · stride + k − pad`; input position `i`, tap `k` of a transposed convolution
+/// adds to output `i · stride + k − pad`. Undilated, ungrouped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Conv1dGeometry {
+    /// The stride.
+    pub stride: usize,
+    /// Zeros before the input (a convolution), or values cut off the front of the output
+    /// (a transposed convolution).
+    pub pad: usize,
+    /// The output's length.
+    pub out_len: usize,
+    /// A transposed convolution.
+    pub transposed: bool,
 }
 
 /// The scalars of one Adam step, each computed as burn's `Adam` computes it (in f32).
@@ -522,5 +557,94 @@ pub fn conv_single_output(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
         x.into_dispatch(),
         conv.weight.val().into_dispatch(),
         bias.into_dispatch(),
+    ))
+}
+
+/// Whether [`conv1d`] and [`conv_transpose1d`] run `x` as [`HostOps::conv1d_batched`]: in training
+/// on the CPU, an undilated, ungrouped layer.
+fn conv1d_applies(x: &Tensor<3>, dilation: usize, groups: usize) -> bool {
+    dilation == 1 && groups == 1 && trains_on_host(&x.device(), x.dtype())
+}
+
+/// `conv.forward(x)`, as one host operation in training on the CPU ([`HostOps::conv1d_batched`]:
+/// the whole batch's product at once), else burn's layer.
+pub fn conv1d(conv: &Conv1d, x: Tensor<3>) -> Tensor<3> {
+    if !conv1d_applies(&x, conv.dilation, conv.groups) {
+        return conv.forward(x);
+    }
+    let [_, _, len] = x.dims();
+    let k = conv.kernel_size;
+    // burn-nn's padding for each kind, `PaddingConfig1d::calculate_padding_1d_pair`.
+    let (left, right) = match &conv.padding {
+        PaddingConfig1d::Valid => (0, 0),
+        PaddingConfig1d::Explicit(left, right) => (*left, *right),
+        PaddingConfig1d::Same => {
+            let out = len.div_ceil(conv.stride);
+            let total = if out > 0 {
+                ((out - 1) * conv.stride + k).saturating_sub(len)
+            } else {
+                0
+            };
+            (total / 2, total - total / 2)
+        }
+    };
+    if len + left + right < k {
+        return conv.forward(x);
+    }
+    let geometry = Conv1dGeometry {
+        stride: conv.stride,
+        pad: left,
+        out_len: (len + left + right - k) / conv.stride + 1,
+        transposed: false,
+    };
+    host_conv1d(
+        x,
+        conv.weight.val(),
+        conv.bias.as_ref().map(|b| b.val()),
+        geometry,
+    )
+}
+
+/// `conv.forward(x)` for a transposed convolution, as [`conv1d`] does.
+pub fn conv_transpose1d(conv: &ConvTranspose1d, x: Tensor<3>) -> Tensor<3> {
+    if !conv1d_applies(&x, conv.dilation, conv.groups) {
+        return conv.forward(x);
+    }
+    let [_, _, len] = x.dims();
+    let full = (len.max(1) - 1) * conv.stride + conv.kernel_size + conv.padding_out;
+    if len == 0 || full <= 2 * conv.padding {
+        return conv.forward(x);
+    }
+    let geometry = Conv1dGeometry {
+        stride: conv.stride,
+        pad: conv.padding,
+        out_len: full - 2 * conv.padding,
+        transposed: true,
+    };
+    host_conv1d(
+        x,
+        conv.weight.val(),
+        conv.bias.as_ref().map(|b| b.val()),
+        geometry,
+    )
+}
+
+fn host_conv1d(
+    x: Tensor<3>,
+    weight: Tensor<3>,
+    bias: Option<Tensor<1>>,
+    geometry: Conv1dGeometry,
+) -> Tensor<3> {
+    let c_out = if geometry.transposed {
+        weight.dims()[1]
+    } else {
+        weight.dims()[0]
+    };
+    let bias = bias.unwrap_or_else(|| Tensor::zeros([c_out], &x.device()));
+    Tensor::from_dispatch(<Dispatch as HostOps>::conv1d_batched(
+        x.into_dispatch(),
+        weight.into_dispatch(),
+        bias.into_dispatch(),
+        geometry,
     ))
 }

@@ -76,7 +76,15 @@ unsafe fn shifted_lanes_avx2(v: &[f32], shift: f32) -> ([f32; 8], [f32; 8]) {
 
 /// Sums of `g` and of `g * (x - mean) * inv_std`, where `g` is `grad` through the LeakyReLU
 /// of `x * a + b`: f32 in eight lanes over blocks of 1024, f64 across.
-pub(super) fn grad_sums(x: &[f32], grad: &[f32], a: f32, b: f32, slope: f32, mean: f32, inv_std: f32) -> (f64, f64) {
+pub(super) fn grad_sums(
+    x: &[f32],
+    grad: &[f32],
+    a: f32,
+    b: f32,
+    slope: f32,
+    mean: f32,
+    inv_std: f32,
+) -> (f64, f64) {
     let (mut sum, mut projected) = (0.0f64, 0.0f64);
     let map = [a, b, slope, mean, inv_std];
     for (xb, gb) in x.chunks(1024).zip(grad.chunks(1024)) {
@@ -269,12 +277,20 @@ mod tests {
         for shift in [0.0f32, 0.37, -2.5] {
             // SAFETY: the CPU has AVX2 (checked above).
             let wide = unsafe { shifted_lanes_avx2(&x, shift) };
-            assert_eq!(bits(wide), bits(shifted_lanes_portable(&x, shift)), "shift {shift}");
+            assert_eq!(
+                bits(wide),
+                bits(shifted_lanes_portable(&x, shift)),
+                "shift {shift}"
+            );
         }
         for map in [[1.3f32, -0.2, 0.3, 0.1, 2.0], [0.7, 0.4, 1.0, -0.5, 0.9]] {
             // SAFETY: as above.
             let wide = unsafe { grad_lanes_avx2(&x, &grad, map) };
-            assert_eq!(bits(wide), bits(grad_lanes_portable(&x, &grad, map)), "{map:?}");
+            assert_eq!(
+                bits(wide),
+                bits(grad_lanes_portable(&x, &grad, map)),
+                "{map:?}"
+            );
         }
     }
 }

@@ -149,6 +149,111 @@ fn conv_single_output_equals_burns_layer() {
     }
 }
 
+/// The 1-D convolution and transposed convolution in one product per batch give burn's
+/// layers' outputs and gradients (input, weight, bias): the audio model's strides and
+/// 'same' paddings, an even kernel with asymmetric padding, no padding, a bias-free layer.
+#[test]
+fn conv1d_batched_equals_burns_layers() {
+    use burn::nn::conv::{Conv1dConfig, ConvTranspose1dConfig};
+    use burn::nn::PaddingConfig1d;
+    let _rng = crate::fixtures::rng_lock();
+    let device = Device::flex().autodiff();
+    device.seed(6);
+    // (batch, c_in, c_out, length, kernel, stride, padding, bias)
+    let cases = [
+        (3, 7, 5, 16, 5, 2, PaddingConfig1d::Same, true),
+        (2, 6, 9, 13, 5, 1, PaddingConfig1d::Same, true),
+        (2, 4, 3, 11, 4, 3, PaddingConfig1d::Same, false),
+        (1, 3, 2, 9, 3, 1, PaddingConfig1d::Valid, true),
+        (2, 5, 4, 10, 9, 1, PaddingConfig1d::Explicit(3, 1), true),
+        (2, 3, 2, 3, 9, 1, PaddingConfig1d::Same, true),
+        (1, 2, 3, 2, 5, 2, PaddingConfig1d::Same, true),
+    ];
+    let check = |what: String,
+                 y1: Tensor<3>,
+                 y2: Tensor<3>,
+                 x1: Tensor<3>,
+                 x2: Tensor<3>,
+                 params: [Option<Tensor<3>>; 1],
+                 bias: Option<Tensor<1>>| {
+        let r = Tensor::<3>::random(y2.dims(), Distribution::Uniform(-1.0, 1.0), &device);
+        assert_eq!(y1.dims(), y2.dims(), "{what}: output shape");
+        let g1 = (y1.clone() * r.clone()).sum().backward();
+        let g2 = (y2.clone() * r).sum().backward();
+        close(&values(y1), &values(y2), 1e-5, &format!("{what} output"));
+        close(
+            &values(x1.grad(&g1).unwrap()),
+            &values(x2.grad(&g2).unwrap()),
+            1e-5,
+            &format!("{what} x grad"),
+        );
+        let [weight] = params;
+        let weight = weight.unwrap();
+        close(
+            &values(weight.grad(&g1).unwrap()),
+            &values(weight.grad(&g2).unwrap()),
+            1e-5,
+            &format!("{what} weight grad"),
+        );
+        if let Some(bias) = bias {
+            close(
+                &values(bias.grad(&g1).unwrap()),
+                &values(bias.grad(&g2).unwrap()),
+                1e-5,
+                &format!("{what} bias grad"),
+            );
+        }
+    };
+    for (n, ci, co, len, k, stride, padding, bias) in cases {
+        let data = Tensor::<3>::random([n, ci, len], Distribution::Uniform(-1.0, 1.0), &device);
+        let x1 = data.clone().detach().require_grad();
+        let x2 = data.detach().require_grad();
+        let conv = Conv1dConfig::new(ci, co, k)
+            .with_stride(stride)
+            .with_padding(padding.clone())
+            .with_bias(bias)
+            .init(&device);
+        assert!(conv1d_applies(&x1, conv.dilation, conv.groups));
+        let (y1, y2) = (conv1d(&conv, x1.clone()), conv.forward(x2.clone()));
+        let what = format!("conv1d {n}x{ci}x{len} -> {co}, k{k} s{stride} {padding:?}");
+        check(
+            what,
+            y1,
+            y2,
+            x1,
+            x2,
+            [Some(conv.weight.val())],
+            conv.bias.as_ref().map(|b| b.val()),
+        );
+
+        // The transposed layer as the audio decoder builds it: padding (k - 1) / 2, output
+        // padding stride - 1, so the length is multiplied by the stride.
+        let data = Tensor::<3>::random([n, ci, len], Distribution::Uniform(-1.0, 1.0), &device);
+        let x1 = data.clone().detach().require_grad();
+        let x2 = data.detach().require_grad();
+        let deconv = ConvTranspose1dConfig::new([ci, co], k)
+            .with_stride(stride)
+            .with_padding((k - 1) / 2)
+            .with_padding_out(stride - 1)
+            .with_bias(bias)
+            .init(&device);
+        let (y1, y2) = (
+            conv_transpose1d(&deconv, x1.clone()),
+            deconv.forward(x2.clone()),
+        );
+        let what = format!("conv_transpose1d {n}x{ci}x{len} -> {co}, k{k} s{stride}");
+        check(
+            what,
+            y1,
+            y2,
+            x1,
+            x2,
+            [Some(deconv.weight.val())],
+            deconv.bias.as_ref().map(|b| b.val()),
+        );
+    }
+}
+
 /// The exponent 2^n comes from the rounding sum's bits: the same number, to the bit, as the
 /// float-to-int cast it replaced, over the whole clamped range and beyond it; NaN stays NaN.
 #[test]
