@@ -100,6 +100,111 @@ pub(super) fn product(dst: &mut [f32], a: Matrix, b: Matrix, accumulate: bool) {
     }
 }
 
+/// `dst += a · b` for a product of few rows (an LSTM step's batch by its recurrent
+/// weights): `a` `[m, k]`, `b` `[k, n]`, `dst` `[m, n]`, all row-major. Each output sums its
+/// `k` products in order from zero in one fused multiply-add chain, then adds to `dst`, as
+/// `gemm`'s kernels do for 2 rows or more and a `k` that fits one of their blocks, so the
+/// two agree to the bit (tested); without `gemm`'s packing of `b` at every call, which
+/// costs about as much as the product at these sizes. AVX-512 for such sizes with `n` a
+/// multiple of 16, else [`product`].
+pub(super) fn few_rows_product(
+    dst: &mut [f32],
+    a: &[f32],
+    b: &[f32],
+    m: usize,
+    k: usize,
+    n: usize,
+) {
+    assert!(
+        dst.len() == m * n && a.len() == m * k && b.len() == k * n,
+        "host_ops: a {m}x{k} by {k}x{n} product"
+    );
+    #[cfg(target_arch = "x86_64")]
+    if m >= 2
+        && k <= 512
+        && n.is_multiple_of(16)
+        && host_conv::Simd::detect() == host_conv::Simd::Avx512
+    {
+        // SAFETY: the CPU has AVX-512F; the sizes are checked above.
+        unsafe { few_rows_avx512(dst, a, b, m, k, n) };
+        return;
+    }
+    product(dst, Matrix::new(a, m, k), Matrix::new(b, k, n), true);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn few_rows_avx512(dst: &mut [f32], a: &[f32], b: &[f32], m: usize, k: usize, n: usize) {
+    let vectors = n / 16;
+    let mut first = 0;
+    while first < vectors {
+        let take = (vectors - first).min(8);
+        // SAFETY: the caller's CPU has AVX-512F; columns first·16 .. (first + take)·16 lie
+        // inside each row.
+        unsafe {
+            match take {
+                8 => few_rows_block::<8>(dst, a, b, m, k, n, first * 16),
+                7 => few_rows_block::<7>(dst, a, b, m, k, n, first * 16),
+                6 => few_rows_block::<6>(dst, a, b, m, k, n, first * 16),
+                5 => few_rows_block::<5>(dst, a, b, m, k, n, first * 16),
+                4 => few_rows_block::<4>(dst, a, b, m, k, n, first * 16),
+                3 => few_rows_block::<3>(dst, a, b, m, k, n, first * 16),
+                2 => few_rows_block::<2>(dst, a, b, m, k, n, first * 16),
+                _ => few_rows_block::<1>(dst, a, b, m, k, n, first * 16),
+            }
+        }
+        first += take;
+    }
+}
+
+/// Columns `col .. col + 16 V` of [`few_rows_product`], two rows at a time: each row of `b`
+/// is loaded once for both.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn few_rows_block<const V: usize>(
+    dst: &mut [f32],
+    a: &[f32],
+    b: &[f32],
+    m: usize,
+    k: usize,
+    n: usize,
+    col: usize,
+) {
+    use std::arch::x86_64::*;
+    let mut row = 0;
+    while row < m {
+        let pair = row + 1 < m;
+        let mut acc0 = [_mm512_setzero_ps(); V];
+        let mut acc1 = [_mm512_setzero_ps(); V];
+        for kk in 0..k {
+            let x0 = _mm512_set1_ps(a[row * k + kk]);
+            let x1 = _mm512_set1_ps(if pair { a[(row + 1) * k + kk] } else { 0.0 });
+            let from = kk * n + col;
+            for v in 0..V {
+                // SAFETY: from + 16 v + 16 <= kk n + n <= b.len() (col + 16 V <= n).
+                let w = unsafe { _mm512_loadu_ps(b.as_ptr().add(from + 16 * v)) };
+                acc0[v] = _mm512_fmadd_ps(x0, w, acc0[v]);
+                acc1[v] = _mm512_fmadd_ps(x1, w, acc1[v]);
+            }
+        }
+        for (r, acc) in [(row, &acc0), (row + 1, &acc1)] {
+            if r >= m {
+                break;
+            }
+            for (v, &sum) in acc.iter().enumerate() {
+                let at = r * n + col + 16 * v;
+                // SAFETY: at + 16 <= r n + n <= dst.len().
+                unsafe {
+                    let p = dst.as_mut_ptr().add(at);
+                    _mm512_storeu_ps(p, _mm512_add_ps(_mm512_loadu_ps(p), sum));
+                }
+            }
+        }
+        row += 2;
+    }
+}
+
 simd_kernel! {
 /// Each column's mean and biased variance over the rows of `x` (`[rows, c]`), accumulated in
 /// f64 (the mean first, then the squared deviations from it).
@@ -226,4 +331,49 @@ pub(super) fn affine_rows(x: &[f32], n: usize, w: &[f32], b: &[f32]) -> Vec<f32>
         }
     });
     z
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The few-rows product gives `gemm`'s sums to the bit on the LSTMs' shapes (the audio
+    /// model's batch of 10, hidden sizes 128 and 64, forward and backward), an odd row
+    /// count, a width that is not a whole block of 128, and the shapes left to `gemm` (one
+    /// row, which `gemm` sums in another order; more than 512 terms, which it sums in
+    /// blocks).
+    #[test]
+    fn few_rows_product_equals_gemm() {
+        if host_conv::Simd::detect() != host_conv::Simd::Avx512 {
+            eprintln!("skipped the comparison: this CPU has no AVX-512F (gemm runs both)");
+        }
+        let values = |len: usize, seed: usize| -> Vec<f32> {
+            (0..len)
+                .map(|i| (((i * 7919 + seed * 104_729) % 2003) as f32 - 1001.0) / 977.0)
+                .collect()
+        };
+        for (m, k, n) in [
+            (10, 128, 512),
+            (10, 64, 256),
+            (10, 512, 128),
+            (3, 256, 64),
+            (2, 40, 48),
+            (1, 128, 512),
+            (10, 1024, 32),
+        ] {
+            let (a, b, start) = (values(m * k, 1), values(k * n, 2), values(m * n, 3));
+            let mut ours = start.clone();
+            few_rows_product(&mut ours, &a, &b, m, k, n);
+            let mut theirs = start;
+            product(
+                &mut theirs,
+                Matrix::new(&a, m, k),
+                Matrix::new(&b, k, n),
+                true,
+            );
+            for (i, (x, y)) in ours.iter().zip(&theirs).enumerate() {
+                assert_eq!(x.to_bits(), y.to_bits(), "{m}x{k}x{n} [{i}]: {x} vs {y}");
+            }
+        }
+    }
 }

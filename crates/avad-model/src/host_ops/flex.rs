@@ -6,10 +6,10 @@ use burn::tensor::TensorData;
 
 use super::conv::{conv_input_grad, conv_shape, conv_weight_grad};
 use super::dense::{
-    affine_rows, column_stats, column_sums, large, leaky_affine, leaky_rows, norm_grad_sums,
-    norm_leaky_input_grad, product, Matrix,
+    affine_rows, column_stats, column_sums, few_rows_product, large, leaky_affine, leaky_rows,
+    norm_grad_sums, norm_leaky_input_grad, product, Matrix,
 };
-use super::lstm::{lstm_plane, lstm_plane_backward, lstm_shape};
+use super::lstm::{logistic_grad, logistic_in_place, lstm_plane, lstm_plane_backward, lstm_shape};
 use super::norm::{
     affine, channel_stats, channel_sums, grad_sums, norm_input_grad, normalise, normalise_infer,
     planes, shifted_sums,
@@ -240,7 +240,7 @@ impl HostOps for Flex {
             [from_input, w_hidden, hidden, cell].map(contiguous);
         let (xs, shape) = host(&from_input);
         let (steps, batch, h) = (shape[0], shape[1], shape[2] / 4);
-        let w = Matrix::new(host(&w_hidden).0, h, 4 * h);
+        let w = host(&w_hidden).0;
         let (h0, c0) = (host(&hidden).0, host(&cell).0);
         let (row, state) = (batch * 4 * h, batch * h);
         let mut gates = xs.to_vec();
@@ -256,7 +256,7 @@ impl HostOps for Flex {
                 has_hidden.then_some(h0)
             };
             if let Some(previous) = previous {
-                product(g, Matrix::new(previous, batch, h), w, true);
+                few_rows_product(g, previous, w, batch, h, 4 * h);
             }
             let g: &[f32] = g;
             let hid = &mut rest[..state];
@@ -290,7 +290,6 @@ impl HostOps for Flex {
         let (gs, shape) = host(&gates);
         let (steps, batch, h) = (shape[0], shape[1], shape[2] / 4);
         let (wv, wshape) = host(&w_hidden);
-        let w = Matrix::new(wv, h, 4 * h);
         let (h0, c0) = (host(&hidden).0, host(&cell).0);
         let (outs, ds) = (host(&output).0, host(&grad).0);
         let (row, state) = (batch * 4 * h, batch * h);
@@ -310,6 +309,13 @@ impl HostOps for Flex {
                     [q(0), q(1), q(2), q(3)],
                     &prev[n * h..(n + 1) * h],
                 );
+            }
+        }
+        // The recurrent weights transposed, `[4h, h]`, for each step's product.
+        let mut w_t = vec![0.0f32; 4 * h * h];
+        for (r, weights) in wv.chunks(4 * h).enumerate() {
+            for (c, &v) in weights.iter().enumerate() {
+                w_t[c * h + r] = v;
             }
         }
         let mut d_gates = vec![0.0f32; steps * row];
@@ -342,7 +348,8 @@ impl HostOps for Flex {
             std::mem::swap(&mut dc, &mut d_prev_cell);
             // The hidden state before step t: step t − 1's, or the starting one.
             if t > 0 || has_hidden {
-                product(&mut dh, Matrix::new(dg, batch, 4 * h), w.t(), false);
+                dh.fill(0.0);
+                few_rows_product(&mut dh, dg, &w_t, batch, 4 * h, h);
             } else {
                 dh.fill(0.0);
             }
@@ -370,6 +377,24 @@ impl HostOps for Flex {
             tensor(dh0, vec![batch, h]),
             tensor(dc, vec![batch, h]),
         )
+    }
+
+    fn logistic(x: FlexTensor) -> FlexTensor {
+        let x = contiguous(x);
+        let (xs, shape) = host(&x);
+        let mut out = xs.to_vec();
+        split_mut(&mut out, 1, |_, chunk| logistic_in_place(chunk));
+        tensor(out, shape)
+    }
+
+    fn logistic_backward(y: FlexTensor, grad: FlexTensor) -> FlexTensor {
+        let (y, grad) = (contiguous(y), contiguous(grad));
+        let (ys, shape) = host(&y);
+        let mut out = host(&grad).0.to_vec();
+        split_mut(&mut out, 1, |first, chunk| {
+            logistic_grad(chunk, &ys[first..first + chunk.len()]);
+        });
+        tensor(out, shape)
     }
 
     fn conv1d_batched(
