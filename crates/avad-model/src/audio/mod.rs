@@ -25,10 +25,9 @@ use burn::module::Module;
 use burn::nn::conv::{Conv1d, Conv1dConfig, ConvTranspose1d, ConvTranspose1dConfig};
 use burn::nn::loss::{MseLoss, Reduction};
 use burn::nn::{BatchNorm, BatchNormConfig, Lstm, LstmConfig, LstmState, PaddingConfig1d};
-use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor};
 
-use crate::host_ops::{conv1d, conv_transpose1d, norm_leaky};
+use crate::host_ops::{conv1d, conv_transpose1d, logistic, norm_leaky};
 use crate::train::Objective;
 use crate::ModelError;
 use lstm::lstm_forward;
@@ -229,7 +228,7 @@ impl AudioAutoencoder {
         for (deconv, norm) in self.decoder.iter().zip(&self.decoder_norms) {
             y = norm_leaky(norm, conv_transpose1d(deconv, y), slope);
         }
-        Ok(sigmoid(conv1d(&self.output, y)).swap_dims(1, 2))
+        Ok(logistic(conv1d(&self.output, y)).swap_dims(1, 2))
     }
 }
 

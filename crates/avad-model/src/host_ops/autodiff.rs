@@ -295,6 +295,39 @@ impl<B: Backend + HostOps, C: CheckpointStrategy> HostOps for Autodiff<B, C> {
         panic!("host_ops: the convolution's backward is not differentiable again");
     }
 
+    fn logistic(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        #[derive(Debug)]
+        struct Logistic;
+
+        impl<B: Backend + HostOps> Backward<B, 1> for Logistic {
+            type State = Primitive<B>;
+
+            fn backward(
+                self,
+                ops: Ops<Self::State, 1>,
+                grads: &mut Gradients,
+                _checkpointer: &mut Checkpointer,
+            ) {
+                let [node_x] = ops.parents;
+                let grad = grads.consume::<B>(&ops.node);
+                if let Some(node) = node_x {
+                    grads.register::<B>(node.id, B::logistic_backward(ops.state, grad));
+                }
+            }
+        }
+
+        let nodes = [x.node()];
+        let out = B::logistic(x.into_primitive());
+        match Logistic.prepare::<C>(nodes).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => prep.finish(out.clone(), out),
+            OpsKind::UnTracked(prep) => prep.finish(out),
+        }
+    }
+
+    fn logistic_backward(_y: FloatTensor<Self>, _grad: FloatTensor<Self>) -> FloatTensor<Self> {
+        panic!("host_ops: the logistic function's backward is not differentiable again");
+    }
+
     fn conv1d_batched(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,

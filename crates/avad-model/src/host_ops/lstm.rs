@@ -35,6 +35,24 @@ pub(super) fn lstm_plane_backward(out: [&mut [f32]; 5], gates: [&[f32]; 4], prev
 }
 }
 
+simd_kernel! {
+/// In place, the logistic function of each value.
+pub(super) fn logistic_in_place(values: &mut [f32]) {
+    for v in values.iter_mut() {
+        *v = logistic(*v);
+    }
+}
+}
+
+simd_kernel! {
+/// In place, the logistic function's gradient: `grad · y (1 − y)` from its output `y`.
+pub(super) fn logistic_grad(grad: &mut [f32], y: &[f32]) {
+    for (g, &y) in grad.iter_mut().zip(y) {
+        *g *= y * (1.0 - y);
+    }
+}
+}
+
 /// `(batch, hidden channels, plane)` of a ConvLSTM step's gates and cell shapes.
 pub(super) fn lstm_shape(gates: &[usize], cell: &[usize]) -> (usize, usize, usize) {
     assert!(

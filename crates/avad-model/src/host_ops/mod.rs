@@ -257,6 +257,14 @@ pub trait HostOps: Backend {
         geometry: Conv1dGeometry,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
 
+    /// The logistic function `1 / (1 + e^-x)` of every value, in training (its exponential
+    /// the LSTM cell's polynomial, within a few ulp of `exp`).
+    fn logistic(x: FloatTensor<Self>) -> FloatTensor<Self>;
+
+    /// The gradient of [`HostOps::logistic`] from its output `y` and the output's
+    /// gradient: `grad · y (1 − y)`.
+    fn logistic_backward(y: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self>;
+
     /// `base + conv(x, weight)` in inference, for an undilated, ungrouped 'same'
     /// convolution (burn's padding) with this stride, of one image: `x` `[1, c, h, w]`,
     /// `weight` `[o, c, kh, kw]`, `base` `[1, o, ceil(h / stride), ceil(w / stride)]` (the
@@ -647,4 +655,14 @@ fn host_conv1d(
         bias.into_dispatch(),
         geometry,
     ))
+}
+
+/// `sigmoid(x)`: in training on the CPU one host operation forward and one backward
+/// ([`HostOps::logistic`]; burn's is a scalar `exp` per value and several passes back),
+/// else burn's.
+pub fn logistic<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    if !trains_on_host(&x.device(), x.dtype()) {
+        return sigmoid(x);
+    }
+    Tensor::from_dispatch(<Dispatch as HostOps>::logistic(x.into_dispatch()))
 }

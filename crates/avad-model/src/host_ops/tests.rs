@@ -254,6 +254,31 @@ fn conv1d_batched_equals_burns_layers() {
     }
 }
 
+/// The logistic function and its gradient equal burn's sigmoid within the exponential's
+/// few ulp, from far negative to far positive, on both sides of the threads' split.
+#[test]
+fn logistic_equals_burns_sigmoid() {
+    let _rng = crate::fixtures::rng_lock();
+    let device = Device::flex().autodiff();
+    device.seed(8);
+    for n in [37usize, 100_000] {
+        let data = Tensor::<1>::random([n], Distribution::Uniform(-30.0, 30.0), &device);
+        let r = Tensor::<1>::random([n], Distribution::Uniform(-1.0, 1.0), &device);
+        let x1 = data.clone().detach().require_grad();
+        let x2 = data.detach().require_grad();
+        let (y1, y2) = (logistic(x1.clone()), sigmoid(x2.clone()));
+        let g1 = (y1.clone() * r.clone()).sum().backward();
+        let g2 = (y2.clone() * r).sum().backward();
+        close(&values(y1), &values(y2), 1e-6, &format!("{n} values"));
+        close(
+            &values(x1.grad(&g1).unwrap()),
+            &values(x2.grad(&g2).unwrap()),
+            1e-6,
+            &format!("{n} values' gradient"),
+        );
+    }
+}
+
 /// The exponent 2^n comes from the rounding sum's bits: the same number, to the bit, as the
 /// float-to-int cast it replaced, over the whole clamped range and beyond it; NaN stays NaN.
 #[test]
