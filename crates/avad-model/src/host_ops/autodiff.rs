@@ -349,8 +349,13 @@ impl<B: Backend + HostOps, C: CheckpointStrategy> HostOps for Autodiff<B, C> {
                 let [node_x, node_weight, node_bias] = ops.parents;
                 let grad = grads.consume::<B>(&ops.node);
                 let (x, weight, geometry) = ops.state;
-                let (dx, dw, db) = B::conv1d_batched_backward(x, weight, grad, geometry);
-                for (node, value) in [(node_x, dx), (node_weight, dw), (node_bias, db)] {
+                let input_grad = node_x.is_some();
+                let (dx, dw, db) =
+                    B::conv1d_batched_backward(x, weight, grad, geometry, input_grad);
+                if let (Some(node), Some(dx)) = (node_x, dx) {
+                    grads.register::<B>(node.id, dx);
+                }
+                for (node, value) in [(node_weight, dw), (node_bias, db)] {
                     if let Some(node) = node {
                         grads.register::<B>(node.id, value);
                     }
@@ -376,7 +381,12 @@ impl<B: Backend + HostOps, C: CheckpointStrategy> HostOps for Autodiff<B, C> {
         _weight: FloatTensor<Self>,
         _grad: FloatTensor<Self>,
         _geometry: Conv1dGeometry,
-    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        _input_grad: bool,
+    ) -> (
+        Option<FloatTensor<Self>>,
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+    ) {
         panic!("host_ops: the 1-D convolution's backward is not differentiable again");
     }
 

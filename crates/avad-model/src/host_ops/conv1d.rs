@@ -215,15 +215,16 @@ pub(super) fn forward(
     }
 }
 
-/// The backward pass: the gradients of the input, the weight and the bias from the
-/// output's `grad`.
+/// The backward pass: the gradients of the input (where `input_grad`), the weight and the
+/// bias from the output's `grad`.
 pub(super) fn backward(
     x: &[f32],
     weight: &[f32],
     grad: &[f32],
     s: &Sizes,
     g: &Conv1dGeometry,
-) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    input_grad: bool,
+) -> (Option<Vec<f32>>, Vec<f32>, Vec<f32>) {
     let (a, t) = s.long_short(g);
     let k = s.taps;
     let gr = to_rows(grad, s.batch, s.c_out, s.len_out);
@@ -236,13 +237,6 @@ pub(super) fn backward(
         // The output's gradient read at every (position, tap) of the input.
         let cols = gather(grad, s.c_out, a, t, k, g);
         let cols = Matrix::new(&cols, s.c_out * k, s.batch * t);
-        let mut dxr = vec![0.0f32; s.c_in * s.batch * t];
-        product(
-            &mut dxr,
-            Matrix::new(weight, s.c_in, s.c_out * k),
-            cols,
-            false,
-        );
         let xr = to_rows(x, s.batch, s.c_in, s.len_in);
         product(
             &mut dw,
@@ -250,19 +244,24 @@ pub(super) fn backward(
             cols.t(),
             false,
         );
-        (from_rows(&dxr, s.batch, s.c_in, t, None), dw, db)
+        let dx = input_grad.then(|| {
+            let mut dxr = vec![0.0f32; s.c_in * s.batch * t];
+            let w = Matrix::new(weight, s.c_in, s.c_out * k);
+            product(&mut dxr, w, cols, false);
+            from_rows(&dxr, s.batch, s.c_in, t, None)
+        });
+        (dx, dw, db)
     } else {
         let cols = gather(x, s.c_in, a, t, k, g);
         let cols = Matrix::new(&cols, s.c_in * k, s.batch * t);
         let gm = Matrix::new(&gr, s.c_out, s.batch * t);
         product(&mut dw, gm, cols.t(), false);
-        let mut dcols = vec![0.0f32; s.c_in * k * s.batch * t];
-        product(
-            &mut dcols,
-            Matrix::new(weight, s.c_out, s.c_in * k).t(),
-            gm,
-            false,
-        );
-        (scatter(&dcols, s.batch, s.c_in, a, t, k, g), dw, db)
+        let dx = input_grad.then(|| {
+            let mut dcols = vec![0.0f32; s.c_in * k * s.batch * t];
+            let w = Matrix::new(weight, s.c_out, s.c_in * k);
+            product(&mut dcols, w.t(), gm, false);
+            scatter(&dcols, s.batch, s.c_in, a, t, k, g)
+        });
+        (dx, dw, db)
     }
 }

@@ -415,14 +415,15 @@ impl HostOps for Flex {
         weight: FlexTensor,
         grad: FlexTensor,
         geometry: Conv1dGeometry,
-    ) -> (FlexTensor, FlexTensor, FlexTensor) {
+        input_grad: bool,
+    ) -> (Option<FlexTensor>, FlexTensor, FlexTensor) {
         let [x, weight, grad] = [x, weight, grad].map(contiguous);
         let ((xs, shape), (ws, wshape)) = (host(&x), host(&weight));
         let sizes = conv1d::Sizes::new(&shape, &wshape, &geometry);
-        let (dx, dw, db) = conv1d::backward(xs, ws, host(&grad).0, &sizes, &geometry);
+        let (dx, dw, db) = conv1d::backward(xs, ws, host(&grad).0, &sizes, &geometry, input_grad);
         let c_out = sizes.c_out;
         (
-            tensor(dx, shape),
+            dx.map(|dx| tensor(dx, shape)),
             tensor(dw, wshape),
             tensor(db, vec![c_out]),
         )

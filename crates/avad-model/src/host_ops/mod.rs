@@ -249,13 +249,20 @@ pub trait HostOps: Backend {
         geometry: Conv1dGeometry,
     ) -> FloatTensor<Self>;
 
-    /// The gradients of [`HostOps::conv1d_batched`] for `x`, `weight` and `bias`.
+    /// The gradients of [`HostOps::conv1d_batched`] for `x` (where `input_grad`; else
+    /// `None`: the model's input needs none), `weight` and `bias`.
+    #[allow(clippy::type_complexity)]
     fn conv1d_batched_backward(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
         grad: FloatTensor<Self>,
         geometry: Conv1dGeometry,
-    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+        input_grad: bool,
+    ) -> (
+        Option<FloatTensor<Self>>,
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+    );
 
     /// The logistic function `1 / (1 + e^-x)` of every value, in training (its exponential
     /// the LSTM cell's polynomial, within a few ulp of `exp`).
