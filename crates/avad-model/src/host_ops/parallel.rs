@@ -1,8 +1,6 @@
-//! Work split over the cores, on rayon's pool: the threads burn's own operations run on,
-//! so a host operation neither starts threads nor competes with rayon's workers while
-//! they wait for work.
-
-use rayon::prelude::*;
+//! Work split over the cores, on threads of its own. On rayon's pool instead, `avad watch`
+//! (two threads of its own, each scoring windows) ran 7 % slower: 235–247 frames/s against
+//! 256–266 with sound on Ped2, three rounds alternating (docs/benchmarks.md).
 
 /// The cores to split over, read once: `available_parallelism` reads the cgroup's files at
 /// every call, which cost a small operation more than its work.
@@ -21,10 +19,16 @@ pub(super) fn split<T: Send>(
         return vec![f(0..items)];
     }
     let per = items.div_ceil(t);
-    (0..t)
-        .into_par_iter()
-        .map(|k| f(k * per..((k + 1) * per).min(items)))
-        .collect()
+    std::thread::scope(|scope| {
+        let f = &f;
+        let handles: Vec<_> = (0..t)
+            .map(|k| scope.spawn(move || f(k * per..((k + 1) * per).min(items))))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("host_ops worker panicked"))
+            .collect()
+    })
 }
 
 /// Below this many values a thread costs more than it saves (an LSTM step of the audio
@@ -47,9 +51,12 @@ pub(crate) fn split_mut(out: &mut [f32], item: usize, f: impl Fn(usize, &mut [f3
         return;
     }
     let per = items.div_ceil(t).max(1);
-    out.par_chunks_mut(per * item.max(1))
-        .enumerate()
-        .for_each(|(k, chunk)| f(k * per, chunk));
+    std::thread::scope(|scope| {
+        let f = &f;
+        for (k, chunk) in out.chunks_mut(per * item.max(1)).enumerate() {
+            scope.spawn(move || f(k * per, chunk));
+        }
+    });
 }
 
 /// `f(first, a, b, c)` over three slices of one length, cut into one run per core (on the
@@ -66,9 +73,14 @@ pub(super) fn split3(
         return;
     }
     let per = a.len().div_ceil(t);
-    a.par_chunks_mut(per)
-        .zip(b.par_chunks_mut(per))
-        .zip(c.par_chunks_mut(per))
-        .enumerate()
-        .for_each(|(k, ((a, b), c))| f(k * per, a, b, c));
+    std::thread::scope(|scope| {
+        let f = &f;
+        let chunks = a
+            .chunks_mut(per)
+            .zip(b.chunks_mut(per))
+            .zip(c.chunks_mut(per));
+        for (k, ((a, b), c)) in chunks.enumerate() {
+            scope.spawn(move || f(k * per, a, b, c));
+        }
+    });
 }
