@@ -25,6 +25,9 @@
 //!   steps in reverse and takes the recurrent weights' gradient as one product.
 //! * [`conv_same_add`]: a 'same' convolution of one image in inference (a ConvLSTM step's
 //!   state-to-state convolution in a live window), added to the step's gates.
+//! * [`conv1d`] and [`conv_transpose1d`]: the audio model's convolutions in training, the
+//!   whole batch's (position, tap) matrix by the weights in one product, forward and
+//!   backward; [`logistic`]: its output's sigmoid in training.
 //! * [`HostOps::adam_update`]: one Adam step of a parameter in one pass, for
 //!   [`crate::optim::HostAdam`]; burn's values to the bit.
 //!
