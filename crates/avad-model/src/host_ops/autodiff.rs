@@ -162,14 +162,7 @@ impl<B: Backend + HostOps, C: CheckpointStrategy> HostOps for Autodiff<B, C> {
         struct LstmSequence;
 
         impl<B: Backend + HostOps> Backward<B, 4> for LstmSequence {
-            type State = (
-                Primitive<B>,
-                Primitive<B>,
-                Primitive<B>,
-                bool,
-                Primitive<B>,
-                Primitive<B>,
-            );
+            type State = (Primitive<B>, Primitive<B>, bool, Primitive<B>, Primitive<B>);
 
             fn backward(
                 self,
@@ -179,10 +172,9 @@ impl<B: Backend + HostOps, C: CheckpointStrategy> HostOps for Autodiff<B, C> {
             ) {
                 let [node_input, node_w, node_hidden, node_cell] = ops.parents;
                 let grad = grads.consume::<B>(&ops.node);
-                let (w_hidden, hidden, cell, has_hidden, output, gates) = ops.state;
-                let (d_input, d_w, d_hidden, d_cell) = B::lstm_sequence_backward(
-                    w_hidden, hidden, cell, has_hidden, output, gates, grad,
-                );
+                let (w_hidden, hidden, has_hidden, output, record) = ops.state;
+                let (d_input, d_w, d_hidden, d_cell) =
+                    B::lstm_sequence_backward(w_hidden, hidden, has_hidden, output, record, grad);
                 for (node, value) in [
                     (node_input, d_input),
                     (node_w, d_w),
@@ -204,37 +196,29 @@ impl<B: Backend + HostOps, C: CheckpointStrategy> HostOps for Autodiff<B, C> {
         ];
         let [from_input, w_hidden, hidden, cell] =
             [from_input, w_hidden, hidden, cell].map(|t| t.into_primitive());
-        let (out, gates) = B::lstm_sequence(
+        let (out, record) = B::lstm_sequence(
             from_input,
             w_hidden.clone(),
             hidden.clone(),
-            cell.clone(),
+            cell,
             has_hidden,
         );
         let out_tracked = match LstmSequence.prepare::<C>(nodes).compute_bound().stateful() {
             OpsKind::Tracked(prep) => prep.finish(
-                (
-                    w_hidden,
-                    hidden,
-                    cell,
-                    has_hidden,
-                    out.clone(),
-                    gates.clone(),
-                ),
+                (w_hidden, hidden, has_hidden, out.clone(), record.clone()),
                 out,
             ),
             OpsKind::UnTracked(prep) => prep.finish(out),
         };
-        (out_tracked, FloatTensor::<Self>::new(gates))
+        (out_tracked, FloatTensor::<Self>::new(record))
     }
 
     fn lstm_sequence_backward(
         _w_hidden: FloatTensor<Self>,
         _hidden: FloatTensor<Self>,
-        _cell: FloatTensor<Self>,
         _has_hidden: bool,
         _output: FloatTensor<Self>,
-        _gates: FloatTensor<Self>,
+        _record: FloatTensor<Self>,
         _grad: FloatTensor<Self>,
     ) -> (
         FloatTensor<Self>,

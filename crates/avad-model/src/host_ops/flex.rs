@@ -243,11 +243,15 @@ impl HostOps for Flex {
         let w = host(&w_hidden).0;
         let (h0, c0) = (host(&hidden).0, host(&cell).0);
         let (row, state) = (batch * 4 * h, batch * h);
-        let mut gates = xs.to_vec();
+        // The record: every step's gates, then the cell state before each step.
+        let mut gates = Vec::with_capacity(steps * (row + state));
+        gates.extend_from_slice(xs);
         // Rows 0..steps: the hidden states; row `steps`: the cell state, carried along.
         let mut out = vec![0.0f32; (steps + 1) * state];
         let mut cell_now = c0.to_vec();
+        let mut cells = Vec::with_capacity(steps * state);
         for t in 0..steps {
+            cells.extend_from_slice(&cell_now);
             let g = &mut gates[t * row..(t + 1) * row];
             let (done, rest) = out.split_at_mut(t * state);
             let previous = if t > 0 {
@@ -273,44 +277,32 @@ impl HostOps for Flex {
             cell_now = next;
         }
         out[steps * state..].copy_from_slice(&cell_now);
-        (tensor(out, vec![steps + 1, batch, h]), tensor(gates, shape))
+        gates.extend_from_slice(&cells);
+        (
+            tensor(out, vec![steps + 1, batch, h]),
+            tensor(gates, vec![steps, batch, 5 * h]),
+        )
     }
 
     fn lstm_sequence_backward(
         w_hidden: FlexTensor,
         hidden: FlexTensor,
-        cell: FlexTensor,
         has_hidden: bool,
         output: FlexTensor,
-        gates: FlexTensor,
+        record: FlexTensor,
         grad: FlexTensor,
     ) -> (FlexTensor, FlexTensor, FlexTensor, FlexTensor) {
-        let [w_hidden, hidden, cell, output, gates, grad] =
-            [w_hidden, hidden, cell, output, gates, grad].map(contiguous);
-        let (gs, shape) = host(&gates);
-        let (steps, batch, h) = (shape[0], shape[1], shape[2] / 4);
+        let [w_hidden, hidden, output, record, grad] =
+            [w_hidden, hidden, output, record, grad].map(contiguous);
+        let (record, shape) = host(&record);
+        let (steps, batch, h) = (shape[0], shape[1], shape[2] / 5);
         let (wv, wshape) = host(&w_hidden);
-        let (h0, c0) = (host(&hidden).0, host(&cell).0);
+        let h0 = host(&hidden).0;
         let (outs, ds) = (host(&output).0, host(&grad).0);
         let (row, state) = (batch * 4 * h, batch * h);
-        // The cell state before each step, recomputed forward from the gates.
-        let mut cells = vec![0.0f32; (steps + 1) * state];
-        cells[..state].copy_from_slice(c0);
-        let mut scratch = vec![0.0f32; state];
-        for t in 0..steps {
-            let (before, after) = cells.split_at_mut((t + 1) * state);
-            let prev = &before[t * state..];
-            let g = &gs[t * row..(t + 1) * row];
-            for n in 0..batch {
-                let q = |k: usize| &g[n * 4 * h + k * h..n * 4 * h + (k + 1) * h];
-                lstm_plane(
-                    &mut scratch[n * h..(n + 1) * h],
-                    &mut after[n * h..(n + 1) * h],
-                    [q(0), q(1), q(2), q(3)],
-                    &prev[n * h..(n + 1) * h],
-                );
-            }
-        }
+        // Every step's gates, and the cell state before each step, as the forward recorded
+        // them.
+        let (gs, cells) = record.split_at(steps * row);
         // The recurrent weights transposed, `[4h, h]`, for each step's product.
         let mut w_t = vec![0.0f32; 4 * h * h];
         for (r, weights) in wv.chunks(4 * h).enumerate() {
@@ -372,7 +364,7 @@ impl HostOps for Flex {
         );
         let dh0 = if has_hidden { dh } else { vec![0.0f32; state] };
         (
-            tensor(d_gates, shape),
+            tensor(d_gates, vec![steps, batch, 4 * h]),
             tensor(dw, wshape),
             tensor(dh0, vec![batch, h]),
             tensor(dc, vec![batch, h]),

@@ -144,7 +144,9 @@ pub trait HostOps: Backend {
     /// batch, 4h]` (gates i, f, g, o), `w_hidden` `[h, 4h]`, the starting state `hidden` and
     /// `cell` `[batch, h]` (`hidden` not read unless `has_hidden`: a zero state). Returns
     /// `[steps + 1, batch, h]` (every step's hidden state, then the last cell state) and
-    /// every step's gates before their activations, `[steps, batch, 4h]`.
+    /// the record its backward reads, `[steps, batch, 5h]` laid out as every step's gates
+    /// before their activations (`[steps, batch, 4h]`), then the cell state before each
+    /// step (`[steps, batch, h]`).
     fn lstm_sequence(
         from_input: FloatTensor<Self>,
         w_hidden: FloatTensor<Self>,
@@ -154,15 +156,14 @@ pub trait HostOps: Backend {
     ) -> (FloatTensor<Self>, FloatTensor<Self>);
 
     /// The gradients of [`HostOps::lstm_sequence`] for `from_input`, `w_hidden`, `hidden`
-    /// and `cell`, from the output and gates it returned and the output's gradient.
+    /// and `cell`, from the output and record it returned and the output's gradient.
     #[allow(clippy::too_many_arguments, clippy::type_complexity)]
     fn lstm_sequence_backward(
         w_hidden: FloatTensor<Self>,
         hidden: FloatTensor<Self>,
-        cell: FloatTensor<Self>,
         has_hidden: bool,
         output: FloatTensor<Self>,
-        gates: FloatTensor<Self>,
+        record: FloatTensor<Self>,
         grad: FloatTensor<Self>,
     ) -> (
         FloatTensor<Self>,
@@ -369,7 +370,7 @@ pub fn lstm_sequence(
     let h = w_hidden.dims()[0];
     let has_hidden = hidden.is_some();
     let hidden = hidden.unwrap_or_else(|| cell.zeros_like());
-    let (out, _gates) = <Dispatch as HostOps>::lstm_sequence(
+    let (out, _record) = <Dispatch as HostOps>::lstm_sequence(
         from_input.into_dispatch(),
         w_hidden.into_dispatch(),
         hidden.into_dispatch(),
