@@ -1,5 +1,5 @@
 //! Work split over the cores, on threads of its own. On rayon's pool instead, `avad watch`
-//! (two threads of its own, each scoring windows) ran 7 % slower: 235–247 frames/s against
+//! (two threads of its own, each scoring windows) ran 6 % slower: 235–247 frames/s against
 //! 256–266 with sound on Ped2, three rounds alternating (docs/benchmarks.md).
 
 /// The cores to split over, read once: `available_parallelism` reads the cgroup's files at
