@@ -4,6 +4,7 @@ use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::autodiff::NodeId;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend};
 
@@ -11,6 +12,20 @@ use super::{Conv1dGeometry, HostOps};
 
 /// A backend's float tensor, as the backward passes keep it.
 type Primitive<B> = <B as burn::backend::BackendTypes>::FloatTensorPrimitive;
+
+/// Registers each parent's gradient, `values[k]` for parent `k`, where the parent is
+/// tracked (has a node id); the values of untracked parents are dropped.
+fn register<B: Backend, const K: usize>(
+    grads: &mut Gradients,
+    parents: [Option<NodeId>; K],
+    values: [Primitive<B>; K],
+) {
+    for (id, value) in parents.into_iter().zip(values) {
+        if let Some(id) = id {
+            grads.register::<B>(id, value);
+        }
+    }
+}
 
 impl<B: Backend + HostOps, C: CheckpointStrategy> HostOps for Autodiff<B, C> {
     fn norm_leaky_train(
@@ -40,17 +55,13 @@ impl<B: Backend + HostOps, C: CheckpointStrategy> HostOps for Autodiff<B, C> {
                 grads: &mut Gradients,
                 _checkpointer: &mut Checkpointer,
             ) {
-                let [node_x, node_gamma, node_beta] = ops.parents;
+                let parents = ops.parents.map(|parent| parent.map(|node| node.id));
                 let grad = grads.consume::<B>(&ops.node);
                 let (x, gamma, beta, mean, variance, epsilon, slope) = ops.state;
                 let (dx, dgamma, dbeta) = B::norm_leaky_train_backward(
                     x, gamma, beta, mean, variance, epsilon, slope, grad,
                 );
-                for (node, value) in [(node_x, dx), (node_gamma, dgamma), (node_beta, dbeta)] {
-                    if let Some(node) = node {
-                        grads.register::<B>(node.id, value);
-                    }
-                }
+                register::<B, _>(grads, parents, [dx, dgamma, dbeta]);
             }
         }
 
@@ -110,15 +121,11 @@ impl<B: Backend + HostOps, C: CheckpointStrategy> HostOps for Autodiff<B, C> {
                 grads: &mut Gradients,
                 _checkpointer: &mut Checkpointer,
             ) {
-                let [node_gates, node_cell] = ops.parents;
+                let parents = ops.parents.map(|parent| parent.map(|node| node.id));
                 let grad = grads.consume::<B>(&ops.node);
                 let (gates, cell) = ops.state;
                 let (dgates, dcell) = B::lstm_cell_backward(gates, cell, grad);
-                for (node, value) in [(node_gates, dgates), (node_cell, dcell)] {
-                    if let Some(node) = node {
-                        grads.register::<B>(node.id, value);
-                    }
-                }
+                register::<B, _>(grads, parents, [dgates, dcell]);
             }
         }
 
@@ -170,21 +177,12 @@ impl<B: Backend + HostOps, C: CheckpointStrategy> HostOps for Autodiff<B, C> {
                 grads: &mut Gradients,
                 _checkpointer: &mut Checkpointer,
             ) {
-                let [node_input, node_w, node_hidden, node_cell] = ops.parents;
+                let parents = ops.parents.map(|parent| parent.map(|node| node.id));
                 let grad = grads.consume::<B>(&ops.node);
                 let (w_hidden, hidden, has_hidden, output, record) = ops.state;
                 let (d_input, d_w, d_hidden, d_cell) =
                     B::lstm_sequence_backward(w_hidden, hidden, has_hidden, output, record, grad);
-                for (node, value) in [
-                    (node_input, d_input),
-                    (node_w, d_w),
-                    (node_hidden, d_hidden),
-                    (node_cell, d_cell),
-                ] {
-                    if let Some(node) = node {
-                        grads.register::<B>(node.id, value);
-                    }
-                }
+                register::<B, _>(grads, parents, [d_input, d_w, d_hidden, d_cell]);
             }
         }
 
@@ -246,15 +244,11 @@ impl<B: Backend + HostOps, C: CheckpointStrategy> HostOps for Autodiff<B, C> {
                 grads: &mut Gradients,
                 _checkpointer: &mut Checkpointer,
             ) {
-                let [node_x, node_weight, node_bias] = ops.parents;
+                let parents = ops.parents.map(|parent| parent.map(|node| node.id));
                 let grad = grads.consume::<B>(&ops.node);
                 let (x, weight) = ops.state;
                 let (dx, dw, db) = B::conv_single_output_backward(x, weight, grad);
-                for (node, value) in [(node_x, dx), (node_weight, dw), (node_bias, db)] {
-                    if let Some(node) = node {
-                        grads.register::<B>(node.id, value);
-                    }
-                }
+                register::<B, _>(grads, parents, [dx, dw, db]);
             }
         }
 
@@ -330,20 +324,17 @@ impl<B: Backend + HostOps, C: CheckpointStrategy> HostOps for Autodiff<B, C> {
                 grads: &mut Gradients,
                 _checkpointer: &mut Checkpointer,
             ) {
-                let [node_x, node_weight, node_bias] = ops.parents;
+                let [node_x, node_weight, node_bias] =
+                    ops.parents.map(|parent| parent.map(|node| node.id));
                 let grad = grads.consume::<B>(&ops.node);
                 let (x, weight, geometry) = ops.state;
                 let input_grad = node_x.is_some();
                 let (dx, dw, db) =
                     B::conv1d_batched_backward(x, weight, grad, geometry, input_grad);
-                if let (Some(node), Some(dx)) = (node_x, dx) {
-                    grads.register::<B>(node.id, dx);
+                if let (Some(id), Some(dx)) = (node_x, dx) {
+                    grads.register::<B>(id, dx);
                 }
-                for (node, value) in [(node_weight, dw), (node_bias, db)] {
-                    if let Some(node) = node {
-                        grads.register::<B>(node.id, value);
-                    }
-                }
+                register::<B, _>(grads, [node_weight, node_bias], [dw, db]);
             }
         }
 
@@ -409,23 +400,13 @@ impl<B: Backend + HostOps, C: CheckpointStrategy> HostOps for Autodiff<B, C> {
                 grads: &mut Gradients,
                 _checkpointer: &mut Checkpointer,
             ) {
-                let [node_x, node_weight, node_bias, node_gamma, node_beta] = ops.parents;
+                let parents = ops.parents.map(|parent| parent.map(|node| node.id));
                 let grad = grads.consume::<B>(&ops.node);
                 let (x, weight, gamma, z, mean, variance, epsilon, slope) = ops.state;
                 let (dx, dw, db, dgamma, dbeta) = B::dense_block_train_backward(
                     x, weight, gamma, z, mean, variance, epsilon, slope, grad,
                 );
-                for (node, value) in [
-                    (node_x, dx),
-                    (node_weight, dw),
-                    (node_bias, db),
-                    (node_gamma, dgamma),
-                    (node_beta, dbeta),
-                ] {
-                    if let Some(node) = node {
-                        grads.register::<B>(node.id, value);
-                    }
-                }
+                register::<B, _>(grads, parents, [dx, dw, db, dgamma, dbeta]);
             }
         }
 
