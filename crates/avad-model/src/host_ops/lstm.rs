@@ -69,16 +69,32 @@ pub(super) fn lstm_shape(gates: &[usize], cell: &[usize]) -> (usize, usize, usiz
 /// `e^x` to about 2 ulp (Cephes' `expf`: `x = n ln 2 + r`, a degree-6 polynomial in `r`),
 /// branch-free so that loops of it vectorise; saturates beyond ±88.
 #[inline(always)]
+pub(super) fn fast_exp(x: f32) -> f32 {
+    let (e, shifted) = exp_reduced(x);
+    // The sum's low mantissa bits hold n itself, which gives 2^n without a float-to-int
+    // cast (Rust's saturating `as i32` does not vectorise).
+    let power = shifted
+        .to_bits()
+        .wrapping_sub(EXP_SHIFT.to_bits())
+        .wrapping_add(127)
+        << 23;
+    e * f32::from_bits(power)
+}
+
+/// `1.5 · 2^23`: added to `x / ln 2`, it rounds to an integer `n` held in the sum's low
+/// mantissa bits (no rounding instruction needed).
+pub(super) const EXP_SHIFT: f32 = 12_582_912.0;
+
+/// [`fast_exp`]'s reduction of `x` (clamped to ±88) to `n ln 2 + r`: `e^r` by the
+/// polynomial, and the rounding sum `x / ln 2 + EXP_SHIFT`, whose value less `EXP_SHIFT`
+/// is `n`.
+#[inline(always)]
 // The polynomial's coefficients as Cephes gives them (the last rounds to 0.5 in f32).
 #[allow(clippy::excessive_precision)]
-pub(super) fn fast_exp(x: f32) -> f32 {
-    const SHIFT: f32 = 12_582_912.0; // 1.5 * 2^23
+pub(super) fn exp_reduced(x: f32) -> (f32, f32) {
     let x = x.clamp(-87.3, 88.0);
-    // round(x / ln 2) by the 1.5 * 2^23 trick (no rounding instruction needed): the sum's
-    // low mantissa bits hold n itself, which gives 2^n below without a float-to-int cast
-    // (Rust's saturating `as i32` does not vectorise).
-    let shifted = x * std::f32::consts::LOG2_E + SHIFT;
-    let n = shifted - SHIFT;
+    let shifted = x * std::f32::consts::LOG2_E + EXP_SHIFT;
+    let n = shifted - EXP_SHIFT;
     let r = x - n * 0.693_359_4 + n * 2.121_944_4e-4;
     let p = 1.987_569_1e-4;
     let p = p * r + 1.398_199_9e-3;
@@ -86,13 +102,7 @@ pub(super) fn fast_exp(x: f32) -> f32 {
     let p = p * r + 4.166_579_6e-2;
     let p = p * r + 1.666_666_5e-1;
     let p = p * r + 5.000_000_1e-1;
-    let e = p * r * r + r + 1.0;
-    let power = shifted
-        .to_bits()
-        .wrapping_sub(SHIFT.to_bits())
-        .wrapping_add(127)
-        << 23;
-    e * f32::from_bits(power)
+    (p * r * r + r + 1.0, shifted)
 }
 
 /// The logistic function `1 / (1 + e^-x)`.

@@ -1,4 +1,4 @@
-use super::lstm::fast_exp;
+use super::lstm::{exp_reduced, fast_exp, EXP_SHIFT};
 use super::*;
 use burn::module::{Module, Param};
 use burn::nn::conv::Conv2dConfig;
@@ -116,30 +116,53 @@ fn conv_single_output_equals_burns_layer() {
             .with_padding(PaddingConfig2d::Same)
             .init(&device);
         let data = Tensor::<4>::random([n, c, h, w], Distribution::Uniform(-1.0, 1.0), &device);
-        let r = Tensor::<4>::random([n, 1, h, w], Distribution::Uniform(-1.0, 1.0), &device);
-        let x1 = data.clone().detach().require_grad();
-        assert!(conv_applies(&conv, &x1));
-        let y1 = conv_single_output(&conv, x1.clone());
-        let g1 = (y1.clone() * r.clone()).sum().backward();
-        let x2 = data.detach().require_grad();
-        let y2 = conv.forward(x2.clone());
-        let g2 = (y2.clone() * r).sum().backward();
-        let what = format!("{n}x{c}x{h}x{w} k{k}");
-        close(&values(y1), &values(y2), 1e-5, &format!("{what} output"));
-        close(
-            &values(x1.grad(&g1).unwrap()),
-            &values(x2.grad(&g2).unwrap()),
-            1e-5,
-            &format!("{what} x grad"),
+        same_as_burns_layer(
+            &format!("{n}x{c}x{h}x{w} k{k}"),
+            data,
+            |x| {
+                assert!(conv_applies(&conv, &x));
+                conv_single_output(&conv, x)
+            },
+            |x| conv.forward(x),
+            conv.weight.val(),
+            Some(conv.bias.as_ref().expect("a bias").val()),
         );
-        // The two passes share the layer's parameters: their gradients sit in g1 and g2.
-        close(
-            &values(conv.weight.val().grad(&g1).unwrap()),
-            &values(conv.weight.val().grad(&g2).unwrap()),
-            1e-5,
-            &format!("{what} weight grad"),
-        );
-        let bias = conv.bias.as_ref().unwrap().val();
+    }
+}
+
+/// `ours` and `theirs` (burn's layer) on copies of `data` that need gradients: the outputs,
+/// and after a random linear loss the gradients of the input, of the layer's `weight` and
+/// of its `bias` (where it has one), agree within 1e-5 of their scale. The two passes
+/// share the layer's parameters, so their gradients are read from each pass's own set.
+fn same_as_burns_layer<const D: usize, const W: usize>(
+    what: &str,
+    data: Tensor<D>,
+    ours: impl FnOnce(Tensor<D>) -> Tensor<D>,
+    theirs: impl FnOnce(Tensor<D>) -> Tensor<D>,
+    weight: Tensor<W>,
+    bias: Option<Tensor<1>>,
+) {
+    let x1 = data.clone().detach().require_grad();
+    let x2 = data.detach().require_grad();
+    let (y1, y2) = (ours(x1.clone()), theirs(x2.clone()));
+    assert_eq!(y1.dims(), y2.dims(), "{what}: output shape");
+    let r = Tensor::<D>::random(y2.dims(), Distribution::Uniform(-1.0, 1.0), &y2.device());
+    let g1 = (y1.clone() * r.clone()).sum().backward();
+    let g2 = (y2.clone() * r).sum().backward();
+    close(&values(y1), &values(y2), 1e-5, &format!("{what} output"));
+    close(
+        &values(x1.grad(&g1).unwrap()),
+        &values(x2.grad(&g2).unwrap()),
+        1e-5,
+        &format!("{what} x grad"),
+    );
+    close(
+        &values(weight.grad(&g1).unwrap()),
+        &values(weight.grad(&g2).unwrap()),
+        1e-5,
+        &format!("{what} weight grad"),
+    );
+    if let Some(bias) = bias {
         close(
             &values(bias.grad(&g1).unwrap()),
             &values(bias.grad(&g2).unwrap()),
@@ -169,86 +192,43 @@ fn conv1d_batched_equals_burns_layers() {
         (2, 3, 2, 3, 9, 1, PaddingConfig1d::Same, true),
         (1, 2, 3, 2, 5, 2, PaddingConfig1d::Same, true),
     ];
-    let check = |what: String,
-                 y1: Tensor<3>,
-                 y2: Tensor<3>,
-                 x1: Tensor<3>,
-                 x2: Tensor<3>,
-                 params: [Option<Tensor<3>>; 1],
-                 bias: Option<Tensor<1>>| {
-        let r = Tensor::<3>::random(y2.dims(), Distribution::Uniform(-1.0, 1.0), &device);
-        assert_eq!(y1.dims(), y2.dims(), "{what}: output shape");
-        let g1 = (y1.clone() * r.clone()).sum().backward();
-        let g2 = (y2.clone() * r).sum().backward();
-        close(&values(y1), &values(y2), 1e-5, &format!("{what} output"));
-        close(
-            &values(x1.grad(&g1).unwrap()),
-            &values(x2.grad(&g2).unwrap()),
-            1e-5,
-            &format!("{what} x grad"),
-        );
-        let [weight] = params;
-        let weight = weight.unwrap();
-        close(
-            &values(weight.grad(&g1).unwrap()),
-            &values(weight.grad(&g2).unwrap()),
-            1e-5,
-            &format!("{what} weight grad"),
-        );
-        if let Some(bias) = bias {
-            close(
-                &values(bias.grad(&g1).unwrap()),
-                &values(bias.grad(&g2).unwrap()),
-                1e-5,
-                &format!("{what} bias grad"),
-            );
-        }
-    };
     for (n, ci, co, len, k, stride, padding, bias) in cases {
-        let data = Tensor::<3>::random([n, ci, len], Distribution::Uniform(-1.0, 1.0), &device);
-        let x1 = data.clone().detach().require_grad();
-        let x2 = data.detach().require_grad();
         let conv = Conv1dConfig::new(ci, co, k)
             .with_stride(stride)
             .with_padding(padding.clone())
             .with_bias(bias)
             .init(&device);
-        assert!(conv1d_applies(&x1, conv.dilation, conv.groups));
-        let (y1, y2) = (conv1d(&conv, x1.clone()), conv.forward(x2.clone()));
-        let what = format!("conv1d {n}x{ci}x{len} -> {co}, k{k} s{stride} {padding:?}");
-        check(
-            what,
-            y1,
-            y2,
-            x1,
-            x2,
-            [Some(conv.weight.val())],
+        let data = Tensor::<3>::random([n, ci, len], Distribution::Uniform(-1.0, 1.0), &device);
+        same_as_burns_layer(
+            &format!("conv1d {n}x{ci}x{len} -> {co}, k{k} s{stride} {padding:?}"),
+            data,
+            |x| {
+                assert!(conv1d_applies(&x, conv.dilation, conv.groups));
+                conv1d(&conv, x)
+            },
+            |x| conv.forward(x),
+            conv.weight.val(),
             conv.bias.as_ref().map(|b| b.val()),
         );
 
         // The transposed layer as the audio decoder builds it: padding (k - 1) / 2, output
         // padding stride - 1, so the length is multiplied by the stride.
-        let data = Tensor::<3>::random([n, ci, len], Distribution::Uniform(-1.0, 1.0), &device);
-        let x1 = data.clone().detach().require_grad();
-        let x2 = data.detach().require_grad();
         let deconv = ConvTranspose1dConfig::new([ci, co], k)
             .with_stride(stride)
             .with_padding((k - 1) / 2)
             .with_padding_out(stride - 1)
             .with_bias(bias)
             .init(&device);
-        let (y1, y2) = (
-            conv_transpose1d(&deconv, x1.clone()),
-            deconv.forward(x2.clone()),
-        );
-        let what = format!("conv_transpose1d {n}x{ci}x{len} -> {co}, k{k} s{stride}");
-        check(
-            what,
-            y1,
-            y2,
-            x1,
-            x2,
-            [Some(deconv.weight.val())],
+        let data = Tensor::<3>::random([n, ci, len], Distribution::Uniform(-1.0, 1.0), &device);
+        same_as_burns_layer(
+            &format!("conv_transpose1d {n}x{ci}x{len} -> {co}, k{k} s{stride}"),
+            data,
+            |x| {
+                assert!(conv1d_applies(&x, deconv.dilation, deconv.groups));
+                conv_transpose1d(&deconv, x)
+            },
+            |x| deconv.forward(x),
+            deconv.weight.val(),
             deconv.bias.as_ref().map(|b| b.val()),
         );
     }
@@ -283,18 +263,10 @@ fn logistic_equals_burns_sigmoid() {
 /// float-to-int cast it replaced, over the whole clamped range and beyond it; NaN stays NaN.
 #[test]
 fn fast_exp_scale_from_bits_equals_the_cast() {
-    #[allow(clippy::excessive_precision)]
+    // The same reduction and polynomial; 2^n by the cast the bits replaced.
     fn by_cast(x: f32) -> f32 {
-        let x = x.clamp(-87.3, 88.0);
-        let n = (x * std::f32::consts::LOG2_E + 12_582_912.0) - 12_582_912.0;
-        let r = x - n * 0.693_359_4 + n * 2.121_944_4e-4;
-        let p = 1.987_569_1e-4;
-        let p = p * r + 1.398_199_9e-3;
-        let p = p * r + 8.333_452e-3;
-        let p = p * r + 4.166_579_6e-2;
-        let p = p * r + 1.666_666_5e-1;
-        let p = p * r + 5.000_000_1e-1;
-        let e = p * r * r + r + 1.0;
+        let (e, shifted) = exp_reduced(x);
+        let n = shifted - EXP_SHIFT;
         e * f32::from_bits(((n as i32 + 127) as u32) << 23)
     }
     let mut x = -120.0f32;
