@@ -103,10 +103,10 @@ pub(super) fn fir_fft(x: &[f64], h: &[f64], m: usize, n_out: usize) -> Vec<f64> 
             x[i as usize]
         }
     };
-    // c over the full-rate range that the outputs read.
+    // c over the full-rate range that the outputs read; output j is c[first + j m].
     let first = offset;
     let last = (n_out - 1) * m + offset;
-    let mut full = Vec::with_capacity(last - first + 1);
+    let mut out = Vec::with_capacity(n_out);
     let mut start = first;
     while start <= last {
         // segment[i] = x[start − (taps − 1) + i]; its circular convolution with the filter
@@ -135,10 +135,18 @@ pub(super) fn fir_fft(x: &[f64], h: &[f64], m: usize, n_out: usize) -> Vec<f64> 
             .process_with_scratch(&mut spectrum, &mut block, &mut inverse_scratch)
             .expect("FFT sizes are the planner's own");
         let take = advance.min(last + 1 - start);
-        full.extend_from_slice(&block[taps - 1..taps - 1 + take]);
+        // The block holds c[start..start + take]; the first output in it is the first
+        // full-rate index at or after `start` that lies on the output grid.
+        let skip = (m - (start - first) % m) % m;
+        let kept = &block[taps - 1 + skip..taps - 1 + take];
+        if m == 1 {
+            out.extend_from_slice(kept);
+        } else {
+            out.extend(kept.iter().step_by(m).copied());
+        }
         start += advance;
     }
-    full.iter().step_by(m).take(n_out).copied().collect()
+    out
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -196,6 +204,13 @@ pub(super) fn poly(
         }
     }
     let mut out = Vec::with_capacity(n_out);
+    if order == 0 {
+        if let Step::Rational { at0, l, m } = *step {
+            let lanes = simd::Lanes::detect();
+            rational_order0(lanes, x, &table, n, preload, (at0, l, m), n_out, &mut out);
+            return out;
+        }
+    }
     for j in 0..n_out as u64 {
         let (div, phase, frac) = match step {
             Step::Rational { at0, l, m } => {
@@ -221,4 +236,227 @@ pub(super) fn poly(
         out.push(acc);
     }
     out
+}
+
+/// [`poly`] for order 0 and a rational step: output `j` is one `n`-tap dot product of
+/// phase `(at0 + j m) mod l` of `table` with the input from `(at0 + j m) / l − preload`.
+/// Where the window lies inside `x` the dot runs on AVX-512 or AVX2 lanes when the CPU
+/// has them (another summation order than [`dot`]'s, so the f64 sums move in their last
+/// bits); at the signal's ends, and on other CPUs, it is [`windowed_dot`].
+#[allow(clippy::too_many_arguments)]
+pub(super) fn rational_order0(
+    lanes: simd::Lanes,
+    x: &[f64],
+    table: &[f64],
+    n: usize,
+    preload: i64,
+    step: (u64, u64, u64),
+    n_out: usize,
+    out: &mut Vec<f64>,
+) {
+    match lanes {
+        // SAFETY: the guards check the features each function enables.
+        #[cfg(target_arch = "x86_64")]
+        simd::Lanes::Avx2
+            if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") =>
+        unsafe { simd::order0_avx2(x, table, n, preload, step, n_out, out) },
+        #[cfg(target_arch = "x86_64")]
+        simd::Lanes::Avx512 if std::is_x86_feature_detected!("avx512f") => unsafe {
+            simd::order0_avx512(x, table, n, preload, step, n_out, out)
+        },
+        _ => order0_loop(x, table, n, preload, step, n_out, out, dot),
+    }
+}
+
+/// The loop of [`rational_order0`] with the dot product for the window inside `x`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn order0_loop(
+    x: &[f64],
+    table: &[f64],
+    n: usize,
+    preload: i64,
+    (at0, l, m): (u64, u64, u64),
+    n_out: usize,
+    out: &mut Vec<f64>,
+    inside_dot: impl Fn(&[f64], &[f64]) -> f64,
+) {
+    // at = at0 + j m, stepped as its quotient and remainder by l (no division per output).
+    let (step_div, step_rem) = ((m / l) as i64, (m % l) as usize);
+    let (mut div, mut phase) = ((at0 / l) as i64, (at0 % l) as usize);
+    for _ in 0..n_out {
+        let first = div - preload;
+        let row = &table[phase * n..(phase + 1) * n];
+        div += step_div;
+        phase += step_rem;
+        if phase >= l as usize {
+            phase -= l as usize;
+            div += 1;
+        }
+        out.push(if first >= 0 && first as usize + n <= x.len() {
+            inside_dot(row, &x[first as usize..first as usize + n])
+        } else {
+            windowed_dot(row, x, first)
+        });
+    }
+}
+
+pub(super) mod simd {
+    /// The vector unit for f64 dot products.
+    #[derive(Clone, Copy, Debug)]
+    pub(in super::super) enum Lanes {
+        Portable,
+        #[cfg(target_arch = "x86_64")]
+        Avx2,
+        #[cfg(target_arch = "x86_64")]
+        Avx512,
+    }
+
+    impl Lanes {
+        /// The widest the CPU offers.
+        pub(in super::super) fn detect() -> Lanes {
+            #[cfg(target_arch = "x86_64")]
+            {
+                if std::is_x86_feature_detected!("avx512f") {
+                    return Lanes::Avx512;
+                }
+                if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+                    return Lanes::Avx2;
+                }
+            }
+            Lanes::Portable
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    pub(super) use x86::{order0_avx2, order0_avx512};
+
+    #[cfg(target_arch = "x86_64")]
+    mod x86 {
+        use std::arch::x86_64::*;
+
+        use super::super::order0_loop;
+
+        /// [`order0_loop`] with AVX-512 dot products.
+        ///
+        /// # Safety
+        /// The CPU must have AVX-512F.
+        #[target_feature(enable = "avx512f")]
+        pub(in super::super) unsafe fn order0_avx512(
+            x: &[f64],
+            table: &[f64],
+            n: usize,
+            preload: i64,
+            step: (u64, u64, u64),
+            n_out: usize,
+            out: &mut Vec<f64>,
+        ) {
+            // SAFETY: this function's caller guarantees AVX-512F.
+            order0_loop(x, table, n, preload, step, n_out, out, |a, b| unsafe {
+                dot_avx512(a, b)
+            });
+        }
+
+        /// [`order0_loop`] with AVX2 dot products.
+        ///
+        /// # Safety
+        /// The CPU must have AVX2 and FMA.
+        #[target_feature(enable = "avx2,fma")]
+        pub(in super::super) unsafe fn order0_avx2(
+            x: &[f64],
+            table: &[f64],
+            n: usize,
+            preload: i64,
+            step: (u64, u64, u64),
+            n_out: usize,
+            out: &mut Vec<f64>,
+        ) {
+            // SAFETY: this function's caller guarantees AVX2 and FMA.
+            order0_loop(x, table, n, preload, step, n_out, out, |a, b| unsafe {
+                dot_avx2(a, b)
+            });
+        }
+
+        /// `Σ a[i] b[i]` over the shorter slice's length, eight lanes at a time.
+        ///
+        /// # Safety
+        /// The CPU must have AVX-512F.
+        #[inline]
+        #[target_feature(enable = "avx512f")]
+        unsafe fn dot_avx512(a: &[f64], b: &[f64]) -> f64 {
+            let len = a.len().min(b.len());
+            let mut acc = _mm512_setzero_pd();
+            let mut i = 0;
+            while i + 8 <= len {
+                // SAFETY: i + 8 ≤ len for both slices.
+                let (va, vb) = unsafe {
+                    (
+                        _mm512_loadu_pd(a.as_ptr().add(i)),
+                        _mm512_loadu_pd(b.as_ptr().add(i)),
+                    )
+                };
+                acc = _mm512_fmadd_pd(va, vb, acc);
+                i += 8;
+            }
+            if i < len {
+                let mask: __mmask8 = (1u8 << (len - i)) - 1;
+                // SAFETY: the mask reads only the len − i elements left in each slice.
+                let (va, vb) = unsafe {
+                    (
+                        _mm512_maskz_loadu_pd(mask, a.as_ptr().add(i)),
+                        _mm512_maskz_loadu_pd(mask, b.as_ptr().add(i)),
+                    )
+                };
+                acc = _mm512_fmadd_pd(va, vb, acc);
+            }
+            _mm512_reduce_add_pd(acc)
+        }
+
+        /// `Σ a[i] b[i]` over the shorter slice's length, four lanes at a time.
+        ///
+        /// # Safety
+        /// The CPU must have AVX2 and FMA.
+        #[inline]
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn dot_avx2(a: &[f64], b: &[f64]) -> f64 {
+            let len = a.len().min(b.len());
+            let (mut acc0, mut acc1) = (_mm256_setzero_pd(), _mm256_setzero_pd());
+            let mut i = 0;
+            while i + 8 <= len {
+                // SAFETY: i + 8 ≤ len for both slices.
+                unsafe {
+                    acc0 = _mm256_fmadd_pd(
+                        _mm256_loadu_pd(a.as_ptr().add(i)),
+                        _mm256_loadu_pd(b.as_ptr().add(i)),
+                        acc0,
+                    );
+                    acc1 = _mm256_fmadd_pd(
+                        _mm256_loadu_pd(a.as_ptr().add(i + 4)),
+                        _mm256_loadu_pd(b.as_ptr().add(i + 4)),
+                        acc1,
+                    );
+                }
+                i += 8;
+            }
+            if i + 4 <= len {
+                // SAFETY: i + 4 ≤ len for both slices.
+                unsafe {
+                    acc0 = _mm256_fmadd_pd(
+                        _mm256_loadu_pd(a.as_ptr().add(i)),
+                        _mm256_loadu_pd(b.as_ptr().add(i)),
+                        acc0,
+                    );
+                }
+                i += 4;
+            }
+            let acc = _mm256_add_pd(acc0, acc1);
+            let pair = _mm_add_pd(_mm256_castpd256_pd128(acc), _mm256_extractf128_pd(acc, 1));
+            let mut sum = _mm_cvtsd_f64(_mm_add_sd(pair, _mm_unpackhi_pd(pair, pair)));
+            while i < len {
+                sum = a[i].mul_add(b[i], sum);
+                i += 1;
+            }
+            sum
+        }
+    }
 }

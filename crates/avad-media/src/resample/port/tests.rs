@@ -73,3 +73,63 @@ fn fft_stage_equals_the_direct_form() {
         }
     }
 }
+
+/// The order-0 rational poly-phase stage, on every vector unit this CPU has, gives the
+/// plain sums: output j is phase (at0 + j m) mod l of the table against the input from
+/// (at0 + j m) / l − preload, zero outside the signal. Windows of 3 to 17 taps cover
+/// the full and partial vectors; outputs run past both ends of the signal.
+#[test]
+fn rational_poly_stage_gives_the_plain_sums_on_every_vector_unit() {
+    use convolve::{rational_order0, simd::Lanes};
+    let mut lanes = vec![Lanes::Portable];
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+            lanes.push(Lanes::Avx2);
+        }
+        if std::is_x86_feature_detected!("avx512f") {
+            lanes.push(Lanes::Avx512);
+        }
+    }
+    let x: Vec<f64> = (0..3000)
+        .map(|i| ((i * 7919 % 1000) as f64 / 500.0 - 1.0) * (0.01 * i as f64).sin())
+        .collect();
+    let (l, m) = (147u64, 320u64);
+    for n in [3usize, 4, 8, 9, 14, 15, 16, 17] {
+        let table: Vec<f64> = (0..l as usize * n)
+            .map(|k| ((k * 104_729 % 997) as f64 / 498.5 - 1.0) * 0.3)
+            .collect();
+        let preload = ((n - 1) >> 1) as i64;
+        let at0 = 73u64;
+        let n_out = (x.len() as u64 * l / m) as usize + 5;
+        let want: Vec<f64> = (0..n_out as u64)
+            .map(|j| {
+                let at = at0 + j * m;
+                let first = (at / l) as i64 - preload;
+                let phase = (at % l) as usize;
+                (0..n)
+                    .map(|q| {
+                        let i = first + q as i64;
+                        let xi = if i < 0 {
+                            0.0
+                        } else {
+                            x.get(i as usize).copied().unwrap_or(0.0)
+                        };
+                        table[phase * n + q] * xi
+                    })
+                    .sum()
+            })
+            .collect();
+        for &lane in &lanes {
+            let mut got = Vec::new();
+            rational_order0(lane, &x, &table, n, preload, (at0, l, m), n_out, &mut got);
+            assert_eq!(got.len(), n_out);
+            for (j, (g, w)) in got.iter().zip(&want).enumerate() {
+                assert!(
+                    (g - w).abs() <= 1e-14,
+                    "{lane:?}, n {n}, output {j}: {g} against {w}"
+                );
+            }
+        }
+    }
+}
