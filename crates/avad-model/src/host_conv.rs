@@ -3,8 +3,10 @@
 //!
 //! With one output channel, burn's convolution (and the matmul form of
 //! [`crate::fast_conv`]) spends most of its time moving the 49 per-tap products through
-//! memory. Here each output row is accumulated in registers over a kernel row's taps
-//! (AVX2 + FMA when the CPU has them, detected at run time), frames split over the cores.
+//! memory. Here each output row is accumulated in registers: with AVX-512, up to 8
+//! blocks of 16 outputs over every channel's kernel rows and taps; with AVX2 and FMA,
+//! 8 outputs over one kernel row's taps (detected at run time). Frames are split over
+//! the cores.
 //! Same math, other float rounding: tested against burn's layer. Used only where nothing
 //! needs gradients (a device without autodiff) and the tensor lives on the plain CPU
 //! device; training and GPUs keep burn's path.
@@ -144,7 +146,8 @@ pub(crate) fn convolve(
     }
     crate::host_ops::parallel::split_mut(&mut out, h * w, |first, chunk| {
         let input = &input[first * c * h * w..];
-        let mut padded = vec![0.0f32; (h + kh - 1) * (w + kw - 1)];
+        let layout = [c, h + kh - 1, w + kw - 1];
+        let mut padded = PaddedPool::take(layout);
         for (f, frame_out) in chunk.chunks_mut(h * w).enumerate() {
             frame(
                 &input[f * c * h * w..(f + 1) * c * h * w],
@@ -155,8 +158,45 @@ pub(crate) fn convolve(
                 prologue,
             );
         }
+        PaddedPool::give_back(layout, padded);
     });
     out
+}
+
+/// Buffers for [`frame`]'s zero-padded planes, kept between calls. A fresh buffer of
+/// 32 planes (1.3 MB at 96x96) costs the kernel's zeroing of its pages at every call;
+/// a kept one is reused as it is, since [`frame`] writes only the planes' interiors and
+/// the padding around them stays zero.
+struct PaddedPool;
+
+impl PaddedPool {
+    /// At most this many buffers are kept (one per core in `avad watch`'s two scorers).
+    const KEEP: usize = 4;
+
+    fn pool() -> &'static std::sync::Mutex<Vec<([usize; 3], Vec<f32>)>> {
+        static POOL: std::sync::Mutex<Vec<([usize; 3], Vec<f32>)>> =
+            std::sync::Mutex::new(Vec::new());
+        &POOL
+    }
+
+    /// A buffer of `layout` (`[planes, rows, columns]`) whose padding is zero.
+    fn take(layout: [usize; 3]) -> Vec<f32> {
+        let kept = {
+            let mut pool = Self::pool().lock().unwrap_or_else(|e| e.into_inner());
+            pool.iter()
+                .position(|(l, _)| *l == layout)
+                .map(|i| pool.swap_remove(i).1)
+        };
+        kept.unwrap_or_else(|| vec![0.0; layout.iter().product()])
+    }
+
+    fn give_back(layout: [usize; 3], buffer: Vec<f32>) {
+        let mut pool = Self::pool().lock().unwrap_or_else(|e| e.into_inner());
+        if pool.len() >= Self::KEEP {
+            pool.remove(0);
+        }
+        pool.push((layout, buffer));
+    }
 }
 
 /// A convolution's sizes: `c` input channels of `h` x `w`, a `kh` x `kw` kernel.
@@ -211,7 +251,8 @@ pub(crate) fn has_avx2_fma() -> bool {
 }
 
 /// One frame: `out` (holding the bias) += the convolution of its `c` channel planes, each
-/// through `prologue` where there is one (the zero padding stays zero).
+/// through `prologue` where there is one (the zero padding stays zero). `padded` holds the
+/// `c` zero-padded planes.
 pub(crate) fn frame(
     input: &[f32],
     weight: &[f32],
@@ -222,21 +263,148 @@ pub(crate) fn frame(
 ) {
     let (pt, pl) = ((s.kh - 1) / 2, (s.kw - 1) / 2);
     let wp = s.w + s.kw - 1;
+    let plane_len = (s.h + s.kh - 1) * wp;
     for ch in 0..s.c {
         let plane = &input[ch * s.h * s.w..(ch + 1) * s.h * s.w];
+        let dst = &mut padded[ch * plane_len..(ch + 1) * plane_len];
         for y in 0..s.h {
-            let row = &mut padded[(y + pt) * wp + pl..(y + pt) * wp + pl + s.w];
+            let row = &mut dst[(y + pt) * wp + pl..(y + pt) * wp + pl + s.w];
             row.copy_from_slice(&plane[y * s.w..(y + 1) * s.w]);
             if let Some(p) = prologue {
                 crate::host_ops::normalise_infer(row, p.channels[ch], p.slope, p.leaky);
             }
         }
-        for dy in 0..s.kh {
-            let taps = &weight[(ch * s.kh + dy) * s.kw..(ch * s.kh + dy + 1) * s.kw];
-            for y in 0..s.h {
-                let src = &padded[(y + dy) * wp..(y + dy + 1) * wp];
-                row(&mut out[y * s.w..(y + 1) * s.w], src, taps, s.simd);
+    }
+    let planes = Planes {
+        data: padded,
+        count: s.c,
+        wp,
+        plane_len,
+    };
+    for y in 0..s.h {
+        accumulate_row(&mut out[y * s.w..(y + 1) * s.w], &planes, y, weight, s);
+    }
+}
+
+/// Zero-padded planes of one size, one after another: `count` planes of `plane_len`
+/// values, rows `wp` wide.
+pub(crate) struct Planes<'a> {
+    pub(crate) data: &'a [f32],
+    pub(crate) count: usize,
+    pub(crate) wp: usize,
+    pub(crate) plane_len: usize,
+}
+
+/// Output row `y` of a convolution over `planes`:
+/// `dst[x] += Σ_p Σ_dy Σ_k taps[(p kh + dy) kw + k] · plane_p[(y + dy) wp + x + k]`,
+/// summed in that order (plane, kernel row, tap) for every `x`: the fused multiply-adds
+/// of [`row`] called plane by plane and kernel row by kernel row, so the same values to
+/// the bit. With AVX-512 the row's 16-lane blocks stay in registers over all the planes
+/// and kernel rows, up to 8 blocks at a time, where [`row`] reads and writes `dst` once
+/// per kernel row.
+pub(crate) fn accumulate_row(dst: &mut [f32], planes: &Planes, y: usize, taps: &[f32], s: &Shape) {
+    let (kh, kw, wp) = (s.kh, s.kw, planes.wp);
+    let src = |p: usize, dy: usize| {
+        let at = p * planes.plane_len + (y + dy) * wp;
+        &planes.data[at..at + wp]
+    };
+    let mut from = 0;
+    #[cfg(target_arch = "x86_64")]
+    if s.simd == Simd::Avx512 {
+        let full = dst.len() - dst.len() % 16;
+        assert!(planes.data.len() >= planes.count * planes.plane_len);
+        assert!(taps.len() >= planes.count * kh * kw && (y + kh) * wp <= planes.plane_len);
+        assert!(full + kw - 1 <= wp);
+        while from < full {
+            let blocks = ((full - from) / 16).min(8);
+            let block = Block {
+                dst: &mut dst[from..from + 16 * blocks],
+                first: y * wp + from,
+                planes,
+                taps,
+                kh,
+                kw,
+            };
+            // SAFETY: `Simd::detect` found AVX-512F on this CPU; the asserts above keep
+            // every read inside `planes` and `taps`.
+            unsafe {
+                match blocks {
+                    1 => block.run::<1>(),
+                    2 => block.run::<2>(),
+                    3 => block.run::<3>(),
+                    4 => block.run::<4>(),
+                    5 => block.run::<5>(),
+                    6 => block.run::<6>(),
+                    7 => block.run::<7>(),
+                    _ => block.run::<8>(),
+                }
             }
+            from += 16 * blocks;
+        }
+    }
+    if from == dst.len() {
+        return;
+    }
+    // The rest as `row` computes it: 8 lanes, then one at a time (with AVX-512, what
+    // `row_avx512` leaves to `row_avx2`).
+    let simd = if s.simd == Simd::Avx512 {
+        Simd::Avx2
+    } else {
+        s.simd
+    };
+    for p in 0..planes.count {
+        for dy in 0..kh {
+            let t = &taps[(p * kh + dy) * kw..(p * kh + dy + 1) * kw];
+            row(&mut dst[from..], &src(p, dy)[from..], t, simd);
+        }
+    }
+}
+
+/// Up to 8 blocks of 16 outputs of [`accumulate_row`], starting at `first` in each plane.
+#[cfg(target_arch = "x86_64")]
+struct Block<'a, 'b> {
+    dst: &'a mut [f32],
+    first: usize,
+    planes: &'a Planes<'b>,
+    taps: &'a [f32],
+    kh: usize,
+    kw: usize,
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Block<'_, '_> {
+    /// # Safety
+    /// The CPU must have AVX-512F; `dst` holds `16 B` values, and every plane holds
+    /// `first + (kh − 1) wp + kw − 1 + 16 B` values, `taps` `count kh kw`.
+    #[target_feature(enable = "avx512f")]
+    unsafe fn run<const B: usize>(self) {
+        use std::arch::x86_64::{
+            _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_set1_ps, _mm512_setzero_ps, _mm512_storeu_ps,
+        };
+        let (kh, kw, wp) = (self.kh, self.kw, self.planes.wp);
+        let mut acc = [_mm512_setzero_ps(); B];
+        for (b, a) in acc.iter_mut().enumerate() {
+            // SAFETY: dst holds 16 B values.
+            *a = unsafe { _mm512_loadu_ps(self.dst.as_ptr().add(16 * b)) };
+        }
+        for p in 0..self.planes.count {
+            for dy in 0..kh {
+                let at = p * self.planes.plane_len + self.first + dy * wp;
+                let src = self.planes.data[at..].as_ptr();
+                let taps = &self.taps[(p * kh + dy) * kw..(p * kh + dy + 1) * kw];
+                for (k, &t) in taps.iter().enumerate() {
+                    let t = _mm512_set1_ps(t);
+                    for (b, a) in acc.iter_mut().enumerate() {
+                        // SAFETY: the plane holds first + dy wp + k + 16 B values (caller).
+                        *a =
+                            unsafe { _mm512_fmadd_ps(t, _mm512_loadu_ps(src.add(k + 16 * b)), *a) };
+                    }
+                }
+            }
+        }
+        for (b, a) in acc.iter().enumerate() {
+            // SAFETY: dst holds 16 B values.
+            unsafe { _mm512_storeu_ps(self.dst.as_mut_ptr().add(16 * b), *a) };
         }
     }
 }
@@ -420,6 +588,63 @@ mod tests {
                 }
             } else {
                 eprintln!("skipped the AVX-512 row: this CPU has no AVX-512F");
+            }
+        }
+    }
+
+    /// A frame gives, to the bit, what `row` gives called channel by channel and kernel row
+    /// by kernel row over the whole frame: widths of whole 16-lane blocks (one pass of 8
+    /// and more), with an 8-lane and a scalar tail, and narrower than one block.
+    #[test]
+    fn frame_equals_row_by_row() {
+        let simd = Simd::detect();
+        for (c, h, w, k) in [
+            (32, 6, 96, 7),
+            (1, 5, 96, 7),
+            (3, 4, 240, 7),
+            (5, 5, 45, 3),
+            (2, 3, 13, 5),
+        ] {
+            let s = Shape {
+                c,
+                h,
+                w,
+                kh: k,
+                kw: k,
+                simd,
+            };
+            let input: Vec<f32> = (0..c * h * w)
+                .map(|i| ((i * 7919 % 1013) as f32 - 506.0) / 97.0)
+                .collect();
+            let weight: Vec<f32> = (0..c * k * k)
+                .map(|i| ((i * 104_729 % 211) as f32 - 105.0) / 301.0)
+                .collect();
+            let got = convolve(&input, 1, &weight, 0.125, &s, None);
+            let (p, wp) = ((k - 1) / 2, w + k - 1);
+            let mut want = vec![0.125f32; h * w];
+            let mut padded = vec![0.0f32; (h + k - 1) * wp];
+            for ch in 0..c {
+                for y in 0..h {
+                    padded[(y + p) * wp + p..(y + p) * wp + p + w]
+                        .copy_from_slice(&input[(ch * h + y) * w..(ch * h + y + 1) * w]);
+                }
+                for dy in 0..k {
+                    for y in 0..h {
+                        row(
+                            &mut want[y * w..(y + 1) * w],
+                            &padded[(y + dy) * wp..(y + dy + 1) * wp],
+                            &weight[(ch * k + dy) * k..(ch * k + dy + 1) * k],
+                            simd,
+                        );
+                    }
+                }
+            }
+            for (i, (g, e)) in got.iter().zip(&want).enumerate() {
+                assert_eq!(
+                    g.to_bits(),
+                    e.to_bits(),
+                    "{c}x{h}x{w} k{k} [{i}]: {g} vs {e}"
+                );
             }
         }
     }

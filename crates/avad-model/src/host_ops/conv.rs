@@ -75,17 +75,16 @@ pub(super) fn conv_input_grad(
                 padded[(y + top) * wp + left..(y + top) * wp + left + w]
                     .copy_from_slice(&g[y * w..(y + 1) * w]);
             }
+            let planes = host_conv::Planes {
+                data: &padded,
+                count: 1,
+                wp,
+                plane_len: (h + kh - 1) * wp,
+            };
             for (ch, dst) in frame.chunks_mut(h * w).enumerate() {
-                for u in 0..kh {
-                    let taps = &flipped[(ch * kh + u) * kw..(ch * kh + u + 1) * kw];
-                    for y in 0..h {
-                        host_conv::row(
-                            &mut dst[y * w..(y + 1) * w],
-                            &padded[(y + u) * wp..(y + u + 1) * wp],
-                            taps,
-                            s.simd,
-                        );
-                    }
+                let taps = &flipped[ch * kh * kw..(ch + 1) * kh * kw];
+                for y in 0..h {
+                    host_conv::accumulate_row(&mut dst[y * w..(y + 1) * w], &planes, y, taps, s);
                 }
             }
         }
