@@ -21,13 +21,19 @@ pub(super) fn split<T: Send>(
     let per = items.div_ceil(t);
     std::thread::scope(|scope| {
         let f = &f;
-        let handles: Vec<_> = (0..t)
+        // The first range runs on the calling thread, which is already running: a spawned
+        // thread may wait for a core (burn's rayon workers spin on both for a while after
+        // their own work).
+        let handles: Vec<_> = (1..t)
             .map(|k| scope.spawn(move || f(k * per..((k + 1) * per).min(items))))
             .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("host_ops worker panicked"))
-            .collect()
+        let mut results = vec![f(0..per.min(items))];
+        results.extend(
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("host_ops worker panicked")),
+        );
+        results
     })
 }
 
@@ -53,8 +59,14 @@ pub(crate) fn split_mut(out: &mut [f32], item: usize, f: impl Fn(usize, &mut [f3
     let per = items.div_ceil(t).max(1);
     std::thread::scope(|scope| {
         let f = &f;
-        for (k, chunk) in out.chunks_mut(per * item.max(1)).enumerate() {
+        let mut chunks = out.chunks_mut(per * item.max(1)).enumerate();
+        let first = chunks.next();
+        for (k, chunk) in chunks {
             scope.spawn(move || f(k * per, chunk));
+        }
+        // The first run on the calling thread (see `split`).
+        if let Some((_, chunk)) = first {
+            f(0, chunk);
         }
     });
 }
@@ -79,8 +91,14 @@ pub(super) fn split3(
             .chunks_mut(per)
             .zip(b.chunks_mut(per))
             .zip(c.chunks_mut(per));
-        for (k, ((a, b), c)) in chunks.enumerate() {
+        let mut chunks = chunks.enumerate();
+        let first = chunks.next();
+        for (k, ((a, b), c)) in chunks {
             scope.spawn(move || f(k * per, a, b, c));
+        }
+        // The first run on the calling thread (see `split`).
+        if let Some((_, ((a, b), c))) = first {
+            f(0, a, b, c);
         }
     });
 }
