@@ -86,11 +86,12 @@ fn main() {
             1.0,
         );
         lap(&x, &mut times, &mut t);
-        let x = model.deconv2.forward(x);
+        let (x, size) = model.deconv2.forward_uncropped(x);
         lap(&x, &mut times, &mut t);
         let x = if host {
-            model.head(x).expect("output conv")
+            model.head_cropped(x, size).expect("output conv")
         } else {
+            let x = x.narrow(2, 0, size[0]).narrow(3, 0, size[1]);
             let x = norm_leaky(&model.norm7, x, model.leaky_relu_slope);
             lap(&x, &mut times, &mut t);
             conv2d_same_fast(&model.output, x)

@@ -45,7 +45,8 @@ pub(crate) fn single_output_same(conv: &Conv2d) -> bool {
 
 /// `conv.forward(x)` for the layers [`applies`] accepts, on the host.
 pub fn conv2d_single_output(conv: &Conv2d, x: Tensor<4>) -> Result<Tensor<4>, ModelError> {
-    convolve_tensor(conv, x, None)
+    let [_, _, h, w] = x.dims();
+    convolve_tensor(conv, x, None, [h, w])
 }
 
 /// `conv.forward(norm_leaky(norm, x, slope))` (see [`crate::host_ops::norm_leaky`]) for the
@@ -56,6 +57,20 @@ pub fn norm_leaky_conv2d_single_output(
     slope: f64,
     conv: &Conv2d,
     x: Tensor<4>,
+) -> Result<Tensor<4>, ModelError> {
+    let [_, _, h, w] = x.dims();
+    norm_leaky_conv2d_single_output_cropped(norm, slope, conv, x, [h, w])
+}
+
+/// [`norm_leaky_conv2d_single_output`] of the top-left `[height, width]` of `x`'s planes,
+/// read where they lie: the same values to the bit as on `x` narrowed to that size,
+/// without the copy that a narrowed view costs.
+pub fn norm_leaky_conv2d_single_output_cropped(
+    norm: &BatchNorm,
+    slope: f64,
+    conv: &Conv2d,
+    x: Tensor<4>,
+    crop: [usize; 2],
 ) -> Result<Tensor<4>, ModelError> {
     let values = |t: Tensor<1>| crate::tensor_values(t);
     let (gamma, beta) = (values(norm.gamma.val())?, values(norm.beta.val())?);
@@ -83,7 +98,7 @@ pub fn norm_leaky_conv2d_single_output(
         slope: slope as f32,
         leaky: slope != 1.0,
     };
-    convolve_tensor(conv, x, Some(&prologue))
+    convolve_tensor(conv, x, Some(&prologue), crop)
 }
 
 /// A batch norm in inference and a LeakyReLU, applied to each input channel as it is read:
@@ -94,12 +109,19 @@ pub(crate) struct Prologue {
     leaky: bool,
 }
 
+/// The convolution of the top-left `[h, w]` of `x`'s planes.
 fn convolve_tensor(
     conv: &Conv2d,
     x: Tensor<4>,
     prologue: Option<&Prologue>,
+    [h, w]: [usize; 2],
 ) -> Result<Tensor<4>, ModelError> {
-    let [n, c, h, w] = x.dims();
+    let [n, c, src_h, src_w] = x.dims();
+    if h > src_h || w > src_w {
+        return Err(ModelError::Data(format!(
+            "a crop of {h}x{w} from planes of {src_h}x{src_w}"
+        )));
+    }
     let device = x.device();
     let weight = crate::tensor_values(conv.weight.val())?;
     let [_, c_in, kh, kw] = conv.weight.dims();
@@ -121,19 +143,20 @@ fn convolve_tensor(
         kw,
         simd: Simd::detect(),
     };
-    let out = convolve(&input, n, &weight, bias, &shape, prologue);
+    let out = convolve(&input, n, [src_h, src_w], &weight, bias, &shape, prologue);
     Ok(Tensor::from_data(
         TensorData::new(out, [n, 1, h, w]),
         &device,
     ))
 }
 
-/// `n` frames of `input` (`[n, c, h, w]`), each channel through `prologue` where there is
-/// one, convolved with `weight` (`[1, c, kh, kw]`), plus `bias`: `[n, 1, h, w]`, frames
-/// split over the cores.
+/// `n` frames of `input` (`[n, c, src_h, src_w]`), the top-left `h` x `w` of each channel
+/// through `prologue` where there is one, convolved with `weight` (`[1, c, kh, kw]`), plus
+/// `bias`: `[n, 1, h, w]`, frames split over the cores.
 pub(crate) fn convolve(
     input: &[f32],
     n: usize,
+    [src_h, src_w]: [usize; 2],
     weight: &[f32],
     bias: f32,
     shape: &Shape,
@@ -145,12 +168,13 @@ pub(crate) fn convolve(
         return out;
     }
     crate::host_ops::parallel::split_mut(&mut out, h * w, |first, chunk| {
-        let input = &input[first * c * h * w..];
+        let input = &input[first * c * src_h * src_w..];
         let layout = [c, h + kh - 1, w + kw - 1];
         let mut padded = PaddedPool::take(layout);
         for (f, frame_out) in chunk.chunks_mut(h * w).enumerate() {
             frame(
-                &input[f * c * h * w..(f + 1) * c * h * w],
+                &input[f * c * src_h * src_w..(f + 1) * c * src_h * src_w],
+                src_w,
                 weight,
                 shape,
                 &mut padded,
@@ -250,11 +274,13 @@ pub(crate) fn has_avx2_fma() -> bool {
     }
 }
 
-/// One frame: `out` (holding the bias) += the convolution of its `c` channel planes, each
-/// through `prologue` where there is one (the zero padding stays zero). `padded` holds the
-/// `c` zero-padded planes.
+/// One frame: `out` (holding the bias) += the convolution of the top-left `h` x `w` of its
+/// `c` channel planes (rows `src_w` wide), each through `prologue` where there is one (the
+/// zero padding stays zero). `padded` holds the `c` zero-padded planes.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn frame(
     input: &[f32],
+    src_w: usize,
     weight: &[f32],
     s: &Shape,
     padded: &mut [f32],
@@ -264,12 +290,13 @@ pub(crate) fn frame(
     let (pt, pl) = ((s.kh - 1) / 2, (s.kw - 1) / 2);
     let wp = s.w + s.kw - 1;
     let plane_len = (s.h + s.kh - 1) * wp;
+    let src_plane = input.len() / s.c.max(1);
     for ch in 0..s.c {
-        let plane = &input[ch * s.h * s.w..(ch + 1) * s.h * s.w];
+        let plane = &input[ch * src_plane..(ch + 1) * src_plane];
         let dst = &mut padded[ch * plane_len..(ch + 1) * plane_len];
         for y in 0..s.h {
             let row = &mut dst[(y + pt) * wp + pl..(y + pt) * wp + pl + s.w];
-            row.copy_from_slice(&plane[y * s.w..(y + 1) * s.w]);
+            row.copy_from_slice(&plane[y * src_w..y * src_w + s.w]);
             if let Some(p) = prologue {
                 crate::host_ops::normalise_infer(row, p.channels[ch], p.slope, p.leaky);
             }
@@ -554,6 +581,41 @@ mod tests {
         }
     }
 
+    /// The cropped form reads the planes where they lie and gives, to the bit, what the
+    /// same layer gives on the narrowed view: a crop of one row and column (the stride-4
+    /// transposed convolution's) and of three.
+    #[test]
+    fn cropped_planes_equal_the_narrowed_view() {
+        let _rng = crate::fixtures::rng_lock();
+        let device = Device::flex();
+        device.seed(11);
+        for (c, h, w, k, cut) in [(32, 12, 40, 7, 1), (4, 9, 17, 5, 3)] {
+            let conv = Conv2dConfig::new([c, 1], [k, k])
+                .with_padding(PaddingConfig2d::Same)
+                .init(&device);
+            let norm = burn::nn::BatchNormConfig::new(c)
+                .with_epsilon(1e-3)
+                .init(&device);
+            let x = Tensor::<4>::random(
+                [2, c, h + cut, w + cut],
+                Distribution::Uniform(-2.0, 3.0),
+                &device,
+            );
+            let narrowed = x.clone().narrow(2, 0, h).narrow(3, 0, w);
+            let want = norm_leaky_conv2d_single_output(&norm, 0.3, &conv, narrowed).unwrap();
+            let got = norm_leaky_conv2d_single_output_cropped(&norm, 0.3, &conv, x, [h, w]);
+            let got = got.unwrap();
+            assert_eq!(got.dims(), [2, 1, h, w]);
+            let (got, want) = (
+                crate::tensor_values(got).unwrap(),
+                crate::tensor_values(want).unwrap(),
+            );
+            for (i, (g, e)) in got.iter().zip(&want).enumerate() {
+                assert_eq!(g.to_bits(), e.to_bits(), "{c}x{h}x{w} [{i}]: {g} vs {e}");
+            }
+        }
+    }
+
     /// The 16-lane row gives the 8-lane row's values to the bit, and both the plain sum's
     /// within float rounding: full blocks of 16, a block of 8 and a scalar tail.
     #[test]
@@ -619,7 +681,7 @@ mod tests {
             let weight: Vec<f32> = (0..c * k * k)
                 .map(|i| ((i * 104_729 % 211) as f32 - 105.0) / 301.0)
                 .collect();
-            let got = convolve(&input, 1, &weight, 0.125, &s, None);
+            let got = convolve(&input, 1, [h, w], &weight, 0.125, &s, None);
             let (p, wp) = ((k - 1) / 2, w + k - 1);
             let mut want = vec![0.125f32; h * w];
             let mut padded = vec![0.0f32; (h + k - 1) * wp];

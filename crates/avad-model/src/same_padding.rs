@@ -66,11 +66,18 @@ impl ConvTranspose2dSameConfig {
 }
 
 impl ConvTranspose2dSame {
+    /// The transposed convolution before its crop, with the `[height, width]` that
+    /// [`ConvTranspose2dSame::forward`] keeps of it (the top-left part). A caller that
+    /// reads the planes itself can skip the copy a narrowed view costs.
+    pub fn forward_uncropped(&self, input: Tensor<4>) -> (Tensor<4>, [usize; 2]) {
+        let [_, _, height, width] = input.dims();
+        let size = [height * self.stride[0], width * self.stride[1]];
+        (self.conv.forward(input), size)
+    }
+
     /// Applies the layer to `[batch, channels_in, height, width]`.
     pub fn forward(&self, input: Tensor<4>) -> Tensor<4> {
-        let [_, _, height, width] = input.dims();
-        let (out_h, out_w) = (height * self.stride[0], width * self.stride[1]);
-        let output = self.conv.forward(input);
+        let (output, [out_h, out_w]) = self.forward_uncropped(input);
         // init() refused kernels smaller than the stride, so full >= in * stride here.
         let [_, _, full_h, full_w] = output.dims();
         let output = if full_h > out_h {

@@ -204,7 +204,8 @@ impl VisualAutoencoder {
         let x = norm_sequence(&self.norm5, self.convlstm3.forward(x));
         let x = per_frame(x);
         let x = norm_leaky(&self.norm6, self.deconv1.forward(x), 1.0);
-        let x = sigmoid(self.head(self.deconv2.forward(x))?);
+        let (x, size) = self.deconv2.forward_uncropped(x);
+        let x = sigmoid(self.head_cropped(x, size)?);
         Ok(x.reshape([batch, steps, 1, height, width]))
     }
 }
@@ -224,6 +225,25 @@ impl VisualAutoencoder {
             );
         }
         self.output_conv(norm_leaky(&self.norm7, x, self.leaky_relu_slope))
+    }
+
+    /// [`VisualAutoencoder::head`] of the top-left `[height, width]` of `x`'s planes (the
+    /// stride-4 transposed convolution's crop): on the host the planes are read where they
+    /// lie, the same values to the bit as `head` of `x` narrowed, without copying the view.
+    pub fn head_cropped(&self, x: Tensor<4>, [h, w]: [usize; 2]) -> Result<Tensor<4>, ModelError> {
+        if crate::host_conv::applies(&self.output, &x) {
+            return crate::host_conv::norm_leaky_conv2d_single_output_cropped(
+                &self.norm7,
+                self.leaky_relu_slope,
+                &self.output,
+                x,
+                [h, w],
+            );
+        }
+        let [_, _, full_h, full_w] = x.dims();
+        let x = if full_h > h { x.narrow(2, 0, h) } else { x };
+        let x = if full_w > w { x.narrow(3, 0, w) } else { x };
+        self.head(x)
     }
 
     /// The output layer (before its sigmoid): on the host on the CPU, for inference

@@ -426,7 +426,7 @@ impl HostOps for Flex {
         let (xs, shape) = host(&x);
         let (ws, wshape) = host(&weight);
         let s = conv_shape(&shape, &wshape);
-        let out = host_conv::convolve(xs, shape[0], ws, host(&bias).0[0], &s, None);
+        let out = host_conv::convolve(xs, shape[0], [s.h, s.w], ws, host(&bias).0[0], &s, None);
         tensor(out, vec![shape[0], 1, s.h, s.w])
     }
 
