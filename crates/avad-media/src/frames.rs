@@ -266,7 +266,7 @@ pub fn read_gray8(path: &Path) -> Result<(FrameSize, Vec<u8>)> {
 }
 
 /// Pillow's "L" of packed RGB8: `L = R*299/1000 + G*587/1000 + B*114/1000`, rounded, in
-/// 16-bit fixed point (a plain loop over whole pixels, which LLVM vectorises).
+/// 16-bit fixed point.
 fn luma_of_rgb(rgb: &[u8]) -> Vec<u8> {
     rgb.chunks_exact(3)
         .map(|p| {

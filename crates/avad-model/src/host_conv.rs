@@ -169,7 +169,7 @@ pub(crate) fn convolve(
     }
     crate::host_ops::parallel::split_mut(&mut out, h * w, |first, chunk| {
         let input = &input[first * c * src_h * src_w..];
-        let layout = [c, h + kh - 1, w + kw - 1];
+        let layout = [c, h, w, kh, kw];
         let mut padded = PaddedPool::take(layout);
         for (f, frame_out) in chunk.chunks_mut(h * w).enumerate() {
             frame(
@@ -197,24 +197,26 @@ impl PaddedPool {
     /// At most this many buffers are kept (one per core in `avad watch`'s two scorers).
     const KEEP: usize = 4;
 
-    fn pool() -> &'static std::sync::Mutex<Vec<([usize; 3], Vec<f32>)>> {
-        static POOL: std::sync::Mutex<Vec<([usize; 3], Vec<f32>)>> =
+    fn pool() -> &'static std::sync::Mutex<Vec<([usize; 5], Vec<f32>)>> {
+        static POOL: std::sync::Mutex<Vec<([usize; 5], Vec<f32>)>> =
             std::sync::Mutex::new(Vec::new());
         &POOL
     }
 
-    /// A buffer of `layout` (`[planes, rows, columns]`) whose padding is zero.
-    fn take(layout: [usize; 3]) -> Vec<f32> {
+    /// A buffer for `layout` (`[planes, rows, columns, kernel rows, kernel columns]`: the
+    /// interior and the padding around it) whose padding is zero.
+    fn take(layout: [usize; 5]) -> Vec<f32> {
+        let [c, h, w, kh, kw] = layout;
         let kept = {
             let mut pool = Self::pool().lock().unwrap_or_else(|e| e.into_inner());
             pool.iter()
                 .position(|(l, _)| *l == layout)
                 .map(|i| pool.swap_remove(i).1)
         };
-        kept.unwrap_or_else(|| vec![0.0; layout.iter().product()])
+        kept.unwrap_or_else(|| vec![0.0; c * (h + kh - 1) * (w + kw - 1)])
     }
 
-    fn give_back(layout: [usize; 3], buffer: Vec<f32>) {
+    fn give_back(layout: [usize; 5], buffer: Vec<f32>) {
         let mut pool = Self::pool().lock().unwrap_or_else(|e| e.into_inner());
         if pool.len() >= Self::KEEP {
             pool.remove(0);
@@ -277,7 +279,6 @@ pub(crate) fn has_avx2_fma() -> bool {
 /// One frame: `out` (holding the bias) += the convolution of the top-left `h` x `w` of its
 /// `c` channel planes (rows `src_w` wide), each through `prologue` where there is one (the
 /// zero padding stays zero). `padded` holds the `c` zero-padded planes.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn frame(
     input: &[f32],
     src_w: usize,
