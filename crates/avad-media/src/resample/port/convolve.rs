@@ -203,14 +203,19 @@ pub(super) fn poly(
             }
         }
     }
-    let mut out = Vec::with_capacity(n_out);
     if order == 0 {
         if let Step::Rational { at0, l, m } = *step {
-            let lanes = simd::Lanes::detect();
-            rational_order0(lanes, x, &table, n, preload, (at0, l, m), n_out, &mut out);
-            return out;
+            let stage = Order0 {
+                x,
+                table: &table,
+                n,
+                preload,
+                step: (at0, l, m),
+            };
+            return rational_order0(simd::Lanes::detect(), &stage, n_out);
         }
     }
+    let mut out = Vec::with_capacity(n_out);
     for j in 0..n_out as u64 {
         let (div, phase, frac) = match step {
             Step::Rational { at0, l, m } => {
@@ -238,66 +243,67 @@ pub(super) fn poly(
     out
 }
 
-/// [`poly`] for order 0 and a rational step: output `j` is one `n`-tap dot product of
-/// phase `(at0 + j m) mod l` of `table` with the input from `(at0 + j m) / l − preload`.
-/// Where the window lies inside `x` the dot runs on AVX-512 or AVX2 lanes when the CPU
-/// has them (another summation order than [`dot`]'s, so the f64 sums move in their last
-/// bits); at the signal's ends, and on other CPUs, it is [`windowed_dot`].
-#[allow(clippy::too_many_arguments)]
-pub(super) fn rational_order0(
-    lanes: simd::Lanes,
-    x: &[f64],
-    table: &[f64],
-    n: usize,
-    preload: i64,
-    step: (u64, u64, u64),
-    n_out: usize,
-    out: &mut Vec<f64>,
-) {
+/// [`poly`]'s inputs for order 0 and a rational step: output `j` is one `n`-tap dot
+/// product of phase `(at0 + j m) mod l` of `table` with `x` from `(at0 + j m) / l −
+/// preload` (zero outside `x`); `step` is `(at0, l, m)`.
+pub(super) struct Order0<'a> {
+    pub(super) x: &'a [f64],
+    pub(super) table: &'a [f64],
+    pub(super) n: usize,
+    pub(super) preload: i64,
+    pub(super) step: (u64, u64, u64),
+}
+
+/// The first `n_out` outputs of `stage`. Where the window lies inside `x` the dot runs on
+/// the AVX-512 or AVX2 lanes `lanes` names when the CPU has them (another summation order
+/// than [`dot`]'s, so the f64 sums move in their last bits); at the signal's ends, and on
+/// other CPUs, it is [`windowed_dot`].
+pub(super) fn rational_order0(lanes: simd::Lanes, stage: &Order0, n_out: usize) -> Vec<f64> {
     match lanes {
         // SAFETY: the guards check the features each function enables.
         #[cfg(target_arch = "x86_64")]
         simd::Lanes::Avx2
             if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") =>
-        unsafe { simd::order0_avx2(x, table, n, preload, step, n_out, out) },
+        unsafe { simd::order0_avx2(stage, n_out) },
         #[cfg(target_arch = "x86_64")]
         simd::Lanes::Avx512 if std::is_x86_feature_detected!("avx512f") => unsafe {
-            simd::order0_avx512(x, table, n, preload, step, n_out, out)
+            simd::order0_avx512(stage, n_out)
         },
-        _ => order0_loop(x, table, n, preload, step, n_out, out, dot),
+        _ => stage.outputs(n_out, dot),
     }
 }
 
-/// The loop of [`rational_order0`] with the dot product for the window inside `x`.
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn order0_loop(
-    x: &[f64],
-    table: &[f64],
-    n: usize,
-    preload: i64,
-    (at0, l, m): (u64, u64, u64),
-    n_out: usize,
-    out: &mut Vec<f64>,
-    inside_dot: impl Fn(&[f64], &[f64]) -> f64,
-) {
-    // at = at0 + j m, stepped as its quotient and remainder by l (no division per output).
-    let (step_div, step_rem) = ((m / l) as i64, (m % l) as usize);
-    let (mut div, mut phase) = ((at0 / l) as i64, (at0 % l) as usize);
-    for _ in 0..n_out {
-        let first = div - preload;
-        let row = &table[phase * n..(phase + 1) * n];
-        div += step_div;
-        phase += step_rem;
-        if phase >= l as usize {
-            phase -= l as usize;
-            div += 1;
+impl Order0<'_> {
+    /// The loop of [`rational_order0`] with `inside_dot` for the windows inside `x`.
+    #[inline(always)]
+    fn outputs(&self, n_out: usize, inside_dot: impl Fn(&[f64], &[f64]) -> f64) -> Vec<f64> {
+        let Order0 {
+            x,
+            table,
+            n,
+            preload,
+            step: (at0, l, m),
+        } = *self;
+        let mut out = Vec::with_capacity(n_out);
+        // at = at0 + j m, stepped as its quotient and remainder by l (no division per output).
+        let (step_div, step_rem) = ((m / l) as i64, (m % l) as usize);
+        let (mut div, mut phase) = ((at0 / l) as i64, (at0 % l) as usize);
+        for _ in 0..n_out {
+            let first = div - preload;
+            let row = &table[phase * n..(phase + 1) * n];
+            div += step_div;
+            phase += step_rem;
+            if phase >= l as usize {
+                phase -= l as usize;
+                div += 1;
+            }
+            out.push(if first >= 0 && first as usize + n <= x.len() {
+                inside_dot(row, &x[first as usize..first as usize + n])
+            } else {
+                windowed_dot(row, x, first)
+            });
         }
-        out.push(if first >= 0 && first as usize + n <= x.len() {
-            inside_dot(row, &x[first as usize..first as usize + n])
-        } else {
-            windowed_dot(row, x, first)
-        });
+        out
     }
 }
 
@@ -335,46 +341,26 @@ pub(super) mod simd {
     mod x86 {
         use std::arch::x86_64::*;
 
-        use super::super::order0_loop;
+        use super::super::Order0;
 
-        /// [`order0_loop`] with AVX-512 dot products.
+        /// [`Order0::outputs`] with AVX-512 dot products.
         ///
         /// # Safety
         /// The CPU must have AVX-512F.
         #[target_feature(enable = "avx512f")]
-        pub(in super::super) unsafe fn order0_avx512(
-            x: &[f64],
-            table: &[f64],
-            n: usize,
-            preload: i64,
-            step: (u64, u64, u64),
-            n_out: usize,
-            out: &mut Vec<f64>,
-        ) {
+        pub(in super::super) unsafe fn order0_avx512(stage: &Order0, n_out: usize) -> Vec<f64> {
             // SAFETY: this function's caller guarantees AVX-512F.
-            order0_loop(x, table, n, preload, step, n_out, out, |a, b| unsafe {
-                dot_avx512(a, b)
-            });
+            stage.outputs(n_out, |a, b| unsafe { dot_avx512(a, b) })
         }
 
-        /// [`order0_loop`] with AVX2 dot products.
+        /// [`Order0::outputs`] with AVX2 dot products.
         ///
         /// # Safety
         /// The CPU must have AVX2 and FMA.
         #[target_feature(enable = "avx2,fma")]
-        pub(in super::super) unsafe fn order0_avx2(
-            x: &[f64],
-            table: &[f64],
-            n: usize,
-            preload: i64,
-            step: (u64, u64, u64),
-            n_out: usize,
-            out: &mut Vec<f64>,
-        ) {
+        pub(in super::super) unsafe fn order0_avx2(stage: &Order0, n_out: usize) -> Vec<f64> {
             // SAFETY: this function's caller guarantees AVX2 and FMA.
-            order0_loop(x, table, n, preload, step, n_out, out, |a, b| unsafe {
-                dot_avx2(a, b)
-            });
+            stage.outputs(n_out, |a, b| unsafe { dot_avx2(a, b) })
         }
 
         /// `Σ a[i] b[i]` over the shorter slice's length, eight lanes at a time.

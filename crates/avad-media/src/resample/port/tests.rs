@@ -80,7 +80,7 @@ fn fft_stage_equals_the_direct_form() {
 /// the full and partial vectors; outputs run past both ends of the signal.
 #[test]
 fn rational_poly_stage_gives_the_plain_sums_on_every_vector_unit() {
-    use convolve::{rational_order0, simd::Lanes};
+    use convolve::{rational_order0, simd::Lanes, Order0};
     let mut lanes = vec![Lanes::Portable];
     #[cfg(target_arch = "x86_64")]
     {
@@ -121,8 +121,14 @@ fn rational_poly_stage_gives_the_plain_sums_on_every_vector_unit() {
             })
             .collect();
         for &lane in &lanes {
-            let mut got = Vec::new();
-            rational_order0(lane, &x, &table, n, preload, (at0, l, m), n_out, &mut got);
+            let stage = Order0 {
+                x: &x,
+                table: &table,
+                n,
+                preload,
+                step: (at0, l, m),
+            };
+            let got = rational_order0(lane, &stage, n_out);
             assert_eq!(got.len(), n_out);
             for (j, (g, w)) in got.iter().zip(&want).enumerate() {
                 assert!(
