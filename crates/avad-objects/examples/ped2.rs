@@ -4,7 +4,12 @@
 //! score` smooths (σ = 5 frames), and pooled over the test clips. The test labels are
 //! used only for the numbers printed.
 //!
-//! cargo run --release -p avad-objects --example ped2 -- [DATASET] [WIDTHxHEIGHT]
+//! cargo run --release -p avad-objects --example ped2 -- [DATASET] [WIDTHxHEIGHT] [objects|motion]
+//!
+//! `objects` (the default) scores with [`ObjectModel`], `motion` with [`MotionModel`].
+//! With `SCORES_OUT=FILE`, every held-out normal and test frame's raw score is written
+//! to FILE as CSV (`split,clip,frame,score`; frames from 1), for
+//! `scripts/motion_fusion.py`.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -13,7 +18,7 @@ use avad_data::{open_dataset, Split};
 use avad_eval::gaussian_smooth;
 use avad_eval::metrics::{eer, roc_curve};
 use avad_media::{FrameSize, GrayFrame};
-use avad_objects::{Frame, ObjectModel, ObjectModelConfig};
+use avad_objects::{Frame, MotionConfig, MotionModel, ObjectModel, ObjectModelConfig};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -79,22 +84,45 @@ fn main() {
         .map(|c| view(&c.1, w, h))
         .collect();
     let started = Instant::now();
-    let model = ObjectModel::fit(&fit, &ObjectModelConfig::default())
-        .expect("objects in the training clips");
-    eprintln!(
-        "fitted on {} clips in {:.1} s: background noise {:.4}, {} normal objects kept",
-        fit.len(),
-        started.elapsed().as_secs_f64(),
-        model.background.noise,
-        model.objects.len()
-    );
+    let scorer = match args.get(2).map_or("objects", |s| s.as_str()) {
+        "objects" => {
+            let model = ObjectModel::fit(&fit, &ObjectModelConfig::default())
+                .expect("objects in the training clips");
+            eprintln!(
+                "fitted on {} clips in {:.1} s: background noise {:.4}, {} normal objects kept",
+                fit.len(),
+                started.elapsed().as_secs_f64(),
+                model.background.noise,
+                model.objects.len()
+            );
+            Scorer::Objects(model)
+        }
+        "motion" => {
+            let model = MotionModel::fit(&fit, &MotionConfig::default())
+                .expect("motion in the training clips");
+            eprintln!(
+                "fitted on {} clips in {:.1} s: noise {:.4}, normal speed per row of blocks {:?}",
+                fit.len(),
+                started.elapsed().as_secs_f64(),
+                model.noise,
+                model.row_speed
+            );
+            Scorer::Motion(model)
+        }
+        other => panic!("unknown scorer {other}: objects or motion"),
+    };
     let sigma = 5.0;
+    let mut csv = String::from("split,clip,frame,score\n");
+    let mut write = |split: &str, clip: &str, raw: &[f64]| {
+        for (t, s) in raw.iter().enumerate() {
+            csv.push_str(&format!("{split},{clip},{},{s}\n", t + 1));
+        }
+    };
     let mut normal: Vec<f64> = Vec::new();
-    for (_, frames, _) in &train[train.len() - held_out..] {
-        normal.extend(gaussian_smooth(
-            &model.clip_scores(&view(frames, w, h)),
-            sigma,
-        ));
+    for (name, frames, _) in &train[train.len() - held_out..] {
+        let raw = scorer.clip_scores(&view(frames, w, h));
+        write("held-out", name, &raw);
+        normal.extend(gaussian_smooth(&raw, sigma));
     }
     normal.sort_by(f64::total_cmp);
     let gamma = normal[((normal.len() - 1) as f64 * 0.99).round() as usize];
@@ -102,7 +130,7 @@ fn main() {
     let (mut scores, mut labels) = (Vec::new(), Vec::new());
     let mut frames_scored = 0;
     for (name, frames, clip_labels) in &test {
-        if std::env::var_os("OBJECTS_DEBUG").is_some() {
+        if let (Some(_), Scorer::Objects(model)) = (std::env::var_os("OBJECTS_DEBUG"), &scorer) {
             eprintln!("{name}:");
             let dir = data
                 .split(Split::Test)
@@ -111,9 +139,10 @@ fn main() {
                 .video
                 .path()
                 .to_path_buf();
-            debug_objects(&model, &dir, frames, w, h);
+            debug_objects(model, &dir, frames, w, h);
         }
-        let raw = model.clip_scores(&view(frames, w, h));
+        let raw = scorer.clip_scores(&view(frames, w, h));
+        write("test", name, &raw);
         frames_scored += raw.len();
         let smooth = gaussian_smooth(&raw, sigma);
         let l = clip_labels.as_ref().expect("test labels");
@@ -132,6 +161,9 @@ fn main() {
         labels.extend(l.iter().copied());
     }
     let secs = started.elapsed().as_secs_f64();
+    if let Some(path) = std::env::var_os("SCORES_OUT") {
+        std::fs::write(&path, csv).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    }
     let roc = roc_curve(&scores, &labels).unwrap();
     let anomalous = labels.iter().filter(|&&a| a).count();
     let tp = scores
@@ -160,6 +192,20 @@ fn main() {
         100.0 * tp as f64 / anomalous as f64,
         100.0 * fp as f64 / (labels.len() - anomalous) as f64
     );
+}
+
+enum Scorer {
+    Objects(ObjectModel),
+    Motion(MotionModel),
+}
+
+impl Scorer {
+    fn clip_scores(&self, frames: &[Frame<'_>]) -> Vec<f64> {
+        match self {
+            Scorer::Objects(m) => m.clip_scores(frames),
+            Scorer::Motion(m) => m.clip_scores(frames),
+        }
+    }
 }
 
 /// With `OBJECTS_DEBUG=1` on a synthetic scene (masks at the working size): the objects

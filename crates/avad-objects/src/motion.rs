@@ -1,0 +1,478 @@
+//! How fast things move for their place in the frame, with no objects cut out.
+//!
+//! Each frame is split into square blocks, and each block's displacement since the frame
+//! before is found by block matching on lightly blurred frames. A block moves when its
+//! best shift matches the frame before clearly better than no shift at all; its speed is
+//! then the shift's length. In a camera's perspective, what is a normal speed depends on
+//! the row: [`MotionModel`] keeps, for each row of blocks, a high percentile of the
+//! speeds of normal footage's moving blocks, and a frame's score is the mean of its few
+//! fastest blocks, each as a multiple of its row's normal speed.
+//!
+//! Frame `t` is scored from frames `t - 1` and `t` alone ([`MotionState`]), so a live
+//! detector computes exactly what an offline run does.
+
+use serde::{Deserialize, Serialize};
+
+use crate::Frame;
+
+/// How motion is measured and scored.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MotionConfig {
+    /// Side of a block, in pixels.
+    pub block: usize,
+    /// Largest shift searched, in pixels each way.
+    pub search: usize,
+    /// Standard deviation of the Gaussian blur applied before matching, in pixels.
+    pub blur: f32,
+    /// A block moves when its best shift's mean absolute difference is lower than no
+    /// shift's by more than this many times the scene's noise...
+    pub evidence: f32,
+    /// ... where the noise is the median no-shift difference of normal blocks, and at
+    /// least this much (of the [0, 1] gray range).
+    pub min_noise: f32,
+    /// The percentile of a row's normal speeds that a speed is read against.
+    pub percentile: f64,
+    /// A frame scores the mean of this many of its fastest blocks.
+    pub top: usize,
+}
+
+impl Default for MotionConfig {
+    fn default() -> Self {
+        MotionConfig {
+            block: 6,
+            search: 6,
+            blur: 1.0,
+            evidence: 4.0,
+            min_noise: 2.0 / 255.0,
+            percentile: 99.0,
+            top: 3,
+        }
+    }
+}
+
+/// The displacement of every block of a frame since the frame before.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BlockMotion {
+    /// Blocks across and down.
+    pub cols: usize,
+    pub rows: usize,
+    /// Per block, row-major: its motion since the frame before, in pixels (x right, y
+    /// down): the block at `(x, y)` matches the frame before best at `(x - dx, y - dy)`.
+    pub dx: Vec<i8>,
+    pub dy: Vec<i8>,
+    /// Per block: the mean absolute difference at the best shift, and at no shift.
+    pub best: Vec<f32>,
+    pub still: Vec<f32>,
+}
+
+impl BlockMotion {
+    /// Matches every `block`-square block of `current` within `search` pixels of its place
+    /// in `previous` (the two already blurred, of one size). Outside the frame, the
+    /// previous frame's edge pixels repeat. Ties go to the first place looked at, rows
+    /// then columns of the frame before from `-search` up, so that the result is
+    /// deterministic.
+    pub fn measure(
+        previous: &[f32],
+        current: &[f32],
+        width: usize,
+        block: usize,
+        search: usize,
+    ) -> Self {
+        let height = current.len() / width;
+        let (cols, rows) = (width / block, height / block);
+        let r = search as isize;
+        let mut best = vec![f32::INFINITY; cols * rows];
+        let mut still = vec![0f32; cols * rows];
+        let mut dx = vec![0i8; cols * rows];
+        let mut dy = vec![0i8; cols * rows];
+        let area = (block * block) as f32;
+        // One row of the previous frame, shifted by sx with its edge repeated.
+        let mut shifted = vec![0f32; width];
+        let mut sums = vec![0f32; cols];
+        for sy in -r..=r {
+            for sx in -r..=r {
+                for by in 0..rows {
+                    sums.iter_mut().for_each(|s| *s = 0.0);
+                    for y in by * block..(by + 1) * block {
+                        let py = (y as isize + sy).clamp(0, height as isize - 1) as usize;
+                        let prow = &previous[py * width..(py + 1) * width];
+                        for (x, v) in shifted.iter_mut().enumerate() {
+                            *v = prow[(x as isize + sx).clamp(0, width as isize - 1) as usize];
+                        }
+                        let crow = &current[y * width..(y + 1) * width];
+                        for (bx, s) in sums.iter_mut().enumerate() {
+                            let span = bx * block..(bx + 1) * block;
+                            *s += crow[span.clone()]
+                                .iter()
+                                .zip(&shifted[span])
+                                .map(|(a, b)| (a - b).abs())
+                                .sum::<f32>();
+                        }
+                    }
+                    for (bx, &s) in sums.iter().enumerate() {
+                        let i = by * cols + bx;
+                        let sad = s / area;
+                        if sx == 0 && sy == 0 {
+                            still[i] = sad;
+                        }
+                        if sad < best[i] - 1e-6 {
+                            best[i] = sad;
+                            dx[i] = -sx as i8;
+                            dy[i] = -sy as i8;
+                        }
+                    }
+                }
+            }
+        }
+        BlockMotion {
+            cols,
+            rows,
+            dx,
+            dy,
+            best,
+            still,
+        }
+    }
+
+    /// Per block: its speed in pixels per frame when it moves (its best shift beats no
+    /// shift by more than `threshold`), else 0.
+    pub fn speeds(&self, threshold: f32) -> Vec<f32> {
+        (0..self.best.len())
+            .map(|i| {
+                if self.still[i] - self.best[i] > threshold {
+                    f32::from(self.dx[i]).hypot(f32::from(self.dy[i]))
+                } else {
+                    0.0
+                }
+            })
+            .collect()
+    }
+}
+
+/// Gaussian blur of standard deviation `sigma`, separable, its kernel cut at 4 sigma and
+/// the frame mirrored at its edges (`d c b a | a b c d`).
+pub fn blur(frame: Frame<'_>, sigma: f32) -> Vec<f32> {
+    let (w, h) = (frame.width, frame.height);
+    if !(sigma > 0.0) {
+        return frame.pixels.to_vec();
+    }
+    let radius = (4.0 * sigma + 0.5) as isize;
+    let mut kernel: Vec<f32> = (-radius..=radius)
+        .map(|d| (-0.5 * (d as f32 / sigma).powi(2)).exp())
+        .collect();
+    let total: f32 = kernel.iter().sum();
+    kernel.iter_mut().for_each(|k| *k /= total);
+    let mirror = |i: isize, n: usize| -> usize {
+        let n = n as isize;
+        let mut i = i;
+        loop {
+            if i < 0 {
+                i = -i - 1;
+            } else if i >= n {
+                i = 2 * n - i - 1;
+            } else {
+                return i as usize;
+            }
+        }
+    };
+    let mut across = vec![0f32; w * h];
+    for y in 0..h {
+        let row = &frame.pixels[y * w..(y + 1) * w];
+        for x in 0..w {
+            across[y * w + x] = kernel
+                .iter()
+                .enumerate()
+                .map(|(k, &c)| c * row[mirror(x as isize + k as isize - radius, w)])
+                .sum();
+        }
+    }
+    let mut out = vec![0f32; w * h];
+    for y in 0..h {
+        for x in 0..w {
+            out[y * w + x] = kernel
+                .iter()
+                .enumerate()
+                .map(|(k, &c)| c * across[mirror(y as isize + k as isize - radius, h) * w + x])
+                .sum();
+        }
+    }
+    out
+}
+
+/// A stream's motion: the frame before, blurred. One per camera or clip.
+#[derive(Clone, Debug, Default)]
+pub struct MotionState {
+    previous: Option<(usize, Vec<f32>)>,
+}
+
+impl MotionState {
+    /// The motion of `frame`'s blocks since the frame before, `None` for a stream's first
+    /// frame (or one whose size differs from the frame before, which starts it again).
+    pub fn next(&mut self, frame: Frame<'_>, config: &MotionConfig) -> Option<BlockMotion> {
+        let current = blur(frame, config.blur);
+        let motion = match &self.previous {
+            Some((w, p)) if *w == frame.width && p.len() == current.len() => Some(
+                BlockMotion::measure(p, &current, frame.width, config.block, config.search),
+            ),
+            _ => None,
+        };
+        self.previous = Some((frame.width, current));
+        motion
+    }
+}
+
+/// The normal speeds of a scene, row by row.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct MotionModel {
+    pub config: MotionConfig,
+    pub width: usize,
+    pub height: usize,
+    /// The scene's noise: the median no-shift difference of normal blocks, floored at
+    /// [`MotionConfig::min_noise`].
+    pub noise: f32,
+    /// Per row of blocks: the [`MotionConfig::percentile`] of normal moving blocks'
+    /// speeds, at least 1 pixel per frame (the whole frame's where a row saw fewer than
+    /// 50 moving blocks).
+    pub row_speed: Vec<f32>,
+}
+
+impl MotionModel {
+    /// Fits the model to normal `clips` (each its frames in order, all of one size).
+    /// `None` when no clip has two frames, sizes differ, or no block moved.
+    pub fn fit(clips: &[Vec<Frame<'_>>], config: &MotionConfig) -> Option<Self> {
+        let first = clips.iter().flatten().next()?;
+        let (width, height) = (first.width, first.height);
+        let mut motions = Vec::new();
+        for clip in clips {
+            let mut state = MotionState::default();
+            for &frame in clip {
+                if (frame.width, frame.height) != (width, height) {
+                    return None;
+                }
+                motions.extend(state.next(frame, config));
+            }
+        }
+        let mut still: Vec<f32> = motions
+            .iter()
+            .flat_map(|m| m.still.iter().copied())
+            .collect();
+        if still.is_empty() {
+            return None;
+        }
+        let mid = still.len() / 2;
+        let median = if still.len() % 2 == 1 {
+            *still.select_nth_unstable_by(mid, f32::total_cmp).1
+        } else {
+            let upper = *still.select_nth_unstable_by(mid, f32::total_cmp).1;
+            let lower = still[..mid]
+                .iter()
+                .copied()
+                .fold(f32::NEG_INFINITY, f32::max);
+            0.5 * (lower + upper)
+        };
+        let noise = median.max(config.min_noise);
+        let rows = height / config.block;
+        let mut per_row: Vec<Vec<f32>> = vec![Vec::new(); rows];
+        for m in &motions {
+            let speeds = m.speeds(config.evidence * noise);
+            for (i, &s) in speeds.iter().enumerate() {
+                if s > 0.0 {
+                    per_row[i / m.cols].push(s);
+                }
+            }
+        }
+        let mut all: Vec<f32> = per_row.iter().flatten().copied().collect();
+        if all.is_empty() {
+            return None;
+        }
+        let whole = percentile(&mut all, config.percentile);
+        let row_speed = per_row
+            .iter_mut()
+            .map(|r| {
+                if r.len() > 50 {
+                    percentile(r, config.percentile)
+                } else {
+                    whole
+                }
+                .max(1.0)
+            })
+            .collect();
+        Some(MotionModel {
+            config: config.clone(),
+            width,
+            height,
+            noise,
+            row_speed,
+        })
+    }
+
+    /// A frame's score from its blocks' motion: the mean of its
+    /// [`MotionConfig::top`] fastest blocks, each as a multiple of its row's normal speed.
+    pub fn score(&self, motion: &BlockMotion) -> f64 {
+        let speeds = motion.speeds(self.config.evidence * self.noise);
+        let mut relative: Vec<f32> = speeds
+            .iter()
+            .enumerate()
+            .map(|(i, &s)| s / self.row_speed[i / motion.cols])
+            .collect();
+        let top = self.config.top.clamp(1, relative.len().max(1));
+        if relative.len() < top {
+            return 0.0;
+        }
+        let cut = relative.len() - top;
+        relative.select_nth_unstable_by(cut, f32::total_cmp);
+        relative[cut..].iter().map(|&v| f64::from(v)).sum::<f64>() / top as f64
+    }
+
+    /// The scores of a clip's frames, in order; a clip's first frame scores 0.
+    pub fn clip_scores(&self, frames: &[Frame<'_>]) -> Vec<f64> {
+        let mut state = MotionState::default();
+        frames
+            .iter()
+            .map(|&f| state.next(f, &self.config).map_or(0.0, |m| self.score(&m)))
+            .collect()
+    }
+}
+
+/// The `p`-th percentile of `values` (0–100), interpolated linearly between the two
+/// nearest ranks as numpy's default does. `values` is reordered; it must not be empty.
+fn percentile(values: &mut [f32], p: f64) -> f32 {
+    values.sort_unstable_by(f32::total_cmp);
+    let rank = (values.len() - 1) as f64 * p.clamp(0.0, 100.0) / 100.0;
+    let (lo, frac) = (rank.floor() as usize, rank - rank.floor());
+    let hi = (lo + 1).min(values.len() - 1);
+    (f64::from(values[lo]) + frac * (f64::from(values[hi]) - f64::from(values[lo]))) as f32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A frame of smooth texture, with a brighter textured square whose top-left corner
+    /// is at `(x, y)`.
+    fn scene(w: usize, h: usize, x: usize, y: usize, side: usize) -> Vec<f32> {
+        let mut f: Vec<f32> = (0..w * h)
+            .map(|i| {
+                let (px, py) = ((i % w) as f32, (i / w) as f32);
+                0.3 + 0.05 * (0.7 * px).sin() * (0.5 * py).cos()
+            })
+            .collect();
+        for py in y..(y + side).min(h) {
+            for px in x..(x + side).min(w) {
+                let (u, v) = ((px - x) as f32, (py - y) as f32);
+                f[py * w + px] = 0.7 + 0.2 * (1.3 * u).sin() * (0.9 * v + 0.4 * u).cos();
+            }
+        }
+        f
+    }
+
+    #[test]
+    fn a_moving_square_is_found_where_it_is_and_nothing_else_moves() {
+        let (w, h) = (60, 48);
+        let before = scene(w, h, 12, 12, 24);
+        let after = scene(w, h, 15, 10, 24);
+        let config = MotionConfig::default();
+        let mut state = MotionState::default();
+        assert!(state
+            .next(Frame::new(w, h, &before).unwrap(), &config)
+            .is_none());
+        let m = state
+            .next(Frame::new(w, h, &after).unwrap(), &config)
+            .unwrap();
+        assert_eq!((m.cols, m.rows), (10, 8));
+        // Blocks wholly inside the square, at its new place (x 15..39, y 10..34): the
+        // square's shift. Blocks at least a search away from both places: no motion.
+        for by in 0..m.rows {
+            for bx in 0..m.cols {
+                let (x0, y0) = (bx * 6, by * 6);
+                let i = by * m.cols + bx;
+                let inside = x0 >= 18 && x0 + 6 <= 39 && y0 >= 12 && y0 + 6 <= 34;
+                let far = x0 >= 39 + 6 || y0 >= 36 + 6;
+                if inside {
+                    assert_eq!((m.dx[i], m.dy[i]), (3, -2), "block {bx},{by}");
+                    // The blur mixes in the still background near the square's edges.
+                    assert!(
+                        m.still[i] > 0.03 && m.best[i] < 0.1 * m.still[i],
+                        "block {bx},{by}: {} {}",
+                        m.still[i],
+                        m.best[i]
+                    );
+                }
+                if far {
+                    assert_eq!(
+                        (m.dx[i], m.dy[i], m.still[i]),
+                        (0, 0, 0.0),
+                        "block {bx},{by}"
+                    );
+                }
+            }
+        }
+        // The nine blocks inside move at the square's speed; the far ones do not move.
+        let speeds = m.speeds(0.01);
+        let at_speed = speeds
+            .iter()
+            .filter(|&&s| (s - 13f32.sqrt()).abs() < 1e-6)
+            .count();
+        assert!(at_speed >= 9, "{at_speed} blocks at the square's speed");
+        assert_eq!(speeds[m.cols * m.rows - 1], 0.0);
+    }
+
+    #[test]
+    fn blur_keeps_a_flat_frame_and_its_total() {
+        let (w, h) = (9, 7);
+        let flat = vec![0.4f32; w * h];
+        let out = blur(Frame::new(w, h, &flat).unwrap(), 1.0);
+        assert!(out.iter().all(|&v| (v - 0.4).abs() < 1e-6));
+        // A mirrored edge loses nothing: a point's light stays in the frame.
+        let mut point = vec![0f32; w * h];
+        point[w + 1] = 1.0;
+        let total: f32 = blur(Frame::new(w, h, &point).unwrap(), 1.0).iter().sum();
+        assert!((total - 1.0).abs() < 1e-5, "{total}");
+    }
+
+    #[test]
+    fn percentile_interpolates_as_numpy_does() {
+        // numpy.percentile([4, 1, 3, 2], [0, 50, 99, 100]) = [1, 2.5, 3.97, 4]
+        for (p, want) in [(0.0, 1.0), (50.0, 2.5), (99.0, 3.97), (100.0, 4.0)] {
+            let got = percentile(&mut [4.0, 1.0, 3.0, 2.0], p);
+            assert!((got - want).abs() < 1e-6, "p{p}: {got}");
+        }
+    }
+
+    #[test]
+    fn a_faster_square_scores_above_the_normal_ones() {
+        let (w, h) = (72, 48);
+        // Normal clips: the square crosses at 1 pixel per frame, in two rows of the frame.
+        let clip = |y: usize, speed: usize, frames: usize| -> Vec<Vec<f32>> {
+            (0..frames)
+                .map(|t| scene(w, h, 2 + speed * t, y, 12))
+                .collect()
+        };
+        let normal: Vec<Vec<Vec<f32>>> = vec![clip(6, 1, 40), clip(30, 1, 40), clip(18, 1, 40)];
+        fn view(c: &[Vec<f32>], w: usize, h: usize) -> Vec<Frame<'_>> {
+            c.iter().map(|f| Frame::new(w, h, f).unwrap()).collect()
+        }
+        let fit: Vec<Vec<Frame>> = normal.iter().map(|c| view(c, w, h)).collect();
+        let model = MotionModel::fit(&fit, &MotionConfig::default()).unwrap();
+        assert_eq!(model.row_speed.len(), 8);
+        assert!(model.row_speed.iter().all(|&s| s >= 1.0));
+        let normal_scores = model.clip_scores(&view(&normal[2], w, h));
+        let fast = clip(18, 4, 12);
+        let fast_scores = model.clip_scores(&view(&fast, w, h));
+        assert_eq!(normal_scores[0], 0.0);
+        assert_eq!(fast_scores[0], 0.0);
+        let normal_max = normal_scores.iter().copied().fold(0.0, f64::max);
+        let fast_min = fast_scores[1..]
+            .iter()
+            .copied()
+            .fold(f64::INFINITY, f64::min);
+        assert!(
+            fast_min > 2.0 * normal_max,
+            "fast {fast_min} against normal {normal_max}"
+        );
+        // The model goes through JSON unchanged, and scores the same after.
+        let back: MotionModel =
+            serde_json::from_str(&serde_json::to_string(&model).unwrap()).unwrap();
+        assert_eq!(back.clip_scores(&view(&fast, w, h)), fast_scores);
+    }
+}
