@@ -9,7 +9,8 @@
 //! `objects` (the default) scores with [`ObjectModel`], `motion` with [`MotionModel`].
 //! With `SCORES_OUT=FILE`, every held-out normal and test frame's raw score is written
 //! to FILE as CSV (`split,clip,frame,score`; frames from 1), for
-//! `scripts/motion_fusion.py`.
+//! `scripts/motion_fusion.py`. `MOTION_CONFIG` (a [`MotionConfig`] as JSON) tries
+//! other settings of the motion score.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -98,8 +99,12 @@ fn main() {
             Scorer::Objects(model)
         }
         "motion" => {
-            let model = MotionModel::fit(&fit, &MotionConfig::default())
-                .expect("motion in the training clips");
+            // MOTION_CONFIG: a MotionConfig as JSON, to try other settings.
+            let config: MotionConfig = std::env::var("MOTION_CONFIG").map_or_else(
+                |_| MotionConfig::default(),
+                |json| serde_json::from_str(&json).expect("MOTION_CONFIG: a MotionConfig"),
+            );
+            let model = MotionModel::fit(&fit, &config).expect("motion in the training clips");
             eprintln!(
                 "fitted on {} clips in {:.1} s: noise {:.4}, normal speed per row of blocks {:?}",
                 fit.len(),

@@ -80,45 +80,48 @@ impl BlockMotion {
     ) -> Self {
         let height = current.len() / width;
         let (cols, rows) = (width / block, height / block);
-        let r = search as isize;
+        let r = search.min(i8::MAX as usize);
         let mut best = vec![f32::INFINITY; cols * rows];
         let mut still = vec![0f32; cols * rows];
         let mut dx = vec![0i8; cols * rows];
         let mut dy = vec![0i8; cols * rows];
         let area = (block * block) as f32;
-        // One row of the previous frame, shifted by sx with its edge repeated.
-        let mut shifted = vec![0f32; width];
-        let mut sums = vec![0f32; cols];
-        for sy in -r..=r {
-            for sx in -r..=r {
+        // The frame before with `r` pixels of its edge repeated all round: a shifted row
+        // is then one slice of it.
+        let pw = width + 2 * r;
+        let padded: Vec<f32> = (0..height + 2 * r)
+            .flat_map(|py| {
+                let y = py.clamp(r, r + height - 1) - r;
+                let row = &previous[y * width..(y + 1) * width];
+                (0..pw).map(move |px| row[px.clamp(r, r + width - 1) - r])
+            })
+            .collect();
+        let span = cols * block;
+        // Per column: the absolute differences of a row of blocks, summed down its rows.
+        let mut column = vec![0f32; span];
+        for oy in 0..=2 * r {
+            for ox in 0..=2 * r {
                 for by in 0..rows {
-                    sums.iter_mut().for_each(|s| *s = 0.0);
+                    column.iter_mut().for_each(|c| *c = 0.0);
                     for y in by * block..(by + 1) * block {
-                        let py = (y as isize + sy).clamp(0, height as isize - 1) as usize;
-                        let prow = &previous[py * width..(py + 1) * width];
-                        for (x, v) in shifted.iter_mut().enumerate() {
-                            *v = prow[(x as isize + sx).clamp(0, width as isize - 1) as usize];
-                        }
-                        let crow = &current[y * width..(y + 1) * width];
-                        for (bx, s) in sums.iter_mut().enumerate() {
-                            let span = bx * block..(bx + 1) * block;
-                            *s += crow[span.clone()]
-                                .iter()
-                                .zip(&shifted[span])
-                                .map(|(a, b)| (a - b).abs())
-                                .sum::<f32>();
+                        let c = &current[y * width..y * width + span];
+                        let p = &padded[(y + oy) * pw + ox..][..span];
+                        for ((acc, a), b) in column.iter_mut().zip(c).zip(p) {
+                            *acc += (a - b).abs();
                         }
                     }
-                    for (bx, &s) in sums.iter().enumerate() {
+                    for (bx, chunk) in column.chunks_exact(block).enumerate() {
                         let i = by * cols + bx;
-                        let sad = s / area;
-                        if sx == 0 && sy == 0 {
+                        let sad = chunk.iter().sum::<f32>() / area;
+                        if ox == r && oy == r {
                             still[i] = sad;
                         }
                         if sad < best[i] - 1e-6 {
                             best[i] = sad;
-                            dx[i] = -sx as i8;
-                            dy[i] = -sy as i8;
+                            // The block matched the frame before at (x + ox - r, y + oy - r):
+                            // it moved by the opposite.
+                            dx[i] = (r as isize - ox as isize) as i8;
+                            dy[i] = (r as isize - oy as isize) as i8;
                         }
                     }
                 }
@@ -175,25 +178,32 @@ pub fn blur(frame: Frame<'_>, sigma: f32) -> Vec<f32> {
             }
         }
     };
+    let r = radius as usize;
+    // Across: each row mirrored into a padded copy, then one dot per pixel.
     let mut across = vec![0f32; w * h];
+    let mut padded = vec![0f32; w + 2 * r];
     for y in 0..h {
         let row = &frame.pixels[y * w..(y + 1) * w];
-        for x in 0..w {
-            across[y * w + x] = kernel
+        for (i, p) in padded.iter_mut().enumerate() {
+            *p = row[mirror(i as isize - radius, w)];
+        }
+        for (x, out) in across[y * w..(y + 1) * w].iter_mut().enumerate() {
+            *out = kernel
                 .iter()
-                .enumerate()
-                .map(|(k, &c)| c * row[mirror(x as isize + k as isize - radius, w)])
+                .zip(&padded[x..x + kernel.len()])
+                .map(|(c, p)| c * p)
                 .sum();
         }
     }
+    // Down: each output row the weighted sum of whole rows, in the kernel's order.
     let mut out = vec![0f32; w * h];
     for y in 0..h {
-        for x in 0..w {
-            out[y * w + x] = kernel
-                .iter()
-                .enumerate()
-                .map(|(k, &c)| c * across[mirror(y as isize + k as isize - radius, h) * w + x])
-                .sum();
+        let row = &mut out[y * w..(y + 1) * w];
+        for (k, &c) in kernel.iter().enumerate() {
+            let src = mirror(y as isize + k as isize - radius, h);
+            for (o, &a) in row.iter_mut().zip(&across[src * w..(src + 1) * w]) {
+                *o += c * a;
+            }
         }
     }
     out
