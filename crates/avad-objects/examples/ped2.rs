@@ -4,13 +4,13 @@
 //! score` smooths (σ = 5 frames), and pooled over the test clips. The test labels are
 //! used only for the numbers printed.
 //!
-//! cargo run --release -p avad-objects --example ped2 -- [DATASET] [WIDTHxHEIGHT] [objects|motion]
+//! cargo run --release -p avad-objects --example ped2 -- [DATASET] [WIDTHxHEIGHT] [objects|speed]
 //!
-//! `objects` (the default) scores with [`ObjectModel`], `motion` with [`MotionModel`].
+//! `objects` (the default) scores with [`ObjectModel`], `speed` with [`SpeedModel`].
 //! With `SCORES_OUT=FILE`, every held-out normal and test frame's raw score is written
 //! to FILE as CSV (`split,clip,frame,score`; frames from 1), for
-//! `scripts/motion_fusion.py`. `MOTION_CONFIG` (a [`MotionConfig`] as JSON) tries
-//! other settings of the motion score.
+//! `scripts/speed_fusion.py`. `SPEED_CONFIG` (a [`SpeedConfig`] as JSON) tries
+//! other settings of the speed score.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -19,7 +19,7 @@ use avad_data::{open_dataset, Split};
 use avad_eval::gaussian_smooth;
 use avad_eval::metrics::{eer, roc_curve};
 use avad_media::{FrameSize, GrayFrame};
-use avad_objects::{Frame, MotionConfig, MotionModel, ObjectModel, ObjectModelConfig};
+use avad_objects::{Frame, ObjectModel, ObjectModelConfig, SpeedConfig, SpeedModel};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -98,13 +98,13 @@ fn main() {
             );
             Scorer::Objects(model)
         }
-        "motion" => {
-            // MOTION_CONFIG: a MotionConfig as JSON, to try other settings.
-            let config: MotionConfig = std::env::var("MOTION_CONFIG").map_or_else(
-                |_| MotionConfig::default(),
-                |json| serde_json::from_str(&json).expect("MOTION_CONFIG: a MotionConfig"),
+        "speed" => {
+            // SPEED_CONFIG: a SpeedConfig as JSON, to try other settings.
+            let config: SpeedConfig = std::env::var("SPEED_CONFIG").map_or_else(
+                |_| SpeedConfig::default(),
+                |json| serde_json::from_str(&json).expect("SPEED_CONFIG: a SpeedConfig"),
             );
-            let model = MotionModel::fit(&fit, &config).expect("motion in the training clips");
+            let model = SpeedModel::fit(&fit, &config).expect("motion in the training clips");
             eprintln!(
                 "fitted on {} clips in {:.1} s: noise {:.4}, normal speed per row of blocks {:?}",
                 fit.len(),
@@ -114,7 +114,7 @@ fn main() {
             );
             Scorer::Motion(model)
         }
-        other => panic!("unknown scorer {other}: objects or motion"),
+        other => panic!("unknown scorer {other}: objects or speed"),
     };
     let sigma = 5.0;
     let mut csv = String::from("split,clip,frame,score\n");
@@ -201,7 +201,7 @@ fn main() {
 
 enum Scorer {
     Objects(ObjectModel),
-    Motion(MotionModel),
+    Motion(SpeedModel),
 }
 
 impl Scorer {

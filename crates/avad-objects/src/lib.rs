@@ -16,7 +16,7 @@
 //!    unusual object (0 with none).
 //!
 //!
-//! [`MotionModel`] scores motion without cutting objects out: the speed of each block of
+//! [`SpeedModel`] scores motion without cutting objects out: the speed of each block of
 //! the frame, read against the normal speeds of its row.
 //!
 //! Every score is causal: frame `t` is scored from frames `t - 1` and `t` alone, so a
@@ -25,12 +25,12 @@
 mod background;
 mod detect;
 mod model;
-pub mod motion;
+pub mod speed;
 
 pub use background::Background;
 pub use detect::{detect, DetectConfig, Object, SceneState, N_FEATURES};
 pub use model::{ObjectModel, ObjectModelConfig};
-pub use motion::{MotionConfig, MotionModel, MotionState};
+pub use speed::{BlockMotion, SpeedConfig, SpeedModel, SpeedState};
 
 /// A gray frame at the working size: row-major, values in [0, 1].
 #[derive(Clone, Copy, Debug)]

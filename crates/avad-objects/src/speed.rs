@@ -4,11 +4,11 @@
 //! before is found by block matching on lightly blurred frames. A block moves when its
 //! best shift matches the frame before clearly better than no shift at all; its speed is
 //! then the shift's length. In a camera's perspective, what is a normal speed depends on
-//! the row: [`MotionModel`] keeps, for each row of blocks, a high percentile of the
+//! the row: [`SpeedModel`] keeps, for each row of blocks, a high percentile of the
 //! speeds of normal footage's moving blocks, and a frame's score is the mean of its few
 //! fastest blocks, each as a multiple of its row's normal speed.
 //!
-//! Frame `t` is scored from frames `t - 1` and `t` alone ([`MotionState`]), so a live
+//! Frame `t` is scored from frames `t - 1` and `t` alone ([`SpeedState`]), so a live
 //! detector computes exactly what an offline run does.
 
 use serde::{Deserialize, Serialize};
@@ -17,7 +17,7 @@ use crate::Frame;
 
 /// How motion is measured and scored.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct MotionConfig {
+pub struct SpeedConfig {
     /// Side of a block, in pixels.
     pub block: usize,
     /// Largest shift searched, in pixels each way.
@@ -36,9 +36,9 @@ pub struct MotionConfig {
     pub top: usize,
 }
 
-impl Default for MotionConfig {
+impl Default for SpeedConfig {
     fn default() -> Self {
-        MotionConfig {
+        SpeedConfig {
             block: 6,
             search: 6,
             blur: 1.0,
@@ -211,14 +211,14 @@ pub fn blur(frame: Frame<'_>, sigma: f32) -> Vec<f32> {
 
 /// A stream's motion: the frame before, blurred. One per camera or clip.
 #[derive(Clone, Debug, Default)]
-pub struct MotionState {
+pub struct SpeedState {
     previous: Option<(usize, Vec<f32>)>,
 }
 
-impl MotionState {
+impl SpeedState {
     /// The motion of `frame`'s blocks since the frame before, `None` for a stream's first
     /// frame (or one whose size differs from the frame before, which starts it again).
-    pub fn next(&mut self, frame: Frame<'_>, config: &MotionConfig) -> Option<BlockMotion> {
+    pub fn next(&mut self, frame: Frame<'_>, config: &SpeedConfig) -> Option<BlockMotion> {
         let current = blur(frame, config.blur);
         let motion = match &self.previous {
             Some((w, p)) if *w == frame.width && p.len() == current.len() => Some(
@@ -233,28 +233,28 @@ impl MotionState {
 
 /// The normal speeds of a scene, row by row.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct MotionModel {
-    pub config: MotionConfig,
+pub struct SpeedModel {
+    pub config: SpeedConfig,
     pub width: usize,
     pub height: usize,
     /// The scene's noise: the median no-shift difference of normal blocks, floored at
-    /// [`MotionConfig::min_noise`].
+    /// [`SpeedConfig::min_noise`].
     pub noise: f32,
-    /// Per row of blocks: the [`MotionConfig::percentile`] of normal moving blocks'
+    /// Per row of blocks: the [`SpeedConfig::percentile`] of normal moving blocks'
     /// speeds, at least 1 pixel per frame (the whole frame's where a row saw fewer than
     /// 50 moving blocks).
     pub row_speed: Vec<f32>,
 }
 
-impl MotionModel {
+impl SpeedModel {
     /// Fits the model to normal `clips` (each its frames in order, all of one size).
     /// `None` when no clip has two frames, sizes differ, or no block moved.
-    pub fn fit(clips: &[Vec<Frame<'_>>], config: &MotionConfig) -> Option<Self> {
+    pub fn fit(clips: &[Vec<Frame<'_>>], config: &SpeedConfig) -> Option<Self> {
         let first = clips.iter().flatten().next()?;
         let (width, height) = (first.width, first.height);
         let mut motions = Vec::new();
         for clip in clips {
-            let mut state = MotionState::default();
+            let mut state = SpeedState::default();
             for &frame in clip {
                 if (frame.width, frame.height) != (width, height) {
                     return None;
@@ -307,7 +307,7 @@ impl MotionModel {
                 .max(1.0)
             })
             .collect();
-        Some(MotionModel {
+        Some(SpeedModel {
             config: config.clone(),
             width,
             height,
@@ -317,7 +317,7 @@ impl MotionModel {
     }
 
     /// A frame's score from its blocks' motion: the mean of its
-    /// [`MotionConfig::top`] fastest blocks, each as a multiple of its row's normal speed.
+    /// [`SpeedConfig::top`] fastest blocks, each as a multiple of its row's normal speed.
     pub fn score(&self, motion: &BlockMotion) -> f64 {
         let speeds = motion.speeds(self.config.evidence * self.noise);
         let mut relative: Vec<f32> = speeds
@@ -336,7 +336,7 @@ impl MotionModel {
 
     /// The scores of a clip's frames, in order; a clip's first frame scores 0.
     pub fn clip_scores(&self, frames: &[Frame<'_>]) -> Vec<f64> {
-        let mut state = MotionState::default();
+        let mut state = SpeedState::default();
         frames
             .iter()
             .map(|&f| state.next(f, &self.config).map_or(0.0, |m| self.score(&m)))
@@ -381,8 +381,8 @@ mod tests {
         let (w, h) = (60, 48);
         let before = scene(w, h, 12, 12, 24);
         let after = scene(w, h, 15, 10, 24);
-        let config = MotionConfig::default();
-        let mut state = MotionState::default();
+        let config = SpeedConfig::default();
+        let mut state = SpeedState::default();
         assert!(state
             .next(Frame::new(w, h, &before).unwrap(), &config)
             .is_none());
@@ -463,7 +463,7 @@ mod tests {
             c.iter().map(|f| Frame::new(w, h, f).unwrap()).collect()
         }
         let fit: Vec<Vec<Frame>> = normal.iter().map(|c| view(c, w, h)).collect();
-        let model = MotionModel::fit(&fit, &MotionConfig::default()).unwrap();
+        let model = SpeedModel::fit(&fit, &SpeedConfig::default()).unwrap();
         assert_eq!(model.row_speed.len(), 8);
         assert!(model.row_speed.iter().all(|&s| s >= 1.0));
         let normal_scores = model.clip_scores(&view(&normal[2], w, h));
@@ -481,7 +481,7 @@ mod tests {
             "fast {fast_min} against normal {normal_max}"
         );
         // The model goes through JSON unchanged, and scores the same after.
-        let back: MotionModel =
+        let back: SpeedModel =
             serde_json::from_str(&serde_json::to_string(&model).unwrap()).unwrap();
         assert_eq!(back.clip_scores(&view(&fast, w, h)), fast_scores);
     }
