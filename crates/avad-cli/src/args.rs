@@ -171,6 +171,12 @@ pub struct Selection {
     /// (the same of the residual itself) or paper (eq. 3, the whole frame).
     #[arg(long, value_enum)]
     pub video_score: Option<VideoScore>,
+    /// Score video with the autoencoder alone, leaving out the visual model's speed score
+    /// (`speed.json` in its folder, fitted by `avad train visual` and `avad calibrate`: how
+    /// fast each part of the frame moves against the normal speeds of its row, averaged
+    /// with the autoencoder's score).
+    #[arg(long)]
+    pub no_speed: bool,
     /// Score as `avad watch` does live. Video: each frame's error comes from the first
     /// window that covers it (no look-ahead), not the mean over all its windows. Audio:
     /// resampled in blocks, with the features' dB floors following the running maximum
@@ -208,10 +214,11 @@ impl Selection {
 
     pub fn load_models(&self, paths: &[PathBuf]) -> anyhow::Result<(Models, Device)> {
         let device = self.device.inference()?;
-        let models = Models::load(
+        let models = Models::load_with(
             paths,
             &device,
             self.video_score.map(VideoScore::frame_score),
+            !self.no_speed,
         )
         .map_err(with_advice)?;
         Ok((models, device))

@@ -97,6 +97,12 @@ pub struct Args {
     /// (eq. 3); see `avad score --help`.
     #[arg(long, value_enum)]
     video_score: Option<VideoScore>,
+    /// Score video with the autoencoder alone, leaving out the visual model's speed score
+    /// (`speed.json` in its folder, fitted by `avad train visual` and `avad calibrate`: how
+    /// fast each part of the frame moves against the normal speeds of its row, averaged
+    /// with the autoencoder's score).
+    #[arg(long)]
+    no_speed: bool,
     /// Seconds (at least 1) the sound may lag the picture before it counts as lost: the
     /// frames are then scored with silence in its place, and sound that comes later for
     /// that stretch is dropped (reported as `sound_filled_s` in the summary).
@@ -151,10 +157,11 @@ pub fn run(args: &Args) -> Result<()> {
         refuse_inside(evidence, &inputs)?;
     }
     let device = args.device.inference()?;
-    let models = Models::load(
+    let models = Models::load_with(
         &args.model,
         &device,
         args.video_score.map(VideoScore::frame_score),
+        !args.no_speed,
     )
     .map_err(args::with_advice)?;
     if models.visual().is_none() {
@@ -226,8 +233,9 @@ pub fn run(args: &Args) -> Result<()> {
     };
     // The source is opened again after each drop.
     let (size, needs_sound) = (detector.frame_size(), detector.needs_sound());
+    let speed_size = detector.speed_frame_size();
     let spec = source_spec(args);
-    let mut open = || avad::live::open_source(&spec, size, needs_sound);
+    let mut open = || avad::live::open_source(&spec, size, speed_size, needs_sound);
     avad::watch(
         &mut detector,
         &mut open,

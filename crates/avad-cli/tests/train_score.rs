@@ -42,8 +42,9 @@ struct Fixture {
 }
 
 /// The files a trained visual model's folder holds.
-const MODEL_FILES: [&str; 6] = [
+const MODEL_FILES: [&str; 7] = [
     "model.json",
+    "speed.json",
     "weights.bpk",
     "loss.csv",
     "loss.png",

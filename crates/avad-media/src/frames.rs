@@ -373,6 +373,17 @@ impl FrameFolder {
         size: FrameSize,
         resizer: &mut GrayResizer,
     ) -> Result<GrayFrame> {
+        Ok(self.read_sizes(index, size, None, resizer)?.0)
+    }
+
+    /// [`Self::read`], and the same picture at `second` when asked for, from one decode.
+    pub fn read_sizes(
+        &self,
+        index: usize,
+        size: FrameSize,
+        second: Option<FrameSize>,
+        resizer: &mut GrayResizer,
+    ) -> Result<(GrayFrame, Option<GrayFrame>)> {
         let path = self.files.get(index).ok_or_else(|| {
             MediaError::invalid(
                 &self.dir,
@@ -389,9 +400,11 @@ impl FrameFolder {
                 ),
             ));
         }
-        Ok(GrayFrame::from_gray8(
-            size,
-            &resizer.resize(native, gray, size),
+        let second =
+            second.map(|s| GrayFrame::from_gray8(s, &resizer.resize(native, gray.clone(), s)));
+        Ok((
+            GrayFrame::from_gray8(size, &resizer.resize(native, gray, size)),
+            second,
         ))
     }
 

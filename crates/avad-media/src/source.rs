@@ -19,6 +19,9 @@ use crate::{FrameSize, MediaError, Result};
 /// time in seconds.
 pub struct SourceFrame {
     pub pixels: Vec<f32>,
+    /// The same picture at the second size the source was opened with, if any
+    /// ([`FolderSource::open_sizes`], [`crate::video::OpenOptions::second_size`]).
+    pub second: Option<Vec<f32>>,
     pub time_s: f64,
 }
 
@@ -141,19 +144,21 @@ impl Sound {
 /// watch runs 8 % faster with it). Frames come out in order, an error in the place of a
 /// frame that does not decode; the thread stops when the queue is dropped.
 struct Prefetch {
-    frames: Receiver<Result<Vec<f32>>>,
+    frames: Receiver<Result<(Vec<f32>, Option<Vec<f32>>)>>,
 }
 
 impl Prefetch {
     /// Frames queued ahead of the one being scored.
     const AHEAD: usize = 16;
 
-    fn start(folder: FrameFolder, size: FrameSize) -> Self {
+    fn start(folder: FrameFolder, size: FrameSize, second: Option<FrameSize>) -> Self {
         let (tx, frames) = sync_channel(Self::AHEAD);
         std::thread::spawn(move || {
             let mut resizer = GrayResizer::default();
             for index in 0..folder.len() {
-                let frame = folder.read(index, size, &mut resizer).map(|f| f.data);
+                let frame = folder
+                    .read_sizes(index, size, second, &mut resizer)
+                    .map(|(f, s)| (f.data, s.map(|s| s.data)));
                 if tx.send(frame).is_err() {
                     return;
                 }
@@ -163,7 +168,7 @@ impl Prefetch {
     }
 
     /// The next frame (or its error), `None` after the last.
-    fn next(&mut self) -> Option<Result<Vec<f32>>> {
+    fn next(&mut self) -> Option<Result<(Vec<f32>, Option<Vec<f32>>)>> {
         self.frames.recv().ok()
     }
 }
@@ -185,6 +190,17 @@ impl FolderSource {
     /// Opens the frames of `folder` at `size`, `fps` frames a second, with the sound of
     /// `sound` if given. A folder without frames is refused.
     pub fn open(folder: &Path, size: FrameSize, fps: f64, sound: Option<&Path>) -> Result<Self> {
+        Self::open_sizes(folder, size, None, fps, sound)
+    }
+
+    /// [`Self::open`], each frame also at `second` when asked for ([`SourceFrame::second`]).
+    pub fn open_sizes(
+        folder: &Path,
+        size: FrameSize,
+        second: Option<FrameSize>,
+        fps: f64,
+        sound: Option<&Path>,
+    ) -> Result<Self> {
         let frames = FrameFolder::open(folder)?;
         if frames.is_empty() {
             return Err(MediaError::Invalid {
@@ -194,7 +210,7 @@ impl FolderSource {
         }
         let sound = sound.map(Sound::open).transpose()?;
         Ok(FolderSource {
-            frames: Prefetch::start(frames, size),
+            frames: Prefetch::start(frames, size, second),
             next: 0,
             fps,
             sound,
@@ -221,9 +237,13 @@ impl FrameSource for FolderSource {
             let position = self.next;
             self.next += 1;
             match frame {
-                Ok(pixels) => {
+                Ok((pixels, second)) => {
                     let time_s = position as f64 / self.fps;
-                    return Ok(Some(SourceFrame { pixels, time_s }));
+                    return Ok(Some(SourceFrame {
+                        pixels,
+                        second,
+                        time_s,
+                    }));
                 }
                 Err(e) => {
                     self.damaged += 1;
@@ -290,6 +310,7 @@ impl FrameSource for VideoSource {
     fn next_frame(&mut self) -> Result<Option<SourceFrame>> {
         Ok(self.reader.next_frame()?.map(|f| SourceFrame {
             pixels: f.frame.data,
+            second: f.second.map(|s| s.data),
             time_s: f.pts_s,
         }))
     }

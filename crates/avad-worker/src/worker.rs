@@ -551,7 +551,8 @@ fn score(job: &Job, context: &JobContext) -> JobEnd {
             fallback_fps: *fps,
         };
         let (size, needs_sound) = (detector.frame_size(), detector.needs_sound());
-        let mut open = || open_source(&spec, size, needs_sound);
+        let speed_size = detector.speed_frame_size();
+        let mut open = || open_source(&spec, size, speed_size, needs_sound);
         let mut sinks: [&mut dyn EventSink; 1] = [&mut publisher];
         let summary = avad::watch(
             &mut detector,

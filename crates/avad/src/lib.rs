@@ -37,6 +37,7 @@ pub mod output;
 pub mod progress;
 pub mod report;
 pub mod score;
+pub mod speed;
 pub mod train;
 
 pub use avad_atomic;
@@ -56,6 +57,7 @@ pub use live::{
 pub use models::{Modality, Model, Models};
 pub use progress::{Progress, Silent};
 pub use score::{score_clips, ClipScores, ScoreConfig, Scored};
+pub use speed::Speed;
 pub use train::{calibrate, train_audio, train_visual, NormalSound};
 
 /// The CPU device every command scores on unless told otherwise.

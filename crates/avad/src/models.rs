@@ -7,6 +7,7 @@ use avad_model::burn::tensor::Device;
 use avad_model::model_dir::{model_kind, AudioModel, FrameScore, VisualModel, VisualScoring};
 
 use crate::error::{Error, Result};
+use crate::speed::Speed;
 
 /// The paper's thresholds γ for UCSD Ped2 (Table 6), on per-video min-max scores.
 pub const PAPER_PED2_VIDEO_GAMMA: f64 = 0.92;
@@ -47,11 +48,14 @@ impl std::fmt::Display for Modality {
     }
 }
 
-/// A visual model and the frame score it scores with.
+/// A visual model, the frame score it scores with, and the speed score beside it.
 pub struct Visual {
     pub path: PathBuf,
     pub model: VisualModel,
     pub score: FrameScore,
+    /// With one, each frame's video error is the mean of the autoencoder's and the speed
+    /// score's normalised errors ([`Speed::combine`]).
+    pub speed: Option<Speed>,
 }
 
 impl Visual {
@@ -63,12 +67,26 @@ impl Visual {
     }
 
     /// The label-free γ: s_r of the [`NORMAL_PERCENTILE`]th percentile of held-out normal
-    /// errors.
+    /// errors; with a speed score, of the video errors with it ([`Speed::normal_gamma`]).
     pub fn normal_gamma(&self) -> Result<f64> {
-        Ok(self
+        let own = self
             .scoring()?
             .calibration
-            .threshold_from_normal(NORMAL_PERCENTILE)?)
+            .threshold_from_normal(NORMAL_PERCENTILE)?;
+        Ok(match &self.speed {
+            Some(speed) => speed.normal_gamma(self.score, own, NORMAL_PERCENTILE)?,
+            None => own,
+        })
+    }
+
+    /// The calibrated regularity s_r of a frame's video error: under the model's
+    /// calibration, or with a speed score `1 - error` (the error is then already the mean
+    /// of two calibrated errors).
+    pub fn regularity(&self, calibration: &avad_eval::normalize::Calibration, error: f64) -> f64 {
+        match self.speed {
+            Some(_) => 1.0 - error,
+            None => calibration.regularity_score(error),
+        }
     }
 }
 
@@ -145,11 +163,16 @@ impl Model {
     pub fn describe(&self) -> String {
         match self {
             Model::Visual(v) => format!(
-                "video: {} (preset {}, {} in, {} score)",
+                "video: {} (preset {}, {} in, {} score{})",
                 v.path.display(),
                 v.model.card.preset.name,
                 v.model.card.preset.input.name(),
-                v.score.name()
+                v.score.name(),
+                if v.speed.is_some() {
+                    " with the speed score"
+                } else {
+                    ""
+                }
             ),
             Model::Audio(a) => format!("audio: {} ({})", a.path.display(), a.model.card.protocol),
         }
@@ -165,11 +188,22 @@ pub struct Models {
 
 impl Models {
     /// Loads each model directory in `paths` onto `device`; a visual model scores with
-    /// `video_score` (by default its motion score when it has one, else its patch score).
+    /// `video_score` (by default its motion score when it has one, else its patch score),
+    /// and with its speed score when it has one.
     pub fn load(
         paths: &[PathBuf],
         device: &Device,
         video_score: Option<FrameScore>,
+    ) -> Result<Self> {
+        Self::load_with(paths, device, video_score, true)
+    }
+
+    /// [`Self::load`], with a visual model's speed score only when `speed`.
+    pub fn load_with(
+        paths: &[PathBuf],
+        device: &Device,
+        video_score: Option<FrameScore>,
+        speed: bool,
     ) -> Result<Self> {
         let mut list: Vec<Model> = Vec::new();
         for path in paths {
@@ -181,10 +215,12 @@ impl Models {
                         .scoring(video_score)
                         .map_err(|e| Error::scoring(path, e))?
                         .kind;
+                    let speed = if speed { Speed::load(path)? } else { None };
                     Model::Visual(Arc::new(Visual {
                         path: path.clone(),
                         model,
                         score,
+                        speed,
                     }))
                 }
                 "audio" => Model::Audio(Arc::new(Audio {

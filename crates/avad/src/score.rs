@@ -152,14 +152,38 @@ pub fn score_clips(
         let mut modalities = Vec::new();
         for m in models {
             progress.message(&format!("{} of {}", m.modality(), clip.name));
-            let (errors, calibration) = match m {
+            let (errors, calibrated) = match m {
                 Model::Visual(v) => {
                     let scoring = v.scoring()?;
                     let errors = match &causal {
+                        // The live detector combines the speed score itself.
                         Some(c) => c.video.clone(),
-                        None => score_visual(v, clip, config, device, progress, done, &mut pixels)?,
+                        None => {
+                            let e =
+                                score_visual(v, clip, config, device, progress, done, &mut pixels)?;
+                            match &v.speed {
+                                Some(speed) => {
+                                    let frames = clip
+                                        .video
+                                        .read_frames(speed.size())
+                                        .with_context(|| format!("reading clip {}", clip.name))?;
+                                    let frames: Vec<Vec<f32>> =
+                                        frames.into_iter().map(|f| f.data).collect();
+                                    let s = speed.clip_errors(&frames);
+                                    e.iter()
+                                        .zip(&s)
+                                        .map(|(&e, &s)| speed.combine(&scoring.calibration, e, s))
+                                        .collect()
+                                }
+                                None => e,
+                            }
+                        }
                     };
-                    (errors, scoring.calibration.clone())
+                    let calibrated = errors
+                        .iter()
+                        .map(|&e| v.regularity(&scoring.calibration, e))
+                        .collect();
+                    (errors, calibrated)
                 }
                 Model::Audio(a) => {
                     let fold = a.fold_for(&clip.id())?;
@@ -180,10 +204,11 @@ pub fn score_clips(
                             score_audio(a, fold, clip, &mut extractor, &feature_config, device)?
                         }
                     };
-                    (
-                        errors,
-                        a.model.card.folds[fold].training.calibration.clone(),
-                    )
+                    let calibrated = a.model.card.folds[fold]
+                        .training
+                        .calibration
+                        .regularity_scores(&errors);
+                    (errors, calibrated)
                 }
             };
             done += clip.frames() as u64;
@@ -193,10 +218,7 @@ pub fn score_clips(
             modalities.push(ModalityScores {
                 modality: m.modality(),
                 regularity_minmax: gaussian_smooth(&minmax, sigma),
-                regularity_calibrated: gaussian_smooth(
-                    &calibration.regularity_scores(&errors),
-                    sigma,
-                ),
+                regularity_calibrated: gaussian_smooth(&calibrated, sigma),
                 errors,
             });
         }
@@ -332,6 +354,17 @@ fn causal_errors(
         .video
         .read_frames(size)
         .with_context(|| format!("reading clip {}", clip.name))?;
+    let mut speed_frames = match detector.speed_frame_size() {
+        Some(size) => clip
+            .video
+            .read_frames(size)
+            .with_context(|| format!("reading clip {}", clip.name))?
+            .into_iter()
+            .map(|f| Some(f.data))
+            .collect(),
+        None => Vec::new(),
+    }
+    .into_iter();
     let mut video = Vec::with_capacity(frames.len());
     let mut audio = Vec::with_capacity(frames.len());
     let mut take = |detector: &mut Detector| {
@@ -341,7 +374,7 @@ fn causal_errors(
         }
     };
     for (i, f) in frames.into_iter().enumerate() {
-        detector.push_frame(f.data, i as f64 / clip.fps)?;
+        detector.push_frames(f.data, speed_frames.next().flatten(), i as f64 / clip.fps)?;
         take(&mut detector);
     }
     detector.end(StretchEnd::Complete)?;

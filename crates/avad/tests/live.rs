@@ -59,13 +59,22 @@ fn test_frames(size: avad::avad_media::FrameSize) -> Vec<Vec<f32>> {
         .collect()
 }
 
+/// Frame `i` of the test clip into `detector`: `frames[i]` at the model's size, and the same
+/// frame at the speed score's size when the model has one.
+fn push(detector: &mut Detector, frames: &[Vec<f32>], i: usize) -> avad::Result<()> {
+    static SPEED: OnceLock<Option<Vec<Vec<f32>>>> = OnceLock::new();
+    let speed = SPEED.get_or_init(|| detector.speed_frame_size().map(test_frames));
+    let second = speed.as_ref().map(|s| s[i].clone());
+    detector.push_frames(frames[i].clone(), second, i as f64 / 25.0)
+}
+
 /// Every decision of a detector fed `frames` at 25 fps in one stretch.
 fn run(config: DetectorConfig, frames: &[Vec<f32>]) -> Vec<Decision> {
     let mut detector = Detector::new(&models(), config, &avad::cpu()).unwrap();
     detector.begin(25.0, None).unwrap();
     let mut out = Vec::new();
-    for (i, f) in frames.iter().enumerate() {
-        detector.push_frame(f.clone(), i as f64 / 25.0).unwrap();
+    for i in 0..frames.len() {
+        push(&mut detector, frames, i).unwrap();
         out.extend(detector.decisions());
     }
     detector.end(StretchEnd::Complete).unwrap();
@@ -193,8 +202,8 @@ fn a_stretch_shorter_than_a_window_is_dropped_and_numbering_goes_on() {
     )
     .unwrap();
     detector.begin(25.0, None).unwrap();
-    for (i, f) in frames[..4].iter().enumerate() {
-        detector.push_frame(f.clone(), i as f64 / 25.0).unwrap();
+    for i in 0..4 {
+        push(&mut detector, &frames, i).unwrap();
     }
     detector.end(StretchEnd::Complete).unwrap();
     assert_eq!(detector.decisions().count(), 0);
@@ -205,8 +214,8 @@ fn a_stretch_shorter_than_a_window_is_dropped_and_numbering_goes_on() {
     );
     detector.begin(25.0, None).unwrap();
     assert_eq!(detector.stretch_start(), 4);
-    for (i, f) in frames.iter().enumerate() {
-        detector.push_frame(f.clone(), i as f64 / 25.0).unwrap();
+    for i in 0..frames.len() {
+        push(&mut detector, &frames, i).unwrap();
     }
     detector.end(StretchEnd::Complete).unwrap();
     let numbers: Vec<usize> = detector.decisions().map(|d| d.frame).collect();
@@ -224,6 +233,15 @@ fn bad_input_is_an_error_not_a_panic() {
     detector.begin(25.0, None).unwrap();
     let e = detector.push_frame(vec![0.0; 10], 0.0).unwrap_err();
     assert!(e.to_string().contains("32x32"), "{e}");
+    // The model has a speed score: a frame without its speed-size copy, or with one of
+    // the wrong size, is refused.
+    let speed = detector.speed_frame_size().expect("a speed score");
+    let e = detector.push_frame(vec![0.0; 32 * 32], 0.0).unwrap_err();
+    assert!(e.to_string().contains(&speed.to_string()), "{e}");
+    let e = detector
+        .push_frames(vec![0.0; 32 * 32], Some(vec![0.0; 7]), 0.0)
+        .unwrap_err();
+    assert!(e.to_string().contains("a speed frame of 7 values"), "{e}");
     assert!(matches!(
         detector.begin(f64::NAN, None),
         Err(Error::Invalid(_))

@@ -62,9 +62,11 @@ fn a_model_missing_its_weights_fails_naming_the_file_once() {
     assert!(!o.exists());
 }
 
-/// A model calibrated before the patch and motion scores (a card without them) is told to
-/// run `avad calibrate` for either, scores with eq. 3 by default, and `avad calibrate`
-/// gives it both: the card a new model has, to the byte.
+/// A model calibrated before the patch, motion and speed scores (a card without them, no
+/// `speed.json`) is told to run `avad calibrate` for either of the first two, scores with
+/// eq. 3 by default, and `avad calibrate` gives it all three: the card and the speed score
+/// a new model has, to the byte. Without `speed.json`, a model scores as `--no-speed`
+/// scores it.
 #[test]
 fn calibrate_gives_a_model_without_patch_and_motion_scores_its_card_back() {
     let tmp = tempfile::tempdir().unwrap();
@@ -72,6 +74,26 @@ fn calibrate_gives_a_model_without_patch_and_motion_scores_its_card_back() {
     let (s, m) = (arg(&fixture().scene), arg(&model));
     let card_path = model.join("model.json");
     let original = read(&card_path);
+    let speed_path = model.join("speed.json");
+    let speed = read(&speed_path);
+    let no_speed = tmp.path().join("no-speed");
+    ok(&avad(&[
+        "score",
+        s,
+        "--model",
+        m,
+        "--no-speed",
+        "--out",
+        arg(&no_speed),
+    ]));
+    std::fs::remove_file(&speed_path).unwrap();
+    let without = tmp.path().join("without");
+    ok(&avad(&["score", s, "--model", m, "--out", arg(&without)]));
+    assert_eq!(
+        read(&without.join("scores.csv")),
+        read(&no_speed.join("scores.csv")),
+        "a model without speed.json scores as --no-speed"
+    );
     let mut old: serde_json::Value = serde_json::from_str(&original).unwrap();
     for score in ["patch", "motion"] {
         assert!(old.as_object_mut().unwrap().remove(score).is_some());
@@ -97,6 +119,11 @@ fn calibrate_gives_a_model_without_patch_and_motion_scores_its_card_back() {
         read(&card_path),
         original,
         "recalibrating on the same clips gives the same card"
+    );
+    assert_eq!(
+        read(&speed_path),
+        speed,
+        "and the same speed score as training fitted"
     );
 }
 

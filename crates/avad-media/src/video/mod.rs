@@ -28,7 +28,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::audio::DecodedAudio;
-use crate::{GrayFrame, Result};
+use crate::{FrameSize, GrayFrame, Result};
 
 mod clock;
 #[cfg(feature = "ffmpeg")]
@@ -110,6 +110,8 @@ pub struct TimedFrame {
     /// `index / fps` for frames that carry no timestamp.
     pub pts_s: f64,
     pub frame: GrayFrame,
+    /// The same picture at [`OpenOptions::second_size`], when one was asked for.
+    pub second: Option<GrayFrame>,
 }
 
 /// How to open a source.
@@ -129,6 +131,9 @@ pub struct OpenOptions {
     /// RTSP only: wait for an encoder or camera to push the stream to this URL
     /// (FFmpeg's `rtsp_flags=listen`) instead of connecting to a server.
     pub rtsp_listen: bool,
+    /// Also deliver each frame at this size ([`TimedFrame::second`]), resized from the same
+    /// decoded picture.
+    pub second_size: Option<FrameSize>,
 }
 
 impl Default for OpenOptions {
@@ -139,6 +144,7 @@ impl Default for OpenOptions {
             decoder_threads: 0,
             audio: false,
             rtsp_listen: false,
+            second_size: None,
         }
     }
 }

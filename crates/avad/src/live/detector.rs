@@ -10,6 +10,7 @@ use avad_media::FrameSize;
 use avad_model::burn::tensor::Device;
 use avad_model::score::{visual_errors, ScoreOptions};
 use avad_model::sequences::{FrameClip, InputStream};
+use avad_objects::SpeedState;
 
 use super::audio::LiveAudio;
 use super::pool::{Scored, Window, WindowPool};
@@ -111,6 +112,8 @@ struct Pending {
     pixels: Vec<u8>,
     arrived: Instant,
     video: Option<FrameScores>,
+    /// The raw speed score, with a speed score beside the visual model.
+    speed: Option<f64>,
     /// `None` while the audio score is still to come (or when there is no audio model).
     audio: Option<FrameScores>,
     /// Scored no further: a stretch that ended before its first window.
@@ -138,6 +141,8 @@ struct Stretch {
     scored: usize,
     audio: Option<LiveAudio>,
     filling: bool,
+    /// The speed score's frame before, with a speed score.
+    speed: SpeedState,
 }
 
 /// The live engine: frames and sound in, one at a time; each frame's scores and decision
@@ -147,7 +152,9 @@ struct Stretch {
 /// A frame's video score is its error in the first window that covers it (a window every
 /// `hop` frames, and one ending on a stretch's last frame), its audio score the causal
 /// audio scorer's; both are calibrated, smoothed over time, and the frame is anomalous
-/// when the deciding score (the video's, or the mean of both) is below γ.
+/// when the deciding score (the video's, or the mean of both) is below γ. With a speed
+/// score beside the visual model ([`crate::speed`]), each frame comes at two sizes
+/// ([`Self::push_frames`]) and its video score takes in its speed.
 ///
 /// ```
 /// use avad::{Detector, DetectorConfig, Models, StretchEnd};
@@ -163,11 +170,14 @@ struct Stretch {
 /// let models = Models::load(&[model_dir], &device, None)?;
 /// let mut detector = Detector::new(&models, DetectorConfig::default(), &device)?;
 /// let side = detector.frame_size().width as usize;
+/// // The speed score's frames, when the model has one: the same picture at its size.
+/// let speed = detector.speed_frame_size();
 /// detector.begin(25.0, None)?; // 25 frames a second, no sound
 /// let mut decided = 0;
 /// for i in 0..50 {
 ///     let frame = vec![0.5; side * side]; // gray, in [0, 1], at the model's size
-///     detector.push_frame(frame, i as f64 / 25.0)?;
+///     let speed_frame = speed.map(|s| vec![0.5; s.pixels()]);
+///     detector.push_frames(frame, speed_frame, i as f64 / 25.0)?;
 ///     for d in detector.decisions() {
 ///         println!("frame {}: s_r {:.3}, anomalous {}", d.frame + 1, d.regularity, d.anomalous);
 ///         decided += 1;
@@ -293,6 +303,12 @@ impl Detector {
         FrameSize::new(self.side as u32, self.side as u32)
     }
 
+    /// The size of the speed score's frames, `None` when the visual model has no speed
+    /// score (then [`Self::push_frame`] takes frames at one size).
+    pub fn speed_frame_size(&self) -> Option<FrameSize> {
+        self.visual.speed.as_ref().map(|s| s.size())
+    }
+
     /// The threshold the deciding score is held against.
     pub fn gamma(&self) -> f64 {
         self.gamma
@@ -346,6 +362,7 @@ impl Detector {
             scored: 0,
             audio,
             filling: false,
+            speed: SpeedState::default(),
         });
         Ok(())
     }
@@ -369,7 +386,20 @@ impl Detector {
 
     /// The next frame: gray pixels in `[0, 1]` at [`Self::frame_size`], row by row, and its
     /// stream time. Its decision comes out of [`Self::decisions`] once its scores are in.
+    /// A visual model with a speed score takes its frames through [`Self::push_frames`].
     pub fn push_frame(&mut self, pixels: Vec<f32>, time_s: f64) -> Result<()> {
+        self.push_frames(pixels, None, time_s)
+    }
+
+    /// The next frame, as [`Self::push_frame`], and the same picture at
+    /// [`Self::speed_frame_size`] for the speed score (needed when the visual model has one,
+    /// ignored when not).
+    pub fn push_frames(
+        &mut self,
+        pixels: Vec<f32>,
+        speed_pixels: Option<Vec<f32>>,
+        time_s: f64,
+    ) -> Result<()> {
         let want = self.side * self.side;
         if pixels.len() != want {
             return Err(Error::invalid(format!(
@@ -380,6 +410,17 @@ impl Detector {
             )));
         }
         let stretch = self.stretch.as_mut().ok_or_else(not_begun)?;
+        let speed = match (&self.visual.speed, speed_pixels) {
+            (Some(model), Some(p)) => Some(model.next(&mut stretch.speed, &p)?),
+            (Some(model), None) => {
+                return Err(Error::invalid(format!(
+                    "{}: the visual model has a speed score, which needs each frame at {} as well",
+                    self.visual.path.display(),
+                    model.size()
+                )))
+            }
+            (None, _) => None,
+        };
         self.last_time_s = time_s;
         let kept = if self.keep_evidence {
             pixels
@@ -394,6 +435,7 @@ impl Detector {
             pixels: kept,
             arrived: Instant::now(),
             video: None,
+            speed,
             audio: None,
             dropped: false,
         });
@@ -528,15 +570,24 @@ impl Detector {
     }
 
     fn set_video_of(&mut self, first: usize, done: Vec<Scored>) {
+        // The fields apart, so that a frame's slot and the calibrations are borrowed at once.
+        let (visual, calibration, base) = (&self.visual, &self.calibration, self.base);
         for scored in done {
-            for (k, e) in scored.errors.iter().enumerate() {
+            for (k, &e) in scored.errors.iter().enumerate() {
                 let frame = scored.start + k;
                 if frame >= scored.from {
-                    let regularity = self.calibration.regularity_score(*e);
-                    if let Some(p) = self.slot(first + frame) {
+                    let slot = (first + frame)
+                        .checked_sub(base)
+                        .and_then(|i| self.pending.get_mut(i));
+                    if let Some(p) = slot {
+                        // With a speed score, the error is the mean of the two normalised.
+                        let error = match (&visual.speed, p.speed) {
+                            (Some(model), Some(s)) => model.combine(calibration, e, s),
+                            _ => e,
+                        };
                         p.video = Some(FrameScores {
-                            error: *e,
-                            regularity,
+                            error,
+                            regularity: visual.regularity(calibration, error),
                         });
                     }
                 }

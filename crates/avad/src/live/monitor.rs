@@ -132,7 +132,8 @@ impl Run<'_> {
                     Err(e) => break Ended::Failed(e.into()),
                 }
             }
-            self.detector.push_frame(frame.pixels, frame.time_s)?;
+            self.detector
+                .push_frames(frame.pixels, frame.second, frame.time_s)?;
             self.deliver()?;
         };
         let how = match ended {

@@ -43,10 +43,13 @@ impl SourceSpec {
     }
 }
 
-/// Opens `spec` with frames at `size`, and with its sound when `want_audio`.
+/// Opens `spec` with frames at `size` (and each also at `second`, when given: the
+/// speed score's size, [`crate::Detector::speed_frame_size`]), and with its sound when
+/// `want_audio`.
 pub fn open_source(
     spec: &SourceSpec,
     size: FrameSize,
+    second: Option<FrameSize>,
     want_audio: bool,
 ) -> Result<Box<dyn FrameSource>> {
     let source = spec.source.as_str();
@@ -77,7 +80,9 @@ pub fn open_source(
             }
             (None, false) => None,
         };
-        return Ok(Box::new(FolderSource::open(path, size, spec.fps, sound)?));
+        return Ok(Box::new(FolderSource::open_sizes(
+            path, size, second, spec.fps, sound,
+        )?));
     }
     if !is_stream_url(source) && !path.exists() {
         return Err(Error::Missing {
@@ -95,6 +100,7 @@ pub fn open_source(
             timeout: spec.stall_timeout.max(Duration::from_millis(100)),
             audio: want_audio,
             rtsp_listen: spec.rtsp_listen,
+            second_size: second,
             ..OpenOptions::default()
         };
         let video = VideoSource::open(source, size, &options)?;

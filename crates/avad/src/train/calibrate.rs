@@ -1,5 +1,5 @@
 //! Fitting a visual model's calibrations (frame error, patch and motion scores) anew on
-//! normal clips, keeping its weights.
+//! normal clips, keeping its weights, and its speed score.
 
 use std::path::Path;
 
@@ -24,7 +24,8 @@ pub struct Calibrated {
 
 /// Fits the calibrations of the visual model in `model_dir` (the frame error of eq. 3,
 /// the patch score and the motion score) on normal clips of the dataset at `dataset` and
-/// rewrites its `model.json` (atomically; the weights stay). With no `clips` named, on
+/// rewrites its `model.json` (atomically; the weights stay); fits its speed score on the
+/// clips it trained on, calibrated on the same normal clips (`speed.json`). With no `clips` named, on
 /// the clips the model held out when it was trained, which `dataset` must then be the
 /// dataset it was trained on; else on the training clips named, every frame of them
 /// normal, none a clip the model trained on.
@@ -115,6 +116,14 @@ pub fn calibrate(
     model.card.patch = Some(patch);
     model.card.motion = Some(motion);
     model.save_card(model_dir)?;
+    super::visual::fit_speed(
+        &data,
+        &model.card.training.train_clips,
+        &names,
+        &calibrated_on,
+        model_dir,
+        progress,
+    )?;
     Ok(Calibrated {
         clips: names,
         on: calibrated_on,

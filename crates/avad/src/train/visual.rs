@@ -18,8 +18,12 @@ use avad_model::VisualAutoencoderConfig;
 
 use super::count;
 use crate::clips::load_clip;
+use crate::error::Context;
 use crate::error::{Error, Result};
+use crate::models::Models;
 use crate::progress::Progress;
+use crate::score::{score_clips, ScoreConfig};
+use crate::speed::{JointCalibration, Speed};
 
 /// Trains the visual autoencoder of `preset` on the training clips of the dataset at
 /// `dataset` on `device`, holding whole clips out for validation, early stopping and
@@ -168,6 +172,20 @@ pub fn train_visual(
         network,
     };
     model.save(out)?;
+    let record = &model.card.training;
+    let calibration_names = if record.validation_clips.is_empty() {
+        &record.train_clips
+    } else {
+        &record.validation_clips
+    };
+    fit_speed(
+        &data,
+        &record.train_clips,
+        calibration_names,
+        &record.calibrated_on,
+        out,
+        progress,
+    )?;
     let minutes = started.elapsed().as_secs_f64() / 60.0;
     let best = &trained.history[trained.best_epoch - 1];
     progress.note(&format!(
@@ -185,6 +203,71 @@ pub fn train_visual(
             .unwrap_or_default(),
     ));
     Ok(model)
+}
+
+/// Fits the speed score beside the visual model in `model_dir` on the training clips
+/// `fit`, calibrated on `calibrate`, and saves it there; when nothing moves in the normal
+/// clips there is no speed to learn, and the model goes on without one (a note says so).
+pub(crate) fn fit_speed(
+    data: &avad_data::Dataset,
+    fit: &[String],
+    calibrate: &[String],
+    calibrated_on: &str,
+    model_dir: &Path,
+    progress: &dyn Progress,
+) -> Result<()> {
+    match Speed::fit(data, fit, calibrate, calibrated_on, progress) {
+        Ok(mut speed) => {
+            // The video error with the speed score on the same held-out clips, as scoring
+            // computes it, for the model's default frame score.
+            let models =
+                Models::load_with(&[model_dir.to_path_buf()], &Device::flex(), None, false)?;
+            let visual = models.visual().expect("a visual model");
+            let clips: Vec<&avad_data::Clip> = calibrate
+                .iter()
+                .filter_map(|n| {
+                    data.clips
+                        .iter()
+                        .find(|c| c.split == Split::Train && &c.name == n)
+                })
+                .collect();
+            let config = ScoreConfig {
+                map_block: None,
+                smooth: 0.0,
+                ..ScoreConfig::default()
+            };
+            let scored = score_clips(&models, &clips, &config, &Device::flex(), progress)?;
+            let own = visual.scoring()?.calibration.clone();
+            let mut joint = Vec::new();
+            for (clip, s) in clips.iter().zip(&scored.clips) {
+                let frames: Vec<Vec<f32>> = clip
+                    .video
+                    .read_frames(speed.size())
+                    .with_context(|| format!("reading clip {}", clip.name))?
+                    .into_iter()
+                    .map(|f| f.data)
+                    .collect();
+                let raw = speed.clip_errors(&frames);
+                joint.extend(
+                    s.modalities[0]
+                        .errors
+                        .iter()
+                        .zip(&raw)
+                        .map(|(&e, &r)| speed.combine(&own, e, r)),
+                );
+            }
+            speed.joint = Some(JointCalibration {
+                score: visual.score,
+                calibration: Calibration::fit(&joint)?,
+            });
+            speed.save(model_dir)
+        }
+        Err(Error::Invalid(reason)) => {
+            progress.note(&format!("no speed score: {reason}"));
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// The calibrations of `network` (frame error, patch score and motion score) on the normal

@@ -58,8 +58,9 @@ impl avad::avad_model::train::Progress for Epochs<'_> {
 }
 
 /// The files a trained visual model's folder holds.
-pub const MODEL_FILES: [&str; 6] = [
+pub const MODEL_FILES: [&str; 7] = [
     "model.json",
+    "speed.json",
     "weights.bpk",
     "loss.csv",
     "loss.png",

@@ -24,6 +24,14 @@ fn visual_scores(score_with: Option<FrameScore>, config: &ScoreConfig) -> Vec<Cl
     score(&models, &f.scene, Some(Split::Test), &[], config)
 }
 
+/// The test clips scored by the visual model's autoencoder alone (with `score`, without
+/// its speed score), as `config` says.
+fn autoencoder_scores(score_with: Option<FrameScore>, config: &ScoreConfig) -> Vec<ClipScores> {
+    let f = fixture();
+    let models = Models::load_with(&[f.visual.clone()], &avad::cpu(), score_with, false).unwrap();
+    score(&models, &f.scene, Some(Split::Test), &[], config)
+}
+
 /// Both models, visual first.
 fn both() -> Models {
     load(&[&fixture().visual, &fixture().audio], None)
@@ -210,9 +218,17 @@ fn each_video_score_has_its_own_errors() {
     let described = default.iter().next().unwrap().describe();
     assert!(described.contains("motion score"), "{described}");
     let config = ScoreConfig::default();
-    let motion = pooled(&visual_scores(None, &config), 0, errors);
-    let paper = pooled(&visual_scores(Some(FrameScore::Paper), &config), 0, errors);
-    let patch = pooled(&visual_scores(Some(FrameScore::Patch), &config), 0, errors);
+    let motion = pooled(&autoencoder_scores(None, &config), 0, errors);
+    let paper = pooled(
+        &autoencoder_scores(Some(FrameScore::Paper), &config),
+        0,
+        errors,
+    );
+    let patch = pooled(
+        &autoencoder_scores(Some(FrameScore::Patch), &config),
+        0,
+        errors,
+    );
     assert!(paper.iter().all(|&e| e > 0.0));
     assert_ne!(paper, motion);
     assert_ne!(patch, motion);
@@ -229,6 +245,82 @@ fn each_video_score_has_its_own_errors() {
         "the same geometry"
     );
     assert_ne!(motion.baseline, patch.baseline, "its own normal baseline");
+}
+
+/// With its speed score a visual model's video error is the mean of the autoencoder's and
+/// the speed score's normalised errors, its calibrated regularity one less that, and its
+/// γ the mean of the two γ; `load_with(.., false)` scores with the autoencoder alone.
+#[test]
+fn the_speed_score_joins_the_video_error_as_the_mean_of_the_normalised_errors() {
+    let f = fixture();
+    let with = load(&[&f.visual], None);
+    let alone = Models::load_with(&[f.visual.clone()], &avad::cpu(), None, false).unwrap();
+    let v = with.visual().unwrap();
+    let speed = v.speed.as_ref().expect("a new model has a speed score");
+    assert!(alone.visual().unwrap().speed.is_none());
+    let described = with.iter().next().unwrap().describe();
+    assert!(described.contains("with the speed score"), "{described}");
+    assert_eq!(speed.size().height, 120, "the scene's 120 rows");
+    let config = smoothed(0.0);
+    let combined = score(&with, &f.scene, Some(Split::Test), &[], &config);
+    let own = score(&alone, &f.scene, Some(Split::Test), &[], &config);
+    let calibration = v.scoring().unwrap().calibration.clone();
+    let data = avad::avad_data::open_dataset(&f.scene).unwrap();
+    let mut moved = 0;
+    for ((c, o), clip) in combined.iter().zip(&own).zip(data.split(Split::Test)) {
+        let frames: Vec<Vec<f32>> = clip
+            .video
+            .read_frames(speed.size())
+            .unwrap()
+            .into_iter()
+            .map(|f| f.data)
+            .collect();
+        let s = speed.clip_errors(&frames);
+        assert_eq!(s[0], 0.0, "a clip's first frame has no motion yet");
+        moved += s.iter().filter(|&&x| x > 0.0).count();
+        let (c, o) = (&c.modalities[0], &o.modalities[0]);
+        for t in 0..c.errors.len() {
+            let want = 0.5
+                * (calibration.normalized_error(o.errors[t])
+                    + speed.calibration.normalized_error(s[t]));
+            assert!((c.errors[t] - want).abs() < 1e-12, "frame {t}");
+            assert!((c.regularity_calibrated[t] - (1.0 - want)).abs() < 1e-12);
+        }
+    }
+    assert!(moved > 0, "the scene's people move");
+
+    // γ: from the video errors with the speed score of the held-out clips, scored as
+    // scoring scores them, for the model's default frame score.
+    let joint = speed.joint.as_ref().expect("a joint calibration");
+    assert_eq!(joint.score, FrameScore::Motion);
+    let card = VisualModel::load(&f.visual, &avad::cpu()).unwrap().card;
+    let held: Vec<&str> = card
+        .training
+        .validation_clips
+        .iter()
+        .map(|s| s.as_str())
+        .collect();
+    assert!(!held.is_empty());
+    let held_scores = score(&with, &f.scene, Some(Split::Train), &held, &config);
+    let errors: Vec<f64> = held_scores
+        .iter()
+        .flat_map(|c| c.modalities[0].errors.iter().copied())
+        .collect();
+    let refit = avad::avad_eval::normalize::Calibration::fit(&errors).unwrap();
+    assert_eq!(&refit, &joint.calibration);
+    let gamma = 1.0 - joint.calibration.error_at_percentile(99.0).unwrap();
+    assert_eq!(v.normal_gamma().unwrap(), gamma);
+    // Another frame score has no joint calibration: the mean of the two γ.
+    let patch = load(&[&f.visual], Some(FrameScore::Patch));
+    let p = patch.visual().unwrap();
+    let mean = 0.5
+        * (p.scoring()
+            .unwrap()
+            .calibration
+            .threshold_from_normal(99.0)
+            .unwrap()
+            + speed.calibration.threshold_from_normal(99.0).unwrap());
+    assert_eq!(p.normal_gamma().unwrap(), mean);
 }
 
 /// A one-clip dataset in `root` of the scene's test clip01: its frames, and its sound with

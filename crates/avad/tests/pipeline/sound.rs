@@ -36,11 +36,12 @@ fn watch_with_sound(
     let mut detector = Detector::new(&models, config, &avad::cpu()).unwrap();
     let clip = fixture().scene.join("test").join("clip01");
     let sound = clip.join("audio.wav");
-    let size = detector.frame_size();
+    let (size, speed) = (detector.frame_size(), detector.speed_frame_size());
     let mut open = || -> avad::Result<Box<dyn FrameSource>> {
-        Ok(Box::new(FolderSource::open(
+        Ok(Box::new(FolderSource::open_sizes(
             &clip,
             size,
+            speed,
             25.0,
             Some(&sound),
         )?))

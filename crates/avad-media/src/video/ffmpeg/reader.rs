@@ -23,6 +23,7 @@ enum State {
 pub struct Reader {
     source: String,
     size: FrameSize,
+    second_size: Option<FrameSize>,
     info: VideoInfo,
     input: Input,
     watchdog: Watchdog,
@@ -74,6 +75,7 @@ impl Reader {
         Ok(Reader {
             source: source.to_string(),
             size,
+            second_size: options.second_size,
             info,
             input,
             watchdog,
@@ -285,7 +287,7 @@ impl Reader {
         let Some(scaler) = self.scaler.as_mut() else {
             return Err(err(&self.source, "internal: no scaler"));
         };
-        let gray = scaler.convert(&self.decoded, self.size);
+        let (gray, second) = scaler.convert(&self.decoded, self.size, self.second_size);
         // SAFETY: reading plain fields of the decoded frame.
         let (flags, errors) = unsafe {
             (
@@ -301,6 +303,7 @@ impl Reader {
             index,
             pts_s,
             frame: gray,
+            second,
         })
     }
 }

@@ -80,7 +80,13 @@ impl GrayScaler {
         }
     }
 
-    pub(super) fn convert(&mut self, frame: &ff::frame::Video, size: FrameSize) -> GrayFrame {
+    /// `frame` as gray at `size`, and at `second` when asked for.
+    pub(super) fn convert(
+        &mut self,
+        frame: &ff::frame::Video,
+        size: FrameSize,
+        second: Option<FrameSize>,
+    ) -> (GrayFrame, Option<GrayFrame>) {
         // SAFETY: `frame` matches `self.input` (checked by the caller), so its
         // planes hold `height` rows of the strides it declares; `output` was
         // allocated by FFmpeg as GRAY8 at `size`.
@@ -104,8 +110,11 @@ impl GrayScaler {
         for row in plane.chunks(stride).take(h as usize) {
             native.extend_from_slice(&row[..w as usize]);
         }
-        let pixels = self.resizer.resize(FrameSize::new(w, h), native, size);
-        GrayFrame::from_gray8(size, &pixels)
+        let from = FrameSize::new(w, h);
+        let second =
+            second.map(|s| GrayFrame::from_gray8(s, &self.resizer.resize(from, native.clone(), s)));
+        let pixels = self.resizer.resize(from, native, size);
+        (GrayFrame::from_gray8(size, &pixels), second)
     }
 }
 
