@@ -441,6 +441,15 @@ mod tests {
     }
 
     #[test]
+    fn a_still_scene_has_no_normal_speeds_to_learn() {
+        let (w, h) = (36, 24);
+        let still = scene(w, h, 6, 6, 12);
+        let clip: Vec<Frame> = (0..5).map(|_| Frame::new(w, h, &still).unwrap()).collect();
+        assert!(SpeedModel::fit(&[clip], &SpeedConfig::default()).is_none());
+        assert!(SpeedModel::fit(&[], &SpeedConfig::default()).is_none());
+    }
+
+    #[test]
     fn percentile_interpolates_as_numpy_does() {
         // numpy.percentile([4, 1, 3, 2], [0, 50, 99, 100]) = [1, 2.5, 3.97, 4]
         for (p, want) in [(0.0, 1.0), (50.0, 2.5), (99.0, 3.97), (100.0, 4.0)] {

@@ -134,6 +134,13 @@ fn inspect_model(dir: &Path, as_json: bool) -> Result<String> {
                 "calibrated_on": t.calibrated_on,
                 "default_score": score.name(),
                 "normal_gamma": gammas,
+                "speed": match &visual.speed {
+                    Some(speed) => json!({
+                        "size": speed.size().to_string(),
+                        "normal_gamma": visual.normal_gamma()?,
+                    }),
+                    None => serde_json::Value::Null,
+                },
             })
         }
         Model::Audio(audio) => {
@@ -237,6 +244,14 @@ fn print_model(v: &serde_json::Value) -> String {
             v["default_score"].as_str().unwrap_or_default(),
             v["calibrated_on"].as_str().unwrap_or_default()
         );
+        match v["speed"]["size"].as_str() {
+            Some(size) => outln!(
+                out,
+                "  with the speed score ({size} frames): label-free γ of the two together {:.3}",
+                v["speed"]["normal_gamma"].as_f64().unwrap_or(f64::NAN)
+            ),
+            None => outln!(out, "  no speed score (`avad calibrate` fits one)"),
+        }
     } else {
         outln!(
             out,

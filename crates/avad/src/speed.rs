@@ -146,17 +146,32 @@ impl Speed {
             )));
         }
         let m = &speed.model;
-        if m.row_speed.len() != m.height / m.config.block.max(1) || m.width == 0 {
-            return Err(Error::invalid(format!(
-                "{}: {} rows of normal speeds for {}x{} frames in blocks of {}",
-                path.display(),
+        let c = &m.config;
+        let wrong = if c.block == 0 || c.block > m.width.min(m.height) {
+            Some(format!(
+                "blocks of {} for {}x{} frames",
+                c.block, m.width, m.height
+            ))
+        } else if c.search > 64 || c.top == 0 || !(c.blur >= 0.0 && c.blur <= 16.0) {
+            Some(format!(
+                "a search of {}, the {} fastest blocks, a blur of {}",
+                c.search, c.top, c.blur
+            ))
+        } else if m.row_speed.len() != m.height / c.block
+            || m.row_speed.iter().any(|s| !(s.is_finite() && *s > 0.0))
+        {
+            Some(format!(
+                "{} rows of normal speeds (each above 0) for {} rows of blocks",
                 m.row_speed.len(),
-                m.width,
-                m.height,
-                m.config.block
-            )));
+                m.height / c.block
+            ))
+        } else {
+            None
+        };
+        match wrong {
+            Some(what) => Err(Error::invalid(format!("{}: {what}", path.display()))),
+            None => Ok(Some(speed)),
         }
-        Ok(Some(speed))
     }
 
     /// Writes `speed.json` into `model_dir`, whole or not at all.
@@ -192,11 +207,6 @@ impl Speed {
     /// speed score: the mean of the two normalised errors.
     pub fn combine(&self, calibration: &Calibration, error: f64, speed: f64) -> f64 {
         0.5 * (calibration.normalized_error(error) + self.calibration.normalized_error(speed))
-    }
-
-    /// A stream's state for [`Self::next`].
-    pub fn state(&self) -> SpeedState {
-        SpeedState::default()
     }
 
     /// The next frame's raw speed score (`pixels` at [`Self::size`]); a stream's first

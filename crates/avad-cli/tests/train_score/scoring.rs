@@ -62,23 +62,31 @@ fn inspect_shows_a_models_card_and_the_gamma_that_score_decides_with() {
     assert_eq!(shown["epochs"], 2);
     assert_eq!(shown["validation_clips"], 1);
     assert_eq!(shown["default_score"], "motion");
-    let tmp = tempfile::tempdir().unwrap();
-    score(tmp.path(), &[]);
-    let metrics = json(&tmp.path().join("metrics.json"));
-    let calibrated = metrics["frame_level"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["modality"] == "video" && r["normalisation"] == "calibrated")
-        .unwrap();
+    // The γ `avad score` decides with: with the speed score by default, the motion
+    // score's alone with --no-speed.
+    let gamma = |more: &[&str]| -> serde_json::Value {
+        let tmp = tempfile::tempdir().unwrap();
+        score(tmp.path(), more);
+        let metrics = json(&tmp.path().join("metrics.json"));
+        metrics["frame_level"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["modality"] == "video" && r["normalisation"] == "calibrated")
+            .unwrap()["threshold_gamma"]
+            .clone()
+    };
     assert_eq!(
-        shown["normal_gamma"]["motion"], calibrated["threshold_gamma"],
+        shown["speed"]["normal_gamma"],
+        gamma(&[]),
         "inspect's γ is the one `avad score` decides with"
     );
+    assert_eq!(shown["normal_gamma"]["motion"], gamma(&["--no-speed"]));
     let words = ok(&avad(&["inspect", m]));
     assert!(
         words.contains("visual model, preset cpu")
-            && words.contains("scores with motion by default"),
+            && words.contains("scores with motion by default")
+            && words.contains("with the speed score (160x120 frames)"),
         "{words}"
     );
     let a = arg(&fixture().audio);

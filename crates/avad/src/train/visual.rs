@@ -23,7 +23,7 @@ use crate::error::{Error, Result};
 use crate::models::Models;
 use crate::progress::Progress;
 use crate::score::{score_clips, ScoreConfig};
-use crate::speed::{JointCalibration, Speed};
+use crate::speed::{JointCalibration, Speed, SPEED_FILE};
 
 /// Trains the visual autoencoder of `preset` on the training clips of the dataset at
 /// `dataset` on `device`, holding whole clips out for validation, early stopping and
@@ -206,8 +206,9 @@ pub fn train_visual(
 }
 
 /// Fits the speed score beside the visual model in `model_dir` on the training clips
-/// `fit`, calibrated on `calibrate`, and saves it there; when nothing moves in the normal
-/// clips there is no speed to learn, and the model goes on without one (a note says so).
+/// `fit`, calibrated on `calibrate`, and saves it there. When the normal clips give it
+/// nothing to learn (nothing moves in them, or their speed scores do not vary) the model
+/// goes on without one: a note says so, and a speed score fitted before is removed.
 pub(crate) fn fit_speed(
     data: &avad_data::Dataset,
     fit: &[String],
@@ -216,58 +217,67 @@ pub(crate) fn fit_speed(
     model_dir: &Path,
     progress: &dyn Progress,
 ) -> Result<()> {
-    match Speed::fit(data, fit, calibrate, calibrated_on, progress) {
-        Ok(mut speed) => {
-            // The video error with the speed score on the same held-out clips, as scoring
-            // computes it, for the model's default frame score.
-            let models =
-                Models::load_with(&[model_dir.to_path_buf()], &Device::flex(), None, false)?;
-            let visual = models.visual().expect("a visual model");
-            let clips: Vec<&avad_data::Clip> = calibrate
-                .iter()
-                .filter_map(|n| {
-                    data.clips
-                        .iter()
-                        .find(|c| c.split == Split::Train && &c.name == n)
-                })
-                .collect();
-            let config = ScoreConfig {
-                map_block: None,
-                smooth: 0.0,
-                ..ScoreConfig::default()
+    let mut speed = match Speed::fit(data, fit, calibrate, calibrated_on, progress) {
+        Ok(speed) => speed,
+        Err(e @ (Error::Invalid(_) | Error::Calibration(_))) => {
+            progress.note(&format!("no speed score: {e}"));
+            let stale = model_dir.join(SPEED_FILE);
+            return match std::fs::remove_file(&stale) {
+                Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+                    Err(Error::Io { path: stale, error })
+                }
+                _ => Ok(()),
             };
-            let scored = score_clips(&models, &clips, &config, &Device::flex(), progress)?;
-            let own = visual.scoring()?.calibration.clone();
-            let mut joint = Vec::new();
-            for (clip, s) in clips.iter().zip(&scored.clips) {
-                let frames: Vec<Vec<f32>> = clip
-                    .video
-                    .read_frames(speed.size())
-                    .with_context(|| format!("reading clip {}", clip.name))?
-                    .into_iter()
-                    .map(|f| f.data)
-                    .collect();
-                let raw = speed.clip_errors(&frames);
-                joint.extend(
-                    s.modalities[0]
-                        .errors
-                        .iter()
-                        .zip(&raw)
-                        .map(|(&e, &r)| speed.combine(&own, e, r)),
-                );
-            }
-            speed.joint = Some(JointCalibration {
-                score: visual.score,
-                calibration: Calibration::fit(&joint)?,
-            });
-            speed.save(model_dir)
         }
-        Err(Error::Invalid(reason)) => {
-            progress.note(&format!("no speed score: {reason}"));
-            Ok(())
-        }
-        Err(e) => Err(e),
+        Err(e) => return Err(e),
+    };
+    // The video error with the speed score on the same held-out clips, as scoring
+    // computes it, for the model's default frame score: its label-free γ.
+    let models = Models::load_with(&[model_dir.to_path_buf()], &Device::flex(), None, false)?;
+    let visual = models
+        .visual()
+        .ok_or_else(|| Error::Models(format!("{}: not a visual model", model_dir.display())))?;
+    let clips: Vec<&avad_data::Clip> = calibrate
+        .iter()
+        .filter_map(|n| {
+            data.clips
+                .iter()
+                .find(|c| c.split == Split::Train && &c.name == n)
+        })
+        .collect();
+    let config = ScoreConfig {
+        map_block: None,
+        smooth: 0.0,
+        ..ScoreConfig::default()
+    };
+    let scored = score_clips(&models, &clips, &config, &Device::flex(), progress)?;
+    let own = visual.scoring()?.calibration.clone();
+    let mut joint = Vec::new();
+    for (clip, s) in clips.iter().zip(&scored.clips) {
+        let frames: Vec<Vec<f32>> = clip
+            .video
+            .read_frames(speed.size())
+            .with_context(|| format!("reading clip {}", clip.name))?
+            .into_iter()
+            .map(|f| f.data)
+            .collect();
+        let raw = speed.clip_errors(&frames);
+        joint.extend(
+            s.modalities[0]
+                .errors
+                .iter()
+                .zip(&raw)
+                .map(|(&e, &r)| speed.combine(&own, e, r)),
+        );
     }
+    // Errors that do not vary leave γ to the mean of the two (Speed::normal_gamma).
+    speed.joint = Calibration::fit(&joint)
+        .ok()
+        .map(|calibration| JointCalibration {
+            score: visual.score,
+            calibration,
+        });
+    speed.save(model_dir)
 }
 
 /// The calibrations of `network` (frame error, patch score and motion score) on the normal
