@@ -124,7 +124,7 @@ fn names(dir: &Path, ext: &str) -> Vec<String> {
 fn own_model(dir: &Path) -> PathBuf {
     let model = dir.join("model");
     std::fs::create_dir_all(&model).unwrap();
-    for f in ["model.json", "weights.bpk"] {
+    for f in ["model.json", "weights.bpk", "speed.json"] {
         std::fs::copy(fixture().model.join(f), model.join(f)).unwrap();
     }
     model
