@@ -144,8 +144,11 @@ impl Sound {
 /// watch runs 8 % faster with it). Frames come out in order, an error in the place of a
 /// frame that does not decode; the thread stops when the queue is dropped.
 struct Prefetch {
-    frames: Receiver<Result<(Vec<f32>, Option<Vec<f32>>)>>,
+    frames: Receiver<Result<Decoded>>,
 }
+
+/// A frame at the size asked for, and at the second size when one was asked for.
+type Decoded = (Vec<f32>, Option<Vec<f32>>);
 
 impl Prefetch {
     /// Frames queued ahead of the one being scored.
@@ -168,7 +171,7 @@ impl Prefetch {
     }
 
     /// The next frame (or its error), `None` after the last.
-    fn next(&mut self) -> Option<Result<(Vec<f32>, Option<Vec<f32>>)>> {
+    fn next(&mut self) -> Option<Result<Decoded>> {
         self.frames.recv().ok()
     }
 }

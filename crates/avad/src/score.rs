@@ -172,7 +172,7 @@ pub fn score_clips(
                                     let s = speed.clip_errors(&frames);
                                     e.iter()
                                         .zip(&s)
-                                        .map(|(&e, &s)| speed.combine(&scoring.calibration, e, s))
+                                        .map(|(&e, &s)| speed.combine(scoring.calibration, e, s))
                                         .collect()
                                 }
                                 None => e,
@@ -181,7 +181,7 @@ pub fn score_clips(
                     };
                     let calibrated = errors
                         .iter()
-                        .map(|&e| v.regularity(&scoring.calibration, e))
+                        .map(|&e| v.regularity(scoring.calibration, e))
                         .collect();
                     (errors, calibrated)
                 }

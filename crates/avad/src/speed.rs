@@ -61,7 +61,7 @@ pub struct JointCalibration {
 /// The size of the speed score's frames for a source of `native` size: its shape,
 /// [`SPEED_HEIGHT`] rows (or its own, when fewer).
 pub fn speed_size(native: FrameSize) -> FrameSize {
-    let height = native.height.min(SPEED_HEIGHT).max(1);
+    let height = native.height.clamp(1, SPEED_HEIGHT);
     let width = (f64::from(native.width) * f64::from(height) / f64::from(native.height.max(1)))
         .round()
         .max(1.0) as u32;

@@ -28,7 +28,13 @@ fn visual_scores(score_with: Option<FrameScore>, config: &ScoreConfig) -> Vec<Cl
 /// its speed score), as `config` says.
 fn autoencoder_scores(score_with: Option<FrameScore>, config: &ScoreConfig) -> Vec<ClipScores> {
     let f = fixture();
-    let models = Models::load_with(&[f.visual.clone()], &avad::cpu(), score_with, false).unwrap();
+    let models = Models::load_with(
+        std::slice::from_ref(&f.visual),
+        &avad::cpu(),
+        score_with,
+        false,
+    )
+    .unwrap();
     score(&models, &f.scene, Some(Split::Test), &[], config)
 }
 
@@ -254,7 +260,8 @@ fn each_video_score_has_its_own_errors() {
 fn the_speed_score_joins_the_video_error_as_the_mean_of_the_normalised_errors() {
     let f = fixture();
     let with = load(&[&f.visual], None);
-    let alone = Models::load_with(&[f.visual.clone()], &avad::cpu(), None, false).unwrap();
+    let alone =
+        Models::load_with(std::slice::from_ref(&f.visual), &avad::cpu(), None, false).unwrap();
     let v = with.visual().unwrap();
     let speed = v.speed.as_ref().expect("a new model has a speed score");
     assert!(alone.visual().unwrap().speed.is_none());
