@@ -432,6 +432,25 @@ mod tests {
     }
 
     #[test]
+    fn a_frame_read_at_two_sizes_is_each_size_read_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("001.jpg"), jpeg()).unwrap();
+        let folder = FrameFolder::open(dir.path()).unwrap();
+        let (a, b) = (FrameSize::new(16, 16), FrameSize::new(40, 30));
+        let mut resizer = GrayResizer::default();
+        let (first, second) = folder.read_sizes(0, a, Some(b), &mut resizer).unwrap();
+        let second = second.expect("the second size");
+        assert_eq!(first.data, folder.read(0, a, &mut resizer).unwrap().data);
+        assert_eq!(second.data, folder.read(0, b, &mut resizer).unwrap().data);
+        assert_eq!((first.data.len(), second.data.len()), (16 * 16, 40 * 30));
+        assert!(folder
+            .read_sizes(0, a, None, &mut resizer)
+            .unwrap()
+            .1
+            .is_none());
+    }
+
+    #[test]
     fn a_jpeg_cut_short_is_refused_naming_it_and_a_whole_one_is_read() {
         let dir = tempfile::tempdir().unwrap();
         let bytes = jpeg();
