@@ -97,10 +97,8 @@ pub struct Args {
     /// (eq. 3); see `avad score --help`.
     #[arg(long, value_enum)]
     video_score: Option<VideoScore>,
-    /// Score video with the autoencoder alone, leaving out the visual model's speed score
-    /// (`speed.json` in its folder, fitted by `avad train visual` and `avad calibrate`: how
-    /// fast each part of the frame moves against the normal speeds of its row, averaged
-    /// with the autoencoder's score).
+    /// Score video with the autoencoder alone, leaving out the visual model's speed score;
+    /// see `avad score --help`.
     #[arg(long)]
     no_speed: bool,
     /// Seconds (at least 1) the sound may lag the picture before it counts as lost: the

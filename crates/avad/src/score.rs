@@ -163,13 +163,7 @@ pub fn score_clips(
                                 score_visual(v, clip, config, device, progress, done, &mut pixels)?;
                             match &v.speed {
                                 Some(speed) => {
-                                    let frames = clip
-                                        .video
-                                        .read_frames(speed.size())
-                                        .with_context(|| format!("reading clip {}", clip.name))?;
-                                    let frames: Vec<Vec<f32>> =
-                                        frames.into_iter().map(|f| f.data).collect();
-                                    let s = speed.clip_errors(&frames);
+                                    let s = speed.clip_errors(&speed.frames(clip)?);
                                     e.iter()
                                         .zip(&s)
                                         .map(|(&e, &s)| speed.combine(scoring.calibration, e, s))
@@ -354,14 +348,8 @@ fn causal_errors(
         .video
         .read_frames(size)
         .with_context(|| format!("reading clip {}", clip.name))?;
-    let mut speed_frames = match detector.speed_frame_size() {
-        Some(size) => clip
-            .video
-            .read_frames(size)
-            .with_context(|| format!("reading clip {}", clip.name))?
-            .into_iter()
-            .map(|f| Some(f.data))
-            .collect(),
+    let mut speed_frames = match models.visual().and_then(|v| v.speed.as_ref()) {
+        Some(speed) => speed.frames(clip)?,
         None => Vec::new(),
     }
     .into_iter();
@@ -374,7 +362,7 @@ fn causal_errors(
         }
     };
     for (i, f) in frames.into_iter().enumerate() {
-        detector.push_frames(f.data, speed_frames.next().flatten(), i as f64 / clip.fps)?;
+        detector.push_frames(f.data, speed_frames.next(), i as f64 / clip.fps)?;
         take(&mut detector);
     }
     detector.end(StretchEnd::Complete)?;

@@ -6,8 +6,9 @@
 //!
 //! A visual model with a speed score scores each frame with both: the frame's video error
 //! is the mean of the two normalised errors (each under its own calibration), so its
-//! calibrated regularity is the mean of the two regularities and its label-free γ the
-//! mean of the two γ.
+//! calibrated regularity is the mean of the two regularities. Its label-free γ comes from
+//! that mean on the held-out clips ([`JointCalibration`]; the mean of the two γ for a
+//! frame score it was not made with).
 //!
 //! The speed score reads frames of its own size (the source's shape, [`SPEED_HEIGHT`]
 //! rows): block matching needs more pixels than the autoencoder's frames hold.
@@ -75,14 +76,15 @@ impl Speed {
     }
 
     /// Fits the speed score on the training clips of `data` named in `fit` and calibrates
-    /// it on those named in `calibrate` (`calibrated_on` says what they are).
+    /// it on those named in `calibrate` (`calibrated_on` says what they are). Returns it
+    /// with the raw scores of the `calibrate` clips, clip by clip in their order.
     pub fn fit(
         data: &Dataset,
         fit: &[String],
         calibrate: &[String],
         calibrated_on: &str,
         progress: &dyn Progress,
-    ) -> Result<Self> {
+    ) -> Result<(Self, Vec<Vec<f64>>)> {
         let clip = |name: &String| -> Result<&Clip> {
             data.clips
                 .iter()
@@ -91,15 +93,7 @@ impl Speed {
         };
         let first = clip(fit.first().context("no clip to fit the speed score on")?)?;
         let size = speed_size(first.video.native_size());
-        let read = |name: &String| -> Result<Vec<Vec<f32>>> {
-            let c = clip(name)?;
-            Ok(c.video
-                .read_frames(size)
-                .with_context(|| format!("reading clip {}", c.name))?
-                .into_iter()
-                .map(|f| f.data)
-                .collect())
-        };
+        let read = |name: &String| clip_frames(clip(name)?, size);
         progress.message(&format!(
             "speed score: normal speeds of {} clips at {size}",
             fit.len()
@@ -113,20 +107,20 @@ impl Speed {
             ))
         })?;
         drop(views);
-        let mut normal = Vec::new();
-        for name in calibrate {
-            let c = read(name)?;
-            normal.extend(model.clip_scores(&view(&c, size)));
-        }
-        let calibration = Calibration::fit(&normal)?;
-        Ok(Speed {
+        let held_out = calibrate
+            .iter()
+            .map(|name| Ok(model.clip_scores(&view(&read(name)?, size))))
+            .collect::<Result<Vec<Vec<f64>>>>()?;
+        let calibration = Calibration::fit(&held_out.concat())?;
+        let speed = Speed {
             format: FORMAT,
             model,
             fitted_on: fit.to_vec(),
             calibration,
             calibrated_on: calibrated_on.to_string(),
             joint: None,
-        })
+        };
+        Ok((speed, held_out))
     }
 
     /// The speed score saved in `model_dir`, `None` when it has none.
@@ -181,6 +175,11 @@ impl Speed {
         avad_atomic::write_atomic(&path, json.as_bytes()).map_err(|error| Error::Io { path, error })
     }
 
+    /// A clip's frames at [`Self::size`].
+    pub fn frames(&self, clip: &Clip) -> Result<Vec<Vec<f32>>> {
+        clip_frames(clip, self.size())
+    }
+
     /// The raw speed scores of a clip's frames (`frames` at [`Self::size`]); the first
     /// frame scores 0.
     pub fn clip_errors(&self, frames: &[Vec<f32>]) -> Vec<f64> {
@@ -225,6 +224,17 @@ impl Speed {
             .next(frame, &self.model.config)
             .map_or(0.0, |m| self.model.score(&m)))
     }
+}
+
+/// `clip`'s frames at `size`, gray in [0, 1].
+fn clip_frames(clip: &Clip, size: FrameSize) -> Result<Vec<Vec<f32>>> {
+    Ok(clip
+        .video
+        .read_frames(size)
+        .with_context(|| format!("reading clip {}", clip.name))?
+        .into_iter()
+        .map(|f| f.data)
+        .collect())
 }
 
 fn view(frames: &[Vec<f32>], size: FrameSize) -> Vec<Frame<'_>> {

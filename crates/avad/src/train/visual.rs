@@ -18,7 +18,6 @@ use avad_model::VisualAutoencoderConfig;
 
 use super::count;
 use crate::clips::load_clip;
-use crate::error::Context;
 use crate::error::{Error, Result};
 use crate::models::Models;
 use crate::progress::Progress;
@@ -217,8 +216,8 @@ pub(crate) fn fit_speed(
     model_dir: &Path,
     progress: &dyn Progress,
 ) -> Result<()> {
-    let mut speed = match Speed::fit(data, fit, calibrate, calibrated_on, progress) {
-        Ok(speed) => speed,
+    let (mut speed, held_out) = match Speed::fit(data, fit, calibrate, calibrated_on, progress) {
+        Ok(fitted) => fitted,
         Err(e @ (Error::Invalid(_) | Error::Calibration(_))) => {
             progress.note(&format!("no speed score: {e}"));
             let stale = model_dir.join(SPEED_FILE);
@@ -237,6 +236,7 @@ pub(crate) fn fit_speed(
     let visual = models
         .visual()
         .ok_or_else(|| Error::Models(format!("{}: not a visual model", model_dir.display())))?;
+    // Speed::fit found every one of these names, so the clips line up with its scores.
     let clips: Vec<&avad_data::Clip> = calibrate
         .iter()
         .filter_map(|n| {
@@ -253,20 +253,12 @@ pub(crate) fn fit_speed(
     let scored = score_clips(&models, &clips, &config, &Device::flex(), progress)?;
     let own = visual.scoring()?.calibration.clone();
     let mut joint = Vec::new();
-    for (clip, s) in clips.iter().zip(&scored.clips) {
-        let frames: Vec<Vec<f32>> = clip
-            .video
-            .read_frames(speed.size())
-            .with_context(|| format!("reading clip {}", clip.name))?
-            .into_iter()
-            .map(|f| f.data)
-            .collect();
-        let raw = speed.clip_errors(&frames);
+    for (s, raw) in scored.clips.iter().zip(&held_out) {
         joint.extend(
             s.modalities[0]
                 .errors
                 .iter()
-                .zip(&raw)
+                .zip(raw)
                 .map(|(&e, &r)| speed.combine(&own, e, r)),
         );
     }
