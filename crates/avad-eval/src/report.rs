@@ -14,10 +14,13 @@ pub struct ModalityMetrics {
     pub recall: f64,
     pub accuracy: f64,
     pub f1: f64,
+    /// The share of normal frames decided anomalous (the false-positive rate at the
+    /// threshold).
+    pub false_alarms: f64,
 }
 
 impl ModalityMetrics {
-    /// All six metrics from anomaly scores (higher = more anomalous), frame labels and
+    /// Every metric from anomaly scores (higher = more anomalous), frame labels and
     /// the decision threshold for precision/recall/accuracy/F1 (`score >= threshold`).
     pub fn compute(
         modality: &str,
@@ -52,6 +55,7 @@ impl ModalityMetrics {
             recall: c.recall(),
             accuracy: c.accuracy(),
             f1: c.f1(),
+            false_alarms: c.false_positive_rate(),
         })
     }
 }
@@ -60,12 +64,20 @@ impl ModalityMetrics {
 /// one decimal.
 pub fn markdown_table(rows: &[ModalityMetrics]) -> String {
     let mut out = String::from(
-        "| modality | AUC (%) | EER (%) | precision (%) | recall (%) | accuracy (%) | F1 (%) |\n\
-         |---|---:|---:|---:|---:|---:|---:|\n",
+        "| modality | AUC (%) | EER (%) | precision (%) | recall (%) | accuracy (%) | F1 (%) | normal frames flagged (%) |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for r in rows {
-        let cells = [r.auc, r.eer, r.precision, r.recall, r.accuracy, r.f1]
-            .map(|v| format!("{:.1}", 100.0 * v));
+        let cells = [
+            r.auc,
+            r.eer,
+            r.precision,
+            r.recall,
+            r.accuracy,
+            r.f1,
+            r.false_alarms,
+        ]
+        .map(|v| format!("{:.1}", 100.0 * v));
         out.push_str(&format!(
             "| {} | {} |\n",
             escape_cell(&r.modality),
@@ -90,14 +102,18 @@ mod tests {
         let row = ModalityMetrics::compute("audio|video", &scores, &labels, 0.5).unwrap();
         // sklearn: roc_auc_score([0,0,1,1], [0.1,0.4,0.35,0.8]) = 0.75
         assert!((row.auc - 0.75).abs() < 1e-12);
-        // At 0.5 only 0.8 is flagged: precision 1, recall 0.5, accuracy 0.75, F1 2/3.
+        // At 0.5 only 0.8 is flagged: precision 1, recall 0.5, accuracy 0.75, F1 2/3, and
+        // neither normal frame.
         let table = markdown_table(&[row]);
         let lines: Vec<&str> = table.lines().collect();
         assert_eq!(lines.len(), 3);
         assert!(lines[0].starts_with("| modality | AUC (%) | EER (%)"));
         assert_eq!(
             lines[2],
-            "| audio\\|video | 75.0 | 50.0 | 100.0 | 50.0 | 75.0 | 66.7 |"
+            "| audio\\|video | 75.0 | 50.0 | 100.0 | 50.0 | 75.0 | 66.7 | 0.0 |"
         );
+        // At 0.3, 0.35, 0.4 and 0.8 are flagged: every anomalous frame, one normal of two.
+        let lower = ModalityMetrics::compute("v", &scores, &labels, 0.3).unwrap();
+        assert_eq!((lower.recall, lower.false_alarms), (1.0, 0.5));
     }
 }

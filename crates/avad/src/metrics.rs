@@ -7,7 +7,7 @@ use avad_eval::ModalityMetrics;
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::models::{Models, NORMAL_PERCENTILE};
+use crate::models::{Model, Models, NORMAL_PERCENTILE};
 use crate::progress::Progress;
 use crate::score::ClipScores;
 
@@ -28,6 +28,8 @@ pub struct MetricsRow {
     pub recall: f64,
     pub accuracy: f64,
     pub f1: f64,
+    /// The share of normal frames decided anomalous.
+    pub false_alarms: f64,
 }
 
 impl MetricsRow {
@@ -87,6 +89,7 @@ impl MetricsRow {
                 recall: c.recall(),
                 accuracy: c.accuracy(),
                 f1: c.f1(),
+                false_alarms: c.false_positive_rate(),
             },
             roc,
         )
@@ -101,6 +104,7 @@ impl MetricsRow {
             recall: self.recall,
             accuracy: self.accuracy,
             f1: self.f1,
+            false_alarms: self.false_alarms,
         }
     }
 }
@@ -173,6 +177,72 @@ pub fn modality_rows(
             labels,
             m.normal_gamma()?,
             &format!("s_r of the {NORMAL_PERCENTILE}th percentile of held-out normal errors"),
+        )?);
+        rows.extend(part_rows(results, i, m, labels)?);
+    }
+    Ok(rows)
+}
+
+/// The rows of each scorer a modality's score combines, alone ([`ClipScores`]' parts): a
+/// visual model's autoencoder and speed score, each calibrated on its own and decided at
+/// its own label-free γ.
+fn part_rows(
+    results: &[ClipScores],
+    index: usize,
+    model: &Model,
+    labels: &[bool],
+) -> Result<Vec<(MetricsRow, Roc)>> {
+    let Model::Visual(v) = model else {
+        return Ok(Vec::new());
+    };
+    let labelled: Vec<&ClipScores> = results.iter().filter(|c| c.labels.is_some()).collect();
+    let (Some(speed), Some(first)) = (&v.speed, labelled.first()) else {
+        return Ok(Vec::new());
+    };
+    let parts = first.modalities[index].parts.len();
+    if labelled
+        .iter()
+        .any(|c| c.modalities[index].parts.len() != parts)
+    {
+        return Ok(Vec::new());
+    }
+    let source =
+        format!("s_r of the {NORMAL_PERCENTILE}th percentile of its held-out normal errors");
+    let mut rows = Vec::new();
+    for (k, part) in first.modalities[index].parts.iter().enumerate() {
+        let calibration = match part.name {
+            "speed" => &speed.calibration,
+            _ => v.scoring()?.calibration,
+        };
+        let pooled = |calibrated: bool| -> Vec<f64> {
+            labelled
+                .iter()
+                .flat_map(|c| {
+                    let p = &c.modalities[index].parts[k];
+                    if calibrated {
+                        p.regularity_calibrated.iter().copied()
+                    } else {
+                        p.regularity_minmax.iter().copied()
+                    }
+                })
+                .collect()
+        };
+        let name = format!("{} alone: {}", model.modality(), part.name);
+        rows.push(MetricsRow::from_regularity(
+            &name,
+            "per-video min-max",
+            &pooled(false),
+            labels,
+            model.paper_gamma(),
+            &format!("the paper's Ped2 {} γ (Table 6)", model.modality()),
+        )?);
+        rows.push(MetricsRow::from_regularity(
+            &name,
+            "calibrated",
+            &pooled(true),
+            labels,
+            calibration.threshold_from_normal(NORMAL_PERCENTILE)?,
+            &source,
         )?);
     }
     Ok(rows)

@@ -145,6 +145,21 @@ pub fn write_scores(
             ",{p}_error,{p}_regularity_minmax,{p}_regularity_calibrated"
         ));
     }
+    // Each scorer a modality combines, alone (a visual model's autoencoder and speed score).
+    let parts: Vec<(usize, usize)> = results.first().map_or(Vec::new(), |c| {
+        c.modalities
+            .iter()
+            .enumerate()
+            .flat_map(|(i, m)| (0..m.parts.len()).map(move |k| (i, k)))
+            .collect()
+    });
+    for &(i, k) in &parts {
+        let m = &results[0].modalities[i];
+        let p = format!("{}_{}", m.modality, m.parts[k].name);
+        csv.push_str(&format!(
+            ",{p}_error,{p}_regularity_minmax,{p}_regularity_calibrated"
+        ));
+    }
     for (name, _) in extra {
         csv.push_str(&format!(",{name}"));
     }
@@ -164,6 +179,15 @@ pub fn write_scores(
                     ",{},{},{}",
                     m.errors[i], m.regularity_minmax[i], m.regularity_calibrated[i]
                 ));
+            }
+            for &(m, k) in &parts {
+                match c.modalities.get(m).and_then(|m| m.parts.get(k)) {
+                    Some(p) => csv.push_str(&format!(
+                        ",{},{},{}",
+                        p.errors[i], p.regularity_minmax[i], p.regularity_calibrated[i]
+                    )),
+                    None => csv.push_str(",,,"),
+                }
             }
             for (_, values) in extra {
                 csv.push_str(&format!(",{}", values[row]));

@@ -73,6 +73,38 @@ pub struct ModalityScores {
     pub regularity_minmax: Vec<f64>,
     /// s_r under the model's calibration, smoothed over time.
     pub regularity_calibrated: Vec<f64>,
+    /// The scorers this modality's score is the mean of, each alone: a visual model's
+    /// autoencoder and speed score, when it has a speed score (else none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<PartScores>,
+}
+
+/// One scorer's scores of one clip, per video frame, where a modality's score combines
+/// several ([`ModalityScores::parts`]).
+#[derive(Serialize, Clone, Debug)]
+pub struct PartScores {
+    /// `autoencoder` or `speed`.
+    pub name: &'static str,
+    /// Its raw error.
+    pub errors: Vec<f64>,
+    /// s_r under per-video min-max, smoothed over time.
+    pub regularity_minmax: Vec<f64>,
+    /// s_r under its own calibration, smoothed over time.
+    pub regularity_calibrated: Vec<f64>,
+}
+
+impl PartScores {
+    /// A scorer's scores from its raw `errors` and their calibrated s_r, both
+    /// normalisations smoothed at `sigma` as [`score_clips`] smooths.
+    fn new(name: &'static str, errors: Vec<f64>, calibrated: Vec<f64>, sigma: f64) -> Self {
+        let minmax: Vec<f64> = min_max_per_video(&errors).iter().map(|e| 1.0 - e).collect();
+        PartScores {
+            name,
+            regularity_minmax: gaussian_smooth(&minmax, sigma),
+            regularity_calibrated: gaussian_smooth(&calibrated, sigma),
+            errors,
+        }
+    }
 }
 
 /// Every modality's scores of one clip, in the models' order.
@@ -144,6 +176,7 @@ pub fn score_clips(
         } else if config.causal {
             Some(CausalErrors {
                 video: Vec::new(),
+                video_parts: None,
                 audio: None,
             })
         } else {
@@ -152,27 +185,40 @@ pub fn score_clips(
         let mut modalities = Vec::new();
         for m in models {
             progress.message(&format!("{} of {}", m.modality(), clip.name));
+            let mut parts = Vec::new();
             let (errors, calibrated) = match m {
                 Model::Visual(v) => {
                     let scoring = v.scoring()?;
-                    let errors = match &causal {
+                    // The autoencoder's and the speed score's raw errors, with a speed score.
+                    let (errors, split) = match &causal {
                         // The live detector combines the speed score itself.
-                        Some(c) => c.video.clone(),
+                        Some(c) => (c.video.clone(), c.video_parts.clone()),
                         None => {
                             let e =
                                 score_visual(v, clip, config, device, progress, done, &mut pixels)?;
                             match &v.speed {
                                 Some(speed) => {
                                     let s = speed.clip_errors(&speed.frames(clip)?);
-                                    e.iter()
+                                    let combined = e
+                                        .iter()
                                         .zip(&s)
                                         .map(|(&e, &s)| speed.combine(scoring.calibration, e, s))
-                                        .collect()
+                                        .collect();
+                                    (combined, Some((e, s)))
                                 }
-                                None => e,
+                                None => (e, None),
                             }
                         }
                     };
+                    if let (Some(speed), Some((e, s))) = (&v.speed, split) {
+                        let sigma = config.smooth;
+                        let own = |c: &avad_eval::normalize::Calibration, x: &[f64]| {
+                            x.iter().map(|&x| c.regularity_score(x)).collect()
+                        };
+                        let (ce, cs) = (own(scoring.calibration, &e), own(&speed.calibration, &s));
+                        parts.push(PartScores::new("autoencoder", e, ce, sigma));
+                        parts.push(PartScores::new("speed", s, cs, sigma));
+                    }
                     let calibrated = errors
                         .iter()
                         .map(|&e| v.regularity(scoring.calibration, e))
@@ -214,6 +260,7 @@ pub fn score_clips(
                 regularity_minmax: gaussian_smooth(&minmax, sigma),
                 regularity_calibrated: gaussian_smooth(&calibrated, sigma),
                 errors,
+                parts,
             });
         }
         results.push(ClipScores {
@@ -314,6 +361,8 @@ fn score_visual(
 /// A clip's errors as the live detector gives them.
 struct CausalErrors {
     video: Vec<f64>,
+    /// The autoencoder's and the speed score's raw errors, with a speed score.
+    video_parts: Option<(Vec<f64>, Vec<f64>)>,
     audio: Option<Vec<f64>>,
 }
 
@@ -355,10 +404,15 @@ fn causal_errors(
     .into_iter();
     let mut video = Vec::with_capacity(frames.len());
     let mut audio = Vec::with_capacity(frames.len());
+    let (mut autoencoder, mut speed) = (Vec::new(), Vec::new());
     let mut take = |detector: &mut Detector| {
         for d in detector.decisions() {
             video.push(d.video.error);
             audio.extend(d.audio.map(|a| a.error));
+            if let Some(p) = d.video_parts {
+                autoencoder.push(p.autoencoder);
+                speed.push(p.speed);
+            }
         }
     };
     for (i, f) in frames.into_iter().enumerate() {
@@ -375,8 +429,12 @@ fn causal_errors(
             clip.frames()
         )));
     }
+    // Every frame's parts, or none: a frame is decided once both its errors are in.
+    let video_parts =
+        (autoencoder.len() == video.len() && !video.is_empty()).then_some((autoencoder, speed));
     Ok(CausalErrors {
         audio: sound.map(|_| audio),
         video,
+        video_parts,
     })
 }

@@ -279,6 +279,7 @@ fn decision(frame: usize, regularity: f64, gamma: f64) -> Decision {
             error: 1.0 - regularity,
             regularity,
         },
+        video_parts: None,
         audio: None,
         regularity,
         anomalous: regularity < gamma,

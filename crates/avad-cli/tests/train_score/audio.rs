@@ -133,8 +133,8 @@ fn score_with_the_audio_model_alone_and_with_both() {
     let csv = read(&both.join("scores.csv"));
     assert_eq!(
         csv.lines().next().unwrap().split(',').count(),
-        3 + 2 * 3,
-        "three columns per modality"
+        3 + 2 * 3 + 2 * 3,
+        "three columns per modality, and per scorer of the video with its speed score"
     );
     assert_eq!(csv.lines().count(), 1 + 2 * 40);
 }

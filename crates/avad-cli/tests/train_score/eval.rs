@@ -26,18 +26,34 @@ fn eval_reports_every_row_and_the_fused_scores_of_every_frame() {
     ]));
     for row in [
         "| audio, per-video min-max |",
+        "| video alone: autoencoder, calibrated |",
+        "| video alone: speed, per-video min-max |",
         "| joint (mean), calibrated |",
         "| joint (Table 4 net), calibrated |",
         "| joint | 93.1 | 8.1 |",
     ] {
         assert!(table.contains(row), "{row} missing from\n{table}");
     }
+    let md = read(&ev.join("results.md"));
+    let live = md
+        .lines()
+        .find(|l| l.starts_with("**The live decision** (joint (mean), calibrated"))
+        .unwrap_or_else(|| panic!("no live decision in\n{md}"));
     let results = json(&ev.join("results.json"));
+    let rows = results["rows"].as_array().unwrap();
     assert_eq!(
-        results["rows"].as_array().unwrap().len(),
-        8,
-        "audio, video, two fusions, two normalisations each"
+        rows.len(),
+        12,
+        "audio, video, its autoencoder and speed score alone, two fusions, two normalisations each"
     );
+    let joint = rows
+        .iter()
+        .find(|r| r["modality"] == "joint (mean)" && r["normalisation"] == "calibrated")
+        .unwrap();
+    let pct = |k: &str| format!("{:.1} %", 100.0 * joint[k].as_f64().unwrap());
+    for k in ["auc", "eer", "recall", "false_alarms"] {
+        assert!(live.contains(&pct(k)), "{k}: {} not in {live}", pct(k));
+    }
     assert_eq!(results["fusion_seeds"].as_u64(), Some(2));
     let csv = read(&ev.join("scores.csv"));
     let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
@@ -61,6 +77,17 @@ fn eval_reports_every_row_and_the_fused_scores_of_every_frame() {
             &format!("video_regularity_{norm}"),
             &format!("audio_regularity_{norm}"),
         );
+        // The video score with its speed score: the mean of the two scorers alone.
+        let (v, ae, sp) = (
+            col(&format!("video_regularity_{norm}")),
+            col(&format!("video_autoencoder_regularity_{norm}")),
+            col(&format!("video_speed_regularity_{norm}")),
+        );
+        if norm == "calibrated" {
+            for ((v, ae), sp) in v.iter().zip(&ae).zip(&sp) {
+                assert!((v - 0.5 * (ae + sp)).abs() < 1e-12, "{v} {ae} {sp}");
+            }
+        }
         let net = col(&format!("joint_net_regularity_{norm}"));
         assert!(net.iter().all(|p| (0.0..=1.0).contains(p)), "{net:?}");
     }
@@ -113,7 +140,7 @@ fn check_report_renders(report: &Path, images: usize) {
         .and_then(|r| r.split('"').next());
     assert_eq!(
         rendered,
-        Some(format!("tables=2 rows={} images={images}/{images}", 1 + 8 + 1 + 3).as_str()),
+        Some(format!("tables=2 rows={} images={images}/{images}", 1 + 12 + 1 + 3).as_str()),
         "report did not render: {}",
         String::from_utf8_lossy(&out.stderr)
     );

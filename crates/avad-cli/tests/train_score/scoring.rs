@@ -23,7 +23,9 @@ fn score_writes_the_same_scores_twice_with_its_metrics_and_plots() {
     );
     assert!(
         csv.starts_with(
-            "clip,frame,label,video_error,video_regularity_minmax,video_regularity_calibrated\n"
+            "clip,frame,label,video_error,video_regularity_minmax,video_regularity_calibrated,\
+             video_autoencoder_error,video_autoencoder_regularity_minmax,video_autoencoder_regularity_calibrated,\
+             video_speed_error,video_speed_regularity_minmax,video_speed_regularity_calibrated\n"
         ),
         "{csv}"
     );
@@ -34,8 +36,19 @@ fn score_writes_the_same_scores_twice_with_its_metrics_and_plots() {
         .iter()
         .map(|r| r["normalisation"].as_str().unwrap())
         .collect();
-    assert_eq!(normalisations, ["per-video min-max", "calibrated"]);
-    assert!(rows.iter().all(|r| r["modality"] == "video"));
+    assert_eq!(
+        normalisations,
+        ["per-video min-max", "calibrated"].repeat(3)
+    );
+    let modalities: Vec<&str> = rows
+        .iter()
+        .step_by(2)
+        .map(|r| r["modality"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        modalities,
+        ["video", "video alone: autoencoder", "video alone: speed"]
+    );
     let pixel = metrics["pixel_level_auc"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&pixel), "{pixel}");
     let models = &metrics["models"];

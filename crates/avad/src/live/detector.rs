@@ -65,6 +65,16 @@ pub struct FrameScores {
     pub regularity: f64,
 }
 
+/// The two raw errors a visual model with a speed score combines into a frame's video
+/// error ([`crate::speed::Speed::combine`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct VideoParts {
+    /// The autoencoder's frame error, under the model's frame score.
+    pub autoencoder: f64,
+    /// The raw speed score.
+    pub speed: f64,
+}
+
 /// A frame decided.
 #[derive(Clone, Debug)]
 pub struct Decision {
@@ -73,6 +83,8 @@ pub struct Decision {
     /// Its stream time, seconds.
     pub time_s: f64,
     pub video: FrameScores,
+    /// What the video error is made of, with a speed score beside the visual model.
+    pub video_parts: Option<VideoParts>,
     pub audio: Option<FrameScores>,
     /// The deciding score: the video's, or the mean of both regularity scores.
     pub regularity: f64,
@@ -114,6 +126,8 @@ struct Pending {
     video: Option<FrameScores>,
     /// The raw speed score, with a speed score beside the visual model.
     speed: Option<f64>,
+    /// The autoencoder's and the speed score's errors, once both are in.
+    parts: Option<VideoParts>,
     /// `None` while the audio score is still to come (or when there is no audio model).
     audio: Option<FrameScores>,
     /// Scored no further: a stretch that ended before its first window.
@@ -127,6 +141,7 @@ struct Scoring {
     pixels: Vec<u8>,
     arrived: Instant,
     video: FrameScores,
+    video_parts: Option<VideoParts>,
     audio: Option<FrameScores>,
 }
 
@@ -436,6 +451,7 @@ impl Detector {
             arrived: Instant::now(),
             video: None,
             speed,
+            parts: None,
             audio: None,
             dropped: false,
         });
@@ -582,7 +598,13 @@ impl Detector {
                     if let Some(p) = slot {
                         // With a speed score, the error is the mean of the two normalised.
                         let error = match (&visual.speed, p.speed) {
-                            (Some(model), Some(s)) => model.combine(calibration, e, s),
+                            (Some(model), Some(s)) => {
+                                p.parts = Some(VideoParts {
+                                    autoencoder: e,
+                                    speed: s,
+                                });
+                                model.combine(calibration, e, s)
+                            }
                             _ => e,
                         };
                         p.video = Some(FrameScores {
@@ -655,6 +677,7 @@ impl Detector {
                 pixels: p.pixels,
                 arrived: p.arrived,
                 video,
+                video_parts: p.parts,
                 audio: p.audio,
             };
             self.base += 1;
@@ -700,6 +723,7 @@ impl Detector {
             frame: s.frame,
             time_s: s.time_s,
             video,
+            video_parts: s.video_parts,
             audio,
             regularity,
             anomalous: regularity < self.gamma,

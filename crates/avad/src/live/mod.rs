@@ -24,7 +24,9 @@ mod source;
 mod status;
 
 pub(crate) use audio::clip_errors_causal;
-pub use detector::{Decision, Detector, DetectorConfig, DetectorStats, FrameScores, StretchEnd};
+pub use detector::{
+    Decision, Detector, DetectorConfig, DetectorStats, FrameScores, StretchEnd, VideoParts,
+};
 pub use event::{wall_time_s, Episodes, Event, EventSink, JsonLines, Summary};
 pub use evidence::Evidence;
 pub use monitor::{watch, WatchOptions};

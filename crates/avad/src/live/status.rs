@@ -82,6 +82,7 @@ mod tests {
             frame,
             time_s: frame as f64 / 25.0,
             video: scores,
+            video_parts: None,
             audio: Some(scores),
             regularity,
             anomalous: regularity < 0.5,

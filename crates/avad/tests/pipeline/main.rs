@@ -209,6 +209,27 @@ pub fn pooled(clips: &[ClipScores], modality: usize, f: fn(&ModalityScores) -> &
         .collect()
 }
 
+/// The regularity scores of row `row` (a modality's, or one of its parts' when the row is
+/// `MODALITY alone: PART`) of `modality`, pooled over `clips`, under the normalisation
+/// `calibrated` says.
+pub fn pooled_row(clips: &[ClipScores], modality: usize, row: &str, calibrated: bool) -> Vec<f64> {
+    let part = row.split_once(" alone: ").map(|(_, p)| p);
+    clips
+        .iter()
+        .flat_map(|c| {
+            let m = &c.modalities[modality];
+            let (minmax, cal) = match part {
+                Some(name) => {
+                    let p = m.parts.iter().find(|p| p.name == name).unwrap();
+                    (&p.regularity_minmax, &p.regularity_calibrated)
+                }
+                None => (&m.regularity_minmax, &m.regularity_calibrated),
+            };
+            if calibrated { cal } else { minmax }.clone()
+        })
+        .collect()
+}
+
 pub fn errors(m: &ModalityScores) -> &[f64] {
     &m.errors
 }

@@ -15,7 +15,9 @@ use avad::{
     ScoreConfig, Silent,
 };
 
-use crate::{calibrated, errors, fixture, labels, load, minmax, pooled, score, smoothed};
+use crate::{
+    calibrated, errors, fixture, labels, load, minmax, pooled, pooled_row, score, smoothed,
+};
 
 /// The test clips scored by the visual model (with `score`), as `config` says.
 fn visual_scores(score_with: Option<FrameScore>, config: &ScoreConfig) -> Vec<ClipScores> {
@@ -127,10 +129,14 @@ fn metrics_are_those_of_the_regularity_scores() {
     assert_eq!(labels, crate::labels(clips));
     assert!(labels.iter().any(|&l| l) && labels.iter().any(|&l| !l));
     let rows = modality_rows(clips, &models, &labels).unwrap();
-    assert_eq!(rows.len(), 2);
+    assert_eq!(
+        rows.len(),
+        6,
+        "video, its autoencoder and its speed score alone"
+    );
     for (row, _) in &rows {
         let is_calibrated = row.normalisation == "calibrated";
-        let s = pooled(clips, 0, if is_calibrated { calibrated } else { minmax });
+        let s = pooled_row(clips, 0, &row.modality, is_calibrated);
         let (mut pairs, mut wins) = (0.0, 0.0);
         for (a, la) in s.iter().zip(&labels) {
             for (b, lb) in s.iter().zip(&labels) {
@@ -164,7 +170,9 @@ fn metrics_are_those_of_the_regularity_scores() {
         let precision = if flagged > 0.0 { tp / flagged } else { 0.0 };
         assert_eq!(row.precision, precision, "{name}");
         assert_eq!(row.recall, tp / anomalous, "{name}");
-        if is_calibrated {
+        let normal = labels.len() as f64 - anomalous;
+        assert_eq!(row.false_alarms, (flagged - tp) / normal, "{name}");
+        if is_calibrated && row.modality == "video" {
             let model = models.iter().next().unwrap();
             assert_eq!(gamma, model.normal_gamma().unwrap(), "the label-free γ");
         }
@@ -330,6 +338,100 @@ fn the_speed_score_joins_the_video_error_as_the_mean_of_the_normalised_errors() 
     assert_eq!(p.normal_gamma().unwrap(), mean);
 }
 
+/// With a speed score, each clip's video scores carry the two scorers alone, offline and
+/// causally: the autoencoder's errors those of the model without its speed score, the
+/// speed score's its raw scores, each calibrated on its own; their calibrated regularities'
+/// mean is the video's. `avad eval`'s rows of each alone are the rows of those scores: the
+/// autoencoder's the same as the video rows of the model without its speed score.
+#[test]
+fn the_video_scores_carry_the_autoencoder_and_the_speed_score_alone() {
+    let f = fixture();
+    let with = load(&[&f.visual], None);
+    let alone =
+        Models::load_with(std::slice::from_ref(&f.visual), &avad::cpu(), None, false).unwrap();
+    let v = with.visual().unwrap();
+    let speed = v.speed.as_ref().unwrap();
+    let calibration = v.scoring().unwrap().calibration.clone();
+    let data = avad::avad_data::open_dataset(&f.scene).unwrap();
+    for causal in [false, true] {
+        let config = ScoreConfig {
+            causal,
+            ..smoothed(3.0)
+        };
+        let combined = score(&with, &f.scene, Some(Split::Test), &[], &config);
+        let own = score(&alone, &f.scene, Some(Split::Test), &[], &config);
+        for ((c, o), clip) in combined.iter().zip(&own).zip(data.split(Split::Test)) {
+            let frames: Vec<Vec<f32>> = clip
+                .video
+                .read_frames(speed.size())
+                .unwrap()
+                .into_iter()
+                .map(|f| f.data)
+                .collect();
+            let s = speed.clip_errors(&frames);
+            let (c, o) = (&c.modalities[0], &o.modalities[0]);
+            assert!(o.parts.is_empty(), "no speed score, no parts");
+            let names: Vec<&str> = c.parts.iter().map(|p| p.name).collect();
+            assert_eq!(names, ["autoencoder", "speed"]);
+            let (ae, sp) = (&c.parts[0], &c.parts[1]);
+            assert_eq!(ae.errors, o.errors, "causal {causal}");
+            assert_eq!(ae.regularity_calibrated, o.regularity_calibrated);
+            assert_eq!(ae.regularity_minmax, o.regularity_minmax);
+            assert_eq!(sp.errors, s, "causal {causal}");
+            let own = gaussian_smooth(&speed.calibration.regularity_scores(&s), 3.0);
+            assert_eq!(sp.regularity_calibrated, own);
+            for t in 0..c.errors.len() {
+                let mean = 0.5 * (ae.regularity_calibrated[t] + sp.regularity_calibrated[t]);
+                assert!(
+                    (c.regularity_calibrated[t] - mean).abs() < 1e-12,
+                    "frame {t}"
+                );
+            }
+            let want = calibration.regularity_scores(&o.errors);
+            assert_eq!(ae.regularity_calibrated, gaussian_smooth(&want, 3.0));
+        }
+        let labels = pooled_labels(&combined, &Silent).unwrap();
+        let rows = modality_rows(&combined, &with, &labels).unwrap();
+        let own_rows = modality_rows(&own, &alone, &labels).unwrap();
+        let names: Vec<String> = rows
+            .iter()
+            .map(|(r, _)| format!("{}, {}", r.modality, r.normalisation))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "video, per-video min-max",
+                "video, calibrated",
+                "video alone: autoencoder, per-video min-max",
+                "video alone: autoencoder, calibrated",
+                "video alone: speed, per-video min-max",
+                "video alone: speed, calibrated",
+            ]
+        );
+        for k in 0..2 {
+            let (a, b) = (&rows[2 + k].0, &own_rows[k].0);
+            assert_eq!(
+                (a.auc, a.eer, a.recall, a.false_alarms, a.threshold_gamma),
+                (b.auc, b.eer, b.recall, b.false_alarms, b.threshold_gamma)
+            );
+        }
+        let sp_row = &rows[5].0;
+        let gamma = speed.calibration.threshold_from_normal(99.0).unwrap();
+        assert_eq!(sp_row.threshold_gamma, gamma);
+        let pooled_speed: Vec<f64> = combined
+            .iter()
+            .flat_map(|c| c.modalities[0].parts[1].regularity_calibrated.clone())
+            .collect();
+        let normal = labels.iter().filter(|&&l| !l).count();
+        let flagged = pooled_speed
+            .iter()
+            .zip(&labels)
+            .filter(|(&r, &l)| !l && r < gamma)
+            .count();
+        assert_eq!(sp_row.false_alarms, flagged as f64 / normal as f64);
+    }
+}
+
 /// A one-clip dataset in `root` of the scene's test clip01: its frames, and its sound with
 /// the first 0.1 s (2205 samples) replaced by `first()`, sample by sample.
 fn with_sound(root: &Path, first: &mut dyn FnMut() -> i16) {
@@ -436,8 +538,8 @@ fn evaluation_fuses_by_the_mean_and_by_the_net() {
     let e = evaluation(1..3);
     assert_eq!(
         e.rows.len(),
-        8,
-        "audio, video, two fusions, two normalisations each"
+        12,
+        "audio, video, its autoencoder and speed score alone, two fusions, two normalisations each"
     );
     let clips = &e.clips;
     let (vm, am) = (pooled(clips, 0, minmax), pooled(clips, 1, minmax));
@@ -463,6 +565,7 @@ fn evaluation_fuses_by_the_mean_and_by_the_net() {
     }
     let labels = labels(clips);
     assert_eq!(e.labels, labels);
+    let mut parts: Vec<Vec<f64>> = Vec::new();
     for (row, _) in &e.rows {
         let is_calibrated = row.normalisation == "calibrated";
         let column: &[f64] = match (row.modality.as_str(), is_calibrated) {
@@ -474,6 +577,10 @@ fn evaluation_fuses_by_the_mean_and_by_the_net() {
             ("joint (mean)", true) => jc,
             ("joint (Table 4 net)", false) => nm,
             ("joint (Table 4 net)", true) => nc,
+            (part, _) if part.starts_with("video alone: ") => {
+                parts.push(pooled_row(clips, 0, part, is_calibrated));
+                parts.last().unwrap()
+            }
             (other, _) => panic!("unexpected row {other}"),
         };
         let net = row.modality == "joint (Table 4 net)";
