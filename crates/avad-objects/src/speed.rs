@@ -137,6 +137,114 @@ impl BlockMotion {
         }
     }
 
+    /// [`Self::measure`] for the blocks that can move at `threshold` ([`Self::speeds`]):
+    /// a block whose no-shift difference is at most `threshold` cannot beat it by more, so
+    /// it is not searched (its best is its no-shift difference, its shift 0). Every
+    /// searched block's numbers, and so `speeds(threshold)`, are those of
+    /// [`Self::measure`], bit for bit: the same sums in the same order.
+    pub fn measure_where(
+        previous: &[f32],
+        current: &[f32],
+        width: usize,
+        block: usize,
+        search: usize,
+        threshold: f32,
+    ) -> Self {
+        let height = current.len() / width;
+        let (cols, rows) = (width / block, height / block);
+        let r = search.min(i8::MAX as usize);
+        let n = 2 * r + 1;
+        let area = (block * block) as f32;
+        // The no-shift difference of every block, summed as `measure` sums it: down each
+        // pixel column of the block, then across the columns.
+        let mut still = vec![0f32; cols * rows];
+        let mut column = vec![0f32; block];
+        for by in 0..rows {
+            for bx in 0..cols {
+                column.iter_mut().for_each(|c| *c = 0.0);
+                for y in by * block..(by + 1) * block {
+                    let at = y * width + bx * block;
+                    let (c, p) = (&current[at..at + block], &previous[at..at + block]);
+                    for ((acc, a), b) in column.iter_mut().zip(c).zip(p) {
+                        *acc += (a - b).abs();
+                    }
+                }
+                still[by * cols + bx] = column.iter().sum::<f32>() / area;
+            }
+        }
+        let mut best = still.clone();
+        let mut dx = vec![0i8; cols * rows];
+        let mut dy = vec![0i8; cols * rows];
+        let moving: Vec<usize> = (0..still.len()).filter(|&i| still[i] > threshold).collect();
+        if moving.is_empty() {
+            return BlockMotion {
+                cols,
+                rows,
+                dx,
+                dy,
+                best,
+                still,
+            };
+        }
+        // Only the rows of the frame before that a searched block reaches, padded as
+        // `measure` pads them.
+        let pw = width + 2 * r;
+        let padded_row = |py: usize, out: &mut [f32]| {
+            let y = py.clamp(r, r + height - 1) - r;
+            let row = &previous[y * width..(y + 1) * width];
+            for (px, o) in out.iter_mut().enumerate() {
+                *o = row[px.clamp(r, r + width - 1) - r];
+            }
+        };
+        let mut padded = vec![0f32; (height + 2 * r) * pw];
+        let mut filled = vec![false; height + 2 * r];
+        // Per pixel column of the block, the sums down it at every horizontal shift.
+        let mut acc = vec![0f32; block * n];
+        let mut sad = vec![0f32; n];
+        for i in moving {
+            let (bx, by) = (i % cols, i / cols);
+            for py in by * block..(by + 1) * block + 2 * r {
+                if !filled[py] {
+                    padded_row(py, &mut padded[py * pw..(py + 1) * pw]);
+                    filled[py] = true;
+                }
+            }
+            let mut found = f32::INFINITY;
+            for oy in 0..n {
+                acc.iter_mut().for_each(|a| *a = 0.0);
+                for y in by * block..(by + 1) * block {
+                    let c = &current[y * width + bx * block..][..block];
+                    let p = &padded[(y + oy) * pw + bx * block..][..block + 2 * r];
+                    for (k, &a) in c.iter().enumerate() {
+                        for (s, &b) in acc[k * n..(k + 1) * n].iter_mut().zip(&p[k..k + n]) {
+                            *s += (a - b).abs();
+                        }
+                    }
+                }
+                for (ox, d) in sad.iter_mut().enumerate() {
+                    let sum: f32 = (0..block).map(|k| acc[k * n + ox]).sum();
+                    *d = sum / area;
+                }
+                for (ox, &d) in sad.iter().enumerate() {
+                    if d < found - 1e-6 {
+                        found = d;
+                        dx[i] = (r as isize - ox as isize) as i8;
+                        dy[i] = (r as isize - oy as isize) as i8;
+                    }
+                }
+            }
+            best[i] = found;
+        }
+        BlockMotion {
+            cols,
+            rows,
+            dx,
+            dy,
+            best,
+            still,
+        }
+    }
+
     /// Per block: its speed in pixels per frame when it moves (its best shift beats no
     /// shift by more than `threshold`), else 0.
     pub fn speeds(&self, threshold: f32) -> Vec<f32> {
@@ -224,6 +332,32 @@ impl SpeedState {
             Some((w, p)) if *w == frame.width && p.len() == current.len() => Some(
                 BlockMotion::measure(p, &current, frame.width, config.block, config.search),
             ),
+            _ => None,
+        };
+        self.previous = Some((frame.width, current));
+        motion
+    }
+
+    /// [`Self::next`], searching only the blocks that can move at `threshold`
+    /// ([`BlockMotion::measure_where`]): the same speeds at that threshold, for less work.
+    pub fn next_where(
+        &mut self,
+        frame: Frame<'_>,
+        config: &SpeedConfig,
+        threshold: f32,
+    ) -> Option<BlockMotion> {
+        let current = blur(frame, config.blur);
+        let motion = match &self.previous {
+            Some((w, p)) if *w == frame.width && p.len() == current.len() => {
+                Some(BlockMotion::measure_where(
+                    p,
+                    &current,
+                    frame.width,
+                    config.block,
+                    config.search,
+                    threshold,
+                ))
+            }
             _ => None,
         };
         self.previous = Some((frame.width, current));
@@ -319,7 +453,7 @@ impl SpeedModel {
     /// A frame's score from its blocks' motion: the mean of its
     /// [`SpeedConfig::top`] fastest blocks, each as a multiple of its row's normal speed.
     pub fn score(&self, motion: &BlockMotion) -> f64 {
-        let speeds = motion.speeds(self.config.evidence * self.noise);
+        let speeds = motion.speeds(self.threshold());
         let mut relative: Vec<f32> = speeds
             .iter()
             .enumerate()
@@ -334,13 +468,24 @@ impl SpeedModel {
         relative[cut..].iter().map(|&v| f64::from(v)).sum::<f64>() / top as f64
     }
 
+    /// How much better than no shift a block's best shift must match for it to move:
+    /// [`SpeedConfig::evidence`] times the scene's noise.
+    pub fn threshold(&self) -> f32 {
+        self.config.evidence * self.noise
+    }
+
+    /// The next frame's score in a stream whose motion `state` follows: 0 for its first
+    /// frame. Only the blocks that can move are searched ([`SpeedState::next_where`]).
+    pub fn next(&self, state: &mut SpeedState, frame: Frame<'_>) -> f64 {
+        state
+            .next_where(frame, &self.config, self.threshold())
+            .map_or(0.0, |m| self.score(&m))
+    }
+
     /// The scores of a clip's frames, in order; a clip's first frame scores 0.
     pub fn clip_scores(&self, frames: &[Frame<'_>]) -> Vec<f64> {
         let mut state = SpeedState::default();
-        frames
-            .iter()
-            .map(|&f| state.next(f, &self.config).map_or(0.0, |m| self.score(&m)))
-            .collect()
+        frames.iter().map(|&f| self.next(&mut state, f)).collect()
     }
 }
 
@@ -425,6 +570,70 @@ mod tests {
             .count();
         assert!(at_speed >= 9, "{at_speed} blocks at the square's speed");
         assert_eq!(speeds[m.cols * m.rows - 1], 0.0);
+    }
+
+    /// Searching only the blocks that can move gives those blocks' numbers bit for bit,
+    /// and so the same speeds, on frames with noise, several moving squares and blocks at
+    /// the frame's edges (where the search reaches past it).
+    #[test]
+    fn searching_only_the_blocks_that_can_move_changes_no_speed() {
+        let (w, h) = (66, 42);
+        let mut state = 12345u64;
+        let mut noise = move || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            ((state >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 0.02
+        };
+        let frame = |t: usize, noise: &mut dyn FnMut() -> f32| -> Vec<f32> {
+            let mut f = scene(w, h, 2 + 3 * t, 4 + t, 10);
+            let other = scene(w, h, 50 - 2 * t, 28, 12);
+            for (i, v) in f.iter_mut().enumerate() {
+                let (x, y) = (i % w, i / w);
+                if (50 - 2 * t..62 - 2 * t).contains(&x) && (28..40).contains(&y) {
+                    *v = other[i];
+                }
+                *v += noise();
+            }
+            f
+        };
+        let frames: Vec<Vec<f32>> = (0..4).map(|t| frame(t, &mut noise)).collect();
+        let mut checked = (0, 0);
+        for search in [3, 6] {
+            for pair in frames.windows(2) {
+                let (a, b) = (
+                    blur(view(&pair[0], w, h), 1.0),
+                    blur(view(&pair[1], w, h), 1.0),
+                );
+                let full = BlockMotion::measure(&a, &b, w, 6, search);
+                for threshold in [0.0, 0.01, 0.05] {
+                    let some = BlockMotion::measure_where(&a, &b, w, 6, search, threshold);
+                    assert_eq!(some.still, full.still);
+                    assert_eq!(some.speeds(threshold), full.speeds(threshold));
+                    for i in 0..full.still.len() {
+                        if full.still[i] > threshold {
+                            checked.0 += 1;
+                            assert_eq!(
+                                (some.best[i].to_bits(), some.dx[i], some.dy[i]),
+                                (full.best[i].to_bits(), full.dx[i], full.dy[i]),
+                                "block {i}"
+                            );
+                        } else {
+                            checked.1 += 1;
+                            assert_eq!(
+                                (some.best[i], some.dx[i], some.dy[i]),
+                                (some.still[i], 0, 0)
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked.0 > 50 && checked.1 > 50, "{checked:?}");
+    }
+
+    fn view(f: &[f32], w: usize, h: usize) -> Frame<'_> {
+        Frame::new(w, h, f).unwrap()
     }
 
     #[test]

@@ -220,9 +220,7 @@ impl Speed {
                     size.pixels()
                 )
             })?;
-        Ok(state
-            .next(frame, &self.model.config)
-            .map_or(0.0, |m| self.model.score(&m)))
+        Ok(self.model.next(state, frame))
     }
 }
 
