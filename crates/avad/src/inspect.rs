@@ -135,10 +135,17 @@ fn inspect_model(dir: &Path, as_json: bool) -> Result<String> {
                 "default_score": score.name(),
                 "normal_gamma": gammas,
                 "speed": match &visual.speed {
-                    Some(speed) => json!({
-                        "size": speed.size().to_string(),
-                        "normal_gamma": visual.normal_gamma()?,
-                    }),
+                    Some(speed) => {
+                        let rows = &speed.model.row_speed;
+                        let low = rows.iter().copied().fold(f32::INFINITY, f32::min);
+                        let high = rows.iter().copied().fold(0f32, f32::max);
+                        json!({
+                            "size": speed.size().to_string(),
+                            "normal_gamma": visual.normal_gamma()?,
+                            "normal_speed_low": low,
+                            "normal_speed_high": high,
+                        })
+                    }
                     None => serde_json::Value::Null,
                 },
             })
@@ -245,11 +252,26 @@ fn print_model(v: &serde_json::Value) -> String {
             v["calibrated_on"].as_str().unwrap_or_default()
         );
         match v["speed"]["size"].as_str() {
-            Some(size) => outln!(
-                out,
-                "  with the speed score ({size} frames): label-free γ of the two together {:.3}",
-                v["speed"]["normal_gamma"].as_f64().unwrap_or(f64::NAN)
-            ),
+            Some(size) => {
+                outln!(
+                    out,
+                    "  with the speed score ({size} frames): label-free γ of the two together {:.3}",
+                    v["speed"]["normal_gamma"].as_f64().unwrap_or(f64::NAN)
+                );
+                let speed = |k: &str| v["speed"][k].as_f64().unwrap_or(f64::NAN);
+                let (low, high) = (speed("normal_speed_low"), speed("normal_speed_high"));
+                if low == high {
+                    outln!(
+                        out,
+                        "    normal speed {low:.2} pixels a frame in every row of the frame"
+                    );
+                } else {
+                    outln!(
+                        out,
+                        "    normal speeds {low:.2} to {high:.2} pixels a frame, row by row"
+                    );
+                }
+            }
             None => outln!(out, "  no speed score (`avad calibrate` fits one)"),
         }
     } else {

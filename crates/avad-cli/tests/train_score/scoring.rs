@@ -95,11 +95,32 @@ fn inspect_shows_a_models_card_and_the_gamma_that_score_decides_with() {
         "inspect's γ is the one `avad score` decides with"
     );
     assert_eq!(shown["normal_gamma"]["motion"], gamma(&["--no-speed"]));
+    // The rows' normal speeds, as speed.json holds them.
+    let speed: serde_json::Value =
+        serde_json::from_str(&read(&fixture().model.join("speed.json"))).unwrap();
+    let rows: Vec<f64> = speed["model"]["row_speed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    let low = rows.iter().copied().fold(f64::INFINITY, f64::min);
+    let high = rows.iter().copied().fold(0.0, f64::max);
+    assert!(low >= 1.0, "{rows:?}");
+    // speed.json writes them as f32, inspect as f64: the same to f32's precision.
+    for (k, want) in [("normal_speed_low", low), ("normal_speed_high", high)] {
+        let got = shown["speed"][k].as_f64().unwrap();
+        assert!(
+            (got - want).abs() <= 1e-6 * want,
+            "{k}: {got} against {want}"
+        );
+    }
     let words = ok(&avad(&["inspect", m]));
     assert!(
         words.contains("visual model, preset cpu")
             && words.contains("scores with motion by default")
-            && words.contains("with the speed score (160x120 frames)"),
+            && words.contains("with the speed score (160x120 frames)")
+            && words.contains("pixels a frame"),
         "{words}"
     );
     let a = arg(&fixture().audio);
