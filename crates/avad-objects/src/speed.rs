@@ -78,70 +78,14 @@ impl BlockMotion {
         block: usize,
         search: usize,
     ) -> Self {
-        let height = current.len() / width;
-        let (cols, rows) = (width / block, height / block);
-        let r = search.min(i8::MAX as usize);
-        let mut best = vec![f32::INFINITY; cols * rows];
-        let mut still = vec![0f32; cols * rows];
-        let mut dx = vec![0i8; cols * rows];
-        let mut dy = vec![0i8; cols * rows];
-        let area = (block * block) as f32;
-        // The frame before with `r` pixels of its edge repeated all round: a shifted row
-        // is then one slice of it.
-        let pw = width + 2 * r;
-        let padded: Vec<f32> = (0..height + 2 * r)
-            .flat_map(|py| {
-                let y = py.clamp(r, r + height - 1) - r;
-                let row = &previous[y * width..(y + 1) * width];
-                (0..pw).map(move |px| row[px.clamp(r, r + width - 1) - r])
-            })
-            .collect();
-        let span = cols * block;
-        // Per column: the absolute differences of a row of blocks, summed down its rows.
-        let mut column = vec![0f32; span];
-        for oy in 0..=2 * r {
-            for ox in 0..=2 * r {
-                for by in 0..rows {
-                    column.iter_mut().for_each(|c| *c = 0.0);
-                    for y in by * block..(by + 1) * block {
-                        let c = &current[y * width..y * width + span];
-                        let p = &padded[(y + oy) * pw + ox..][..span];
-                        for ((acc, a), b) in column.iter_mut().zip(c).zip(p) {
-                            *acc += (a - b).abs();
-                        }
-                    }
-                    for (bx, chunk) in column.chunks_exact(block).enumerate() {
-                        let i = by * cols + bx;
-                        let sad = chunk.iter().sum::<f32>() / area;
-                        if ox == r && oy == r {
-                            still[i] = sad;
-                        }
-                        if sad < best[i] - 1e-6 {
-                            best[i] = sad;
-                            // The block matched the frame before at (x + ox - r, y + oy - r):
-                            // it moved by the opposite.
-                            dx[i] = (r as isize - ox as isize) as i8;
-                            dy[i] = (r as isize - oy as isize) as i8;
-                        }
-                    }
-                }
-            }
-        }
-        BlockMotion {
-            cols,
-            rows,
-            dx,
-            dy,
-            best,
-            still,
-        }
+        Self::measure_where(previous, current, width, block, search, f32::NEG_INFINITY)
     }
 
     /// [`Self::measure`] for the blocks that can move at `threshold` ([`Self::speeds`]):
     /// a block whose no-shift difference is at most `threshold` cannot beat it by more, so
-    /// it is not searched (its best is its no-shift difference, its shift 0). Every
-    /// searched block's numbers, and so `speeds(threshold)`, are those of
-    /// [`Self::measure`], bit for bit: the same sums in the same order.
+    /// it is not searched (its best is its no-shift difference, its shift 0), and
+    /// `speeds(threshold)` is that of the full search. Each block's sums run down each
+    /// pixel column of the block, then across the columns, shifts in `measure`'s order.
     pub fn measure_where(
         previous: &[f32],
         current: &[f32],
@@ -175,19 +119,9 @@ impl BlockMotion {
         let mut best = still.clone();
         let mut dx = vec![0i8; cols * rows];
         let mut dy = vec![0i8; cols * rows];
-        let moving: Vec<usize> = (0..still.len()).filter(|&i| still[i] > threshold).collect();
-        if moving.is_empty() {
-            return BlockMotion {
-                cols,
-                rows,
-                dx,
-                dy,
-                best,
-                still,
-            };
-        }
-        // Only the rows of the frame before that a searched block reaches, padded as
-        // `measure` pads them.
+        let moving = (0..still.len()).filter(|&i| still[i] > threshold);
+        // The frame before with `r` pixels of its edge repeated all round, so that a
+        // shifted row is one slice of it: only the rows a searched block reaches.
         let pw = width + 2 * r;
         let padded_row = |py: usize, out: &mut [f32]| {
             let y = py.clamp(r, r + height - 1) - r;
@@ -210,6 +144,8 @@ impl BlockMotion {
                 }
             }
             let mut found = f32::INFINITY;
+            // The block matched the frame before at (x + ox - r, y + oy - r): it moved by
+            // the opposite.
             for oy in 0..n {
                 acc.iter_mut().for_each(|a| *a = 0.0);
                 for y in by * block..(by + 1) * block {
@@ -572,9 +508,10 @@ mod tests {
         assert_eq!(speeds[m.cols * m.rows - 1], 0.0);
     }
 
-    /// Searching only the blocks that can move gives those blocks' numbers bit for bit,
-    /// and so the same speeds, on frames with noise, several moving squares and blocks at
-    /// the frame's edges (where the search reaches past it).
+    /// The search block by block gives the numbers of the search a row of blocks at a
+    /// time bit for bit, and searching only the blocks that can move gives those blocks'
+    /// numbers and so the same speeds, on frames with noise, several moving squares and
+    /// blocks at the frame's edges (where the search reaches past it).
     #[test]
     fn searching_only_the_blocks_that_can_move_changes_no_speed() {
         let (w, h) = (66, 42);
@@ -605,7 +542,12 @@ mod tests {
                     blur(view(&pair[0], w, h), 1.0),
                     blur(view(&pair[1], w, h), 1.0),
                 );
-                let full = BlockMotion::measure(&a, &b, w, 6, search);
+                let full = measure_by_rows(&a, &b, w, 6, search);
+                let searched = BlockMotion::measure(&a, &b, w, 6, search);
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&searched.best), bits(&full.best));
+                assert_eq!(bits(&searched.still), bits(&full.still));
+                assert_eq!((&searched.dx, &searched.dy), (&full.dx, &full.dy));
                 for threshold in [0.0, 0.01, 0.05] {
                     let some = BlockMotion::measure_where(&a, &b, w, 6, search, threshold);
                     assert_eq!(some.still, full.still);
@@ -630,6 +572,75 @@ mod tests {
             }
         }
         assert!(checked.0 > 50 && checked.1 > 50, "{checked:?}");
+    }
+
+    /// The full search as `measure` first ran it (every block, a row of blocks at a time,
+    /// each shift for the whole row): the reference the speed scores of fitted models
+    /// were computed with.
+    fn measure_by_rows(
+        previous: &[f32],
+        current: &[f32],
+        width: usize,
+        block: usize,
+        search: usize,
+    ) -> BlockMotion {
+        let height = current.len() / width;
+        let (cols, rows) = (width / block, height / block);
+        let r = search.min(i8::MAX as usize);
+        let mut best = vec![f32::INFINITY; cols * rows];
+        let mut still = vec![0f32; cols * rows];
+        let mut dx = vec![0i8; cols * rows];
+        let mut dy = vec![0i8; cols * rows];
+        let area = (block * block) as f32;
+        // The frame before with `r` pixels of its edge repeated all round: a shifted row
+        // is then one slice of it.
+        let pw = width + 2 * r;
+        let padded: Vec<f32> = (0..height + 2 * r)
+            .flat_map(|py| {
+                let y = py.clamp(r, r + height - 1) - r;
+                let row = &previous[y * width..(y + 1) * width];
+                (0..pw).map(move |px| row[px.clamp(r, r + width - 1) - r])
+            })
+            .collect();
+        let span = cols * block;
+        // Per column: the absolute differences of a row of blocks, summed down its rows.
+        let mut column = vec![0f32; span];
+        for oy in 0..=2 * r {
+            for ox in 0..=2 * r {
+                for by in 0..rows {
+                    column.iter_mut().for_each(|c| *c = 0.0);
+                    for y in by * block..(by + 1) * block {
+                        let c = &current[y * width..y * width + span];
+                        let p = &padded[(y + oy) * pw + ox..][..span];
+                        for ((acc, a), b) in column.iter_mut().zip(c).zip(p) {
+                            *acc += (a - b).abs();
+                        }
+                    }
+                    for (bx, chunk) in column.chunks_exact(block).enumerate() {
+                        let i = by * cols + bx;
+                        let sad = chunk.iter().sum::<f32>() / area;
+                        if ox == r && oy == r {
+                            still[i] = sad;
+                        }
+                        if sad < best[i] - 1e-6 {
+                            best[i] = sad;
+                            // The block matched the frame before at (x + ox - r, y + oy - r):
+                            // it moved by the opposite.
+                            dx[i] = (r as isize - ox as isize) as i8;
+                            dy[i] = (r as isize - oy as isize) as i8;
+                        }
+                    }
+                }
+            }
+        }
+        BlockMotion {
+            cols,
+            rows,
+            dx,
+            dy,
+            best,
+            still,
+        }
     }
 
     fn view(f: &[f32], w: usize, h: usize) -> Frame<'_> {
