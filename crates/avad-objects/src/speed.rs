@@ -263,15 +263,7 @@ impl SpeedState {
     /// The motion of `frame`'s blocks since the frame before, `None` for a stream's first
     /// frame (or one whose size differs from the frame before, which starts it again).
     pub fn next(&mut self, frame: Frame<'_>, config: &SpeedConfig) -> Option<BlockMotion> {
-        let current = blur(frame, config.blur);
-        let motion = match &self.previous {
-            Some((w, p)) if *w == frame.width && p.len() == current.len() => Some(
-                BlockMotion::measure(p, &current, frame.width, config.block, config.search),
-            ),
-            _ => None,
-        };
-        self.previous = Some((frame.width, current));
-        motion
+        self.next_where(frame, config, f32::NEG_INFINITY)
     }
 
     /// [`Self::next`], searching only the blocks that can move at `threshold`
