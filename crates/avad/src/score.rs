@@ -212,10 +212,8 @@ pub fn score_clips(
                     };
                     if let (Some(speed), Some((e, s))) = (&v.speed, split) {
                         let sigma = config.smooth;
-                        let own = |c: &avad_eval::normalize::Calibration, x: &[f64]| {
-                            x.iter().map(|&x| c.regularity_score(x)).collect()
-                        };
-                        let (ce, cs) = (own(scoring.calibration, &e), own(&speed.calibration, &s));
+                        let ce = scoring.calibration.regularity_scores(&e);
+                        let cs = speed.calibration.regularity_scores(&s);
                         parts.push(PartScores::new("autoencoder", e, ce, sigma));
                         parts.push(PartScores::new("speed", s, cs, sigma));
                     }

@@ -283,14 +283,7 @@ fn the_speed_score_joins_the_video_error_as_the_mean_of_the_normalised_errors() 
     let data = avad::avad_data::open_dataset(&f.scene).unwrap();
     let mut moved = 0;
     for ((c, o), clip) in combined.iter().zip(&own).zip(data.split(Split::Test)) {
-        let frames: Vec<Vec<f32>> = clip
-            .video
-            .read_frames(speed.size())
-            .unwrap()
-            .into_iter()
-            .map(|f| f.data)
-            .collect();
-        let s = speed.clip_errors(&frames);
+        let s = speed.clip_errors(&speed.frames(clip).unwrap());
         assert_eq!(s[0], 0.0, "a clip's first frame has no motion yet");
         moved += s.iter().filter(|&&x| x > 0.0).count();
         let (c, o) = (&c.modalities[0], &o.modalities[0]);
@@ -361,14 +354,7 @@ fn the_video_scores_carry_the_autoencoder_and_the_speed_score_alone() {
         let combined = score(&with, &f.scene, Some(Split::Test), &[], &config);
         let own = score(&alone, &f.scene, Some(Split::Test), &[], &config);
         for ((c, o), clip) in combined.iter().zip(&own).zip(data.split(Split::Test)) {
-            let frames: Vec<Vec<f32>> = clip
-                .video
-                .read_frames(speed.size())
-                .unwrap()
-                .into_iter()
-                .map(|f| f.data)
-                .collect();
-            let s = speed.clip_errors(&frames);
+            let s = speed.clip_errors(&speed.frames(clip).unwrap());
             let (c, o) = (&c.modalities[0], &o.modalities[0]);
             assert!(o.parts.is_empty(), "no speed score, no parts");
             let names: Vec<&str> = c.parts.iter().map(|p| p.name).collect();
