@@ -93,7 +93,12 @@ impl ConvLstm2d {
     /// states and returns every hidden state, `[batch, steps, hidden, height, width]`
     /// (Keras `return_sequences=True`).
     pub fn forward(&self, input: Tensor<5>) -> Tensor<5> {
-        self.forward_with_state(input, None).0
+        let input_gates = self.input_gates(input);
+        // In training on the CPU the whole recurrence is one host operation.
+        if crate::host_ops::conv_lstm_applies(&input_gates, &self.hidden_conv) {
+            return crate::host_ops::conv_lstm_sequence(input_gates, &self.hidden_conv);
+        }
+        self.recurrence(input_gates, None).0
     }
 
     /// Like [`forward`](Self::forward), starting from `state` (zeros when `None`), and also
@@ -103,18 +108,31 @@ impl ConvLstm2d {
         input: Tensor<5>,
         state: Option<ConvLstmState>,
     ) -> (Tensor<5>, ConvLstmState) {
-        let [batch, steps, channels, height, width] = input.dims();
-        let gates = 4 * self.hidden_channels;
-        let device = input.device();
+        let input_gates = self.input_gates(input);
+        self.recurrence(input_gates, state)
+    }
 
-        // The input-to-state convolution does not depend on the recurrence: one batched
-        // call over all steps instead of `steps` small ones.
-        let input_gates = crate::host_ops::conv_same_add(
+    /// The input-to-state convolution and bias of every step, `[batch, steps, 4 * hidden,
+    /// h, w]`: it does not depend on the recurrence, so one batched call over all steps
+    /// instead of `steps` small ones.
+    fn input_gates(&self, input: Tensor<5>) -> Tensor<5> {
+        let [batch, steps, channels, height, width] = input.dims();
+        crate::host_ops::conv_same_add(
             &self.input_conv,
             input.reshape([batch * steps, channels, height, width]),
             None,
         )
-        .reshape([batch, steps, gates, height, width]);
+        .reshape([batch, steps, 4 * self.hidden_channels, height, width])
+    }
+
+    /// The recurrence over every step from `input_gates`, one step at a time.
+    fn recurrence(
+        &self,
+        input_gates: Tensor<5>,
+        state: Option<ConvLstmState>,
+    ) -> (Tensor<5>, ConvLstmState) {
+        let [batch, steps, gates, height, width] = input_gates.dims();
+        let device = input_gates.device();
 
         // From zero states the first step's state-to-state convolution adds exactly zero:
         // it is skipped, and the cell starts at zero.

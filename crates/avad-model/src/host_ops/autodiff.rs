@@ -487,12 +487,100 @@ impl<B: Backend + HostOps, C: CheckpointStrategy> HostOps for Autodiff<B, C> {
     }
 
     fn conv_same_add(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        base: FloatTensor<Self>,
+        stride: [usize; 2],
+    ) -> FloatTensor<Self> {
+        #[derive(Debug)]
+        struct ConvSameAdd;
+
+        impl<B: Backend + HostOps> Backward<B, 3> for ConvSameAdd {
+            type State = (Primitive<B>, Primitive<B>, [usize; 2]);
+
+            fn backward(
+                self,
+                ops: Ops<Self::State, 3>,
+                grads: &mut Gradients,
+                _checkpointer: &mut Checkpointer,
+            ) {
+                let [node_x, node_weight, node_base] =
+                    ops.parents.map(|parent| parent.map(|node| node.id));
+                let grad = grads.consume::<B>(&ops.node);
+                let (x, weight, stride) = ops.state;
+                let (dx, dw) =
+                    B::conv_same_add_backward(x, weight, grad.clone(), stride, node_x.is_some());
+                if let (Some(id), Some(dx)) = (node_x, dx) {
+                    grads.register::<B>(id, dx);
+                }
+                register::<B, _>(grads, [node_weight, node_base], [dw, grad]);
+            }
+        }
+
+        let nodes = [x.node(), weight.node(), base.node()];
+        let (x, weight) = (x.into_primitive(), weight.into_primitive());
+        let out = B::conv_same_add(x.clone(), weight.clone(), base.into_primitive(), stride);
+        match ConvSameAdd.prepare::<C>(nodes).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => prep.finish((x, weight, stride), out),
+            OpsKind::UnTracked(prep) => prep.finish(out),
+        }
+    }
+
+    fn conv_lstm_sequence(
+        input_gates: FloatTensor<Self>,
+        w_hidden: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+        #[derive(Debug)]
+        struct ConvLstmSequence;
+
+        impl<B: Backend + HostOps> Backward<B, 2> for ConvLstmSequence {
+            type State = (Primitive<B>, Primitive<B>, Primitive<B>);
+
+            fn backward(
+                self,
+                ops: Ops<Self::State, 2>,
+                grads: &mut Gradients,
+                _checkpointer: &mut Checkpointer,
+            ) {
+                let parents = ops.parents.map(|parent| parent.map(|node| node.id));
+                let grad = grads.consume::<B>(&ops.node);
+                let (w_hidden, output, record) = ops.state;
+                let (d_gates, d_w) = B::conv_lstm_sequence_backward(w_hidden, output, record, grad);
+                register::<B, _>(grads, parents, [d_gates, d_w]);
+            }
+        }
+
+        let nodes = [input_gates.node(), w_hidden.node()];
+        let [input_gates, w_hidden] = [input_gates, w_hidden].map(|t| t.into_primitive());
+        let (out, record) = B::conv_lstm_sequence(input_gates, w_hidden.clone());
+        let out_tracked = match ConvLstmSequence
+            .prepare::<C>(nodes)
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => prep.finish((w_hidden, out.clone(), record.clone()), out),
+            OpsKind::UnTracked(prep) => prep.finish(out),
+        };
+        (out_tracked, FloatTensor::<Self>::new(record))
+    }
+
+    fn conv_lstm_sequence_backward(
+        _w_hidden: FloatTensor<Self>,
+        _output: FloatTensor<Self>,
+        _record: FloatTensor<Self>,
+        _grad: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+        panic!("host_ops: the ConvLSTM sequence's backward is not differentiable again");
+    }
+
+    fn conv_same_add_backward(
         _x: FloatTensor<Self>,
         _weight: FloatTensor<Self>,
-        _base: FloatTensor<Self>,
+        _grad: FloatTensor<Self>,
         _stride: [usize; 2],
-    ) -> FloatTensor<Self> {
-        panic!("host_ops: the 'same' convolution runs in inference on the plain CPU device only");
+        _input_grad: bool,
+    ) -> (Option<FloatTensor<Self>>, FloatTensor<Self>) {
+        panic!("host_ops: the 'same' convolution's backward is not differentiable again");
     }
 
     fn adam_update(

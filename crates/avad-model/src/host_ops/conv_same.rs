@@ -5,8 +5,14 @@
 //! output where it lies. For one image (a ConvLSTM's state-to-state convolution in
 //! inference, 12x12) this is faster than burn's convolution; for a batch of ten, burn's is
 //! as fast or faster (`examples/conv_probe.rs`).
+//!
+//! In training the same product runs over a whole batch ([`conv_same_add_batch`]: every
+//! image's patches side by side), and its backward is two more products: the weights'
+//! gradient (the output's gradient by the patches) and the patches' gradient (the weights
+//! by the output's gradient), scattered back onto the input ([`unpatch`]).
 
 use super::dense::{large, product, Matrix};
+use super::parallel::split_mut;
 
 /// The shape of a convolution: input `[c, h, w]` per image, kernel `[kh, kw]`, stride, and
 /// the output side and top/left padding 'same' gives.
@@ -56,7 +62,7 @@ impl Geometry {
 /// The patches of one image `x` (`[c, h, w]`), zero outside the image, into `col`'s rows of
 /// `width` values from column `first` on: row `(ci · kh + ky) · kw + kx`, column
 /// `first + y · ow + x`, the input pixel `(y · sh + ky − top, x · sw + kx − left)`.
-fn patches(col: &mut [f32], width: usize, first: usize, x: &[f32], g: &Geometry) {
+pub(super) fn patches(col: &mut [f32], width: usize, first: usize, x: &[f32], g: &Geometry) {
     let [sh, sw] = g.stride;
     let (plane, out_plane) = (g.h * g.w, g.oh * g.ow);
     for ci in 0..g.c {
@@ -115,4 +121,151 @@ pub(super) fn conv_same_add(out: &mut [f32], x: &[f32], weight: &[f32], o: usize
             scope.spawn(move |_| product(rows, ws, col, true));
         }
     });
+}
+
+/// The adjoint of [`patches`]: `dx[ci][y · sh + ky − top][x · sw + kx − left] +=
+/// col[(ci · kh + ky) · kw + kx][first + y · ow + x]` inside the image, for one image `dx`
+/// (`[c, h, w]`).
+pub(super) fn unpatch(dx: &mut [f32], col: &[f32], width: usize, first: usize, g: &Geometry) {
+    let [sh, sw] = g.stride;
+    let (plane, out_plane) = (g.h * g.w, g.oh * g.ow);
+    for ci in 0..g.c {
+        let dst = &mut dx[ci * plane..(ci + 1) * plane];
+        for ky in 0..g.kh {
+            for kx in 0..g.kw {
+                let r = (ci * g.kh + ky) * g.kw + kx;
+                let row = &col[r * width + first..][..out_plane];
+                let lo = g.left.saturating_sub(kx).div_ceil(sw);
+                let hi = (g.w + g.left).saturating_sub(kx).div_ceil(sw).min(g.ow);
+                if lo >= hi {
+                    continue;
+                }
+                for y in 0..g.oh {
+                    let sy = (y * sh + ky).wrapping_sub(g.top);
+                    if sy >= g.h {
+                        continue;
+                    }
+                    let src = &row[y * g.ow + lo..y * g.ow + hi];
+                    let start = sy * g.w + lo * sw + kx - g.left;
+                    if sw == 1 {
+                        for (d, &v) in dst[start..start + src.len()].iter_mut().zip(src) {
+                            *d += v;
+                        }
+                    } else {
+                        for (k, &v) in src.iter().enumerate() {
+                            dst[start + k * sw] += v;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The patches of `n` images `x` (`[n, c, h, w]`) side by side: `[c · kh · kw, n · oh ·
+/// ow]`, image `i`'s columns from `i · oh · ow` on.
+fn batch_patches(x: &[f32], n: usize, g: &Geometry) -> Vec<f32> {
+    let (image, plane) = (g.c * g.h * g.w, g.oh * g.ow);
+    let width = n * plane;
+    let mut col = vec![0.0f32; g.c * g.kh * g.kw * width];
+    for i in 0..n {
+        patches(
+            &mut col,
+            width,
+            i * plane,
+            &x[i * image..(i + 1) * image],
+            g,
+        );
+    }
+    col
+}
+
+/// `out += conv(x, weight)` for a batch in training: `x` `[n, c, h, w]`, `weight` `[o, c,
+/// kh, kw]`, `out` `[n, o, oh, ow]`; every image's patches side by side and one product
+/// with the weights, its output channels split over the cores.
+pub(super) fn conv_same_add_batch(
+    out: &mut [f32],
+    x: &[f32],
+    weight: &[f32],
+    n: usize,
+    o: usize,
+    g: &Geometry,
+) {
+    let (plane, depth) = (g.oh * g.ow, g.c * g.kh * g.kw);
+    let width = n * plane;
+    let col = batch_patches(x, n, g);
+    let col = Matrix::new(&col, depth, width);
+    let mut rows = vec![0.0f32; o * width];
+    split_mut(&mut rows, width, |first, chunk| {
+        let m = chunk.len() / width;
+        let ws = Matrix::new(&weight[first * depth..(first + m) * depth], m, depth);
+        product(chunk, ws, col, false);
+    });
+    for i in 0..n {
+        for oc in 0..o {
+            let src = &rows[oc * width + i * plane..][..plane];
+            let dst = &mut out[(i * o + oc) * plane..][..plane];
+            for (d, &v) in dst.iter_mut().zip(src) {
+                *d += v;
+            }
+        }
+    }
+}
+
+/// The gradients of [`conv_same_add_batch`] from the output's `grad` (`[n, o, oh, ow]`):
+/// the input's (where `input_grad`) and the weight's; the base's is `grad` itself.
+pub(super) fn conv_same_add_batch_backward(
+    x: &[f32],
+    weight: &[f32],
+    grad: &[f32],
+    n: usize,
+    o: usize,
+    g: &Geometry,
+    input_grad: bool,
+) -> (Option<Vec<f32>>, Vec<f32>) {
+    let (plane, depth) = (g.oh * g.ow, g.c * g.kh * g.kw);
+    let width = n * plane;
+    // The output's gradient as `[o, n · oh · ow]`, the columns of `batch_patches`.
+    let mut gr = vec![0.0f32; o * width];
+    for i in 0..n {
+        for oc in 0..o {
+            gr[oc * width + i * plane..][..plane]
+                .copy_from_slice(&grad[(i * o + oc) * plane..][..plane]);
+        }
+    }
+    let gm = Matrix::new(&gr, o, width);
+    let col = batch_patches(x, n, g);
+    let mut dw = vec![0.0f32; o * depth];
+    split_mut(&mut dw, depth, |first, chunk| {
+        let m = chunk.len() / depth;
+        let rows = Matrix::new(&gr[first * width..(first + m) * width], m, width);
+        product(chunk, rows, Matrix::new(&col, depth, width).t(), false);
+    });
+    drop(col);
+    let dx = input_grad.then(|| {
+        // The weights transposed, `[depth, o]`, so each core's rows lie together.
+        let mut wt = vec![0.0f32; depth * o];
+        for (oc, row) in weight.chunks_exact(depth).enumerate() {
+            for (d, &v) in row.iter().enumerate() {
+                wt[d * o + oc] = v;
+            }
+        }
+        let mut dcol = vec![0.0f32; depth * width];
+        split_mut(&mut dcol, width, |first, chunk| {
+            let m = chunk.len() / width;
+            product(
+                chunk,
+                Matrix::new(&wt[first * o..(first + m) * o], m, o),
+                gm,
+                false,
+            );
+        });
+        let image = g.c * g.h * g.w;
+        let mut dx = vec![0.0f32; n * image];
+        for (i, dxi) in dx.chunks_exact_mut(image).enumerate() {
+            unpatch(dxi, &dcol, width, i * plane, g);
+        }
+        dx
+    });
+    (dx, dw)
 }

@@ -589,11 +589,72 @@ impl HostOps for Flex {
             stride,
         );
         assert!(
-            n == 1 && wshape[1] == g.c && out_shape == [n, o, g.oh, g.ow],
+            wshape[1] == g.c && out_shape == [n, o, g.oh, g.ow],
             "host_ops: a 'same' convolution of {shape:?} by {wshape:?} onto {out_shape:?}"
         );
-        super::conv_same::conv_same_add(out.storage_mut::<f32>(), xs, ws, o, &g);
+        if n == 1 {
+            super::conv_same::conv_same_add(out.storage_mut::<f32>(), xs, ws, o, &g);
+        } else {
+            super::conv_same::conv_same_add_batch(out.storage_mut::<f32>(), xs, ws, n, o, &g);
+        }
         out
+    }
+
+    fn conv_lstm_sequence(
+        input_gates: FlexTensor,
+        w_hidden: FlexTensor,
+    ) -> (FlexTensor, FlexTensor) {
+        let [input_gates, w_hidden] = [input_gates, w_hidden].map(contiguous);
+        let ((gs, shape), (ws, wshape)) = (host(&input_gates), host(&w_hidden));
+        let sizes = super::conv_lstm::Sizes::new(&shape, &wshape);
+        let (out, record) = super::conv_lstm::forward(gs, ws, &sizes);
+        let mut out_shape = shape;
+        out_shape[2] = sizes.hidden;
+        let len = record.len();
+        (tensor(out, out_shape), tensor(record, vec![len]))
+    }
+
+    fn conv_lstm_sequence_backward(
+        w_hidden: FlexTensor,
+        output: FlexTensor,
+        record: FlexTensor,
+        grad: FlexTensor,
+    ) -> (FlexTensor, FlexTensor) {
+        let [w_hidden, output, record, grad] = [w_hidden, output, record, grad].map(contiguous);
+        let ((ws, wshape), (outs, oshape)) = (host(&w_hidden), host(&output));
+        let mut shape = oshape;
+        shape[2] = wshape[0];
+        let sizes = super::conv_lstm::Sizes::new(&shape, &wshape);
+        let (d_gates, dw) =
+            super::conv_lstm::backward(ws, outs, host(&record).0, host(&grad).0, &sizes);
+        (tensor(d_gates, shape), tensor(dw, wshape))
+    }
+
+    fn conv_same_add_backward(
+        x: FlexTensor,
+        weight: FlexTensor,
+        grad: FlexTensor,
+        stride: [usize; 2],
+        input_grad: bool,
+    ) -> (Option<FlexTensor>, FlexTensor) {
+        let [x, weight, grad] = [x, weight, grad].map(contiguous);
+        let ((xs, shape), (ws, wshape)) = (host(&x), host(&weight));
+        let g = super::conv_same::Geometry::same(
+            shape[1],
+            [shape[2], shape[3]],
+            [wshape[2], wshape[3]],
+            stride,
+        );
+        let (dx, dw) = super::conv_same::conv_same_add_batch_backward(
+            xs,
+            ws,
+            host(&grad).0,
+            shape[0],
+            wshape[0],
+            &g,
+            input_grad,
+        );
+        (dx.map(|dx| tensor(dx, shape)), tensor(dw, wshape))
     }
 
     fn adam_update(

@@ -23,8 +23,13 @@
 //! * [`lstm_sequence`]: an LSTM's whole recurrence (every step's product of the hidden
 //!   state and its gate arithmetic) in training and in inference; its backward runs the
 //!   steps in reverse and takes the recurrent weights' gradient as one product.
-//! * [`conv_same_add`]: a 'same' convolution of one image in inference (a ConvLSTM step's
-//!   state-to-state convolution in a live window), added to the step's gates.
+//! * [`conv_same_add`]: a 'same' convolution added to a base: in inference of one image (a
+//!   ConvLSTM step's state-to-state convolution in a live window, added to the step's
+//!   gates), in training of a batch (a ConvLSTM's input-to-state convolution over all
+//!   steps), forward and backward as matrix products over the whole batch;
+//!   [`conv_lstm_sequence`]: a ConvLSTM's whole recurrence in training (every step's
+//!   state-to-state convolution as such a product, and its gate arithmetic), its backward
+//!   running the steps in reverse.
 //! * [`conv1d`] and [`conv_transpose1d`]: the audio model's convolutions in training, the
 //!   whole batch's (position, tap) matrix by the weights in one product, forward and
 //!   backward; [`logistic`]: its output's sigmoid in training.
@@ -77,6 +82,7 @@ macro_rules! simd_kernel {
 mod autodiff;
 mod conv;
 mod conv1d;
+mod conv_lstm;
 mod conv_same;
 mod dense;
 mod flex;
@@ -276,16 +282,46 @@ pub trait HostOps: Backend {
     /// gradient: `grad · y (1 − y)`.
     fn logistic_backward(y: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self>;
 
-    /// `base + conv(x, weight)` in inference, for an undilated, ungrouped 'same'
-    /// convolution (burn's padding) with this stride, of one image: `x` `[1, c, h, w]`,
-    /// `weight` `[o, c, kh, kw]`, `base` `[1, o, ceil(h / stride), ceil(w / stride)]` (the
-    /// bias, or what the convolution adds to).
+    /// `base + conv(x, weight)` for an undilated, ungrouped 'same' convolution (burn's
+    /// padding) with this stride: `x` `[n, c, h, w]`, `weight` `[o, c, kh, kw]`, `base` `[n,
+    /// o, ceil(h / stride), ceil(w / stride)]` (the bias, or what the convolution adds to).
+    /// In inference, of one image; in training, of any batch.
     fn conv_same_add(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
         base: FloatTensor<Self>,
         stride: [usize; 2],
     ) -> FloatTensor<Self>;
+
+    /// A ConvLSTM's whole recurrence in training, from zero states: `input_gates` `[batch,
+    /// steps, 4h, y, x]` (every step's input-to-state convolution and bias; gates i, f, g,
+    /// o), `w_hidden` `[4h, h, k, k]` (the state-to-state convolution: 'same', stride 1, no
+    /// bias). Returns every step's hidden state, `[batch, steps, h, y, x]`, and the record
+    /// its backward reads: every step's gates before their activations, then the cell
+    /// state before each step.
+    fn conv_lstm_sequence(
+        input_gates: FloatTensor<Self>,
+        w_hidden: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>);
+
+    /// The gradients of [`HostOps::conv_lstm_sequence`] for `input_gates` and `w_hidden`,
+    /// from the output and record it returned and the output's gradient.
+    fn conv_lstm_sequence_backward(
+        w_hidden: FloatTensor<Self>,
+        output: FloatTensor<Self>,
+        record: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>);
+
+    /// The gradients of [`HostOps::conv_same_add`] for `x` (where `input_grad`) and
+    /// `weight`, from the output's gradient (which is also the base's).
+    fn conv_same_add_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        stride: [usize; 2],
+        input_grad: bool,
+    ) -> (Option<FloatTensor<Self>>, FloatTensor<Self>);
 
     /// One Adam update of `param` from `grad` and the two moments (not read on the first
     /// step, `factors.first`), in one pass: burn's `Adam` operation for operation, so every
@@ -516,17 +552,17 @@ pub fn lstm_cell<const D: usize>(gates: Tensor<D>, cell: Tensor<D>) -> (Tensor<D
     (both.clone().narrow(1, 0, h), both.narrow(1, h, h))
 }
 
-/// `conv.forward(x)`, plus `base` where given, in inference. On the CPU, for one image and
-/// an undilated, ungrouped convolution with 'same' padding (a ConvLSTM's state-to-state
-/// convolution in `watch`), one host operation ([`HostOps::conv_same_add`]: the image's
-/// patches as a matrix and one `gemm` product, added to `base` where it lies); otherwise
-/// burn's. The sums run in another order than burn's, so the output differs in its last
-/// bits.
+/// `conv.forward(x)`, plus `base` where given. On the CPU, for an undilated, ungrouped
+/// convolution with 'same' padding, one host operation ([`HostOps::conv_same_add`]: the
+/// images' patches as a matrix and one `gemm` product, added to `base` where it lies): in
+/// inference for one image (a ConvLSTM's state-to-state convolution in `watch`), in
+/// training for any batch (a ConvLSTM's two convolutions), with its own backward.
+/// Otherwise burn's. The sums run in another order than burn's, so the output differs in
+/// its last bits.
 pub fn conv_same_add(conv: &Conv2d, x: Tensor<4>, base: Option<Tensor<4>>) -> Tensor<4> {
     let device = x.device();
-    let applies = !device.is_autodiff()
-        && on_host(&device, x.dtype())
-        && x.dims()[0] == 1
+    let one_image = !device.is_autodiff() && on_host(&device, x.dtype()) && x.dims()[0] == 1;
+    let applies = (one_image || trains_on_host(&device, x.dtype()))
         && conv.dilation == [1, 1]
         && conv.groups == 1
         && conv.padding == burn::nn::PaddingConfig2d::Same;
@@ -553,6 +589,33 @@ pub fn conv_same_add(conv: &Conv2d, x: Tensor<4>, base: Option<Tensor<4>>) -> Te
         base.into_dispatch(),
         conv.stride,
     ))
+}
+
+/// Whether [`conv_lstm_sequence`] applies: in training on the CPU, with a state-to-state
+/// convolution that is 'same', stride 1, undilated, ungrouped and without a bias.
+pub fn conv_lstm_applies(input_gates: &Tensor<5>, hidden_conv: &Conv2d) -> bool {
+    trains_on_host(&input_gates.device(), input_gates.dtype())
+        && hidden_conv.stride == [1, 1]
+        && hidden_conv.dilation == [1, 1]
+        && hidden_conv.groups == 1
+        && hidden_conv.bias.is_none()
+        && hidden_conv.padding == burn::nn::PaddingConfig2d::Same
+}
+
+/// A ConvLSTM's whole recurrence from zero states, as one host operation
+/// ([`HostOps::conv_lstm_sequence`]) where [`conv_lstm_applies`]: `input_gates` `[batch,
+/// steps, 4h, y, x]` (every step's input-to-state convolution and bias), `hidden_conv` the
+/// state-to-state convolution. Returns every step's hidden state `[batch, steps, h, y, x]`.
+pub fn conv_lstm_sequence(input_gates: Tensor<5>, hidden_conv: &Conv2d) -> Tensor<5> {
+    assert!(
+        conv_lstm_applies(&input_gates, hidden_conv),
+        "host_ops: the ConvLSTM sequence runs in training on the CPU only"
+    );
+    let (out, _record) = <Dispatch as HostOps>::conv_lstm_sequence(
+        input_gates.into_dispatch(),
+        hidden_conv.weight.val().into_dispatch(),
+    );
+    Tensor::from_dispatch(out)
 }
 
 /// Whether [`conv_single_output`] runs `conv` on `x` as the custom operation: a stride-1,

@@ -550,3 +550,144 @@ fn conv_same_add_equals_burns_layer() {
         close(&values(ours), &values(theirs), 1e-5, &what);
     }
 }
+
+/// In training the 'same' convolution added to a base gives burn's layer plus the base,
+/// and their gradients (input, weight, bias): the ConvLSTMs' 3x3 convolutions over a batch
+/// of steps and over one step, with and without a bias, and oblong, even and strided
+/// kernels on sides they divide and do not.
+#[test]
+fn conv_same_add_trains_as_burns_layer() {
+    let _rng = crate::fixtures::rng_lock();
+    let device = Device::flex().autodiff();
+    device.seed(13);
+    // (batch, c, o, [h, w], kernel, stride, bias, base)
+    let cases = [
+        (
+            20usize,
+            64usize,
+            256usize,
+            [12usize, 12],
+            [3, 3],
+            1usize,
+            true,
+            false,
+        ),
+        (2, 64, 256, [12, 12], [3, 3], 1, false, true),
+        (2, 32, 128, [12, 12], [3, 3], 1, false, true),
+        (3, 5, 7, [6, 9], [3, 5], 1, true, true),
+        (2, 4, 6, [5, 4], [1, 3], 1, false, false),
+        (2, 3, 4, [2, 3], [5, 5], 1, true, false),
+        (2, 3, 5, [11, 7], [5, 3], 2, true, true),
+        (3, 2, 3, [9, 10], [4, 2], 4, true, false),
+    ];
+    for (n, c, o, [h, w], k, s, bias, base) in cases {
+        let conv = Conv2dConfig::new([c, o], k)
+            .with_stride([s, s])
+            .with_padding(PaddingConfig2d::Same)
+            .with_bias(bias)
+            .init(&device);
+        let (oh, ow) = (h.div_ceil(s), w.div_ceil(s));
+        let base = base.then(|| {
+            Tensor::<4>::random([n, o, oh, ow], Distribution::Uniform(-1.0, 1.0), &device)
+                .require_grad()
+        });
+        let data = Tensor::<4>::random([n, c, h, w], Distribution::Uniform(-1.0, 1.0), &device);
+        let what = format!("{n}x{c}x{h}x{w} -> {o}, kernel {k:?}, stride {s}");
+        let (b1, b2) = (base.clone(), base.clone());
+        same_as_burns_layer(
+            &what,
+            data,
+            |x| conv_same_add(&conv, x, b1),
+            |x| match b2 {
+                Some(b) => b + conv.forward(x),
+                None => conv.forward(x),
+            },
+            conv.weight.val(),
+            conv.bias.as_ref().map(|b| b.val()),
+        );
+        // The base's gradient is the output's.
+        if let Some(base) = base {
+            let r = Tensor::<4>::random([n, o, oh, ow], Distribution::Uniform(-1.0, 1.0), &device);
+            let y = conv_same_add(
+                &conv,
+                Tensor::zeros([n, c, h, w], &device),
+                Some(base.clone()),
+            );
+            let g = (y * r.clone()).sum().backward();
+            close(
+                &values(base.grad(&g).unwrap()),
+                &values(r),
+                0.0,
+                &format!("{what} base grad"),
+            );
+        }
+    }
+}
+
+/// A ConvLSTM's recurrence as one training operation gives the step-by-step path's
+/// hidden states and gradients (input, both convolutions' weights, the bias): the visual
+/// model's three layers at 12x12, and small odd shapes with one and two steps.
+#[test]
+fn conv_lstm_sequence_equals_the_steps() {
+    let _rng = crate::fixtures::rng_lock();
+    let device = Device::flex().autodiff();
+    device.seed(14);
+    // (batch, steps, input channels, hidden channels, [y, x])
+    let cases = [
+        (2usize, 10usize, 64usize, 64usize, [12usize, 12]),
+        (2, 10, 64, 32, [12, 12]),
+        (2, 10, 32, 64, [12, 12]),
+        (3, 4, 5, 3, [5, 7]),
+        (1, 2, 2, 4, [3, 2]),
+        (2, 1, 3, 2, [4, 4]),
+    ];
+    for (n, steps, c, h, [y, x]) in cases {
+        let layer = crate::ConvLstm2dConfig::new(c, h).init(&device);
+        let data = Tensor::<5>::random(
+            [n, steps, c, y, x],
+            Distribution::Uniform(-1.0, 1.0),
+            &device,
+        );
+        let (x1, x2) = (data.clone().require_grad(), data.require_grad());
+        let (y1, y2) = (
+            layer.forward(x1.clone()),
+            layer.forward_with_state(x2.clone(), None).0,
+        );
+        let what = format!("ConvLSTM {n}x{steps}x{c}x{y}x{x} -> {h}");
+        assert_eq!(y1.dims(), y2.dims(), "{what}: output shape");
+        let r = Tensor::<5>::random(y2.dims(), Distribution::Uniform(-1.0, 1.0), &device);
+        let g1 = (y1.clone() * r.clone()).sum().backward();
+        let g2 = (y2.clone() * r).sum().backward();
+        close(&values(y1), &values(y2), 1e-5, &format!("{what} output"));
+        close(
+            &values(x1.grad(&g1).unwrap()),
+            &values(x2.grad(&g2).unwrap()),
+            1e-5,
+            &format!("{what} x grad"),
+        );
+        let params = [
+            ("input weight", layer.input_conv.weight.val()),
+            ("hidden weight", layer.hidden_conv.weight.val()),
+        ];
+        for (name, p) in params {
+            // With one step the state-to-state convolution is never used: the step path
+            // gives it no gradient, the sequence a zero one.
+            let want = p
+                .grad(&g2)
+                .map_or_else(|| vec![0.0; p.dims().iter().product()], values);
+            close(
+                &values(p.grad(&g1).unwrap()),
+                &want,
+                1e-5,
+                &format!("{what} {name} grad"),
+            );
+        }
+        let bias = layer.input_conv.bias.as_ref().unwrap().val();
+        close(
+            &values(bias.grad(&g1).unwrap()),
+            &values(bias.grad(&g2).unwrap()),
+            1e-5,
+            &format!("{what} bias grad"),
+        );
+    }
+}
