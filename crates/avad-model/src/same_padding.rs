@@ -72,7 +72,7 @@ impl ConvTranspose2dSame {
     pub fn forward_uncropped(&self, input: Tensor<4>) -> (Tensor<4>, [usize; 2]) {
         let [_, _, height, width] = input.dims();
         let size = [height * self.stride[0], width * self.stride[1]];
-        (self.conv.forward(input), size)
+        (crate::host_ops::conv_transpose2d(&self.conv, input), size)
     }
 
     /// Applies the layer to `[batch, channels_in, height, width]`.

@@ -8,7 +8,7 @@ use burn::backend::autodiff::NodeId;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend};
 
-use super::{Conv1dGeometry, HostOps};
+use super::{Conv1dGeometry, ConvTranspose2dGeometry, HostOps};
 
 /// A backend's float tensor, as the backward passes keep it.
 type Primitive<B> = <B as burn::backend::BackendTypes>::FloatTensorPrimitive;
@@ -571,6 +571,64 @@ impl<B: Backend + HostOps, C: CheckpointStrategy> HostOps for Autodiff<B, C> {
         _grad: FloatTensor<Self>,
     ) -> (FloatTensor<Self>, FloatTensor<Self>) {
         panic!("host_ops: the ConvLSTM sequence's backward is not differentiable again");
+    }
+
+    fn transposed_conv2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        geometry: ConvTranspose2dGeometry,
+    ) -> FloatTensor<Self> {
+        #[derive(Debug)]
+        struct ConvTranspose2dOp;
+
+        impl<B: Backend + HostOps> Backward<B, 3> for ConvTranspose2dOp {
+            type State = (Primitive<B>, Primitive<B>, ConvTranspose2dGeometry);
+
+            fn backward(
+                self,
+                ops: Ops<Self::State, 3>,
+                grads: &mut Gradients,
+                _checkpointer: &mut Checkpointer,
+            ) {
+                let [node_x, node_weight, node_bias] =
+                    ops.parents.map(|parent| parent.map(|node| node.id));
+                let grad = grads.consume::<B>(&ops.node);
+                let (x, weight, geometry) = ops.state;
+                let (dx, dw, db) =
+                    B::transposed_conv2d_backward(x, weight, grad, geometry, node_x.is_some());
+                if let (Some(id), Some(dx)) = (node_x, dx) {
+                    grads.register::<B>(id, dx);
+                }
+                register::<B, _>(grads, [node_weight, node_bias], [dw, db]);
+            }
+        }
+
+        let nodes = [x.node(), weight.node(), bias.node()];
+        let [x, weight, bias] = [x, weight, bias].map(|t| t.into_primitive());
+        let out = B::transposed_conv2d(x.clone(), weight.clone(), bias, geometry);
+        match ConvTranspose2dOp
+            .prepare::<C>(nodes)
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => prep.finish((x, weight, geometry), out),
+            OpsKind::UnTracked(prep) => prep.finish(out),
+        }
+    }
+
+    fn transposed_conv2d_backward(
+        _x: FloatTensor<Self>,
+        _weight: FloatTensor<Self>,
+        _grad: FloatTensor<Self>,
+        _geometry: ConvTranspose2dGeometry,
+        _input_grad: bool,
+    ) -> (
+        Option<FloatTensor<Self>>,
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+    ) {
+        panic!("host_ops: the transposed convolution's backward is not differentiable again");
     }
 
     fn conv_same_add_backward(

@@ -630,6 +630,43 @@ impl HostOps for Flex {
         (tensor(d_gates, shape), tensor(dw, wshape))
     }
 
+    fn transposed_conv2d(
+        x: FlexTensor,
+        weight: FlexTensor,
+        bias: FlexTensor,
+        geometry: super::ConvTranspose2dGeometry,
+    ) -> FlexTensor {
+        let [x, weight, bias] = [x, weight, bias].map(contiguous);
+        let ((xs, shape), (ws, wshape)) = (host(&x), host(&weight));
+        let g = geometry;
+        let sizes =
+            super::conv_transpose::Sizes::new(&shape, &wshape, g.stride, g.padding, g.padding_out);
+        let y = super::conv_transpose::forward(xs, ws, Some(host(&bias).0), &sizes);
+        tensor(y, sizes.out_shape())
+    }
+
+    fn transposed_conv2d_backward(
+        x: FlexTensor,
+        weight: FlexTensor,
+        grad: FlexTensor,
+        geometry: super::ConvTranspose2dGeometry,
+        input_grad: bool,
+    ) -> (Option<FlexTensor>, FlexTensor, FlexTensor) {
+        let [x, weight, grad] = [x, weight, grad].map(contiguous);
+        let ((xs, shape), (ws, wshape)) = (host(&x), host(&weight));
+        let g = geometry;
+        let sizes =
+            super::conv_transpose::Sizes::new(&shape, &wshape, g.stride, g.padding, g.padding_out);
+        let (dx, dw, db) =
+            super::conv_transpose::backward(xs, ws, host(&grad).0, &sizes, input_grad);
+        let o = wshape[1];
+        (
+            dx.map(|dx| tensor(dx, shape)),
+            tensor(dw, wshape),
+            tensor(db, vec![o]),
+        )
+    }
+
     fn conv_same_add_backward(
         x: FlexTensor,
         weight: FlexTensor,

@@ -33,6 +33,9 @@
 //! * [`conv1d`] and [`conv_transpose1d`]: the audio model's convolutions in training, the
 //!   whole batch's (position, tap) matrix by the weights in one product, forward and
 //!   backward; [`logistic`]: its output's sigmoid in training.
+//! * [`conv_transpose2d`]: the visual decoder's transposed convolutions in training, each
+//!   image's product with the weights scattered onto the output, and the backward's two
+//!   products per image.
 //! * [`HostOps::adam_update`]: one Adam step of a parameter in one pass, for
 //!   [`crate::optim::HostAdam`]; burn's values to the bit.
 //!
@@ -47,7 +50,7 @@
 
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{backend_extension, Backend, Dispatch};
-use burn::nn::conv::{Conv1d, Conv2d, ConvTranspose1d};
+use burn::nn::conv::{Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d};
 use burn::nn::{BatchNorm, Linear, PaddingConfig1d};
 use burn::tensor::activation::{sigmoid, tanh};
 use burn::tensor::{DType, Device, Tensor};
@@ -84,6 +87,7 @@ mod conv;
 mod conv1d;
 mod conv_lstm;
 mod conv_same;
+mod conv_transpose;
 mod dense;
 mod flex;
 mod lstm;
@@ -313,6 +317,31 @@ pub trait HostOps: Backend {
         grad: FloatTensor<Self>,
     ) -> (FloatTensor<Self>, FloatTensor<Self>);
 
+    /// A 2-D transposed convolution in training: `x` `[n, c, h, w]`, `weight` `[c, o, kh,
+    /// kw]`, `bias` `[o]`; returns `[n, o, (h − 1) · stride + kh + padding_out − 2 ·
+    /// padding, …]`, burn's `ConvTranspose2d` (undilated, ungrouped).
+    fn transposed_conv2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        geometry: ConvTranspose2dGeometry,
+    ) -> FloatTensor<Self>;
+
+    /// The gradients of [`HostOps::transposed_conv2d`] for `x` (where `input_grad`),
+    /// `weight` and `bias`.
+    #[allow(clippy::type_complexity)]
+    fn transposed_conv2d_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        geometry: ConvTranspose2dGeometry,
+        input_grad: bool,
+    ) -> (
+        Option<FloatTensor<Self>>,
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+    );
+
     /// The gradients of [`HostOps::conv_same_add`] for `x` (where `input_grad`) and
     /// `weight`, from the output's gradient (which is also the base's).
     fn conv_same_add_backward(
@@ -349,6 +378,18 @@ pub struct Conv1dGeometry {
     pub out_len: usize,
     /// A transposed convolution.
     pub transposed: bool,
+}
+
+/// A [`HostOps::transposed_conv2d`]'s stride, padding (cut off both ends of the output) and
+/// extra output rows and columns, as burn's `ConvTranspose2d` holds them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConvTranspose2dGeometry {
+    /// The stride.
+    pub stride: [usize; 2],
+    /// The padding.
+    pub padding: [usize; 2],
+    /// The output padding.
+    pub padding_out: [usize; 2],
 }
 
 /// The scalars of one Adam step, each computed as burn's `Adam` computes it (in f32).
@@ -616,6 +657,40 @@ pub fn conv_lstm_sequence(input_gates: Tensor<5>, hidden_conv: &Conv2d) -> Tenso
         hidden_conv.weight.val().into_dispatch(),
     );
     Tensor::from_dispatch(out)
+}
+
+/// `conv.forward(x)`, as one host operation in training on the CPU for an undilated,
+/// ungrouped layer ([`HostOps::transposed_conv2d`]: each image's product with the weights,
+/// scattered onto the output, and the backward's two products per image); otherwise burn's.
+pub fn conv_transpose2d(conv: &ConvTranspose2d, x: Tensor<4>) -> Tensor<4> {
+    let [_, _, h, w] = x.dims();
+    let applies = conv.dilation == [1, 1]
+        && conv.groups == 1
+        && h > 0
+        && w > 0
+        && (0..2).all(|d| {
+            (x.dims()[2 + d] - 1) * conv.stride[d] + conv.kernel_size[d] + conv.padding_out[d]
+                > 2 * conv.padding[d]
+        })
+        && trains_on_host(&x.device(), x.dtype());
+    if !applies {
+        return conv.forward(x);
+    }
+    let geometry = ConvTranspose2dGeometry {
+        stride: conv.stride,
+        padding: conv.padding,
+        padding_out: conv.padding_out,
+    };
+    let bias = match &conv.bias {
+        Some(b) => b.val(),
+        None => Tensor::zeros([conv.weight.dims()[1]], &x.device()),
+    };
+    Tensor::from_dispatch(<Dispatch as HostOps>::transposed_conv2d(
+        x.into_dispatch(),
+        conv.weight.val().into_dispatch(),
+        bias.into_dispatch(),
+        geometry,
+    ))
 }
 
 /// Whether [`conv_single_output`] runs `conv` on `x` as the custom operation: a stride-1,

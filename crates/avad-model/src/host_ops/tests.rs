@@ -691,3 +691,40 @@ fn conv_lstm_sequence_equals_the_steps() {
         );
     }
 }
+
+/// The transposed convolution in training gives burn's layer's output and gradients
+/// (input, weight, bias): the visual decoder's two layers (5x5, stride 2 padded by 1 and
+/// stride 4 unpadded) at 96x96's sizes, and small odd ones: an oblong kernel, an output
+/// padding, a kernel smaller than its stride, no bias.
+#[test]
+fn conv_transpose2d_equals_burns_layer() {
+    use burn::nn::conv::ConvTranspose2dConfig;
+    let _rng = crate::fixtures::rng_lock();
+    let device = Device::flex().autodiff();
+    device.seed(15);
+    // (batch, c, o, [h, w], kernel, stride, padding, padding_out, bias)
+    let cases = [
+        (4usize, 64usize, 64usize, [12usize, 12], [5usize, 5], [2usize, 2], [1usize, 1], [0usize, 0], true),
+        (3, 64, 32, [24, 24], [5, 5], [4, 4], [0, 0], [0, 0], true),
+        (2, 3, 5, [4, 7], [3, 5], [2, 3], [1, 2], [1, 0], true),
+        (2, 2, 3, [3, 3], [2, 2], [3, 3], [0, 0], [0, 0], false),
+        (1, 4, 2, [5, 1], [3, 3], [1, 1], [1, 1], [0, 0], true),
+    ];
+    for (n, c, o, [h, w], k, stride, padding, padding_out, bias) in cases {
+        let conv = ConvTranspose2dConfig::new([c, o], k)
+            .with_stride(stride)
+            .with_padding(padding)
+            .with_padding_out(padding_out)
+            .with_bias(bias)
+            .init(&device);
+        let data = Tensor::<4>::random([n, c, h, w], Distribution::Uniform(-1.0, 1.0), &device);
+        same_as_burns_layer(
+            &format!("conv_transpose2d {n}x{c}x{h}x{w} -> {o}, k{k:?} s{stride:?} p{padding:?}"),
+            data,
+            |x| conv_transpose2d(&conv, x),
+            |x| conv.forward(x),
+            conv.weight.val(),
+            conv.bias.as_ref().map(|b| b.val()),
+        );
+    }
+}
