@@ -297,6 +297,16 @@ pub trait HostOps: Backend {
         stride: [usize; 2],
     ) -> FloatTensor<Self>;
 
+    /// The gradients of [`HostOps::conv_same_add`] for `x` (where `input_grad`) and
+    /// `weight`, from the output's gradient (which is also the base's).
+    fn conv_same_add_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        stride: [usize; 2],
+        input_grad: bool,
+    ) -> (Option<FloatTensor<Self>>, FloatTensor<Self>);
+
     /// A ConvLSTM's whole recurrence in training, from zero states: `input_gates` `[batch,
     /// steps, 4h, y, x]` (every step's input-to-state convolution and bias; gates i, f, g,
     /// o), `w_hidden` `[4h, h, k, k]` (the state-to-state convolution: 'same', stride 1, no
@@ -319,7 +329,8 @@ pub trait HostOps: Backend {
 
     /// A 2-D transposed convolution in training: `x` `[n, c, h, w]`, `weight` `[c, o, kh,
     /// kw]`, `bias` `[o]`; returns `[n, o, (h − 1) · stride + kh + padding_out − 2 ·
-    /// padding, …]`, burn's `ConvTranspose2d` (undilated, ungrouped).
+    /// padding, …]`, burn's `ConvTranspose2d` (undilated, ungrouped). (Named apart from
+    /// burn's own `conv_transpose2d` operation, which every backend has.)
     fn transposed_conv2d(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
@@ -341,16 +352,6 @@ pub trait HostOps: Backend {
         FloatTensor<Self>,
         FloatTensor<Self>,
     );
-
-    /// The gradients of [`HostOps::conv_same_add`] for `x` (where `input_grad`) and
-    /// `weight`, from the output's gradient (which is also the base's).
-    fn conv_same_add_backward(
-        x: FloatTensor<Self>,
-        weight: FloatTensor<Self>,
-        grad: FloatTensor<Self>,
-        stride: [usize; 2],
-        input_grad: bool,
-    ) -> (Option<FloatTensor<Self>>, FloatTensor<Self>);
 
     /// One Adam update of `param` from `grad` and the two moments (not read on the first
     /// step, `factors.first`), in one pass: burn's `Adam` operation for operation, so every
@@ -597,7 +598,8 @@ pub fn lstm_cell<const D: usize>(gates: Tensor<D>, cell: Tensor<D>) -> (Tensor<D
 /// convolution with 'same' padding, one host operation ([`HostOps::conv_same_add`]: the
 /// images' patches as a matrix and one `gemm` product, added to `base` where it lies): in
 /// inference for one image (a ConvLSTM's state-to-state convolution in `watch`), in
-/// training for any batch (a ConvLSTM's two convolutions), with its own backward.
+/// training for any batch (a ConvLSTM's input-to-state convolution over all steps), with
+/// its own backward.
 /// Otherwise burn's. The sums run in another order than burn's, so the output differs in
 /// its last bits.
 pub fn conv_same_add(conv: &Conv2d, x: Tensor<4>, base: Option<Tensor<4>>) -> Tensor<4> {
