@@ -140,7 +140,7 @@ fn scatter(
 }
 
 /// `[batch, channels, len]` → `[channels, batch · len]`.
-fn to_rows(x: &[f32], batch: usize, channels: usize, len: usize) -> Vec<f32> {
+pub(super) fn to_rows(x: &[f32], batch: usize, channels: usize, len: usize) -> Vec<f32> {
     let mut rows = vec![0.0f32; x.len()];
     for b in 0..batch {
         for c in 0..channels {

@@ -8,9 +8,8 @@
 //! read and write the sequence's tensors where they lie.
 
 use super::conv_same::{patches, unpatch, Geometry};
-use super::dense::{product, Matrix};
+use super::dense::{split_product, transposed, Matrix};
 use super::lstm::{lstm_plane, lstm_plane_backward};
-use super::parallel::split_mut;
 
 /// The sizes of one sequence: batch, steps, hidden channels, and the state-to-state
 /// convolution's geometry (`c` the hidden channels, stride 1).
@@ -94,12 +93,13 @@ pub(super) fn forward(input_gates: &[f32], weight: &[f32], s: &Sizes) -> (Vec<f3
         // From the zero state the first step's state-to-state convolution adds zero.
         if t > 0 {
             state_patches(&mut col, &out, t - 1, s);
-            let col = Matrix::new(&col, depth, width);
-            split_mut(&mut rows, width, |first, chunk| {
-                let m = chunk.len() / width;
-                let ws = Matrix::new(&weight[first * depth..(first + m) * depth], m, depth);
-                product(chunk, ws, col, false);
-            });
+            split_product(
+                &mut rows,
+                weight,
+                depth,
+                Matrix::new(&col, depth, width),
+                false,
+            );
             for b in 0..batch {
                 for q in 0..4 * s.hidden {
                     let src = &rows[q * width + b * plane..][..plane];
@@ -140,12 +140,7 @@ pub(super) fn backward(
     let gates = 4 * state;
     let (all_gates, all_cells) = record.split_at(steps * batch * gates);
     // The weights transposed, `[depth, 4h]`, so each core's rows of a product lie together.
-    let mut wt = vec![0.0f32; depth * four];
-    for (q, row) in weight.chunks_exact(depth).enumerate() {
-        for (d, &v) in row.iter().enumerate() {
-            wt[d * four + q] = v;
-        }
-    }
+    let wt = transposed(weight, four, depth);
     let mut d_in = vec![0.0f32; batch * steps * gates];
     let mut dw = vec![0.0f32; four * depth];
     // The gradients reaching the hidden state after step t through step t + 1's
@@ -194,26 +189,18 @@ pub(super) fn backward(
                 rows[q * width + b * plane..][..plane].copy_from_slice(&dg[q * plane..][..plane]);
             }
         }
-        let gm = Matrix::new(&rows, four, width);
         // The weight's gradient: the gates' gradient by the previous state's patches.
         state_patches(&mut col, out, t - 1, s);
-        let cm = Matrix::new(&col, depth, width);
-        split_mut(&mut dw, depth, |first, chunk| {
-            let m = chunk.len() / depth;
-            let rows = Matrix::new(&rows[first * width..(first + m) * width], m, width);
-            product(chunk, rows, cm.t(), true);
-        });
+        split_product(
+            &mut dw,
+            &rows,
+            width,
+            Matrix::new(&col, depth, width).t(),
+            true,
+        );
         // The previous state's gradient: the weights by the gates' gradient, scattered
         // back from the patches.
-        split_mut(&mut dcol, width, |first, chunk| {
-            let m = chunk.len() / width;
-            product(
-                chunk,
-                Matrix::new(&wt[first * four..(first + m) * four], m, four),
-                gm,
-                false,
-            );
-        });
+        split_product(&mut dcol, &wt, four, Matrix::new(&rows, four, width), false);
         dh.fill(0.0);
         for (b, dhb) in dh.chunks_exact_mut(state).enumerate() {
             unpatch(dhb, &dcol, width, b * plane, &s.g);

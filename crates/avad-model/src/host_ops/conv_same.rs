@@ -11,8 +11,8 @@
 //! gradient (the output's gradient by the patches) and the patches' gradient (the weights
 //! by the output's gradient), scattered back onto the input ([`unpatch`]).
 
-use super::dense::{large, product, Matrix};
-use super::parallel::split_mut;
+use super::conv1d::to_rows;
+use super::dense::{large, product, split_product, transposed, Matrix};
 
 /// The shape of a convolution: input `[c, h, w]` per image, kernel `[kh, kw]`, stride, and
 /// the output side and top/left padding 'same' gives.
@@ -194,13 +194,14 @@ pub(super) fn conv_same_add_batch(
     let (plane, depth) = (g.oh * g.ow, g.c * g.kh * g.kw);
     let width = n * plane;
     let col = batch_patches(x, n, g);
-    let col = Matrix::new(&col, depth, width);
     let mut rows = vec![0.0f32; o * width];
-    split_mut(&mut rows, width, |first, chunk| {
-        let m = chunk.len() / width;
-        let ws = Matrix::new(&weight[first * depth..(first + m) * depth], m, depth);
-        product(chunk, ws, col, false);
-    });
+    split_product(
+        &mut rows,
+        weight,
+        depth,
+        Matrix::new(&col, depth, width),
+        false,
+    );
     for i in 0..n {
         for oc in 0..o {
             let src = &rows[oc * width + i * plane..][..plane];
@@ -226,40 +227,22 @@ pub(super) fn conv_same_add_batch_backward(
     let (plane, depth) = (g.oh * g.ow, g.c * g.kh * g.kw);
     let width = n * plane;
     // The output's gradient as `[o, n · oh · ow]`, the columns of `batch_patches`.
-    let mut gr = vec![0.0f32; o * width];
-    for i in 0..n {
-        for oc in 0..o {
-            gr[oc * width + i * plane..][..plane]
-                .copy_from_slice(&grad[(i * o + oc) * plane..][..plane]);
-        }
-    }
-    let gm = Matrix::new(&gr, o, width);
+    let gr = to_rows(grad, n, o, plane);
     let col = batch_patches(x, n, g);
     let mut dw = vec![0.0f32; o * depth];
-    split_mut(&mut dw, depth, |first, chunk| {
-        let m = chunk.len() / depth;
-        let rows = Matrix::new(&gr[first * width..(first + m) * width], m, width);
-        product(chunk, rows, Matrix::new(&col, depth, width).t(), false);
-    });
+    split_product(
+        &mut dw,
+        &gr,
+        width,
+        Matrix::new(&col, depth, width).t(),
+        false,
+    );
     drop(col);
     let dx = input_grad.then(|| {
         // The weights transposed, `[depth, o]`, so each core's rows lie together.
-        let mut wt = vec![0.0f32; depth * o];
-        for (oc, row) in weight.chunks_exact(depth).enumerate() {
-            for (d, &v) in row.iter().enumerate() {
-                wt[d * o + oc] = v;
-            }
-        }
+        let wt = transposed(weight, o, depth);
         let mut dcol = vec![0.0f32; depth * width];
-        split_mut(&mut dcol, width, |first, chunk| {
-            let m = chunk.len() / width;
-            product(
-                chunk,
-                Matrix::new(&wt[first * o..(first + m) * o], m, o),
-                gm,
-                false,
-            );
-        });
+        split_product(&mut dcol, &wt, o, Matrix::new(&gr, o, width), false);
         let image = g.c * g.h * g.w;
         let mut dx = vec![0.0f32; n * image];
         for (i, dxi) in dx.chunks_exact_mut(image).enumerate() {

@@ -10,7 +10,7 @@
 
 use super::conv_same::{patches, unpatch, Geometry};
 use super::dense::{product, Matrix};
-use super::parallel::split;
+use super::parallel::{split, split_mut};
 
 /// The sizes of one call.
 pub(super) struct Sizes {
@@ -85,13 +85,14 @@ pub(super) fn forward(x: &[f32], weight: &[f32], bias: Option<&[f32]>, s: &Sizes
     let (plane_in, rows) = (s.g.oh * s.g.ow, s.rows());
     let (image_in, image_out) = (s.image_in(), s.image_out());
     let w = Matrix::new(weight, s.c, rows).t();
-    let chunks = split(s.n, |images| {
-        let mut out = vec![0.0f32; images.len() * image_out];
+    let mut out = vec![0.0f32; s.n * image_out];
+    // Each core's run of whole images, written where they lie in the output.
+    split_mut(&mut out, image_out, |first, images| {
         let mut cols = vec![0.0f32; rows * plane_in];
-        for (k, i) in images.enumerate() {
+        for (k, oi) in images.chunks_exact_mut(image_out).enumerate() {
+            let i = first + k;
             let xi = Matrix::new(&x[i * image_in..(i + 1) * image_in], s.c, plane_in);
             product(&mut cols, w, xi, false);
-            let oi = &mut out[k * image_out..(k + 1) * image_out];
             unpatch(oi, &cols, plane_in, 0, &s.g);
             if let Some(bias) = bias {
                 let plane = s.g.h * s.g.w;
@@ -100,9 +101,8 @@ pub(super) fn forward(x: &[f32], weight: &[f32], bias: Option<&[f32]>, s: &Sizes
                 }
             }
         }
-        out
     });
-    chunks.concat()
+    out
 }
 
 /// The backward pass from the output's `grad` (`[n, o, h, w]`): the gradients of the input

@@ -3,6 +3,7 @@
 //! 'same' convolution), and the dense block's (`batch_norm(leaky_relu(x W + b))` on `[n,
 //! c]` rows) per-column statistics and passes.
 
+use super::parallel::split_mut;
 use crate::host_conv;
 
 /// Whether a product of `m x k` by `k x n` is worth more than one thread: burn-flex's
@@ -98,6 +99,28 @@ pub(super) fn product(dst: &mut [f32], a: Matrix, b: Matrix, accumulate: bool) {
             gemm::Parallelism::None,
         );
     }
+}
+
+/// [`product`] with `dst`'s rows split over the cores ([`split_mut`]): `a` is row-major,
+/// `[m, k]`, each core multiplying its own rows of `a` by the whole of `b`.
+pub(super) fn split_product(dst: &mut [f32], a: &[f32], k: usize, b: Matrix, accumulate: bool) {
+    let n = b.shape().1;
+    split_mut(dst, n, |first, chunk| {
+        let m = chunk.len() / n;
+        let rows = Matrix::new(&a[first * k..(first + m) * k], m, k);
+        product(chunk, rows, b, accumulate);
+    });
+}
+
+/// `values` (`[rows, cols]`, row-major) transposed: `[cols, rows]`.
+pub(super) fn transposed(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let mut out = vec![0.0f32; values.len()];
+    for (r, row) in values.chunks_exact(cols).take(rows).enumerate() {
+        for (c, &v) in row.iter().enumerate() {
+            out[c * rows + r] = v;
+        }
+    }
+    out
 }
 
 /// `dst += a · b` for a product of few rows (an LSTM step's batch by its recurrent

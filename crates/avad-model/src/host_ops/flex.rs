@@ -304,12 +304,7 @@ impl HostOps for Flex {
         // them.
         let (gs, cells) = record.split_at(steps * row);
         // The recurrent weights transposed, `[4h, h]`, for each step's product.
-        let mut w_t = vec![0.0f32; 4 * h * h];
-        for (r, weights) in wv.chunks(4 * h).enumerate() {
-            for (c, &v) in weights.iter().enumerate() {
-                w_t[c * h + r] = v;
-            }
-        }
+        let w_t = super::dense::transposed(wv, h, 4 * h);
         let mut d_gates = vec![0.0f32; steps * row];
         // The gradient reaching the hidden and cell states after step t.
         let mut dh = vec![0.0f32; state];

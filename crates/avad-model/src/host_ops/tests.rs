@@ -4,7 +4,7 @@ use burn::module::{Module, Param};
 use burn::nn::conv::Conv2dConfig;
 use burn::nn::{BatchNormConfig, PaddingConfig2d};
 use burn::tensor::activation::leaky_relu;
-use burn::tensor::Distribution;
+use burn::tensor::{Distribution, Gradients};
 
 fn close(got: &[f32], want: &[f32], tol: f32, what: &str) {
     assert_eq!(got.len(), want.len(), "{what}: lengths");
@@ -130,18 +130,15 @@ fn conv_single_output_equals_burns_layer() {
     }
 }
 
-/// `ours` and `theirs` (burn's layer) on copies of `data` that need gradients: the outputs,
-/// and after a random linear loss the gradients of the input, of the layer's `weight` and
-/// of its `bias` (where it has one), agree within 1e-5 of their scale. The two passes
-/// share the layer's parameters, so their gradients are read from each pass's own set.
-fn same_as_burns_layer<const D: usize, const W: usize>(
+/// `ours` and `theirs` on copies of `data` that need gradients: their outputs, and after
+/// the same random linear loss the gradients of the input, agree within 1e-5 of their
+/// scale. Returns each pass's gradients, for the parameters the two passes share.
+fn same_outputs_and_input_grads<const D: usize>(
     what: &str,
     data: Tensor<D>,
     ours: impl FnOnce(Tensor<D>) -> Tensor<D>,
     theirs: impl FnOnce(Tensor<D>) -> Tensor<D>,
-    weight: Tensor<W>,
-    bias: Option<Tensor<1>>,
-) {
+) -> (Gradients, Gradients) {
     let x1 = data.clone().detach().require_grad();
     let x2 = data.detach().require_grad();
     let (y1, y2) = (ours(x1.clone()), theirs(x2.clone()));
@@ -156,19 +153,35 @@ fn same_as_burns_layer<const D: usize, const W: usize>(
         1e-5,
         &format!("{what} x grad"),
     );
+    (g1, g2)
+}
+
+/// The gradient of the shared parameter `p` in the two passes' gradients agrees within
+/// 1e-5 of its scale.
+fn same_grad<const D: usize>(what: &str, p: &Tensor<D>, g1: &Gradients, g2: &Gradients) {
     close(
-        &values(weight.grad(&g1).unwrap()),
-        &values(weight.grad(&g2).unwrap()),
+        &values(p.grad(g1).unwrap()),
+        &values(p.grad(g2).unwrap()),
         1e-5,
-        &format!("{what} weight grad"),
+        &format!("{what} grad"),
     );
+}
+
+/// `ours` and `theirs` (burn's layer) give the same outputs and gradients of the input,
+/// of the layer's `weight` and of its `bias` (where it has one), within 1e-5 of their
+/// scale ([`same_outputs_and_input_grads`]).
+fn same_as_burns_layer<const D: usize, const W: usize>(
+    what: &str,
+    data: Tensor<D>,
+    ours: impl FnOnce(Tensor<D>) -> Tensor<D>,
+    theirs: impl FnOnce(Tensor<D>) -> Tensor<D>,
+    weight: Tensor<W>,
+    bias: Option<Tensor<1>>,
+) {
+    let (g1, g2) = same_outputs_and_input_grads(what, data, ours, theirs);
+    same_grad(&format!("{what} weight"), &weight, &g1, &g2);
     if let Some(bias) = bias {
-        close(
-            &values(bias.grad(&g1).unwrap()),
-            &values(bias.grad(&g2).unwrap()),
-            1e-5,
-            &format!("{what} bias grad"),
-        );
+        same_grad(&format!("{what} bias"), &bias, &g1, &g2);
     }
 }
 
@@ -648,22 +661,12 @@ fn conv_lstm_sequence_equals_the_steps() {
             Distribution::Uniform(-1.0, 1.0),
             &device,
         );
-        let (x1, x2) = (data.clone().require_grad(), data.require_grad());
-        let (y1, y2) = (
-            layer.forward(x1.clone()),
-            layer.forward_with_state(x2.clone(), None).0,
-        );
         let what = format!("ConvLSTM {n}x{steps}x{c}x{y}x{x} -> {h}");
-        assert_eq!(y1.dims(), y2.dims(), "{what}: output shape");
-        let r = Tensor::<5>::random(y2.dims(), Distribution::Uniform(-1.0, 1.0), &device);
-        let g1 = (y1.clone() * r.clone()).sum().backward();
-        let g2 = (y2.clone() * r).sum().backward();
-        close(&values(y1), &values(y2), 1e-5, &format!("{what} output"));
-        close(
-            &values(x1.grad(&g1).unwrap()),
-            &values(x2.grad(&g2).unwrap()),
-            1e-5,
-            &format!("{what} x grad"),
+        let (g1, g2) = same_outputs_and_input_grads(
+            &what,
+            data,
+            |x| layer.forward(x),
+            |x| layer.forward_with_state(x, None).0,
         );
         let params = [
             ("input weight", layer.input_conv.weight.val()),
@@ -683,12 +686,7 @@ fn conv_lstm_sequence_equals_the_steps() {
             );
         }
         let bias = layer.input_conv.bias.as_ref().unwrap().val();
-        close(
-            &values(bias.grad(&g1).unwrap()),
-            &values(bias.grad(&g2).unwrap()),
-            1e-5,
-            &format!("{what} bias grad"),
-        );
+        same_grad(&format!("{what} bias"), &bias, &g1, &g2);
     }
 }
 
